@@ -1,0 +1,27 @@
+/** Stable error codes for everything that is not a per-scan reject (those are RejectReason). */
+export const StileErrorCode = {
+  ConfigInvalid: 'CONFIG_INVALID',
+  ConfigUnreadable: 'CONFIG_UNREADABLE',
+  StoreUnavailable: 'STORE_UNAVAILABLE',
+  StoreCorrupt: 'STORE_CORRUPT',
+  SnapshotInvalid: 'SNAPSHOT_INVALID',
+  KeyInvalid: 'KEY_INVALID',
+  DeviceUnavailable: 'DEVICE_UNAVAILABLE',
+  UsageError: 'USAGE',
+} as const;
+export type StileErrorCode = (typeof StileErrorCode)[keyof typeof StileErrorCode];
+
+export class StileError extends Error {
+  override readonly name = 'StileError';
+  constructor(
+    readonly code: StileErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function isStileError(err: unknown, code?: StileErrorCode): err is StileError {
+  return err instanceof StileError && (code === undefined || err.code === code);
+}

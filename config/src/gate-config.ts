@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { StileError, StileErrorCode } from './errors.js';
+import { TicketTypeSchema } from './rules.js';
+import { isoDate, timeZone } from './time.js';
+import { ticketId } from './ticket.js';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and dashes');
+
+/** Ed25519 public key, raw 32 bytes as base64/base64url, or a PEM SPKI block. */
+export const PublicKeySchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, 'expected 1–16 chars of [A-Za-z0-9_-]'),
+    publicKey: z.string().min(40, 'expected an Ed25519 public key (base64 raw 32 bytes or PEM)'),
+    notAfter: isoDate.optional(),
+  })
+  .strict();
+export type PublicKeyConfig = z.infer<typeof PublicKeySchema>;
+
+const LineInputSchema = z
+  .object({
+    type: z.literal('lines'),
+    /** "-" for stdin, otherwise a FIFO or file path. */
+    path: z.string().min(1).default('-'),
+    name: z.string().min(1).default('lines'),
+  })
+  .strict();
+
+export const InputSchema = z.discriminatedUnion('type', [LineInputSchema]);
+export type InputConfig = z.infer<typeof InputSchema>;
+
+export const RelaySchema = z
+  .object({
+    type: z.enum(['log']).default('log'),
+    /** Dry-contact pulse length; turnstile controllers want ≥100 ms. */
+    pulseMs: z.number().int().min(50).max(5000).default(200),
+    /** Pause between pulses for a group ticket, one pulse per person. */
+    gapMs: z.number().int().min(0).max(10000).default(200),
+  })
+  .strict();
+export type RelayConfig = z.infer<typeof RelaySchema>;
+
+export const MqttSchema = z
+  .object({
+    url: z.string().regex(/^(mqtts?|wss?):\/\//, 'expected mqtt://, mqtts://, ws:// or wss:// URL'),
+    username: z.string().optional(),
+    passwordFile: z.string().optional(),
+    caFile: z.string().optional(),
+    certFile: z.string().optional(),
+    keyFile: z.string().optional(),
+  })
+  .strict();
+
+/** Secret that may be given inline (dev) or as a file path (production). */
+const SecretSchema = z
+  .object({ value: z.string().min(32).optional(), file: z.string().optional() })
+  .strict()
+  .refine((s) => (s.value === undefined) !== (s.file === undefined), 'give exactly one of value or file');
+
+export const GateConfigSchema = z
+  .object({
+    version: z.literal(1),
+    site: z.object({ id: slug, name: z.string().min(1).optional(), timezone: timeZone.default('Asia/Shanghai') }).strict(),
+    gate: z
+      .object({ id: slug, name: z.string().min(1).optional(), zone: z.string().min(1).default('main') })
+      .strict(),
+    store: z.object({ path: z.string().min(1) }).strict(),
+    keys: z
+      .object({
+        /** Site HMAC key for ID-card numbers (≥32 chars / bytes of entropy). */
+        idHash: SecretSchema,
+        /** Public keys that sign offline ST2 tickets; several at once during rotation. */
+        offline: z.array(PublicKeySchema).default([]),
+      })
+      .strict(),
+    /** ST2 ticket ids that must not pass even with a valid signature. */
+    revokedTickets: z.array(ticketId).default([]),
+    ticketTypes: z.array(TicketTypeSchema).min(1),
+    inputs: z.array(InputSchema).min(1),
+    relay: RelaySchema.default({ type: 'log', pulseMs: 200, gapMs: 200 }),
+    mqtt: MqttSchema.optional(),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.ticketTypes.forEach((t, i) => {
+      if (seen.has(t.id)) ctx.addIssue({ code: 'custom', message: `duplicate ticket type id "${t.id}"`, path: ['ticketTypes', i, 'id'] });
+      seen.add(t.id);
+    });
+    const keyIds = new Set<string>();
+    cfg.keys.offline.forEach((k, i) => {
+      if (keyIds.has(k.id)) ctx.addIssue({ code: 'custom', message: `duplicate key id "${k.id}"`, path: ['keys', 'offline', i, 'id'] });
+      keyIds.add(k.id);
+    });
+  });
+export type GateConfig = z.infer<typeof GateConfigSchema>;
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** One line per problem, "file: field.path: message", so a technician sees every mistake at once. */
+export function formatIssues(file: string, issues: ConfigIssue[]): string {
+  return issues.map((i) => `${file}: ${i.path || '(root)'}: ${i.message}`).join('\n');
+}
+
+function zodIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+}
+
+/** Validate an already-parsed object. Returns every issue, not just the first. */
+export function validateGateConfig(raw: unknown): { ok: true; config: GateConfig } | { ok: false; issues: ConfigIssue[] } {
+  const result = GateConfigSchema.safeParse(raw);
+  return result.success ? { ok: true, config: result.data } : { ok: false, issues: zodIssues(result.error) };
+}
+
+/**
+ * Read, parse and validate a gate.yaml. Relative paths inside it resolve against the
+ * file's folder, so a config works wherever the daemon is started from.
+ * Throws StileError(CONFIG_UNREADABLE | CONFIG_INVALID) whose message names the file and every field.
+ */
+export function loadGateConfig(file: string): GateConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new StileError(StileErrorCode.ConfigUnreadable, `${file}: cannot read config: ${(err as Error).message}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message }));
+    throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, issues), issues);
+  }
+  const checked = validateGateConfig(doc.toJS());
+  if (!checked.ok) throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, checked.issues), checked.issues);
+  return resolveConfigPaths(checked.config, dirname(resolve(file)));
+}
+
+function resolveConfigPaths(cfg: GateConfig, base: string): GateConfig {
+  const abs = (p: string) => (p === '-' || isAbsolute(p) ? p : resolve(base, p));
+  return {
+    ...cfg,
+    store: { path: abs(cfg.store.path) },
+    keys: { ...cfg.keys, idHash: cfg.keys.idHash.file ? { file: abs(cfg.keys.idHash.file) } : cfg.keys.idHash },
+    inputs: cfg.inputs.map((i) => ({ ...i, path: abs(i.path) })),
+  };
+}

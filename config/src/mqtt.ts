@@ -1,0 +1,124 @@
+/**
+ * The MQTT contract between gates, kiosks and the cloud. Topic names and payloads are
+ * defined here once; both sides validate every message on receipt and drop (and log)
+ * anything that does not parse.
+ */
+import { z } from 'zod';
+import { SnapshotTicketSchema } from './ticket.js';
+import { REJECT_REASONS } from './reasons.js';
+
+export const topics = {
+  entries: (site: string, gate: string) => `stile/${site}/gates/${gate}/entries`,
+  status: (site: string, gate: string) => `stile/${site}/gates/${gate}/status`,
+  cmd: (site: string, gate: string) => `stile/${site}/gates/${gate}/cmd`,
+  whitelistDelta: (site: string) => `stile/${site}/whitelist/delta`,
+  whitelistHead: (site: string) => `stile/${site}/whitelist/head`,
+  whitelistSnapshot: (site: string, part: string) => `stile/${site}/whitelist/snapshot/${part}`,
+  capacity: (site: string) => `stile/${site}/capacity`,
+  announce: (site: string) => `stile/${site}/announce`,
+  kioskSales: (site: string, kiosk: string) => `stile/${site}/kiosks/${kiosk}/sales`,
+  /** Shared subscription so several cloud-bridge instances split the gates' entries. */
+  allEntriesShared: (group: string) => `$share/${group}/stile/+/gates/+/entries`,
+} as const;
+
+/** Decimal string: a 64-bit counter does not fit in a JSON number. */
+const seq64 = z.string().regex(/^\d{1,20}$/, 'expected a decimal 64-bit sequence number');
+
+export const EntryEventSchema = z
+  .object({
+    eventId: z.string().min(8).max(64),
+    seq: seq64,
+    epoch: z.number().int().min(0),
+    kind: z.enum(['admit', 'not-passed']),
+    ticketId: z.string().min(1).max(64),
+    typeId: z.string().min(1).max(64),
+    credential: z.enum(['qr', 'signed-qr', 'idcard']),
+    persons: z.number().int().min(1).max(100),
+    at: z.string().datetime({ offset: true }),
+  })
+  .strict();
+export type EntryEvent = z.infer<typeof EntryEventSchema>;
+
+export const EntriesMessageSchema = z
+  .object({ v: z.literal(1), site: z.string(), gate: z.string(), events: z.array(EntryEventSchema).min(1).max(500) })
+  .strict();
+export type EntriesMessage = z.infer<typeof EntriesMessageSchema>;
+
+export const DeviceHealthSchema = z
+  .object({ name: z.string(), kind: z.string(), state: z.enum(['ok', 'reconnecting', 'failed']), error: z.string().optional() })
+  .strict();
+
+export const GateStatusSchema = z
+  .object({
+    v: z.literal(1),
+    state: z.enum(['online', 'degraded', 'offline']),
+    epoch: z.number().int().min(0),
+    at: z.string().datetime({ offset: true }),
+    whitelistSeq: seq64.optional(),
+    outboxDepth: z.number().int().min(0).optional(),
+    devices: z.array(DeviceHealthSchema).optional(),
+  })
+  .strict();
+export type GateStatus = z.infer<typeof GateStatusSchema>;
+
+export const GateCommandSchema = z
+  .object({
+    v: z.literal(1),
+    cmdId: z.string().min(8).max(64),
+    action: z.enum(['open', 'lock', 'unlock', 'emergency-open', 'emergency-clear', 'resync', 'reload-config']),
+    issuedBy: z.string().min(1).max(100),
+    at: z.string().datetime({ offset: true }),
+    /** Commands are signed by the cloud; a gate ignores unsigned or wrongly signed ones. */
+    sig: z.string().min(1),
+  })
+  .strict();
+export type GateCommand = z.infer<typeof GateCommandSchema>;
+
+export const WhitelistChangeSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('upsert'), ticket: SnapshotTicketSchema }).strict(),
+  z.object({ op: z.literal('refund'), ticketId: z.string() }).strict(),
+  z.object({ op: z.literal('revoke'), ticketId: z.string() }).strict(),
+  z.object({ op: z.literal('rebook'), ticketId: z.string(), newTicket: SnapshotTicketSchema }).strict(),
+  z.object({ op: z.literal('used-elsewhere'), ticketId: z.string(), gate: z.string(), entriesUsed: z.number().int().min(0) }).strict(),
+]);
+export type WhitelistChange = z.infer<typeof WhitelistChangeSchema>;
+
+export const WhitelistDeltaSchema = z
+  .object({ v: z.literal(1), site: z.string(), seq: seq64, changes: z.array(WhitelistChangeSchema).min(1).max(1000) })
+  .strict();
+export type WhitelistDelta = z.infer<typeof WhitelistDeltaSchema>;
+
+export const WhitelistHeadSchema = z.object({ v: z.literal(1), seq: seq64, snapshotUrl: z.string().optional() }).strict();
+
+export const CAPACITY_LEVELS = ['green', 'yellow', 'orange', 'red'] as const;
+export const CapacityMessageSchema = z
+  .object({
+    v: z.literal(1),
+    date: z.string(),
+    admitted: z.number().int().min(0),
+    soldForToday: z.number().int().min(0),
+    capacity: z.number().int().min(1),
+    level: z.enum(CAPACITY_LEVELS),
+    at: z.string().datetime({ offset: true }),
+  })
+  .strict();
+export type CapacityMessage = z.infer<typeof CapacityMessageSchema>;
+
+export const AnnounceMessageSchema = z
+  .object({ v: z.literal(1), text: z.record(z.string(), z.string()), level: z.enum(CAPACITY_LEVELS).optional(), at: z.string() })
+  .strict();
+
+export const KioskSaleSchema = z
+  .object({
+    v: z.literal(1),
+    saleId: z.string().min(8).max(64),
+    kiosk: z.string(),
+    tickets: z.array(SnapshotTicketSchema).min(1),
+    amountFen: z.number().int().min(0),
+    paidBy: z.enum(['wechat', 'alipay', 'unionpay', 'cash']),
+    at: z.string().datetime({ offset: true }),
+  })
+  .strict();
+
+/** Logged on the gate when a scan is refused; not sent to the cloud in this version. */
+export const RejectReasonSchema = z.enum(REJECT_REASONS);
