@@ -25,6 +25,8 @@ const LineInputSchema = z
     /** "-" for stdin, otherwise a FIFO or file path. */
     path: z.string().min(1).default('-'),
     name: z.string().min(1).default('lines'),
+    /** Treat lines "IDCARD:<number>" as ID-card taps. For simulators only: a printed QR could fake a tap. */
+    simulateIdCards: z.boolean().default(false),
   })
   .strict();
 

@@ -5,3 +5,5 @@ export * from './ticket.js';
 export * from './rules.js';
 export * from './gate-config.js';
 export * from './mqtt.js';
+export * from './ticket-code.js';
+export * from './idcard.js';

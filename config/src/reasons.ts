@@ -30,6 +30,8 @@ export const REJECT_REASONS = [
   'gate_not_allowed',
   'zone_not_allowed',
   'unknown_ticket_type', // whitelist names a type this gate has no rules for
+  // The gate itself
+  'gate_fault', // the admission could not be recorded (database error); the relay stays shut
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

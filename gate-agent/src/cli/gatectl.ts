@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import { isStileError } from '@stile/config';
+import * as cmd from './commands.js';
+import { findConfigPath } from './config-path.js';
+import { CliError, makeOut } from './output.js';
+
+const HELP = `gatectl — Stile gate technician tool
+
+usage: gatectl [--config gate.yaml] [--json] <command>
+
+  status                      daemon, inputs, whitelist, entries and outbox at a glance
+  config validate             check gate.yaml; lists every error with its field path
+  config show                 the effective config (secrets redacted)
+  tickets import <file>       load a whitelist snapshot (NDJSON) atomically, with progress
+  tickets lookup <id|code>    one ticket and its entries
+  check <code>                dry-run decision for a scanned code (never uses the ticket)
+  check --idcard <number>     dry-run decision for an ID card
+  entries tail [-n N] [--follow]
+  keys                        trusted offline-ticket keys and revocations
+  keys generate <keyId> [--out DIR]
+  keys issue --signing-key F --key-id K --ticket ID --type T --date YYYY-MM-DD [--slot HH:MM-HH:MM] [--persons N]
+
+Config: --config, else $STILE_CONFIG, else ./gate.yaml, else /etc/stile/gate.yaml.
+Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 usage; check --fail-on-reject exits 3 on reject.`;
+
+type Handler = (ctx: cmd.Ctx) => void | Promise<void>;
+const COMMANDS: Record<string, Handler> = {
+  status: cmd.status,
+  'config validate': cmd.configValidate,
+  'config show': cmd.configShow,
+  'tickets import': cmd.ticketsImport,
+  'tickets lookup': cmd.ticketsLookup,
+  check: cmd.check,
+  'entries tail': cmd.entriesTail,
+  keys: cmd.keysList,
+  'keys list': cmd.keysList,
+  'keys generate': cmd.keysGenerate,
+  'keys issue': cmd.keysIssue,
+};
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        idcard: { type: 'string' }, n: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' },
+        out: { type: 'string' }, 'fail-on-reject': { type: 'boolean' },
+        'signing-key': { type: 'string' }, 'key-id': { type: 'string' }, ticket: { type: 'string' }, type: { type: 'string' },
+        date: { type: 'string' }, slot: { type: 'string' }, persons: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`gatectl: ${(err as Error).message} (see gatectl --help)\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(`${HELP}\n`);
+    return values.help ? 0 : 2;
+  }
+  const two = positionals.slice(0, 2).join(' ');
+  const [name, rest] = COMMANDS[two] ? [two, positionals.slice(2)] : [positionals[0]!, positionals.slice(1)];
+  const handler = COMMANDS[name];
+  if (!handler) {
+    process.stderr.write(`gatectl: unknown command "${positionals.join(' ')}" (see gatectl --help)\n`);
+    return 2;
+  }
+  const json = values.json ?? false;
+  try {
+    await handler({ configPath: findConfigPath(values.config), out: makeOut(json), flags: values, args: rest });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    const exit = err instanceof CliError ? err.exitCode : 1;
+    const code = isStileError(err) ? err.code : err instanceof CliError ? 'USAGE' : 'ERROR';
+    const message = (err as Error).message;
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+    // One line for scripts and tired technicians; a config with several errors lists them after it.
+    const [first, ...more] = message.split('\n');
+    process.stderr.write(`gatectl: ${more.length ? `${code}: ${more.length + 1} problems` : first}\n`);
+    if (more.length) process.stderr.write(`${[first, ...more].join('\n')}\n`);
+    return exit;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,36 @@
+/** gatectl output: --json prints one JSON document; otherwise short human lines. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export interface Out {
+  json: boolean;
+  /** Print `data` as JSON, or `human()`'s lines. */
+  result(data: unknown, human: () => string | string[]): void;
+}
+
+export function makeOut(json: boolean, write: (s: string) => void = (s) => process.stdout.write(s)): Out {
+  return {
+    json,
+    result(data, human) {
+      if (json) {
+        write(`${JSON.stringify(data, null, 2)}\n`);
+        return;
+      }
+      const text = human();
+      write(`${Array.isArray(text) ? text.join('\n') : text}\n`);
+    },
+  };
+}
+
+/** Left-aligned columns for small tables. */
+export function table(rows: (string | number | null | undefined)[][]): string[] {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
+  const widths = cells[0]?.map((_, i) => Math.max(...cells.map((r) => r[i]?.length ?? 0))) ?? [];
+  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}

@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import type { GateConfig, RejectReason } from '@stile/config';
+import { LineInput } from '../devices/line-input.js';
+import { LogRelay, type Relay } from '../devices/relay.js';
+import type { Credential } from '../gate/credential.js';
+import type { ScanOutcome } from '../gate/gatekeeper.js';
+import { openGate } from './gate-context.js';
+import { loadIdHashKey } from './secrets.js';
+
+export interface DaemonStatus {
+  pid: number;
+  startedAt: string;
+  heartbeatAt: string;
+  epoch: number;
+  admitted: number;
+  persons: number;
+  rejected: number;
+  rejectsByReason: Partial<Record<RejectReason, number>>;
+  inputs: { name: string; state: string; error?: string | undefined; discarded: number }[];
+}
+
+export interface GateDaemon {
+  status(): DaemonStatus;
+  /** For tests and the demo: handle a credential as if an input produced it. */
+  scan(cred: Credential, input?: string): Promise<ScanOutcome & { decisionMs: number }>;
+  stop(): Promise<void>;
+}
+
+const HEARTBEAT_MS = 5000;
+
+/** Wire inputs → gatekeeper → relay. Everything the gate does per scan happens here. */
+export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?: () => number; relay?: Relay } = {}): GateDaemon {
+  const log = logger.child({ module: 'gate' });
+  const { store, gatekeeper } = openGate(cfg, logger, opts.clock ? { clock: opts.clock } : {});
+  const epoch = store.beginEpoch();
+  const relay = opts.relay ?? new LogRelay(cfg.relay, logger.child({ module: 'relay' }));
+  const idKey = loadIdHashKey(cfg);
+  const st: DaemonStatus = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    heartbeatAt: new Date().toISOString(),
+    epoch,
+    admitted: 0,
+    persons: 0,
+    rejected: 0,
+    rejectsByReason: {},
+    inputs: [],
+  };
+
+  async function scan(cred: Credential, input = 'api'): Promise<ScanOutcome & { decisionMs: number }> {
+    const t0 = performance.now();
+    const outcome = gatekeeper.evaluate(cred, { input });
+    const decisionMs = performance.now() - t0;
+    const who = cred.kind === 'idcard' ? { idcard: cred.masked } : {};
+    if (outcome.decision === 'admit') {
+      st.admitted++;
+      st.persons += outcome.persons;
+      log.info({ event: 'admit', input, ticketId: outcome.ticketId, typeId: outcome.typeId, credential: outcome.credential, persons: outcome.persons, seq: outcome.entry?.seq, decisionMs, ...who }, 'admit');
+      // The entry is committed; only now may the turnstile move.
+      await relay.pulse(outcome.persons, { ticketId: outcome.ticketId, ...(outcome.entry ? { seq: outcome.entry.seq } : {}) });
+    } else {
+      st.rejected++;
+      st.rejectsByReason[outcome.reason!] = (st.rejectsByReason[outcome.reason!] ?? 0) + 1;
+      log.info({ event: 'reject', input, reason: outcome.reason, detail: outcome.detail, ticketId: outcome.ticketId, credential: outcome.credential, decisionMs, ...who }, 'reject');
+    }
+    return { ...outcome, decisionMs };
+  }
+
+  const inputs = cfg.inputs.map((icfg) => {
+    const input = new LineInput(icfg, idKey, logger.child({ module: 'input', input: icfg.name }));
+    const health = { name: input.name, state: 'starting', error: undefined as string | undefined, discarded: 0 };
+    st.inputs.push(health);
+    input.on('state', (state, error) => Object.assign(health, { state, error }));
+    input.on('credential', (cred, name) => {
+      scan(cred, name).catch((err: Error) => log.error({ err: err.message, input: name }, 'scan handling failed'));
+    });
+    input.start();
+    return { input, health };
+  });
+
+  function writeHeartbeat(): void {
+    st.heartbeatAt = new Date().toISOString();
+    for (const { input, health } of inputs) health.discarded = input.discarded;
+    try {
+      store.setMeta('daemon_status', JSON.stringify(st));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not write status heartbeat');
+    }
+  }
+  writeHeartbeat();
+  const timer = setInterval(writeHeartbeat, HEARTBEAT_MS);
+  log.info({ event: 'started', site: cfg.site.id, gate: cfg.gate.id, epoch, tickets: store.ticketCount(), inputs: cfg.inputs.map((i) => i.name) }, 'gate started');
+
+  return {
+    status: () => st,
+    scan,
+    async stop() {
+      clearInterval(timer);
+      for (const { input } of inputs) input.close();
+      await relay.close();
+      st.inputs.forEach((i) => (i.state = 'stopped'));
+      writeHeartbeat();
+      store.setMeta('daemon_stopped_at', new Date().toISOString());
+      store.close();
+      log.info({ event: 'stopped' }, 'gate stopped');
+    },
+  };
+}

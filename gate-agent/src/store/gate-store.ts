@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { EntryEvent, TicketRecord, TicketType } from '@stile/config';
+import { TicketTypeSchema } from '@stile/config';
+
+export type CredentialKind = EntryEvent['credential'];
+
+export interface EntryRow {
+  seq: number;
+  eventId: string;
+  epoch: number;
+  kind: 'admit' | 'not-passed';
+  ticketId: string;
+  typeId: string;
+  credential: CredentialKind;
+  persons: number;
+  at: number;
+  input: string | null;
+}
+
+export interface AdmissionInput {
+  /** The ticket's state after the admission (recordAdmission's output). */
+  ticket: TicketRecord;
+  credential: CredentialKind;
+  persons: number;
+  at: number;
+  gateSite: string;
+  gateId: string;
+  input?: string;
+}
+
+const TICKET_COLUMNS = `ticket_id AS ticketId, type_id AS typeId, status, visit_date AS visitDate,
+  slot_start AS slotStart, slot_end AS slotEnd, persons, entries_used AS entriesUsed,
+  entries_day AS entriesDay, entries_day_count AS entriesDayCount, last_entry_at AS lastEntryAt,
+  id_hash AS idHash, source`;
+
+const ENTRY_COLUMNS = `seq, event_id AS eventId, epoch, kind, ticket_id AS ticketId, type_id AS typeId,
+  credential, persons, at, input`;
+
+/**
+ * The gate's local state. All statements are prepared once; lookups go by primary key.
+ * The admission (ticket usage + journal + outbox) is one transaction that commits
+ * before the caller moves the relay.
+ */
+export class GateStore {
+  private readonly getTicketStmt;
+  private readonly byIdHashStmt;
+  private readonly upsertUsageStmt;
+  private readonly insertEntryStmt;
+  private readonly insertOutboxStmt;
+  private readonly isRevokedStmt;
+  private readonly getMetaStmt;
+  private readonly setMetaStmt;
+  private readonly admitTx;
+  epoch = 0;
+
+  constructor(readonly db: Database.Database) {
+    this.getTicketStmt = db.prepare<[string], TicketRecord>(`SELECT ${TICKET_COLUMNS} FROM tickets WHERE ticket_id = ?`);
+    this.byIdHashStmt = db.prepare<[string], TicketRecord>(
+      `SELECT ${TICKET_COLUMNS} FROM tickets WHERE id_hash = ? ORDER BY visit_date LIMIT 50`,
+    );
+    this.upsertUsageStmt = db.prepare(
+      `INSERT INTO tickets (ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used,
+         entries_day, entries_day_count, last_entry_at, id_hash, source)
+       VALUES (@ticketId, @typeId, @status, @visitDate, @slotStart, @slotEnd, @persons, @entriesUsed,
+         @entriesDay, @entriesDayCount, @lastEntryAt, @idHash, @source)
+       ON CONFLICT(ticket_id) DO UPDATE SET entries_used = excluded.entries_used, entries_day = excluded.entries_day,
+         entries_day_count = excluded.entries_day_count, last_entry_at = excluded.last_entry_at`,
+    );
+    this.insertEntryStmt = db.prepare(
+      `INSERT INTO entries (event_id, epoch, kind, ticket_id, type_id, credential, persons, at, input)
+       VALUES (?, ?, 'admit', ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertOutboxStmt = db.prepare('INSERT INTO outbox (seq, payload) VALUES (?, ?)');
+    this.isRevokedStmt = db.prepare<[string], { x: number }>('SELECT 1 AS x FROM revoked_tickets WHERE ticket_id = ?');
+    this.getMetaStmt = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    this.setMetaStmt = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.admitTx = db.transaction((a: AdmissionInput): EntryRow => this.writeAdmission(a));
+  }
+
+  getTicket(ticketId: string): TicketRecord | undefined {
+    return this.getTicketStmt.get(ticketId);
+  }
+
+  /** All tickets bound to one ID-card hash (a visitor rarely has more than a few). */
+  ticketsForIdHash(idHash: string): TicketRecord[] {
+    return this.byIdHashStmt.all(idHash);
+  }
+
+  isRevoked(ticketId: string): boolean {
+    return this.isRevokedStmt.get(ticketId) !== undefined;
+  }
+
+  /**
+   * Run `fn` inside an IMMEDIATE transaction so read-decide-write cannot interleave
+   * with another writer (a whitelist swap, a second process).
+   */
+  exclusive<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Durably record one admission. Call inside exclusive() after re-deciding. */
+  recordAdmission(a: AdmissionInput): EntryRow {
+    return this.db.inTransaction ? this.writeAdmission(a) : this.admitTx.immediate(a);
+  }
+
+  private writeAdmission(a: AdmissionInput): EntryRow {
+    this.upsertUsageStmt.run(a.ticket);
+    const eventId = randomUUID();
+    const input = a.input ?? null;
+    const info = this.insertEntryStmt.run(eventId, this.epoch, a.ticket.ticketId, a.ticket.typeId, a.credential, a.persons, a.at, input);
+    const seq = Number(info.lastInsertRowid);
+    const event: EntryEvent = {
+      eventId,
+      seq: String(seq),
+      epoch: this.epoch,
+      kind: 'admit',
+      ticketId: a.ticket.ticketId,
+      typeId: a.ticket.typeId,
+      credential: a.credential,
+      persons: a.persons,
+      at: new Date(a.at).toISOString(),
+    };
+    this.insertOutboxStmt.run(seq, JSON.stringify(event));
+    return { seq, eventId, epoch: this.epoch, kind: 'admit', ticketId: a.ticket.ticketId, typeId: a.ticket.typeId, credential: a.credential, persons: a.persons, at: a.at, input };
+  }
+
+  /** Start a new session epoch: a durable counter bumped at every daemon start. */
+  beginEpoch(): number {
+    this.epoch = this.exclusive(() => {
+      const next = Number(this.getMeta('epoch') ?? '0') + 1;
+      this.setMeta('epoch', String(next));
+      return next;
+    });
+    return this.epoch;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.getMetaStmt.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.setMetaStmt.run(key, value);
+  }
+
+  saveTicketTypes(types: readonly TicketType[]): void {
+    const put = this.db.prepare('INSERT INTO ticket_types (type_id, rules) VALUES (?, ?) ON CONFLICT(type_id) DO UPDATE SET rules = excluded.rules');
+    this.exclusive(() => {
+      for (const t of types) put.run(t.id, JSON.stringify(t));
+    });
+  }
+
+  loadTicketTypes(): Map<string, TicketType> {
+    const rows = this.db.prepare<[], { rules: string }>('SELECT rules FROM ticket_types').all();
+    return new Map(rows.map((r) => {
+      const t = TicketTypeSchema.parse(JSON.parse(r.rules));
+      return [t.id, t];
+    }));
+  }
+
+  /** Replace the revocation list and trusted keys with what the config says (the cloud will push them later). */
+  saveKeysAndRevocations(keys: readonly { id: string; publicKey: string; notAfter?: string | undefined }[], revoked: readonly string[]): void {
+    this.exclusive(() => {
+      this.db.exec('DELETE FROM trusted_keys; DELETE FROM revoked_tickets;');
+      const putKey = this.db.prepare('INSERT INTO trusted_keys (key_id, public_key, not_after) VALUES (?, ?, ?)');
+      for (const k of keys) putKey.run(k.id, k.publicKey, k.notAfter ?? null);
+      const putRev = this.db.prepare('INSERT OR IGNORE INTO revoked_tickets (ticket_id) VALUES (?)');
+      for (const id of revoked) putRev.run(id);
+    });
+  }
+
+  listKeys(): { keyId: string; publicKey: string; notAfter: string | null }[] {
+    return this.db.prepare<[], { keyId: string; publicKey: string; notAfter: string | null }>(
+      'SELECT key_id AS keyId, public_key AS publicKey, not_after AS notAfter FROM trusted_keys ORDER BY key_id',
+    ).all();
+  }
+
+  revokedCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM revoked_tickets').get() as { n: number }).n;
+  }
+
+  ticketCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n;
+  }
+
+  outboxDepth(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  entryCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+  }
+
+  /** Newest entries first. */
+  recentEntries(limit: number, afterSeq = 0): EntryRow[] {
+    return this.db
+      .prepare<[number, number], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq DESC LIMIT ?`)
+      .all(afterSeq, limit);
+  }
+
+  entriesForTicket(ticketId: string): EntryRow[] {
+    return this.db.prepare<[string], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE ticket_id = ? ORDER BY seq`).all(ticketId);
+  }
+
+  lastSeq(): number {
+    return (this.db.prepare('SELECT coalesce(max(seq), 0) AS s FROM entries').get() as { s: number }).s;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,66 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order and recorded in PRAGMA user_version.
+ * Append new steps; never edit a shipped one (gates in the field upgrade in place).
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE tickets (
+    ticket_id TEXT PRIMARY KEY,
+    type_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    visit_date TEXT NOT NULL,
+    slot_start TEXT,
+    slot_end TEXT,
+    persons INTEGER NOT NULL,
+    entries_used INTEGER NOT NULL DEFAULT 0,
+    entries_day TEXT,
+    entries_day_count INTEGER NOT NULL DEFAULT 0,
+    last_entry_at INTEGER,
+    id_hash TEXT,
+    source TEXT NOT NULL DEFAULT 'whitelist'
+  ) WITHOUT ROWID;
+  CREATE INDEX tickets_id_hash_g0 ON tickets(id_hash, visit_date) WHERE id_hash IS NOT NULL;
+  CREATE INDEX tickets_used_g0 ON tickets(last_entry_at) WHERE last_entry_at IS NOT NULL;
+
+  CREATE TABLE ticket_types (type_id TEXT PRIMARY KEY, rules TEXT NOT NULL) WITHOUT ROWID;
+
+  -- Admissions journal. AUTOINCREMENT: seq is the gate's durable event counter and must never be reused.
+  CREATE TABLE entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    epoch INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    type_id TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    persons INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    input TEXT
+  );
+  CREATE INDEX entries_ticket ON entries(ticket_id);
+
+  -- Events waiting for the cloud's PUBACK; a row is deleted only after it.
+  CREATE TABLE outbox (seq INTEGER PRIMARY KEY REFERENCES entries(seq), payload TEXT NOT NULL);
+
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE revoked_tickets (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE trusted_keys (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, not_after TEXT) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this gate-agent (${SCHEMA_VERSION}); upgrade the agent`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
