@@ -33,7 +33,7 @@ describe('loadGateConfig', () => {
   });
 
   it('names the file, every wrong field path and what was expected — all at once', () => {
-    const file = write(VALID.replace('Asia/Shanghai', 'Mars/Olympus').replace('north-2', 'North 2').replace('/run/stile/scan.fifo', '/x\n    baud: fast').replace('{ id: adult, name: Adult }', '{ id: adult, name: Adult, antiPassbackSec: -5 }'));
+    const file = write(VALID.replace('Asia/Shanghai', 'Mars/Olympus').replace('north-2', 'North 2').replace('path: /run/stile/scan.fifo', 'path: /x, baud: fast').replace('{ id: adult, name: Adult }', '{ id: adult, name: Adult, antiPassbackSec: -5 }'));
     let err: unknown;
     try {
       loadGateConfig(file);

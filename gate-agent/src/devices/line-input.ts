@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { createReadStream, type ReadStream } from 'node:fs';
+import { constants, createReadStream, openSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { hashIdNumber, isValidIdNumber, maskIdNumber, type InputConfig } from '@stile/config';
 import type { Credential } from '../gate/credential.js';
@@ -15,11 +17,11 @@ const ID_PREFIX = 'IDCARD:';
 /**
  * Line input from stdin or a FIFO: each line is a QR scan. When `simulateIdCards`
  * is on, "IDCARD:<number>" is an ID-card tap; the number is hashed here and dropped.
- * A FIFO is reopened whenever its writer goes away, so simulators can come and go.
+ * Simulators and scripts can open and close the FIFO as often as they like.
  */
 export class LineInput extends EventEmitter<InputEvents> {
   readonly name: string;
-  private stream: ReadStream | NodeJS.ReadStream | undefined;
+  private stream: Readable | undefined;
   private closed = false;
   discarded = 0;
 
@@ -39,8 +41,14 @@ export class LineInput extends EventEmitter<InputEvents> {
   private open(): void {
     if (this.closed) return;
     const framer = new LineFramer();
-    const stream = this.cfg.path === '-' ? process.stdin : createReadStream(this.cfg.path, { encoding: 'utf8' });
-    if (this.cfg.path === '-') process.stdin.setEncoding('utf8');
+    let stream: Readable;
+    try {
+      stream = this.openStream();
+    } catch (err) {
+      this.retry(err as Error);
+      return;
+    }
+    stream.setEncoding('utf8');
     this.stream = stream;
     stream.on('data', (chunk: string | Buffer) => {
       for (const frame of framer.push(String(chunk))) {
@@ -52,16 +60,33 @@ export class LineInput extends EventEmitter<InputEvents> {
         }
       }
     });
-    stream.on('error', (err: Error) => {
-      this.log.error({ input: this.name, err: err.message }, 'input failed; retrying in 1 s');
-      this.emit('state', 'reconnecting', err.message);
-      setTimeout(() => this.open(), 1000).unref();
-    });
+    stream.on('error', (err: Error) => this.retry(err));
     stream.on('end', () => {
-      // FIFO writer closed: wait for the next one. Stdin at EOF stays closed.
-      if (this.cfg.path !== '-' && !this.closed) setImmediate(() => this.open());
+      // A plain file was read to its end; stdin at EOF stays closed.
+      this.log.info({ input: this.name }, 'input reached end of file');
     });
     this.emit('state', 'ok', undefined);
+  }
+
+  /**
+   * A FIFO is opened read-write and non-blocking and read through the event loop (a
+   * net.Socket on the fd): a blocking read would pin a libuv pool thread and keep the
+   * process from exiting, and holding a write end ourselves means no EOF between writers.
+   */
+  private openStream(): Readable {
+    if (this.cfg.path === '-') return process.stdin;
+    if (statSync(this.cfg.path).isFIFO()) {
+      const fd = openSync(this.cfg.path, constants.O_RDWR | constants.O_NONBLOCK);
+      return new Socket({ fd, readable: true, writable: false });
+    }
+    return createReadStream(this.cfg.path);
+  }
+
+  private retry(err: Error): void {
+    if (this.closed) return;
+    this.log.error({ input: this.name, err: err.message }, 'input failed; retrying in 1 s');
+    this.emit('state', 'reconnecting', err.message);
+    setTimeout(() => this.open(), 1000).unref();
   }
 
   private handleLine(line: string): void {
@@ -79,7 +104,7 @@ export class LineInput extends EventEmitter<InputEvents> {
 
   close(): void {
     this.closed = true;
-    if (this.stream && this.stream !== process.stdin) (this.stream as ReadStream).destroy();
+    if (this.stream && this.stream !== process.stdin) this.stream.destroy();
     else process.stdin.pause();
   }
 }

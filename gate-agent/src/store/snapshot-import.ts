@@ -118,7 +118,7 @@ function swapIn(db: Database.Database, s: { generation: number; asOfSeq: string 
           `UPDATE tickets_import SET entries_used = max(tickets_import.entries_used, u.entries_used),
              entries_day = u.entries_day, entries_day_count = u.entries_day_count, last_entry_at = u.last_entry_at
            FROM (SELECT ticket_id, entries_used, entries_day, entries_day_count, last_entry_at FROM tickets WHERE last_entry_at IS NOT NULL) AS u
-           WHERE u.ticket_id = tickets_import.ticket_id`,
+           WHERE u.ticket_id = tickets_import.ticket_id AND tickets_import.source = 'whitelist'`,
         )
         .run().changes;
       db.exec('ALTER TABLE tickets RENAME TO tickets_old; ALTER TABLE tickets_import RENAME TO tickets;');
