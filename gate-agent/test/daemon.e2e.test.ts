@@ -8,9 +8,10 @@ import type { WriteStream } from 'node:fs';
 let site: TestSite;
 let gate: GateProcess;
 let scanner: WriteStream;
+let fifo: string;
 
 beforeAll(async () => {
-  const fifo = join((await import('node:os')).tmpdir(), `stile-fifo-${process.pid}-${Date.now()}`);
+  fifo = join((await import('node:os')).tmpdir(), `stile-fifo-${process.pid}-${Date.now()}`);
   makeFifo(fifo);
   site = await makeSite(100, { input: fifo });
   gate = new GateProcess(site.configPath);
@@ -75,6 +76,15 @@ describe('stile-gate daemon (real process, FIFO input, logging relay)', () => {
     // The full number never reaches the log.
     expect(JSON.stringify(gate.logs)).not.toContain(idNumber);
     expect(admits[0]!.idcard).toMatch(/^\d{4}\*{10}[\dX]{4}$/);
+  });
+
+  it('keeps reading when the scanner process closes the FIFO and another opens it', async () => {
+    scanner.end();
+    await new Promise((r) => setTimeout(r, 100));
+    scanner = await openFifoWriter(fifo);
+    const id = site.sample.ids[2]!;
+    scanner.write(`ST1:${id}\n`);
+    await gate.waitFor(() => pulsesFor(id) === 1);
   });
 
   it('stops cleanly on SIGTERM', async () => {

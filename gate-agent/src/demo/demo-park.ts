@@ -38,7 +38,9 @@ function scenarios(site: DemoSite) {
       return { label: 'kiosk offline ticket', cred: { kind: 'qr', text: code } };
     }
     if (roll < 0.86) {
-      const id = site.sample.idCards[card++ % site.sample.idCards.length]!;
+      // From the end of the sample: those tickets are never among the QR scans above.
+      const cards = site.sample.idCards;
+      const id = cards[cards.length - 1 - (card++ % cards.length)]!;
       return { label: 'ID card', cred: { kind: 'idcard', idHash: hashIdNumber(site.idHashKey, id), masked: maskIdNumber(id) } };
     }
     if (roll < 0.92) {
