@@ -1,0 +1,52 @@
+// Small helpers shared by the bench scripts. Nothing here asserts a timing.
+/** Nanosecond clock as a Number of milliseconds since an arbitrary origin. */
+export function nowMs() {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Nearest-rank percentile of an already sorted Float64Array. */
+export function pct(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Sort a Float64Array of samples and return p50/p99/mean/max. */
+export function summarize(samples) {
+  const s = Float64Array.from(samples).sort();
+  let sum = 0;
+  for (const v of s) sum += v;
+  return { p50: pct(s, 0.5), p99: pct(s, 0.99), mean: sum / s.length, max: s[s.length - 1], n: s.length };
+}
+
+/** Fixed decimals, but keep at least 2 significant digits for tiny values. */
+export function fmt(v, decimals = 3) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v !== 0 && Math.abs(v) < 10 ** -decimals * 10) return v.toPrecision(2);
+  return v.toFixed(decimals);
+}
+
+/** Fisher–Yates shuffle in place. */
+export function shuffle(a) {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a;
+}
+
+/** Progress and context go to stderr; stdout carries only the summary lines. */
+export function note(msg) {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+export function line(pairs, suffix) {
+  const text = Object.entries(pairs).map(([k, v]) => `${k}=${v}`).join(' ');
+  process.stdout.write(`${suffix ? `${text} ${suffix}` : text}\n`);
+}
+
+export function mb(kb) {
+  return (kb / 1024).toFixed(1);
+}
