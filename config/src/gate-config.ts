@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { StileError, StileErrorCode } from './errors.js';
+import { InputSchema, RelaySchema } from './devices.js';
 import { TicketTypeSchema } from './rules.js';
 import { isoDate, timeZone } from './time.js';
 import { ticketId } from './ticket.js';
@@ -18,31 +19,6 @@ export const PublicKeySchema = z
   })
   .strict();
 export type PublicKeyConfig = z.infer<typeof PublicKeySchema>;
-
-const LineInputSchema = z
-  .object({
-    type: z.literal('lines'),
-    /** "-" for stdin, otherwise a FIFO or file path. */
-    path: z.string().min(1).default('-'),
-    name: z.string().min(1).default('lines'),
-    /** Treat lines "IDCARD:<number>" as ID-card taps. For simulators only: a printed QR could fake a tap. */
-    simulateIdCards: z.boolean().default(false),
-  })
-  .strict();
-
-export const InputSchema = z.discriminatedUnion('type', [LineInputSchema]);
-export type InputConfig = z.infer<typeof InputSchema>;
-
-export const RelaySchema = z
-  .object({
-    type: z.enum(['log']).default('log'),
-    /** Dry-contact pulse length; turnstile controllers want ≥100 ms. */
-    pulseMs: z.number().int().min(50).max(5000).default(200),
-    /** Pause between pulses for a group ticket, one pulse per person. */
-    gapMs: z.number().int().min(0).max(10000).default(200),
-  })
-  .strict();
-export type RelayConfig = z.infer<typeof RelaySchema>;
 
 export const MqttSchema = z
   .object({
@@ -94,6 +70,11 @@ export const GateConfigSchema = z
     cfg.ticketTypes.forEach((t, i) => {
       if (seen.has(t.id)) ctx.addIssue({ code: 'custom', message: `duplicate ticket type id "${t.id}"`, path: ['ticketTypes', i, 'id'] });
       seen.add(t.id);
+    });
+    const inputNames = new Set<string>();
+    cfg.inputs.forEach((input, i) => {
+      if (inputNames.has(input.name)) ctx.addIssue({ code: 'custom', message: `duplicate input name "${input.name}"; give each input its own name`, path: ['inputs', i, 'name'] });
+      inputNames.add(input.name);
     });
     const keyIds = new Set<string>();
     cfg.keys.offline.forEach((k, i) => {
@@ -154,6 +135,7 @@ function resolveConfigPaths(cfg: GateConfig, base: string): GateConfig {
     ...cfg,
     store: { path: abs(cfg.store.path) },
     keys: { ...cfg.keys, idHash: cfg.keys.idHash.file ? { file: abs(cfg.keys.idHash.file) } : cfg.keys.idHash },
-    inputs: cfg.inputs.map((i) => ({ ...i, path: abs(i.path) })),
+    inputs: cfg.inputs.map((i) => ('path' in i ? { ...i, path: abs(i.path) } : i)),
+    relay: 'path' in cfg.relay ? { ...cfg.relay, path: abs(cfg.relay.path) } : cfg.relay,
   };
 }

@@ -3,6 +3,7 @@ export * from './reasons.js';
 export * from './time.js';
 export * from './ticket.js';
 export * from './rules.js';
+export * from './devices.js';
 export * from './gate-config.js';
 export * from './mqtt.js';
 export * from './ticket-code.js';

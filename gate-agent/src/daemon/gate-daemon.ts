@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { GateConfig, RejectReason } from '@stile/config';
-import { LineInput } from '../devices/line-input.js';
-import { LogRelay, type Relay } from '../devices/relay.js';
+import { createInput, createRelay } from '../devices/create.js';
+import type { Relay } from '../devices/relay.js';
+import type { DeviceHealth } from '../devices/supervisor.js';
 import type { Credential } from '../gate/credential.js';
 import type { ScanOutcome } from '../gate/gatekeeper.js';
 import { openGate } from './gate-context.js';
@@ -16,7 +17,8 @@ export interface DaemonStatus {
   persons: number;
   rejected: number;
   rejectsByReason: Partial<Record<RejectReason, number>>;
-  inputs: { name: string; state: string; error?: string | undefined; discarded: number }[];
+  inputs: DeviceHealth[];
+  relay: DeviceHealth;
 }
 
 export interface GateDaemon {
@@ -26,14 +28,15 @@ export interface GateDaemon {
   stop(): Promise<void>;
 }
 
-const HEARTBEAT_MS = 5000;
+// Also how quickly `gatectl status` sees a device come or go.
+const HEARTBEAT_MS = 2000;
 
 /** Wire inputs → gatekeeper → relay. Everything the gate does per scan happens here. */
 export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?: () => number; relay?: Relay } = {}): GateDaemon {
   const log = logger.child({ module: 'gate' });
   const { store, gatekeeper } = openGate(cfg, logger, opts.clock ? { clock: opts.clock } : {});
   const epoch = store.beginEpoch();
-  const relay = opts.relay ?? new LogRelay(cfg.relay, logger.child({ module: 'relay' }));
+  const relay = opts.relay ?? createRelay(cfg.relay, logger);
   const idKey = loadIdHashKey(cfg);
   const st: DaemonStatus = {
     pid: process.pid,
@@ -45,6 +48,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?:
     rejected: 0,
     rejectsByReason: {},
     inputs: [],
+    relay: relay.health,
   };
 
   async function scan(cred: Credential, input = 'api'): Promise<ScanOutcome & { decisionMs: number }> {
@@ -67,20 +71,17 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?:
   }
 
   const inputs = cfg.inputs.map((icfg) => {
-    const input = new LineInput(icfg, idKey, logger.child({ module: 'input', input: icfg.name }));
-    const health = { name: input.name, state: 'starting', error: undefined as string | undefined, discarded: 0 };
-    st.inputs.push(health);
-    input.on('state', (state, error) => Object.assign(health, { state, error }));
+    const input = createInput(icfg, idKey, logger);
+    st.inputs.push(input.health);
     input.on('credential', (cred, name) => {
       scan(cred, name).catch((err: Error) => log.error({ err: err.message, input: name }, 'scan handling failed'));
     });
     input.start();
-    return { input, health };
+    return input;
   });
 
   function writeHeartbeat(): void {
     st.heartbeatAt = new Date().toISOString();
-    for (const { input, health } of inputs) health.discarded = input.discarded;
     try {
       store.setMeta('daemon_status', JSON.stringify(st));
     } catch (err) {
@@ -96,9 +97,8 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?:
     scan,
     async stop() {
       clearInterval(timer);
-      for (const { input } of inputs) input.close();
+      await Promise.all(inputs.map((input) => input.close()));
       await relay.close();
-      st.inputs.forEach((i) => (i.state = 'stopped'));
       writeHeartbeat();
       store.setMeta('daemon_stopped_at', new Date().toISOString());
       store.close();

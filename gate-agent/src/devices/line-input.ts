@@ -3,14 +3,12 @@ import { constants, createReadStream, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { hashIdNumber, isValidIdNumber, maskIdNumber, type InputConfig } from '@stile/config';
+import { hashIdNumber, isValidIdNumber, maskIdNumber, type LineInputConfig } from '@stile/config';
 import type { Credential } from '../gate/credential.js';
 import { LineFramer } from '../protocol/line-framer.js';
+import type { GateInput } from './input.js';
+import { countDiscard, newHealth, setState } from './supervisor.js';
 
-export interface InputEvents {
-  credential: [Credential, string];
-  state: ['ok' | 'reconnecting' | 'failed', string | undefined];
-}
 
 const ID_PREFIX = 'IDCARD:';
 
@@ -19,19 +17,20 @@ const ID_PREFIX = 'IDCARD:';
  * is on, "IDCARD:<number>" is an ID-card tap; the number is hashed here and dropped.
  * Simulators and scripts can open and close the FIFO as often as they like.
  */
-export class LineInput extends EventEmitter<InputEvents> {
+export class LineInput extends EventEmitter<{ credential: [Credential, string] }> implements GateInput {
   readonly name: string;
   private stream: Readable | undefined;
   private closed = false;
-  discarded = 0;
+  readonly health;
 
   constructor(
-    private readonly cfg: Extract<InputConfig, { type: 'lines' }>,
+    private readonly cfg: LineInputConfig,
     private readonly idKey: string | Buffer,
     private readonly log: Logger,
   ) {
     super();
     this.name = cfg.name;
+    this.health = newHealth(cfg.name, 'lines');
   }
 
   start(): void {
@@ -53,7 +52,7 @@ export class LineInput extends EventEmitter<InputEvents> {
     stream.on('data', (chunk: string | Buffer) => {
       for (const frame of framer.push(String(chunk))) {
         if (frame.type === 'discarded') {
-          this.discarded++;
+          countDiscard(this.health, frame.reason);
           this.log.warn({ input: this.name, reason: frame.reason, length: frame.length }, 'input line discarded');
         } else {
           this.handleLine(frame.text);
@@ -65,7 +64,7 @@ export class LineInput extends EventEmitter<InputEvents> {
       // A plain file was read to its end; stdin at EOF stays closed.
       this.log.info({ input: this.name }, 'input reached end of file');
     });
-    this.emit('state', 'ok', undefined);
+    setState(this.health, 'ok');
   }
 
   /**
@@ -85,7 +84,7 @@ export class LineInput extends EventEmitter<InputEvents> {
   private retry(err: Error): void {
     if (this.closed) return;
     this.log.error({ input: this.name, err: err.message }, 'input failed; retrying in 1 s');
-    this.emit('state', 'reconnecting', err.message);
+    setState(this.health, 'reconnecting', err.message);
     setTimeout(() => this.open(), 1000).unref();
   }
 
@@ -96,14 +95,17 @@ export class LineInput extends EventEmitter<InputEvents> {
         this.log.warn({ input: this.name, id: maskIdNumber(id) }, 'ID card read with invalid number ignored');
         return;
       }
+      this.health.scans++;
       this.emit('credential', { kind: 'idcard', idHash: hashIdNumber(this.idKey, id), masked: maskIdNumber(id) }, this.name);
       return;
     }
+    this.health.scans++;
     this.emit('credential', { kind: 'qr', text: line }, this.name);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
+    setState(this.health, 'stopped');
     if (this.stream && this.stream !== process.stdin) this.stream.destroy();
     else process.stdin.pause();
   }

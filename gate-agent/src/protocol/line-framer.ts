@@ -25,6 +25,19 @@ export class LineFramer {
     return frames;
   }
 
+  /** Characters of an unfinished line waiting for its terminator. */
+  get pending(): number {
+    return this.overflowing || this.buffer.length;
+  }
+
+  /** Drop an unfinished line (e.g. a fragment the scanner never completed); returns its length. */
+  reset(): number {
+    const dropped = this.pending;
+    this.buffer = '';
+    this.overflowing = 0;
+    return dropped;
+  }
+
   private take(part: string, frames: LineFrame[], ended: boolean): void {
     if (this.overflowing > 0) {
       this.overflowing += part.length;

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/** Prefer /dev/serial/by-id/…: ttyUSB numbers change with plug order, by-id names do not. */
+const serialPath = z.string().min(1, 'expected a serial device path, e.g. /dev/serial/by-id/usb-…');
+const baudRate = z.number().int().refine((b) => [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400].includes(b), 'expected a standard baud rate (9600, 115200, …)');
+const hexBytes = z.string().regex(/^([0-9a-fA-F]{2}\s?)+$/, 'expected hex bytes, e.g. "16 54 0d"');
+const usbId = z.union([z.number().int().min(0).max(0xffff), z.string().regex(/^(0x)?[0-9a-fA-F]{4}$/, 'expected a 4-digit hex USB id, e.g. "0c2e"')]);
+const inputName = z.string().min(1);
+
+const LineInputSchema = z
+  .object({
+    type: z.literal('lines'),
+    /** "-" for stdin, otherwise a FIFO or file path. */
+    path: z.string().min(1).default('-'),
+    name: inputName.default('lines'),
+    /** Treat lines "IDCARD:<number>" as ID-card taps. For simulators only: a printed QR could fake a tap. */
+    simulateIdCards: z.boolean().default(false),
+  })
+  .strict();
+
+const QrSerialSchema = z
+  .object({
+    type: z.literal('qr-serial'),
+    name: inputName.default('qr-serial'),
+    path: serialPath,
+    baudRate: baudRate.default(9600),
+    /** Line terminator the scanner is set to; "any" accepts CR, LF and CRLF. */
+    suffix: z.enum(['any', 'cr', 'lf', 'crlf']).default('any'),
+    /** Drop an AIM symbology prefix such as "]Q1" (the parser also tolerates it). */
+    stripAim: z.boolean().default(true),
+    /** Command-mode scanners: bytes that start and stop a read, sent on open/close. */
+    triggerCommand: hexBytes.optional(),
+    releaseCommand: hexBytes.optional(),
+  })
+  .strict();
+
+const QrHidSchema = z
+  .object({
+    type: z.literal('qr-hid'),
+    name: inputName.default('qr-hid'),
+    vendorId: usbId,
+    productId: usbId,
+    /** HID POS (usage page 0x8C) or a keyboard-wedge scanner (boot keyboard reports). */
+    mode: z.enum(['pos', 'keyboard']).default('pos'),
+  })
+  .strict();
+
+const IdCardGa467Schema = z
+  .object({
+    type: z.literal('idcard-ga467'),
+    name: inputName.default('idcard'),
+    path: serialPath,
+    baudRate: baudRate.default(115200),
+    /** How often to look for a card. */
+    pollMs: z.number().int().min(200).max(10_000).default(1000),
+    /** No answer within this long counts as a reader fault. */
+    timeoutMs: z.number().int().min(100).max(10_000).default(1500),
+  })
+  .strict();
+
+export const InputSchema = z.discriminatedUnion('type', [LineInputSchema, QrSerialSchema, QrHidSchema, IdCardGa467Schema]);
+export type InputConfig = z.infer<typeof InputSchema>;
+export type LineInputConfig = z.infer<typeof LineInputSchema>;
+export type QrSerialConfig = z.infer<typeof QrSerialSchema>;
+export type QrHidConfig = z.infer<typeof QrHidSchema>;
+export type IdCardGa467Config = z.infer<typeof IdCardGa467Schema>;
+
+const pulse = {
+  /** Dry-contact pulse length; turnstile controllers want ≥100 ms. */
+  pulseMs: z.number().int().min(50).max(5000).default(200),
+  /** Pause between pulses for a group ticket, one pulse per person. */
+  gapMs: z.number().int().min(0).max(10000).default(200),
+};
+
+export const RelaySchema = z.discriminatedUnion('type', [
+  /** Logs each pulse: the simulator backend, for demos and tests without hardware. */
+  z.object({ type: z.literal('log'), ...pulse }).strict(),
+  z
+    .object({
+      type: z.literal('gpio'),
+      ...pulse,
+      /** Line number as the kernel's sysfs GPIO numbers it (on newer kernels: base offset + BCM pin). */
+      pin: z.number().int().min(0).max(4095),
+      activeLow: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('lcus'),
+      ...pulse,
+      path: serialPath,
+      baudRate: baudRate.default(9600),
+      channel: z.number().int().min(1).max(8).default(1),
+    })
+    .strict(),
+]);
+export type RelayConfig = z.infer<typeof RelaySchema>;

@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import type { GateConfig, InputConfig } from '@stile/config';
+import { IdCardReader } from './idcard-ga467.js';
+import type { GateInput } from './input.js';
+import { LineInput } from './line-input.js';
+import { QrHidScanner } from './qr-hid.js';
+import { QrSerialScanner } from './qr-serial.js';
+import { LogRelay, type Relay } from './relay.js';
+import { GpioRelay } from './relay-gpio.js';
+import { LcusRelay } from './relay-lcus.js';
+import { setState } from './supervisor.js';
+
+/** One input per config entry; each keeps itself connected. */
+export function createInput(cfg: InputConfig, idKey: string | Buffer, logger: Logger): GateInput {
+  const log = logger.child({ module: 'device', device: cfg.name });
+  switch (cfg.type) {
+    case 'lines':
+      return new LineInput(cfg, idKey, log);
+    case 'qr-serial':
+      return new QrSerialScanner(cfg, log);
+    case 'qr-hid':
+      return new QrHidScanner(cfg, log);
+    case 'idcard-ga467':
+      return new IdCardReader(cfg, idKey, log);
+  }
+}
+
+/**
+ * The lane's relay. A relay that cannot start (no GPIO) is reported in its health and
+ * every pulse fails loudly, but scanning and recording go on: staff open by hand.
+ */
+export function createRelay(cfg: GateConfig['relay'], logger: Logger): Relay {
+  const log = logger.child({ module: 'relay' });
+  switch (cfg.type) {
+    case 'log':
+      return new LogRelay(cfg, log);
+    case 'lcus': {
+      const relay = new LcusRelay(cfg, log);
+      relay.start();
+      return relay;
+    }
+    case 'gpio': {
+      const relay = new GpioRelay(cfg, log);
+      relay.start().catch((err: Error) => {
+        setState(relay.health, 'degraded', err.message);
+        log.error({ event: 'device_fault', device: relay.health.name, err: err.message }, 'relay unavailable');
+      });
+      return relay;
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type { RelayConfig } from '@stile/config';
+import { encodeRelayCommand } from '../protocol/lcus-relay.js';
+import { openSerialPort, type SerialConnection, type SerialOpener } from './serial-port.js';
+import { PulsingRelay } from './relay.js';
+import { Reconnector } from './supervisor.js';
+
+type LcusConfig = Extract<RelayConfig, { type: 'lcus' }>;
+
+/** The common CH340 "LCUS" USB relay boards: `A0 ch state sum` per switch. Reopens after an unplug. */
+export class LcusRelay extends PulsingRelay {
+  private readonly reconnector: Reconnector<SerialConnection>;
+
+  constructor(
+    private readonly lcus: LcusConfig,
+    log: Logger,
+    open: SerialOpener = openSerialPort,
+  ) {
+    super(lcus, log, 'lcus');
+    this.health.name = `relay ${lcus.path}#${lcus.channel}`;
+    this.reconnector = new Reconnector(this.health, log, () => open(lcus.path, lcus.baudRate), (conn, lost) => {
+      conn.on('error', lost);
+      conn.on('close', (err) => lost(err ?? new Error('port closed')));
+      // Fail-secure start: whatever the board's state after power-up, the contact is open.
+      conn.write(encodeRelayCommand(lcus.channel, false)).catch(lost);
+    });
+  }
+
+  start(): void {
+    this.reconnector.start();
+  }
+
+  protected async drive(on: boolean): Promise<void> {
+    const conn = this.reconnector.connection;
+    if (!conn) throw new Error(`relay board ${this.lcus.path} not connected (${this.health.error ?? 'starting'})`);
+    await conn.write(encodeRelayCommand(this.lcus.channel, on));
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.reconnector.stop();
+  }
+}
