@@ -1,9 +1,10 @@
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
+import { stringify } from 'yaml';
 import {
   generateSigningKeyPair, hashIdNumber, isValidIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey,
-  maskIdNumber, parseTicketCode, StileError, type GateConfig,
+  maskIdNumber, parseTicketCode, StileError, StileErrorCode, type GateConfig,
 } from '@stile/config';
 import { openGate } from '../daemon/gate-context.js';
 import { loadIdHashKey } from '../daemon/secrets.js';
@@ -21,13 +22,83 @@ export interface Ctx {
 
 const quiet = pino({ level: 'silent' });
 const HEARTBEAT_STALE_MS = 15_000;
+/** How many recent entries `status` shows. */
+const STATUS_ENTRIES = 5;
 
 function config(ctx: Ctx): GateConfig {
   return loadGateConfig(ctx.configPath);
 }
 
-function inspect(ctx: Ctx) {
-  return openGate(config(ctx), quiet, { inspectOnly: true });
+type Gate = ReturnType<typeof openGate>;
+
+/**
+ * Say plainly what is wrong with the database file before SQLite does ("unable to open
+ * database file"). `inspect` commands never create a database; `import` may.
+ */
+function checkDatabaseFile(path: string, mode: 'inspect' | 'write'): void {
+  const unavailable = (why: string) => new StileError(StileErrorCode.StoreUnavailable, `gate database ${path} ${why}`);
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && mode === 'write') return;
+    if (code === 'ENOENT') throw unavailable('does not exist (start stile-gate or run "gatectl tickets import <snapshot>" first)');
+    throw unavailable(`cannot be read (${code ?? (err as Error).message})`);
+  }
+  if (!st.isFile()) throw unavailable('is not a regular file');
+  if (st.size === 0 && mode === 'inspect') throw unavailable('is empty (0 bytes), so it holds no whitelist or entries; remove it and run "gatectl tickets import <snapshot>"');
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    throw unavailable(`cannot be read and written by this user (${(err as NodeJS.ErrnoException).code ?? 'access denied'})`);
+  }
+}
+
+/** SQLite errors met mid-command (a damaged page, a locked file) named with the file they concern. */
+function storeError(path: string, err: unknown): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
+  const message = (err as Error).message;
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new StileError(
+      StileErrorCode.StoreCorrupt,
+      `gate database ${path} is damaged (${message}, ${code}); keep the file for recovery, move it aside and re-import the whitelist`,
+    );
+  }
+  return new StileError(StileErrorCode.StoreUnavailable, `gate database ${path}: ${message} (${code})`);
+}
+
+/** Open the gate's store (read-mostly unless `write`), run `fn`, always close it. */
+async function withGate<T>(cfg: GateConfig, mode: 'inspect' | 'write', fn: (gate: Gate) => T | Promise<T>): Promise<T> {
+  const path = cfg.store.path;
+  checkDatabaseFile(path, mode);
+  let gate: Gate | undefined;
+  try {
+    gate = openGate(cfg, quiet, { inspectOnly: mode === 'inspect' });
+    return await fn(gate);
+  } catch (err) {
+    throw storeError(path, err);
+  } finally {
+    gate?.store.close();
+  }
+}
+
+/** A device as a daemon stored it in its heartbeat (older daemons kept `discarded` as one number). */
+interface StoredDevice {
+  name: string;
+  kind?: string;
+  state: string;
+  error?: string;
+  since?: string;
+  discarded?: number | Record<string, number>;
+  scans?: number;
+}
+type StoredStatus = Omit<DaemonStatus, 'inputs' | 'relay'> & { inputs?: StoredDevice[]; relay?: StoredDevice };
+
+function deviceLine(label: string, d: StoredDevice): string {
+  const discarded = typeof d.discarded === 'number' ? d.discarded : Object.values(d.discarded ?? {}).reduce((a, b) => a + b, 0);
+  return `${label.padEnd(10)} ${d.name}${d.kind ? ` (${d.kind})` : ''}: ${d.state}${d.error ? ` (${d.error})` : ''}${d.scans !== undefined ? `, ${d.scans} scans` : ''}, ${discarded} discarded`;
 }
 
 function pidAlive(pid: number): boolean {
@@ -39,36 +110,41 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-export function status(ctx: Ctx): void {
+export function status(ctx: Ctx): Promise<void> {
   const cfg = config(ctx);
-  const { store } = openGate(cfg, quiet, { inspectOnly: true });
-  try {
+  return withGate(cfg, 'inspect', ({ store }) => {
     const raw = store.getMeta('daemon_status');
-    const daemon = raw ? (JSON.parse(raw) as DaemonStatus) : null;
-    const running = daemon !== null && pidAlive(daemon.pid) && Date.now() - Date.parse(daemon.heartbeatAt) < HEARTBEAT_STALE_MS;
+    const daemon = raw ? (JSON.parse(raw) as StoredStatus) : null;
+    const stoppedAt = store.getMeta('daemon_stopped_at') ?? null;
+    // A clean stop writes a fresh heartbeat too, so a stop after this start means "not running".
+    const stoppedSinceStart = daemon !== null && stoppedAt !== null && Date.parse(stoppedAt) >= Date.parse(daemon.startedAt);
+    const running = daemon !== null && !stoppedSinceStart && pidAlive(daemon.pid) && Date.now() - Date.parse(daemon.heartbeatAt) < HEARTBEAT_STALE_MS;
+    const last = store.recentEntries(STATUS_ENTRIES).reverse();
     const data = {
       site: cfg.site.id,
       gate: cfg.gate.id,
       zone: cfg.gate.zone,
-      daemon: { running, ...(daemon ?? {}) },
+      database: cfg.store.path,
+      daemon: { running, ...(daemon ?? {}), stoppedAt },
       whitelist: { tickets: store.ticketCount(), seq: store.getMeta('whitelist_seq') ?? null, importedAt: store.getMeta('whitelist_imported_at') ?? null },
-      entries: { total: store.entryCount(), lastSeq: store.lastSeq() },
+      entries: { total: store.entryCount(), lastSeq: store.lastSeq(), last },
       outboxDepth: store.outboxDepth(),
       keys: store.listKeys().length,
       revokedTickets: store.revokedCount(),
     };
+    const newest = last.at(-1);
     ctx.out.result(data, () => [
-      `gate ${cfg.site.id}/${cfg.gate.id} (zone ${cfg.gate.zone})`,
-      `daemon     ${running ? `running, pid ${daemon!.pid}, epoch ${daemon!.epoch}, since ${daemon!.startedAt}` : 'NOT RUNNING'}`,
+      `gate ${cfg.site.id}/${cfg.gate.id} (zone ${cfg.gate.zone}), database ${cfg.store.path}`,
+      `daemon     ${running ? `running, pid ${daemon!.pid}, epoch ${daemon!.epoch}, since ${daemon!.startedAt}` : `NOT RUNNING${stoppedSinceStart ? ` (stopped ${stoppedAt})` : ''}`}`,
       ...(daemon ? [`scans      ${daemon.admitted} admitted (${daemon.persons} persons), ${daemon.rejected} rejected ${JSON.stringify(daemon.rejectsByReason)}`] : []),
-      ...(daemon?.inputs ?? []).map((i) => `input      ${i.name}: ${i.state}${i.error ? ` (${i.error})` : ''}, ${i.discarded} discarded`),
+      ...(daemon?.inputs ?? []).map((i) => deviceLine('input', i)),
+      ...(daemon?.relay ? [deviceLine('relay', daemon.relay).replace(/, 0 discarded$/, '')] : []),
       `whitelist  ${data.whitelist.tickets} tickets, seq ${data.whitelist.seq ?? '-'}, imported ${data.whitelist.importedAt ?? 'never'}`,
       `entries    ${data.entries.total} (last seq ${data.entries.lastSeq}), outbox ${data.outboxDepth} waiting`,
+      ...(newest ? [`last entry #${newest.seq} ${new Date(newest.at).toISOString()} ${newest.kind} ${newest.ticketId} (${newest.typeId}, ${newest.credential}, ${newest.persons} person(s))`] : []),
       `keys       ${data.keys} trusted, ${data.revokedTickets} revoked tickets`,
     ]);
-  } finally {
-    store.close();
-  }
+  });
 }
 
 export function configValidate(ctx: Ctx): void {
@@ -79,73 +155,78 @@ export function configValidate(ctx: Ctx): void {
 export function configShow(ctx: Ctx): void {
   const cfg = config(ctx);
   const shown = { ...cfg, keys: { ...cfg.keys, idHash: cfg.keys.idHash.file ? { file: cfg.keys.idHash.file } : { value: '***redacted***' } } };
-  ctx.out.result(shown, () => JSON.stringify(shown, null, 2));
+  ctx.out.result(shown, () => stringify(shown).trimEnd());
 }
 
 export async function ticketsImport(ctx: Ctx): Promise<void> {
   const file = ctx.args[0];
   if (!file) throw new CliError('usage: gatectl tickets import <snapshot.ndjson>', 2);
   const cfg = config(ctx);
-  const { store } = openGate(cfg, quiet);
-  const bar = progressBar('importing');
   try {
-    const result = await importSnapshot(store.db, file, {
-      siteId: cfg.site.id,
-      onProgress: (p) => bar.update(p.bytesRead, p.totalBytes, `${p.tickets} tickets`),
-    });
-    bar.done();
-    ctx.out.result({ imported: true, ...result }, () => `imported ${result.tickets} tickets in ${(result.ms / 1000).toFixed(1)} s (seq ${result.asOfSeq ?? '-'}, ${result.carriedOver} kept from local use)`);
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
+    accessSync(file, constants.R_OK);
   } catch (err) {
-    bar.done();
-    throw err;
-  } finally {
-    store.close();
+    throw new StileError(StileErrorCode.SnapshotInvalid, `cannot read snapshot ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; whitelist unchanged`);
   }
+  await withGate(cfg, 'write', async ({ store }) => {
+    const bar = progressBar('importing');
+    try {
+      const result = await importSnapshot(store.db, file, {
+        siteId: cfg.site.id,
+        onProgress: (p) => bar.update(p.bytesRead, p.totalBytes, `${p.tickets} tickets`),
+      });
+      bar.done();
+      ctx.out.result({ imported: true, file, ...result }, () => `imported ${result.tickets} tickets in ${(result.ms / 1000).toFixed(1)} s (seq ${result.asOfSeq ?? '-'}, ${result.carriedOver} kept from local use)`);
+    } catch (err) {
+      bar.done();
+      throw err;
+    }
+  });
 }
 
-export function ticketsLookup(ctx: Ctx): void {
+export function ticketsLookup(ctx: Ctx): Promise<void> {
   const key = ctx.args[0];
   if (!key) throw new CliError('usage: gatectl tickets lookup <ticketId | code>', 2);
   const parsed = parseTicketCode(key);
-  const ticketId = parsed.ok ? (parsed.kind === 'st1' ? parsed.ticketId : parsed.payload.ticketId) : key;
-  const { store } = inspect(ctx);
-  try {
+  const ticketId = parsed.ok ? (parsed.kind === 'st1' ? parsed.ticketId : parsed.payload.ticketId) : key.trim();
+  return withGate(config(ctx), 'inspect', ({ store }) => {
     const ticket = store.getTicket(ticketId);
-    if (!ticket) throw new CliError(`ticket ${ticketId} is not in this gate's whitelist`);
+    if (!ticket) {
+      if (isValidIdNumber(ticketId)) {
+        throw new CliError(`${maskIdNumber(ticketId)} looks like an ID number, not a ticket; use gatectl check --idcard <number>`, 1, 'NOT_FOUND');
+      }
+      throw new CliError(`ticket ${ticketId} is not in this gate's whitelist`, 1, 'NOT_FOUND');
+    }
     const entries = store.entriesForTicket(ticketId);
     const shown = { ...ticket, idHash: ticket.idHash ? `${ticket.idHash.slice(0, 8)}…` : null, revoked: store.isRevoked(ticketId), entries };
     ctx.out.result(shown, () => [
       ...table(Object.entries(shown).filter(([k]) => k !== 'entries').map(([k, v]) => [k, v as string])),
       ...entryLines(entries),
     ]);
-  } finally {
-    store.close();
-  }
+  });
 }
 
-export function check(ctx: Ctx): void {
+export function check(ctx: Ctx): Promise<void> {
   const cfg = config(ctx);
   const idNumber = ctx.flags.idcard as string | undefined;
   const code = ctx.args[0];
-  if (!code && !idNumber) throw new CliError('usage: gatectl check <code> | gatectl check --idcard <ID number>', 2);
-  const { store, gatekeeper } = openGate(cfg, quiet, { inspectOnly: true });
-  try {
-    let outcome;
-    if (idNumber) {
-      if (!isValidIdNumber(idNumber)) throw new CliError(`not a valid ID number: ${maskIdNumber(idNumber)} (check digit)`);
-      outcome = gatekeeper.evaluate({ kind: 'idcard', idHash: hashIdNumber(loadIdHashKey(cfg), idNumber), masked: maskIdNumber(idNumber) }, { dryRun: true });
-    } else {
-      outcome = gatekeeper.evaluate({ kind: 'qr', text: code! }, { dryRun: true });
-    }
+  if ((!code && !idNumber) || (code && idNumber)) throw new CliError('usage: gatectl check <code> | gatectl check --idcard <ID number>', 2);
+  if (code && isValidIdNumber(code)) throw new CliError(`${maskIdNumber(code)} looks like an ID number; use gatectl check --idcard <number>`, 2);
+  if (idNumber && !isValidIdNumber(idNumber)) throw new CliError(`not a valid ID number: ${maskIdNumber(idNumber)} (18 characters with a matching check digit)`);
+  const idKey = idNumber ? loadIdHashKey(cfg) : '';
+  return withGate(cfg, 'inspect', ({ gatekeeper }) => {
+    const masked = idNumber ? maskIdNumber(idNumber) : undefined;
+    const outcome = idNumber
+      ? { ...gatekeeper.evaluate({ kind: 'idcard', idHash: hashIdNumber(idKey, idNumber), masked: masked! }, { dryRun: true }), idcard: masked }
+      : gatekeeper.evaluate({ kind: 'qr', text: code! }, { dryRun: true });
+    const via = masked ? ` via ID card ${masked}` : '';
     ctx.out.result(outcome, () =>
       outcome.decision === 'admit'
-        ? `admit: ${outcome.persons} person(s), ticket ${outcome.ticketId} (${outcome.typeId}) — dry run, ticket not used`
-        : `reject: ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ''}${outcome.ticketId ? `, ticket ${outcome.ticketId}` : ''}`,
+        ? `admit: ${outcome.persons} person(s), ticket ${outcome.ticketId} (${outcome.typeId})${via} — dry run, ticket not used`
+        : `reject: ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ''}${outcome.ticketId ? `, ticket ${outcome.ticketId}` : ''}${via}`,
     );
     if (outcome.decision === 'reject' && ctx.flags['fail-on-reject']) process.exitCode = 3;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function entryLines(entries: EntryRow[]): string[] {
@@ -156,14 +237,16 @@ function entryLines(entries: EntryRow[]): string[] {
   ]);
 }
 
-export async function entriesTail(ctx: Ctx): Promise<void> {
+export function entriesTail(ctx: Ctx): Promise<void> {
   const n = Number(ctx.flags.n ?? 20);
   if (!Number.isInteger(n) || n < 1) throw new CliError('-n takes a positive whole number', 2);
-  const { store } = inspect(ctx);
-  try {
+  return withGate(config(ctx), 'inspect', async ({ store }) => {
     const entries = store.recentEntries(n).reverse();
-    ctx.out.result(entries, () => entryLines(entries));
-    if (!ctx.flags.follow) return;
+    const follow = ctx.flags.follow === true;
+    // --follow --json is a stream: one JSON object per line from the start.
+    if (follow && ctx.out.json) for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
+    else ctx.out.result(entries, () => entryLines(entries));
+    if (!follow) return;
     let last = entries.at(-1)?.seq ?? store.lastSeq();
     for (;;) {
       await new Promise((r) => setTimeout(r, 500));
@@ -171,31 +254,31 @@ export async function entriesTail(ctx: Ctx): Promise<void> {
       for (const e of fresh) process.stdout.write(`${ctx.out.json ? JSON.stringify(e) : entryLines([e])[1]}\n`);
       if (fresh.length) last = fresh.at(-1)!.seq;
     }
-  } finally {
-    store.close();
-  }
+  });
 }
 
-export function keysList(ctx: Ctx): void {
-  const { store } = inspect(ctx);
-  try {
+export function keysList(ctx: Ctx): Promise<void> {
+  return withGate(config(ctx), 'inspect', ({ store }) => {
     const keys = store.listKeys();
     const data = { trusted: keys, revokedTickets: store.revokedCount() };
     ctx.out.result(data, () => [...table([['KEY', 'NOT AFTER', 'PUBLIC KEY'], ...keys.map((k) => [k.keyId, k.notAfter, k.publicKey])]), `${data.revokedTickets} revoked ticket(s)`]);
-  } finally {
-    store.close();
-  }
+  });
 }
 
 /** `gatectl keys generate <keyId> [--out DIR]`: a signing key pair for offline tickets. */
 export function keysGenerate(ctx: Ctx): void {
   const keyId = ctx.args[0];
   if (!keyId) throw new CliError('usage: gatectl keys generate <keyId> [--out DIR]', 2);
-  const pair = generateSigningKeyPair(keyId);
+  const pair = generateSigningKeyPair(keyId); // checks the key id, so it is safe in a file name
   const dir = (ctx.flags.out as string | undefined) ?? '.';
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, `${keyId}.key.pem`);
-  writeFileSync(file, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+  if (existsSync(file)) throw new CliError(`${file} already exists; not overwriting a private key (pick another key id or --out)`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw new CliError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   ctx.out.result({ keyId, privateKeyFile: file, publicKey: pair.publicKey }, () => [
     `private key written to ${file} (keep it on the issuing side only)`,
     `add to gate.yaml keys.offline:  - { id: ${keyId}, publicKey: ${pair.publicKey} }`,
@@ -208,7 +291,13 @@ export function keysIssue(ctx: Ctx): void {
   const need = ['signing-key', 'key-id', 'ticket', 'type', 'date'].filter((k) => !f[k]);
   if (need.length) throw new CliError(`keys issue needs --${need.join(', --')}`, 2);
   const cfg = config(ctx);
-  const key = loadSigningKey(f['key-id']!, readFileSync(f['signing-key']!, 'utf8'));
+  let pem: string;
+  try {
+    pem = readFileSync(f['signing-key']!, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read signing key ${f['signing-key']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const key = loadSigningKey(f['key-id']!, pem);
   const [slotStart, slotEnd] = f.slot ? f.slot.split('-') : [null, null];
   const persons = Number(f.persons ?? 1);
   let code: string;
@@ -222,5 +311,3 @@ export function keysIssue(ctx: Ctx): void {
   }
   ctx.out.result({ code }, () => code);
 }
-
-export { StileError };

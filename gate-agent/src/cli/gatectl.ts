@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { isStileError } from '@stile/config';
 import * as cmd from './commands.js';
 import { findConfigPath } from './config-path.js';
-import { CliError, makeOut } from './output.js';
+import { CliError, makeOut, redactIdNumbers } from './output.js';
 
 const HELP = `gatectl — Stile gate technician tool
 
@@ -21,6 +21,7 @@ usage: gatectl [--config gate.yaml] [--json] <command>
   keys issue --signing-key F --key-id K --ticket ID --type T --date YYYY-MM-DD [--slot HH:MM-HH:MM] [--persons N]
 
 Config: --config, else $STILE_CONFIG, else ./gate.yaml, else /etc/stile/gate.yaml.
+Every command takes --json. Set GATECTL_DEBUG=1 for a stack trace on failure.
 Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 usage; check --fail-on-reject exits 3 on reject.`;
 
 type Handler = (ctx: cmd.Ctx) => void | Promise<void>;
@@ -38,6 +39,15 @@ const COMMANDS: Record<string, Handler> = {
   'keys issue': cmd.keysIssue,
 };
 
+/** Report a failure: one line on stderr (plus a JSON error on stdout with --json); further lines only for a list of problems. */
+function fail(json: boolean, code: string, message: string): void {
+  const [first = '', ...more] = redactIdNumbers(message).split('\n');
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message: redactIdNumbers(message) } })}\n`);
+  // One line for scripts and tired technicians; a config with several errors lists the rest after it.
+  process.stderr.write(`gatectl: ${first}${more.length ? ` (and ${more.length} more problem${more.length > 1 ? 's' : ''}:)` : ''}\n`);
+  if (more.length) process.stderr.write(`${more.map((l) => `  ${l}`).join('\n')}\n`);
+}
+
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -53,34 +63,36 @@ async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    process.stderr.write(`gatectl: ${(err as Error).message} (see gatectl --help)\n`);
+    // node:util's messages run on with advice about "--"; the first sentence is the reason.
+    const reason = (err as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '');
+    fail(argv.includes('--json'), 'USAGE', `${reason} (see gatectl --help)`);
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.help || positionals.length === 0) {
+  const json = values.json ?? false;
+  if (values.help) {
     process.stdout.write(`${HELP}\n`);
-    return values.help ? 0 : 2;
+    return 0;
+  }
+  if (positionals.length === 0) {
+    fail(json, 'USAGE', 'no command given (see gatectl --help)');
+    return 2;
   }
   const two = positionals.slice(0, 2).join(' ');
   const [name, rest] = COMMANDS[two] ? [two, positionals.slice(2)] : [positionals[0]!, positionals.slice(1)];
   const handler = COMMANDS[name];
   if (!handler) {
-    process.stderr.write(`gatectl: unknown command "${positionals.join(' ')}" (see gatectl --help)\n`);
+    fail(json, 'USAGE', `unknown command "${positionals.join(' ')}" (see gatectl --help)`);
     return 2;
   }
-  const json = values.json ?? false;
   try {
     await handler({ configPath: findConfigPath(values.config), out: makeOut(json), flags: values, args: rest });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
+    if (process.env.GATECTL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     const exit = err instanceof CliError ? err.exitCode : 1;
-    const code = isStileError(err) ? err.code : err instanceof CliError ? 'USAGE' : 'ERROR';
-    const message = (err as Error).message;
-    if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-    // One line for scripts and tired technicians; a config with several errors lists them after it.
-    const [first, ...more] = message.split('\n');
-    process.stderr.write(`gatectl: ${more.length ? `${code}: ${more.length + 1} problems` : first}\n`);
-    if (more.length) process.stderr.write(`${[first, ...more].join('\n')}\n`);
+    const code = isStileError(err) ? err.code : err instanceof CliError ? err.code : 'ERROR';
+    fail(json, code, err instanceof Error ? err.message : String(err));
     return exit;
   }
 }

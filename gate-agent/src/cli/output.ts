@@ -1,11 +1,24 @@
+import { isValidIdNumber, maskIdNumber } from '@stile/config';
+
 /** gatectl output: --json prints one JSON document; otherwise short human lines. */
 export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** Stable code for `--json` errors; defaults to USAGE for exit code 2, FAILED otherwise. */
+    readonly code: string = exitCode === 2 ? 'USAGE' : 'FAILED',
   ) {
     super(message);
   }
+}
+
+/**
+ * Mask anything in `text` that is a checksum-valid 18-character ID number. A safety net
+ * for messages that echo what the technician typed (an ID number given where a ticket
+ * id or command was expected): personal data never reaches the screen or a log in full.
+ */
+export function redactIdNumbers(text: string): string {
+  return text.replace(/(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])/g, (m) => (isValidIdNumber(m) ? maskIdNumber(m) : m));
 }
 
 export interface Out {

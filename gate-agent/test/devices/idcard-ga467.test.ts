@@ -28,7 +28,7 @@ function reader(port: FakeSerial, state: { card: boolean; mute: boolean; corrupt
       else if (cmd === 0x20 && para === 0x02) out = state.card ? encodeResponse(0x90, Buffer.alloc(8)) : encodeResponse(0x81);
       else if (cmd === 0x30) out = encodeResponse(0x90, encodeCardData(text, Buffer.alloc(1024, 0x55)));
       else out = encodeResponse(0x21);
-      if (state.corrupt) out[out.length - 1] ^= 0xff;
+      if (state.corrupt) out[out.length - 1] = out[out.length - 1]! ^ 0xff;
       return out;
     }
     return undefined;
