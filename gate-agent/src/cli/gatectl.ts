@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isStileError } from '@stile/config';
 import * as cmd from './commands.js';
+import * as hw from './hardware.js';
 import { findConfigPath } from './config-path.js';
 import { CliError, makeOut, redactIdNumbers } from './output.js';
 
@@ -19,6 +20,9 @@ usage: gatectl [--config gate.yaml] [--json] <command>
   keys                        trusted offline-ticket keys and revocations
   keys generate <keyId> [--out DIR]
   keys issue --signing-key F --key-id K --ticket ID --type T --date YYYY-MM-DD [--slot HH:MM-HH:MM] [--persons N]
+  devices                     serial ports and HID devices present, and the configured ones found or missing
+  test-relay [--persons N]    pulse the configured relay (stop stile-gate first: it holds the port)
+  scan [--input NAME] [--timeout S]   wait for one scan or card, print it and the dry-run decision
 
 Config: --config, else $STILE_CONFIG, else ./gate.yaml, else /etc/stile/gate.yaml.
 Every command takes --json. Set GATECTL_DEBUG=1 for a stack trace on failure.
@@ -37,6 +41,9 @@ const COMMANDS: Record<string, Handler> = {
   'keys list': cmd.keysList,
   'keys generate': cmd.keysGenerate,
   'keys issue': cmd.keysIssue,
+  devices: hw.devices,
+  'test-relay': hw.testRelay,
+  scan: hw.scan,
 };
 
 /** Report a failure: one line on stderr (plus a JSON error on stdout with --json); further lines only for a list of problems. */
@@ -60,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
         out: { type: 'string' }, 'fail-on-reject': { type: 'boolean' },
         'signing-key': { type: 'string' }, 'key-id': { type: 'string' }, ticket: { type: 'string' }, type: { type: 'string' },
         date: { type: 'string' }, slot: { type: 'string' }, persons: { type: 'string' },
+        input: { type: 'string' }, timeout: { type: 'string' },
       },
     });
   } catch (err) {

@@ -40,6 +40,7 @@ export async function loadNodeHid(): Promise<HidBackend> {
   let hid: NodeHid;
   try {
     hid = (await import('node-hid')) as NodeHid;
+    hid.devices(); // the native binding loads on first use; fail here, with the fix, not later
   } catch (err) {
     throw explainHidLoadError(err as Error);
   }

@@ -1,0 +1,129 @@
+import { existsSync } from 'node:fs';
+import pino from 'pino';
+import { loadGateConfig, type GateConfig } from '@stile/config';
+import { createInput, createRelay } from '../devices/create.js';
+import { listHidraw, listSerialPorts, type FoundDevice } from '../devices/discover.js';
+import { loadNodeHid } from '../devices/qr-hid.js';
+import type { Credential } from '../gate/credential.js';
+import { loadIdHashKey } from '../daemon/secrets.js';
+import { openGate } from '../daemon/gate-context.js';
+import type { Ctx } from './commands.js';
+import { CliError, table } from './output.js';
+
+/** Device events go to stderr as JSON only with GATECTL_DEBUG; the technician reads the summary. */
+const deviceLog = pino({ level: process.env.GATECTL_DEBUG ? 'debug' : 'silent' }, pino.destination(2));
+
+function tryConfig(ctx: Ctx): GateConfig | undefined {
+  try {
+    return loadGateConfig(ctx.configPath);
+  } catch {
+    return undefined;
+  }
+}
+
+const hex4 = (v: number | string) => (typeof v === 'number' ? v.toString(16).padStart(4, '0') : v.replace(/^0x/, '').toLowerCase());
+
+async function hidDevices(): Promise<{ devices: FoundDevice[]; note?: string }> {
+  try {
+    const hid = await loadNodeHid();
+    return {
+      devices: hid.devices().map((d) => ({
+        kind: 'hid' as const,
+        path: d.path ?? '?',
+        usb: `${hex4(d.vendorId)}:${hex4(d.productId)}`,
+        description: [d.manufacturer, d.product, d.usagePage === 0x8c ? '(HID POS)' : undefined].filter(Boolean).join(' '),
+      })),
+    };
+  } catch (err) {
+    return { devices: listHidraw(), note: (err as Error).message };
+  }
+}
+
+/** `gatectl devices`: what is plugged in, and whether each configured device is there. */
+export async function devices(ctx: Ctx): Promise<void> {
+  const serial = listSerialPorts();
+  const hid = await hidDevices();
+  const cfg = tryConfig(ctx);
+  const configured = cfg
+    ? [
+        ...cfg.inputs.map((i) => ({
+          name: i.name,
+          type: i.type,
+          where: 'path' in i ? i.path : i.type === 'qr-hid' ? `${hex4(i.vendorId)}:${hex4(i.productId)}` : '-',
+          present: 'path' in i ? i.path === '-' || existsSync(i.path) : i.type === 'qr-hid' ? hid.devices.some((d) => d.usb === `${hex4(i.vendorId)}:${hex4(i.productId)}`) : false,
+        })),
+        { name: 'relay', type: cfg.relay.type, where: 'path' in cfg.relay ? cfg.relay.path : cfg.relay.type === 'gpio' ? `gpio ${cfg.relay.pin}` : '-', present: 'path' in cfg.relay ? existsSync(cfg.relay.path) : cfg.relay.type === 'log' || existsSync('/sys/class/gpio') },
+      ]
+    : [];
+  ctx.out.result({ serial, hid: hid.devices, hidNote: hid.note ?? null, configured }, () => [
+    'serial ports:',
+    ...(serial.length ? table(serial.map((d) => ['  ' + d.path, d.usb, d.byId, d.description])) : ['  (none)']),
+    'HID devices:',
+    ...(hid.devices.length ? table(hid.devices.map((d) => ['  ' + d.path, d.usb, d.description])) : ['  (none)']),
+    ...(hid.note ? [`  note: ${hid.note}`] : []),
+    ...(configured.length ? ['configured in gate.yaml:', ...table(configured.map((c) => ['  ' + c.name, c.type, c.where, c.present ? 'present' : 'MISSING']))] : []),
+  ]);
+}
+
+/** `gatectl test-relay [--persons N]`: pulse the configured relay as an admission would. */
+export async function testRelay(ctx: Ctx): Promise<void> {
+  const cfg = loadGateConfig(ctx.configPath);
+  const persons = Number(ctx.flags.persons ?? 1);
+  if (!Number.isInteger(persons) || persons < 1 || persons > 20) throw new CliError('--persons must be 1–20', 2);
+  const events: { event: string; person?: number; err?: string; at: number }[] = [];
+  const t0 = performance.now();
+  const capture = pino({ level: 'info' }, { write: (line: string) => { const o = JSON.parse(line) as { event?: string; person?: number; err?: string }; if (o.event) events.push({ event: o.event, person: o.person, err: o.err, at: Math.round(performance.now() - t0) }); } });
+  const relay = createRelay(cfg.relay, capture);
+  // A serial relay board connects asynchronously; give it a moment before the first pulse.
+  for (let i = 0; i < 40 && relay.health.state === 'starting'; i++) await new Promise((r) => setTimeout(r, 50));
+  await relay.pulse(persons, { ticketId: null });
+  await relay.close();
+  const pulses = events.filter((e) => e.event === 'relay_pulse').length;
+  const failure = events.find((e) => e.event === 'relay_failed' || e.event === 'device_fault');
+  ctx.out.result({ relay: cfg.relay.type, persons, pulses, ok: pulses === persons, events }, () => [
+    ...events.filter((e) => e.event === 'relay_pulse').map((e) => `pulse ${e.person}/${persons} at +${e.at} ms (${cfg.relay.pulseMs} ms)`),
+    pulses === persons ? `relay ${cfg.relay.type}: ${pulses} pulse(s) sent` : `relay ${cfg.relay.type}: ${pulses}/${persons} pulses`,
+  ]);
+  if (pulses !== persons) throw new CliError(`relay did not switch: ${failure?.err ?? relay.health.error ?? 'unknown error'}`);
+}
+
+/** `gatectl scan [--input NAME] [--timeout S]`: wait for one scan or card and show it with its dry-run decision. */
+export async function scan(ctx: Ctx): Promise<void> {
+  const cfg = loadGateConfig(ctx.configPath);
+  const wanted = typeof ctx.flags.input === 'string' ? ctx.flags.input : undefined;
+  const chosen = cfg.inputs.filter((i) => wanted === undefined || i.name === wanted);
+  if (chosen.length === 0) throw new CliError(`no input named "${wanted}" in ${ctx.configPath}`, 2);
+  const timeoutS = Number(ctx.flags.timeout ?? 30);
+  const idKey = loadIdHashKey(cfg);
+  const inputs = chosen.map((c) => createInput(c, idKey, deviceLog));
+  if (!ctx.out.json) process.stderr.write(`waiting up to ${timeoutS} s for a scan on ${chosen.map((c) => c.name).join(', ')}…\n`);
+  try {
+    const got = await new Promise<{ cred: Credential; input: string } | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), timeoutS * 1000);
+      for (const input of inputs) {
+        input.on('credential', (cred, name) => {
+          clearTimeout(timer);
+          resolve({ cred, input: name });
+        });
+        input.start();
+      }
+    });
+    if (!got) {
+      const faults = inputs.filter((i) => i.health.error).map((i) => `${i.name}: ${i.health.error}`);
+      throw new CliError(`no scan within ${timeoutS} s${faults.length ? ` (${faults.join('; ')})` : ''}`);
+    }
+    const { gatekeeper, store } = openGate(cfg, deviceLog, { inspectOnly: true });
+    try {
+      const outcome = gatekeeper.evaluate(got.cred, { dryRun: true });
+      const shown = got.cred.kind === 'qr' ? got.cred.text : `ID card ${got.cred.masked}`;
+      ctx.out.result({ input: got.input, credential: got.cred.kind === 'qr' ? { kind: 'qr', text: got.cred.text } : { kind: 'idcard', masked: got.cred.masked }, decision: outcome.decision, reason: outcome.reason, ticketId: outcome.ticketId }, () => [
+        `${got.input}: ${JSON.stringify(shown)}`,
+        `would ${outcome.decision}${outcome.reason ? `: ${outcome.reason}` : ''}${outcome.ticketId ? ` (ticket ${outcome.ticketId})` : ''}`,
+      ]);
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Promise.all(inputs.map((i) => i.close()));
+  }
+}
