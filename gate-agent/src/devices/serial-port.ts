@@ -52,12 +52,14 @@ class NodeSerialConnection extends EventEmitter<{ data: [Buffer]; close: [Error 
     port.on('close', (err?: Error) => this.emit('close', err ?? undefined));
   }
 
+  /**
+   * Resolves once the bytes are in the kernel's buffer. No tcdrain: it runs on libuv's
+   * thread pool and added milliseconds to every relay switch; a few bytes at 9600 baud
+   * leave the UART within ~4 ms anyway, well inside any pulse.
+   */
   write(bytes: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.port.write(bytes, (err) => {
-        if (err) return reject(explainSerialError(this.path, err));
-        this.port.drain((e) => (e ? reject(explainSerialError(this.path, e)) : resolve()));
-      });
+      this.port.write(bytes, (err) => (err ? reject(explainSerialError(this.path, err)) : resolve()));
     });
   }
 

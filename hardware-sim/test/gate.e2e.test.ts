@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { issueOfflineTicket } from '@stile/config';
+import { GATECTL_BIN, GateProcess } from '../../gate-agent/test/helpers/processes.js';
+import { makeSite, type TestSite } from '../../gate-agent/test/helpers/site.js';
+import { startSimGate, type SimGate } from '../src/index.js';
+
+/**
+ * The whole gate as it runs at a park: a real stile-gate process opens what it believes
+ * are a serial QR scanner, a GA/T 467 ID-card reader and an LCUS relay board — in fact
+ * pseudo-terminals whose other ends hardware-sim plays. Only bytes cross between them.
+ */
+let site: TestSite;
+let sim: SimGate;
+let gate: GateProcess;
+
+const PULSE_MS = 100;
+const GAP_MS = 100;
+
+beforeAll(async () => {
+  site = await makeSite(200);
+  sim = await startSimGate({ dir: site.dir, sensor: false });
+  const cfg = parse(readFileSync(site.configPath, 'utf8')) as Record<string, unknown>;
+  const devices = parse(sim.gateYaml()) as { inputs: unknown[]; relay: Record<string, unknown> };
+  cfg.inputs = devices.inputs;
+  cfg.relay = { ...devices.relay, pulseMs: PULSE_MS, gapMs: GAP_MS };
+  writeFileSync(site.configPath, stringify(cfg));
+  gate = new GateProcess(site.configPath);
+  await gate.waitFor((l) => l.filter((x) => x.event === 'device_ok').length >= 3);
+});
+afterAll(async () => {
+  await gate?.stop();
+  await sim?.close();
+  site?.cleanup();
+});
+
+const settle = (ms = 400) => new Promise((r) => setTimeout(r, ms));
+const rejectFor = (reason: string) => (l: { event?: string; reason?: string }[]) => l.some((x) => x.event === 'reject' && x.reason === reason);
+
+describe('stile-gate on simulated hardware over real ptys', () => {
+  it('a valid QR scan gives exactly one relay pulse of the configured width', async () => {
+    sim.relay.clear();
+    await sim.scanner.scan(`ST1:${site.sample.ids[0]!}`);
+    await sim.relay.waitForPulse({ timeoutMs: 3000 });
+    await settle();
+    expect(sim.relay.pulses).toHaveLength(1);
+    expect(sim.relay.pulses[0]!.ms).toBeGreaterThanOrEqual(PULSE_MS - 5);
+  });
+
+  it('a family ticket of 3 gives three pulses, one per person', async () => {
+    sim.relay.clear();
+    await sim.scanner.scan(`ST1:${site.sample.ids[4]!}`);
+    await gate.waitFor(() => sim.relay.pulses.length === 3);
+    await settle();
+    expect(sim.relay.pulses).toHaveLength(3);
+    const gaps = sim.relay.pulses.slice(1).map((p, i) => p.onAt - sim.relay.pulses[i]!.offAt);
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(GAP_MS - 5);
+  });
+
+  it('an ID card left on the reader admits once', async () => {
+    sim.relay.clear();
+    // idCards[k] is bound to ticket 10·k; use one far from the QR tests' tickets.
+    sim.idReader!.placeCard({ idNumber: site.sample.idCards[7]! });
+    await sim.relay.waitForPulse({ timeoutMs: 4000 });
+    await settle(3500); // three more poll cycles with the card still there
+    sim.idReader!.removeCard();
+    expect(sim.relay.pulses).toHaveLength(1);
+    const admits = gate.events('admit').filter((a) => a.idcard !== undefined);
+    expect(admits).toHaveLength(1);
+    expect(JSON.stringify(gate.logs)).not.toContain(site.sample.idCards[7]!);
+  });
+
+  it('a forged code opens nothing and the reason is logged', async () => {
+    sim.relay.clear();
+    const code = issueOfflineTicket(site.signingKey, { site: 'demo-park', ticketId: 'FORGED0000001', typeId: 'adult', visitDate: site.today, slotStart: null, slotEnd: null, persons: 2, issuedAt: 1 });
+    const sig = code.lastIndexOf('.') + 3;
+    await sim.scanner.scan(`${code.slice(0, sig)}${code[sig] === 'A' ? 'B' : 'A'}${code.slice(sig + 1)}`);
+    await gate.waitFor(rejectFor('bad_signature'));
+    await settle();
+    expect(sim.relay.pulses).toHaveLength(0);
+  });
+
+  it('noise on the scanner line never opens the relay, and the next real scan still works', async () => {
+    sim.relay.clear();
+    await sim.scanner.noise(Buffer.from([0x00, 0xff, 0x13, 0x0d, 0x41, 0x42, 0x0a, 0x1b]));
+    await sim.scanner.scan(`ST1:${site.sample.ids[1]!}`);
+    await sim.relay.waitForPulse({ timeoutMs: 3000 });
+    await settle();
+    expect(sim.relay.pulses).toHaveLength(1);
+  });
+
+  it('a scanner unplugged and plugged back is reconnected and scanning again', async () => {
+    await sim.scanner.unplug();
+    await gate.waitFor((l) => l.some((x) => x.event === 'device_fault' && x.device === 'scanner'));
+    // The technician sees it in gatectl status (heartbeat every 2 s), while the reader stays up.
+    await settle(2500);
+    const status = JSON.parse(execFileSync(process.execPath, [GATECTL_BIN, '--config', site.configPath, 'status', '--json'], { encoding: 'utf8' })) as {
+      daemon: { inputs: { name: string; state: string; error?: string }[] };
+    };
+    expect(status.daemon.inputs.find((i) => i.name === 'scanner')).toMatchObject({ state: 'reconnecting' });
+    expect(status.daemon.inputs.find((i) => i.name === 'idcard')).toMatchObject({ state: 'ok' });
+    await sim.scanner.replug();
+    const oks = () => gate.logs.filter((x) => x.event === 'device_ok' && x.device === 'scanner').length;
+    await gate.waitFor(() => oks() >= 2, 20_000);
+    sim.relay.clear();
+    await sim.scanner.scan(`ST1:${site.sample.ids[2]!}`);
+    await sim.relay.waitForPulse({ timeoutMs: 3000 });
+    expect(sim.relay.pulses).toHaveLength(1);
+  });
+});
