@@ -95,3 +95,106 @@ export const RelaySchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 export type RelayConfig = z.infer<typeof RelaySchema>;
+
+/** Kernel GPIO line number, as sysfs numbers it (on newer kernels: chip base + BCM pin). */
+const gpioLine = z.number().int().min(0).max(4095);
+
+/**
+ * The lane's own I/O: a passage sensor (one `PASS` line per person through) and the
+ * fire-alarm / emergency input (`EMERGENCY ON`, `EMERGENCY OFF`), as text lines on a
+ * serial port or as GPIO inputs.
+ */
+export const LaneSensorSchema = z.discriminatedUnion(
+  'type',
+  [
+    z
+      .object({
+        type: z.literal('serial'),
+        path: serialPath,
+        baudRate: baudRate.default(9600),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('gpio'),
+        /** One active edge per person through (light barrier, arm rotation switch). */
+        passagePin: gpioLine.optional(),
+        /** Active while the fire alarm / emergency input is on. */
+        emergencyPin: gpioLine.optional(),
+        activeLow: z.boolean().default(false),
+        /** Contact bounce filter; one person must not count twice. */
+        debounceMs: z.number().int().min(0).max(1000).default(20),
+      })
+      .strict(),
+  ],
+  { error: 'expected lane sensor type "serial" or "gpio"' },
+);
+export type LaneSensorConfig = z.infer<typeof LaneSensorSchema>;
+
+/** A text display / LED + buzzer board: one line per decision. */
+export const LaneDisplaySchema = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('log') }).strict(),
+    z
+      .object({
+        type: z.literal('serial'),
+        path: serialPath,
+        baudRate: baudRate.default(9600),
+        /** What the board's font expects; many Chinese LED controllers only take GB2312/GBK (gb18030 covers both). */
+        encoding: z.enum(['utf8', 'gb18030']).default('utf8'),
+      })
+      .strict(),
+  ],
+  { error: 'expected lane display type "log" or "serial"' },
+);
+export type LaneDisplayConfig = z.infer<typeof LaneDisplaySchema>;
+
+export const EMERGENCY_MODES = ['fail-safe', 'fail-secure'] as const;
+export type EmergencyMode = (typeof EMERGENCY_MODES)[number];
+
+export const LaneSchema = z
+  .object({
+    sensor: LaneSensorSchema.optional(),
+    /** An admission nobody walks through within windowMs gets a compensating not-passed event. */
+    passageConfirm: z
+      .object({ windowMs: z.number().int().min(100, 'expected at least 100 ms').max(120_000, 'expected at most 120000 ms (2 min)').default(5000) })
+      .strict()
+      .optional(),
+    /**
+     * fail-safe: a lost sensor counts as an emergency and opens the lane until it is back;
+     * fail-secure: a lost sensor keeps the lane closed. EMERGENCY ON always opens it.
+     */
+    emergency: z.object({ mode: z.enum(EMERGENCY_MODES, { error: 'expected "fail-safe" or "fail-secure"' }) }).strict().optional(),
+    display: LaneDisplaySchema.optional(),
+  })
+  .strict()
+  .superRefine((lane, ctx) => {
+    const s = lane.sensor;
+    if (s?.type === 'gpio') {
+      if (s.passagePin === undefined && s.emergencyPin === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'a gpio sensor needs passagePin, emergencyPin or both', path: ['sensor'] });
+      }
+      if (s.passagePin !== undefined && s.passagePin === s.emergencyPin) {
+        ctx.addIssue({ code: 'custom', message: `passagePin and emergencyPin are both ${s.passagePin}; they need separate lines`, path: ['sensor', 'emergencyPin'] });
+      }
+    }
+    if (lane.passageConfirm && (!s || (s.type === 'gpio' && s.passagePin === undefined))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: s ? 'passage confirm needs lane.sensor.passagePin' : 'passage confirm needs a lane.sensor that reports PASS',
+        path: ['passageConfirm'],
+      });
+    }
+    if (lane.emergency && (!s || (s.type === 'gpio' && s.emergencyPin === undefined))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: s ? 'emergency needs lane.sensor.emergencyPin' : 'emergency needs a lane.sensor with an emergency input',
+        path: ['emergency'],
+      });
+    }
+    if (s?.type === 'serial' && lane.display?.type === 'serial' && s.path === lane.display.path) {
+      ctx.addIssue({ code: 'custom', message: `${s.path} is also lane.sensor.path; sensor and display need their own ports`, path: ['display', 'path'] });
+    }
+  });
+export type LaneConfig = z.infer<typeof LaneSchema>;

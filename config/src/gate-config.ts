@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { StileError, StileErrorCode } from './errors.js';
-import { InputSchema, RelaySchema } from './devices.js';
+import { InputSchema, LaneSchema, RelaySchema, type LaneConfig } from './devices.js';
 import { TicketTypeSchema } from './rules.js';
 import { isoDate, timeZone } from './time.js';
 import { ticketId } from './ticket.js';
@@ -58,6 +58,8 @@ export const GateConfigSchema = z
     ticketTypes: z.array(TicketTypeSchema).min(1),
     inputs: z.array(InputSchema).min(1),
     relay: RelaySchema.default({ type: 'log', pulseMs: 200, gapMs: 200 }),
+    /** Optional lane I/O: passage sensor, emergency input, visitor display. */
+    lane: LaneSchema.optional(),
     mqtt: MqttSchema.optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
@@ -81,8 +83,34 @@ export const GateConfigSchema = z
       if (keyIds.has(k.id)) ctx.addIssue({ code: 'custom', message: `duplicate key id "${k.id}"`, path: ['keys', 'offline', i, 'id'] });
       keyIds.add(k.id);
     });
+    if (cfg.lane) checkLaneAgainstDevices(cfg.lane, cfg, ctx);
   });
 export type GateConfig = z.infer<typeof GateConfigSchema>;
+
+/** A lane device must not share a serial port or GPIO line with an input or the relay. */
+function checkLaneAgainstDevices(
+  lane: LaneConfig,
+  cfg: { inputs: z.infer<typeof InputSchema>[]; relay: z.infer<typeof RelaySchema> },
+  ctx: z.RefinementCtx,
+): void {
+  const ports = new Map<string, string>();
+  cfg.inputs.forEach((input, i) => {
+    if (input.type === 'qr-serial' || input.type === 'idcard-ga467') ports.set(input.path, `inputs.${i}`);
+  });
+  if (cfg.relay.type === 'lcus') ports.set(cfg.relay.path, 'relay');
+  for (const key of ['sensor', 'display'] as const) {
+    const dev = lane[key];
+    if (dev?.type !== 'serial') continue;
+    const owner = ports.get(dev.path);
+    if (owner) ctx.addIssue({ code: 'custom', message: `${dev.path} is also used by ${owner}; each device needs its own port`, path: ['lane', key, 'path'] });
+  }
+  const s = lane.sensor;
+  if (s?.type === 'gpio' && cfg.relay.type === 'gpio') {
+    for (const pin of ['passagePin', 'emergencyPin'] as const) {
+      if (s[pin] === cfg.relay.pin) ctx.addIssue({ code: 'custom', message: `GPIO line ${cfg.relay.pin} is the relay's pin`, path: ['lane', 'sensor', pin] });
+    }
+  }
+}
 
 export interface ConfigIssue {
   path: string;
@@ -137,5 +165,14 @@ function resolveConfigPaths(cfg: GateConfig, base: string): GateConfig {
     keys: { ...cfg.keys, idHash: cfg.keys.idHash.file ? { file: abs(cfg.keys.idHash.file) } : cfg.keys.idHash },
     inputs: cfg.inputs.map((i) => ('path' in i ? { ...i, path: abs(i.path) } : i)),
     relay: 'path' in cfg.relay ? { ...cfg.relay, path: abs(cfg.relay.path) } : cfg.relay,
+    ...(cfg.lane ? { lane: resolveLanePaths(cfg.lane, abs) } : {}),
+  };
+}
+
+function resolveLanePaths(lane: LaneConfig, abs: (p: string) => string): LaneConfig {
+  return {
+    ...lane,
+    ...(lane.sensor?.type === 'serial' ? { sensor: { ...lane.sensor, path: abs(lane.sensor.path) } } : {}),
+    ...(lane.display?.type === 'serial' ? { display: { ...lane.display, path: abs(lane.display.path) } } : {}),
   };
 }

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './reasons.js';
+export * from './reason-messages.js';
 export * from './time.js';
 export * from './ticket.js';
 export * from './rules.js';

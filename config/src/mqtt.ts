@@ -29,14 +29,22 @@ export const EntryEventSchema = z
     eventId: z.string().min(8).max(64),
     seq: seq64,
     epoch: z.number().int().min(0),
+    /**
+     * admit: the ticket was used and the relay opened for `persons`. not-passed: the
+     * passage sensor saw `persons` of admission `refSeq` not walk through in time; when
+     * that is all of them the gate gave the entry back to the ticket.
+     */
     kind: z.enum(['admit', 'not-passed']),
+    /** not-passed only: the seq of the admission it corrects. */
+    refSeq: seq64.optional(),
     ticketId: z.string().min(1).max(64),
     typeId: z.string().min(1).max(64),
     credential: z.enum(['qr', 'signed-qr', 'idcard']),
     persons: z.number().int().min(1).max(100),
     at: z.string().datetime({ offset: true }),
   })
-  .strict();
+  .strict()
+  .refine((e) => (e.kind === 'not-passed') === (e.refSeq !== undefined), { message: 'refSeq is required for not-passed events and only for them', path: ['refSeq'] });
 export type EntryEvent = z.infer<typeof EntryEventSchema>;
 
 export const EntriesMessageSchema = z

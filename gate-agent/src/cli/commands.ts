@@ -8,10 +8,10 @@ import {
 } from '@stile/config';
 import { openGate } from '../daemon/gate-context.js';
 import { loadIdHashKey } from '../daemon/secrets.js';
-import type { DaemonStatus } from '../daemon/gate-daemon.js';
 import { importSnapshot, type EntryRow } from '../store/index.js';
 import { CliError, table, type Out } from './output.js';
 import { progressBar } from './progress.js';
+import { deviceLine, kindOf, laneLines, type StoredStatus } from './status-lines.js';
 
 export interface Ctx {
   configPath: string;
@@ -84,23 +84,6 @@ async function withGate<T>(cfg: GateConfig, mode: 'inspect' | 'write', fn: (gate
   }
 }
 
-/** A device as a daemon stored it in its heartbeat (older daemons kept `discarded` as one number). */
-interface StoredDevice {
-  name: string;
-  kind?: string;
-  state: string;
-  error?: string;
-  since?: string;
-  discarded?: number | Record<string, number>;
-  scans?: number;
-}
-type StoredStatus = Omit<DaemonStatus, 'inputs' | 'relay'> & { inputs?: StoredDevice[]; relay?: StoredDevice };
-
-function deviceLine(label: string, d: StoredDevice): string {
-  const discarded = typeof d.discarded === 'number' ? d.discarded : Object.values(d.discarded ?? {}).reduce((a, b) => a + b, 0);
-  return `${label.padEnd(10)} ${d.name}${d.kind ? ` (${d.kind})` : ''}: ${d.state}${d.error ? ` (${d.error})` : ''}${d.scans !== undefined ? `, ${d.scans} scans` : ''}, ${discarded} discarded`;
-}
-
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -139,9 +122,10 @@ export function status(ctx: Ctx): Promise<void> {
       ...(daemon ? [`scans      ${daemon.admitted} admitted (${daemon.persons} persons), ${daemon.rejected} rejected ${JSON.stringify(daemon.rejectsByReason)}`] : []),
       ...(daemon?.inputs ?? []).map((i) => deviceLine('input', i)),
       ...(daemon?.relay ? [deviceLine('relay', daemon.relay).replace(/, 0 discarded$/, '')] : []),
+      ...(daemon?.lane ? laneLines(daemon.lane) : []),
       `whitelist  ${data.whitelist.tickets} tickets, seq ${data.whitelist.seq ?? '-'}, imported ${data.whitelist.importedAt ?? 'never'}`,
       `entries    ${data.entries.total} (last seq ${data.entries.lastSeq}), outbox ${data.outboxDepth} waiting`,
-      ...(newest ? [`last entry #${newest.seq} ${new Date(newest.at).toISOString()} ${newest.kind} ${newest.ticketId} (${newest.typeId}, ${newest.credential}, ${newest.persons} person(s))`] : []),
+      ...(newest ? [`last entry #${newest.seq} ${new Date(newest.at).toISOString()} ${kindOf(newest)} ${newest.ticketId} (${newest.typeId}, ${newest.credential}, ${newest.persons} person(s))`] : []),
       `keys       ${data.keys} trusted, ${data.revokedTickets} revoked tickets`,
     ]);
   });
@@ -233,7 +217,7 @@ function entryLines(entries: EntryRow[]): string[] {
   if (entries.length === 0) return ['(no entries)'];
   return table([
     ['SEQ', 'AT', 'KIND', 'TICKET', 'TYPE', 'CREDENTIAL', 'PERSONS', 'INPUT'],
-    ...entries.map((e) => [e.seq, new Date(e.at).toISOString(), e.kind, e.ticketId, e.typeId, e.credential, e.persons, e.input]),
+    ...entries.map((e) => [e.seq, new Date(e.at).toISOString(), kindOf(e), e.ticketId, e.typeId, e.credential, e.persons, e.input]),
   ]);
 }
 

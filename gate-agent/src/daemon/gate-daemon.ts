@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { GateConfig, RejectReason } from '@stile/config';
-import { createInput, createRelay } from '../devices/create.js';
+import { createInput, createRelay, type LaneDeviceDeps } from '../devices/create.js';
 import type { Relay } from '../devices/relay.js';
 import type { DeviceHealth } from '../devices/supervisor.js';
 import type { Credential } from '../gate/credential.js';
 import type { ScanOutcome } from '../gate/gatekeeper.js';
+import { Lane, type LaneStatus } from '../lane/lane.js';
 import { openGate } from './gate-context.js';
 import { loadIdHashKey } from './secrets.js';
 
@@ -19,6 +20,15 @@ export interface DaemonStatus {
   rejectsByReason: Partial<Record<RejectReason, number>>;
   inputs: DeviceHealth[];
   relay: DeviceHealth;
+  /** Passage sensor, emergency and display; null without a `lane` section. */
+  lane: LaneStatus | null;
+}
+
+export interface DaemonOptions {
+  clock?: () => number;
+  relay?: Relay;
+  /** How lane devices reach hardware (tests: FakeSerial, fake GPIO). */
+  laneDevices?: LaneDeviceDeps;
 }
 
 export interface GateDaemon {
@@ -32,12 +42,15 @@ export interface GateDaemon {
 const HEARTBEAT_MS = 2000;
 
 /** Wire inputs → gatekeeper → relay. Everything the gate does per scan happens here. */
-export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?: () => number; relay?: Relay } = {}): GateDaemon {
+export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOptions = {}): GateDaemon {
   const log = logger.child({ module: 'gate' });
   const { store, gatekeeper } = openGate(cfg, logger, opts.clock ? { clock: opts.clock } : {});
   const epoch = store.beginEpoch();
   const relay = opts.relay ?? createRelay(cfg.relay, logger);
   const idKey = loadIdHashKey(cfg);
+  const lane = cfg.lane
+    ? new Lane(cfg.lane, { relay, store, timeZone: cfg.site.timezone, clock: opts.clock ?? Date.now, logger, ...opts.laneDevices })
+    : undefined;
   const st: DaemonStatus = {
     pid: process.pid,
     startedAt: new Date().toISOString(),
@@ -49,6 +62,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?:
     rejectsByReason: {},
     inputs: [],
     relay: relay.health,
+    lane: lane?.status ?? null,
   };
 
   async function scan(cred: Credential, input = 'api'): Promise<ScanOutcome & { decisionMs: number }> {
@@ -60,16 +74,20 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?:
       st.admitted++;
       st.persons += outcome.persons;
       log.info({ event: 'admit', input, ticketId: outcome.ticketId, typeId: outcome.typeId, credential: outcome.credential, persons: outcome.persons, seq: outcome.entry?.seq, decisionMs, ...who }, 'admit');
+      lane?.admitted(outcome);
       // The entry is committed; only now may the turnstile move.
       await relay.pulse(outcome.persons, { ticketId: outcome.ticketId, ...(outcome.entry ? { seq: outcome.entry.seq } : {}) });
+      lane?.pulsed(outcome);
     } else {
       st.rejected++;
       st.rejectsByReason[outcome.reason!] = (st.rejectsByReason[outcome.reason!] ?? 0) + 1;
       log.info({ event: 'reject', input, reason: outcome.reason, detail: outcome.detail, ticketId: outcome.ticketId, credential: outcome.credential, decisionMs, ...who }, 'reject');
+      lane?.rejected(outcome);
     }
     return { ...outcome, decisionMs };
   }
 
+  lane?.start();
   const inputs = cfg.inputs.map((icfg) => {
     const input = createInput(icfg, idKey, logger);
     st.inputs.push(input.health);
@@ -98,6 +116,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: { clock?:
     async stop() {
       clearInterval(timer);
       await Promise.all(inputs.map((input) => input.close()));
+      await lane?.close();
       await relay.close();
       writeHeartbeat();
       store.setMeta('daemon_stopped_at', new Date().toISOString());

@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
-import type { GateConfig, InputConfig } from '@stile/config';
+import type { GateConfig, InputConfig, LaneDisplayConfig, LaneSensorConfig } from '@stile/config';
 import { IdCardReader } from './idcard-ga467.js';
 import type { GateInput } from './input.js';
+import { LogDisplay, SerialDisplay, type LaneDisplay } from './lane-display.js';
+import { SerialLaneSensor, type LaneSensor } from './lane-sensor.js';
+import { GpioLaneSensor, onoffGpioInput, type GpioInputFactory } from './lane-sensor-gpio.js';
 import { LineInput } from './line-input.js';
 import { QrHidScanner } from './qr-hid.js';
 import { QrSerialScanner } from './qr-serial.js';
 import { LogRelay, type Relay } from './relay.js';
 import { GpioRelay } from './relay-gpio.js';
 import { LcusRelay } from './relay-lcus.js';
-import { setState } from './supervisor.js';
+import { openSerialPort, type SerialOpener } from './serial-port.js';
+import { setState, type Backoff } from './supervisor.js';
 
 /** One input per config entry; each keeps itself connected. */
 export function createInput(cfg: InputConfig, idKey: string | Buffer, logger: Logger): GateInput {
@@ -48,4 +52,23 @@ export function createRelay(cfg: GateConfig['relay'], logger: Logger): Relay {
       return relay;
     }
   }
+}
+
+/** How lane devices reach hardware; tests and the simulator substitute their own. */
+export interface LaneDeviceDeps {
+  openSerial?: SerialOpener;
+  gpioInput?: GpioInputFactory;
+  backoff?: Backoff;
+}
+
+export function createLaneSensor(cfg: LaneSensorConfig, logger: Logger, deps: LaneDeviceDeps = {}): LaneSensor {
+  const log = logger.child({ module: 'lane-sensor' });
+  return cfg.type === 'serial'
+    ? new SerialLaneSensor(cfg, log, deps.openSerial ?? openSerialPort, deps.backoff)
+    : new GpioLaneSensor(cfg, log, deps.gpioInput ?? onoffGpioInput, deps.backoff);
+}
+
+export function createLaneDisplay(cfg: LaneDisplayConfig, logger: Logger, deps: LaneDeviceDeps = {}): LaneDisplay {
+  const log = logger.child({ module: 'display' });
+  return cfg.type === 'log' ? new LogDisplay(log) : new SerialDisplay(cfg, log, deps.openSerial ?? openSerialPort, deps.backoff);
 }

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { StileError, StileErrorCode, type RelayConfig } from '@stile/config';
+import type { RelayConfig } from '@stile/config';
+import { exportError, loadOnoff } from './onoff.js';
 import { PulsingRelay } from './relay.js';
 
 type GpioConfig = Extract<RelayConfig, { type: 'gpio' }>;
@@ -10,32 +10,15 @@ interface GpioLine {
 }
 type GpioFactory = (pin: number, activeLow: boolean) => Promise<GpioLine>;
 
-const SYSFS_GPIO = '/sys/class/gpio';
-
 /** onoff drives sysfs GPIO; load it lazily and say what to do when the kernel has no sysfs GPIO. */
 export const onoffGpio: GpioFactory = async (pin, activeLow) => {
-  if (!existsSync(SYSFS_GPIO)) {
-    throw new StileError(
-      StileErrorCode.DeviceUnavailable,
-      `GPIO relay: ${SYSFS_GPIO} does not exist — this kernel has no sysfs GPIO (CONFIG_GPIO_SYSFS). On newer kernels use libgpiod (apt-get install gpiod) or a USB relay board (relay.type: lcus)`,
-    );
-  }
-  let Gpio: typeof import('onoff').Gpio;
-  try {
-    ({ Gpio } = await import('onoff'));
-  } catch (err) {
-    throw new StileError(StileErrorCode.DeviceUnavailable, `GPIO relay: onoff could not load (${(err as Error).message.split('\n')[0]}); run "npm ci" on the gate so its native epoll module is built`);
-  }
-  if (!Gpio.accessible) throw new StileError(StileErrorCode.DeviceUnavailable, `GPIO relay: ${SYSFS_GPIO} is not writable — add the gate's user to the "gpio" group`);
+  const Gpio = await loadOnoff('GPIO relay', 'a USB relay board (relay.type: lcus)');
   try {
     // Start with the contact open: 'low' is inactive whatever activeLow says.
     const line = new Gpio(pin, 'low', 'none', { activeLow });
     return { write: (v) => line.write(v), unexport: () => line.unexport() };
   } catch (err) {
-    throw new StileError(
-      StileErrorCode.DeviceUnavailable,
-      `GPIO relay: cannot export line ${pin} (${(err as Error).message}). On kernels ≥ 6.6 sysfs numbers start at a chip base (e.g. 512 + BCM pin): see /sys/class/gpio/gpiochip*/base`,
-    );
+    throw exportError('GPIO relay', pin, err as Error);
   }
 };
 
@@ -55,6 +38,7 @@ export class GpioRelay extends PulsingRelay {
   /** Throws a DEVICE_UNAVAILABLE error naming the fix; the daemon reports it and keeps scanning. */
   async start(): Promise<void> {
     this.line = await this.factory(this.gpio.pin, this.gpio.activeLow);
+    if (this.restingState) await this.line.write(1);
   }
 
   protected async drive(on: boolean): Promise<void> {

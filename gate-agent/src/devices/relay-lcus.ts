@@ -21,8 +21,8 @@ export class LcusRelay extends PulsingRelay {
     this.reconnector = new Reconnector(this.health, log, () => open(lcus.path, lcus.baudRate), (conn, lost) => {
       conn.on('error', lost);
       conn.on('close', (err) => lost(err ?? new Error('port closed')));
-      // Fail-secure start: whatever the board's state after power-up, the contact is open.
-      conn.write(encodeRelayCommand(lcus.channel, false)).catch(lost);
+      // Whatever the board's state after power-up: the contact is open, or closed while an emergency holds the lane open.
+      conn.write(encodeRelayCommand(lcus.channel, this.restingState)).catch(lost);
     });
   }
 

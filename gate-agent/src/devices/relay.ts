@@ -11,6 +11,13 @@ export interface PulseContext {
 export interface Relay {
   readonly health: DeviceHealth;
   pulse(persons: number, ctx: PulseContext): Promise<void>;
+  /**
+   * Emergency hold: on closes the contact (the lane opens) and keeps it closed, and
+   * pulses meanwhile are skipped; off opens it again. Takes effect at once, not after
+   * queued pulses.
+   */
+  setEmergency(on: boolean): Promise<void>;
+  readonly emergency: boolean;
   close(): Promise<void>;
 }
 
@@ -24,8 +31,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 export abstract class PulsingRelay implements Relay {
   private queue: Promise<void> = Promise.resolve();
+  private held = false;
   readonly health: DeviceHealth;
   pulses = 0;
+  skipped = 0;
 
   constructor(
     protected readonly cfg: Pick<RelayConfig, 'pulseMs' | 'gapMs'>,
@@ -38,9 +47,22 @@ export abstract class PulsingRelay implements Relay {
 
   protected abstract drive(on: boolean): Promise<void>;
 
+  get emergency(): boolean {
+    return this.held;
+  }
+
+  /** The contact state the lane should have when nothing is pulsing: backends apply it after a reconnect. */
+  protected get restingState(): boolean {
+    return this.held;
+  }
+
   pulse(persons: number, ctx: PulseContext): Promise<void> {
     this.queue = this.queue.then(async () => {
       for (let person = 1; person <= persons; person++) {
+        if (this.held) {
+          this.skip(ctx, person, persons);
+          continue;
+        }
         if (person > 1) await sleep(this.cfg.gapMs);
         try {
           await this.drive(true);
@@ -51,11 +73,28 @@ export abstract class PulsingRelay implements Relay {
         } catch (err) {
           this.fault(err as Error, ctx, person, persons);
         } finally {
-          await this.drive(false).catch((err: Error) => this.fault(err, ctx, person, persons));
+          // An emergency that began during the pulse keeps the contact closed.
+          if (!this.held) await this.drive(false).catch((err: Error) => this.fault(err, ctx, person, persons));
         }
       }
     });
     return this.queue;
+  }
+
+  async setEmergency(on: boolean): Promise<void> {
+    if (this.held === on) return;
+    this.held = on;
+    try {
+      await this.drive(on);
+    } catch (err) {
+      setState(this.health, 'degraded', (err as Error).message);
+      this.log.error({ event: 'relay_failed', emergency: on, err: (err as Error).message }, on ? 'relay did not open the lane for the emergency; open it by hand' : 'relay did not close after the emergency');
+    }
+  }
+
+  private skip(ctx: PulseContext, person: number, of: number): void {
+    this.skipped++;
+    this.log.info({ event: 'relay_pulse_skipped', reason: 'emergency', ticketId: ctx.ticketId, seq: ctx.seq, person, of }, 'relay held open for an emergency; pulse skipped');
   }
 
   private fault(err: Error, ctx: PulseContext, person: number, of: number): void {

@@ -16,6 +16,8 @@ export interface EntryRow {
   persons: number;
   at: number;
   input: string | null;
+  /** not-passed: the admission it corrects. */
+  refSeq: number | null;
 }
 
 export interface AdmissionInput {
@@ -29,13 +31,29 @@ export interface AdmissionInput {
   input?: string;
 }
 
+export interface NotPassedInput {
+  /** The admission nobody (or not everybody) walked through. */
+  refSeq: number;
+  /** How many of its persons did not pass, 1…persons. */
+  missing: number;
+  at: number;
+  /** Park-local date of the admission: the per-day counter is given back only on that day. */
+  admissionDay: string;
+}
+
+export interface NotPassedResult {
+  entry: EntryRow;
+  /** True when nobody passed: the ticket got its entry back. */
+  entryReturned: boolean;
+}
+
 const TICKET_COLUMNS = `ticket_id AS ticketId, type_id AS typeId, status, visit_date AS visitDate,
   slot_start AS slotStart, slot_end AS slotEnd, persons, entries_used AS entriesUsed,
   entries_day AS entriesDay, entries_day_count AS entriesDayCount, last_entry_at AS lastEntryAt,
   id_hash AS idHash, source`;
 
 const ENTRY_COLUMNS = `seq, event_id AS eventId, epoch, kind, ticket_id AS ticketId, type_id AS typeId,
-  credential, persons, at, input`;
+  credential, persons, at, input, ref_seq AS refSeq`;
 
 /**
  * The gate's local state. All statements are prepared once; lookups go by primary key.
@@ -48,6 +66,11 @@ export class GateStore {
   private readonly upsertUsageStmt;
   private readonly insertEntryStmt;
   private readonly insertOutboxStmt;
+  private readonly insertNotPassedStmt;
+  private readonly entryBySeqStmt;
+  private readonly hasCompensationStmt;
+  private readonly giveBackStmt;
+  private readonly notPassedTx;
   private readonly isRevokedStmt;
   private readonly getMetaStmt;
   private readonly setMetaStmt;
@@ -72,10 +95,26 @@ export class GateStore {
        VALUES (?, ?, 'admit', ?, ?, ?, ?, ?, ?)`,
     );
     this.insertOutboxStmt = db.prepare('INSERT INTO outbox (seq, payload) VALUES (?, ?)');
+    this.insertNotPassedStmt = db.prepare(
+      `INSERT INTO entries (event_id, epoch, kind, ticket_id, type_id, credential, persons, at, input, ref_seq)
+       VALUES (?, ?, 'not-passed', ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.entryBySeqStmt = db.prepare<[number], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE seq = ?`);
+    this.hasCompensationStmt = db.prepare<[number], { x: number }>('SELECT 1 AS x FROM entries WHERE ref_seq = ?');
+    // Undo one entry: the day counter only if it still counts the admission's day, and
+    // last_entry_at only once nothing is used, so anti-passback does not block the retry.
+    this.giveBackStmt = db.prepare(
+      `UPDATE tickets SET
+         entries_used = max(entries_used - 1, 0),
+         entries_day_count = CASE WHEN entries_day = @day THEN max(entries_day_count - 1, 0) ELSE entries_day_count END,
+         last_entry_at = CASE WHEN entries_used <= 1 THEN NULL ELSE last_entry_at END
+       WHERE ticket_id = @ticketId`,
+    );
     this.isRevokedStmt = db.prepare<[string], { x: number }>('SELECT 1 AS x FROM revoked_tickets WHERE ticket_id = ?');
     this.getMetaStmt = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
     this.setMetaStmt = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.admitTx = db.transaction((a: AdmissionInput): EntryRow => this.writeAdmission(a));
+    this.notPassedTx = db.transaction((n: NotPassedInput): NotPassedResult | undefined => this.writeNotPassed(n));
   }
 
   getTicket(ticketId: string): TicketRecord | undefined {
@@ -122,7 +161,43 @@ export class GateStore {
       at: new Date(a.at).toISOString(),
     };
     this.insertOutboxStmt.run(seq, JSON.stringify(event));
-    return { seq, eventId, epoch: this.epoch, kind: 'admit', ticketId: a.ticket.ticketId, typeId: a.ticket.typeId, credential: a.credential, persons: a.persons, at: a.at, input };
+    return { seq, eventId, epoch: this.epoch, kind: 'admit', ticketId: a.ticket.ticketId, typeId: a.ticket.typeId, credential: a.credential, persons: a.persons, at: a.at, input, refSeq: null };
+  }
+
+  /**
+   * Durably record that persons of an admission did not walk through: the journal row,
+   * its outbox row and, when nobody passed, the entry given back to the ticket, in one
+   * transaction. Returns undefined (and writes nothing) when `refSeq` is not an admission
+   * or already has its compensating event.
+   */
+  recordNotPassed(n: NotPassedInput): NotPassedResult | undefined {
+    return this.notPassedTx.immediate(n);
+  }
+
+  private writeNotPassed(n: NotPassedInput): NotPassedResult | undefined {
+    const admission = this.entryBySeqStmt.get(n.refSeq);
+    if (admission?.kind !== 'admit' || this.hasCompensationStmt.get(n.refSeq)) return undefined;
+    const missing = Math.min(Math.max(1, n.missing), admission.persons);
+    const eventId = randomUUID();
+    const info = this.insertNotPassedStmt.run(eventId, this.epoch, admission.ticketId, admission.typeId, admission.credential, missing, n.at, admission.input, n.refSeq);
+    const seq = Number(info.lastInsertRowid);
+    const event: EntryEvent = {
+      eventId,
+      seq: String(seq),
+      epoch: this.epoch,
+      kind: 'not-passed',
+      refSeq: String(n.refSeq),
+      ticketId: admission.ticketId,
+      typeId: admission.typeId,
+      credential: admission.credential,
+      persons: missing,
+      at: new Date(n.at).toISOString(),
+    };
+    this.insertOutboxStmt.run(seq, JSON.stringify(event));
+    const entryReturned = missing === admission.persons;
+    if (entryReturned) this.giveBackStmt.run({ ticketId: admission.ticketId, day: n.admissionDay });
+    const entry: EntryRow = { ...admission, seq, eventId, epoch: this.epoch, kind: 'not-passed', persons: missing, at: n.at, refSeq: n.refSeq };
+    return { entry, entryReturned };
   }
 
   /** Start a new session epoch: a durable counter bumped at every daemon start. */

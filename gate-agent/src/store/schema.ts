@@ -48,6 +48,11 @@ const MIGRATIONS: string[] = [
   CREATE TABLE revoked_tickets (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
   CREATE TABLE trusted_keys (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, not_after TEXT) WITHOUT ROWID;
   `,
+  // v2: compensating events. A 'not-passed' row names the admission it corrects; at most one per admission.
+  `
+  ALTER TABLE entries ADD COLUMN ref_seq INTEGER REFERENCES entries(seq);
+  CREATE UNIQUE INDEX entries_ref_seq ON entries(ref_seq) WHERE ref_seq IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

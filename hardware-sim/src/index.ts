@@ -1,0 +1,14 @@
+export * from './errors.js';
+export { createPty, findSocat, ptyPaths, type Pty, type PtyExit, type PtyOptions } from './pty.js';
+export { SimLink, type SimLinkEvents, type SimLinkOptions, type SimWire } from './sim-link.js';
+export { SimDevice, type DeviceOptions } from './device.js';
+export * from './qr-scanner.js';
+export * from './id-reader.js';
+export * from './relay-board.js';
+export * from './passage-sensor.js';
+export * from './lane-display.js';
+export * from './sim-gate.js';
+export * from './visitors.js';
+export * from './visitor-codes.js';
+export * from './id-numbers.js';
+export * from './stats.js';
