@@ -65,6 +65,15 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
     lane: lane?.status ?? null,
   };
 
+  /** Lane extras (display, passage tracking) must never keep the relay from moving. */
+  function laneSafely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      log.error({ err: (err as Error).message, what }, 'lane handling failed');
+    }
+  }
+
   async function scan(cred: Credential, input = 'api'): Promise<ScanOutcome & { decisionMs: number }> {
     const t0 = performance.now();
     const outcome = gatekeeper.evaluate(cred, { input });
@@ -74,15 +83,15 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       st.admitted++;
       st.persons += outcome.persons;
       log.info({ event: 'admit', input, ticketId: outcome.ticketId, typeId: outcome.typeId, credential: outcome.credential, persons: outcome.persons, seq: outcome.entry?.seq, decisionMs, ...who }, 'admit');
-      lane?.admitted(outcome);
+      laneSafely('admitted', () => lane?.admitted(outcome));
       // The entry is committed; only now may the turnstile move.
       await relay.pulse(outcome.persons, { ticketId: outcome.ticketId, ...(outcome.entry ? { seq: outcome.entry.seq } : {}) });
-      lane?.pulsed(outcome);
+      laneSafely('pulsed', () => lane?.pulsed(outcome));
     } else {
       st.rejected++;
       st.rejectsByReason[outcome.reason!] = (st.rejectsByReason[outcome.reason!] ?? 0) + 1;
       log.info({ event: 'reject', input, reason: outcome.reason, detail: outcome.detail, ticketId: outcome.ticketId, credential: outcome.credential, decisionMs, ...who }, 'reject');
-      lane?.rejected(outcome);
+      laneSafely('rejected', () => lane?.rejected(outcome));
     }
     return { ...outcome, decisionMs };
   }
