@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { issueOfflineTicket } from '@stile/config';
 import { GATECTL_BIN, GateProcess } from '../../gate-agent/test/helpers/processes.js';
 import { makeSite, type TestSite } from '../../gate-agent/test/helpers/site.js';
-import { startSimGate, type SimGate } from '../src/index.js';
+import { playVisitors, startSimGate, type SimGate } from '../src/index.js';
 
 /**
  * The whole gate as it runs at a park: a real stile-gate process opens what it believes
@@ -109,4 +109,25 @@ describe('stile-gate on simulated hardware over real ptys', () => {
     await sim.relay.waitForPulse({ timeoutMs: 3000 });
     expect(sim.relay.pulses).toHaveLength(1);
   });
+
+  it('plays a visitor flow: every visitor gets the outcome their ticket calls for', async () => {
+    // Adult tickets only (no time-window types, whose outcome depends on the hour), none used above.
+    const qr = site.sample.ids.map((id, i) => ({ id, i })).filter(({ i }) => i >= 20 && i < 100 && i % 8 < 3 && i % 10 !== 0).map(({ id }) => `ST1:${id}`);
+    const cards = [12, 13, 16, 17].map((k) => site.sample.idCards[k]!); // bound to adult tickets 120, 130, 160, 170
+    const report = await playVisitors({
+      lanes: [sim],
+      ratePerMin: 300,
+      count: 16,
+      mix: { validQr: 8, idCard: 3, forged: 3, duplicate: 2 },
+      codes: { validQr: () => qr.shift(), idCard: () => cards.shift() },
+      admitWindowMs: 1200,
+      seed: 3,
+    });
+    expect(report.errors).toBe(0);
+    expect(report.unexpected).toBe(0);
+    expect(report.admitted).toBeGreaterThan(0);
+    expect(report.rejected).toBeGreaterThan(0);
+    expect(report.latencyMs?.count).toBe(report.admitted);
+    expect(JSON.stringify(report)).not.toMatch(/\d{17}[\dX]/); // ID numbers only masked
+  }, 60_000);
 });

@@ -138,7 +138,6 @@ describe('playVisitors', () => {
       expect(report.rejected).toBeGreaterThan(0);
       expect(report.admitted + report.rejected + report.skipped).toBe(12);
       expect(report.latencyMs?.count).toBe(report.admitted);
-      expect(report.latencyMs?.p50).toBeLessThan(100);
       expect(report.byKind.idCard.admitted).toBe(report.byKind.idCard.visitors - report.byKind.idCard.skipped);
       expect(report.results.filter((r) => r.kind === 'idCard' && r.outcome === 'admitted').every((r) => r.code?.includes('*'))).toBe(true);
       await sleep(100);
