@@ -46,7 +46,7 @@ describe('stile-gate on simulated hardware over real ptys', () => {
     await sim.relay.waitForPulse({ timeoutMs: 3000 });
     await settle();
     expect(sim.relay.pulses).toHaveLength(1);
-    expect(sim.relay.pulses[0]!.ms).toBeGreaterThanOrEqual(PULSE_MS - 15); // the sim timestamps on its own event loop
+    expect(sim.relay.pulses[0]!.ms).toBeGreaterThanOrEqual(PULSE_MS - 40); // the sim timestamps bytes on its own (busy) event loop
   });
 
   it('a family ticket of 3 gives three pulses, one per person', async () => {
@@ -56,7 +56,7 @@ describe('stile-gate on simulated hardware over real ptys', () => {
     await settle();
     expect(sim.relay.pulses).toHaveLength(3);
     const gaps = sim.relay.pulses.slice(1).map((p, i) => p.onAt - sim.relay.pulses[i]!.offAt);
-    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(GAP_MS - 15);
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(GAP_MS - 40);
   });
 
   it('an ID card left on the reader admits once', async () => {
