@@ -121,7 +121,7 @@ export function status(ctx: Ctx): Promise<void> {
       `daemon     ${running ? `running, pid ${daemon!.pid}, epoch ${daemon!.epoch}, since ${daemon!.startedAt}` : `NOT RUNNING${stoppedSinceStart ? ` (stopped ${stoppedAt})` : ''}`}`,
       ...(daemon ? [`scans      ${daemon.admitted} admitted (${daemon.persons} persons), ${daemon.rejected} rejected ${JSON.stringify(daemon.rejectsByReason)}`] : []),
       ...(daemon?.inputs ?? []).map((i) => deviceLine('input', i)),
-      ...(daemon?.relay ? [deviceLine('relay', daemon.relay).replace(/, 0 discarded$/, '')] : []),
+      ...(daemon?.relay ? [deviceLine('relay', daemon.relay, 'pulses').replace(/, 0 discarded$/, '')] : []),
       ...(daemon?.lane ? laneLines(daemon.lane) : []),
       `whitelist  ${data.whitelist.tickets} tickets, seq ${data.whitelist.seq ?? '-'}, imported ${data.whitelist.importedAt ?? 'never'}`,
       `entries    ${data.entries.total} (last seq ${data.entries.lastSeq}), outbox ${data.outboxDepth} waiting`,
