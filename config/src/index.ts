@@ -8,4 +8,5 @@ export * from './devices.js';
 export * from './gate-config.js';
 export * from './mqtt.js';
 export * from './ticket-code.js';
+export * from './control-sign.js';
 export * from './idcard.js';

@@ -11,6 +11,8 @@ export const topics = {
   entries: (site: string, gate: string) => `stile/${site}/gates/${gate}/entries`,
   status: (site: string, gate: string) => `stile/${site}/gates/${gate}/status`,
   cmd: (site: string, gate: string) => `stile/${site}/gates/${gate}/cmd`,
+  /** Gate → cloud: the outcome of each command, by cmdId. */
+  cmdAck: (site: string, gate: string) => `stile/${site}/gates/${gate}/cmd/ack`,
   whitelistDelta: (site: string) => `stile/${site}/whitelist/delta`,
   whitelistHead: (site: string) => `stile/${site}/whitelist/head`,
   whitelistSnapshot: (site: string, part: string) => `stile/${site}/whitelist/snapshot/${part}`,
@@ -69,18 +71,41 @@ export const GateStatusSchema = z
   .strict();
 export type GateStatus = z.infer<typeof GateStatusSchema>;
 
+export const GATE_ACTIONS = ['open', 'lock', 'unlock', 'emergency-open', 'emergency-clear', 'resync', 'reload-config'] as const;
+
 export const GateCommandSchema = z
   .object({
     v: z.literal(1),
     cmdId: z.string().min(8).max(64),
-    action: z.enum(['open', 'lock', 'unlock', 'emergency-open', 'emergency-clear', 'resync', 'reload-config']),
+    /** Bound into the signature, so a command cannot be replayed to another gate or site. */
+    site: z.string().min(1),
+    gate: z.string().min(1),
+    action: z.enum(GATE_ACTIONS),
+    /** open: how many persons to let through (default 1). */
+    persons: z.number().int().min(1).max(100).optional(),
     issuedBy: z.string().min(1).max(100),
+    /** Why, for the audit log (e.g. "visitor's entry recorded, relay failed"). */
+    reason: z.string().max(200).optional(),
     at: z.string().datetime({ offset: true }),
-    /** Commands are signed by the cloud; a gate ignores unsigned or wrongly signed ones. */
+    /** A gate refuses a command after this instant (stale or replayed). */
+    expiresAt: z.string().datetime({ offset: true }),
+    /** signControl(): "<keyId>.<Ed25519 signature>" by the site's control key. */
     sig: z.string().min(1),
   })
   .strict();
 export type GateCommand = z.infer<typeof GateCommandSchema>;
+
+export const CommandAckSchema = z
+  .object({
+    v: z.literal(1),
+    cmdId: z.string().min(8).max(64),
+    /** done, or refused with a reason (bad_signature, expired, wrong_gate, …); duplicate for a cmdId already handled. */
+    result: z.enum(['done', 'refused', 'duplicate', 'failed']),
+    detail: z.string().max(500).optional(),
+    at: z.string().datetime({ offset: true }),
+  })
+  .strict();
+export type CommandAck = z.infer<typeof CommandAckSchema>;
 
 export const WhitelistChangeSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('upsert'), ticket: SnapshotTicketSchema }).strict(),
@@ -92,7 +117,15 @@ export const WhitelistChangeSchema = z.discriminatedUnion('op', [
 export type WhitelistChange = z.infer<typeof WhitelistChangeSchema>;
 
 export const WhitelistDeltaSchema = z
-  .object({ v: z.literal(1), site: z.string(), seq: seq64, changes: z.array(WhitelistChangeSchema).min(1).max(1000) })
+  .object({
+    v: z.literal(1),
+    site: z.string(),
+    /** Per-site, gap-free: a gate applies exactly lastSeq + 1, ignores older, resyncs on a gap. */
+    seq: seq64,
+    changes: z.array(WhitelistChangeSchema).min(1).max(1000),
+    /** signControl() by the site's control key. */
+    sig: z.string().min(1),
+  })
   .strict();
 export type WhitelistDelta = z.infer<typeof WhitelistDeltaSchema>;
 
