@@ -43,7 +43,7 @@ export function verifyControl(message: Record<string, unknown>, trusted: Trusted
   const keyId = sig.slice(0, dot);
   const entry = trusted.get(keyId);
   if (!entry) return { ok: false, reason: 'unknown_key', detail: `control key "${keyId}" is not trusted by this gate` };
-  let good = false;
+  let good: boolean;
   try {
     good = verify(null, signedBytes(message), entry.key, Buffer.from(sig.slice(dot + 1), 'base64url'));
   } catch {
