@@ -1,0 +1,143 @@
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { MqttClient } from 'mqtt';
+import { topics, type CommandAck, type GateCommand, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import { Commands, type CommandOptions, type GateAction } from './commands/commands.js';
+import { createHttpServer } from './http/server.js';
+import { EntriesIngest, type UnknownGatePolicy } from './ingest/entries.js';
+import { StatusIngest } from './ingest/status.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { closeMqtt, connectMqtt } from './mqtt/connection.js';
+import { SiteKeys, type SiteConfig } from './sites.js';
+import { CloudStore } from './store/store.js';
+import { ALL_CMD_ACKS, ALL_ENTRIES, ALL_STATUS, parseGateTopic } from './topics.js';
+import { WhitelistPublisher } from './whitelist/publisher.js';
+
+export interface CloudBridgeOptions {
+  /** postgres://… ; otherwise SQLite at sqlitePath. */
+  databaseUrl?: string;
+  sqlitePath?: string;
+  mqttUrl: string;
+  /**
+   * 5 (default): MQTT v5 with the shared subscription $share/<sharedGroup>/… 4: MQTT 3.1.1
+   * and a plain subscription (one instance only), for brokers without v5 such as the
+   * embedded Aedes.
+   */
+  mqttProtocol?: 4 | 5;
+  /** 0: any free port (see CloudBridge.httpPort). */
+  httpPort: number;
+  httpHost?: string;
+  /** Base URL gates reach this server at; puts snapshotUrl into the retained head. */
+  publicUrl?: string;
+  sites: SiteConfig[];
+  /** Shared-subscription group: instances in one group split the gates' entries. */
+  sharedGroup: string;
+  /** Stable per instance (the broker keeps its session). Default stile-cloud-<hostname>. */
+  clientId?: string;
+  sessionExpirySec?: number;
+  redeliverAfterMs?: number;
+  unknownGates?: UnknownGatePolicy;
+  /** Deltas kept per site for changes?since (default 10,000). */
+  retainDeltas?: number;
+  logger?: Logger;
+}
+
+export interface CloudBridge {
+  store: CloudStore;
+  metrics: Metrics;
+  httpPort: number;
+  mqtt: MqttClient;
+  publishChanges(site: string, changes: WhitelistChange[]): Promise<WhitelistDelta>;
+  sendCommand(site: string, gate: string, action: GateAction, opts: CommandOptions): Promise<GateCommand>;
+  waitForAck(cmdId: string, timeoutMs?: number): Promise<CommandAck>;
+  close(): Promise<void>;
+}
+
+export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudBridge> {
+  const log = opts.logger ?? createLogger();
+  const metrics = new Metrics();
+  const keys = new SiteKeys(opts.sites);
+  const unknownGates = opts.unknownGates ?? 'reject';
+  const store = await CloudStore.open({
+    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.sqlitePath ? { sqlitePath: opts.sqlitePath } : {}),
+    ...(opts.retainDeltas !== undefined ? { retainDeltas: opts.retainDeltas } : {}),
+  });
+  const cleanups: (() => Promise<void>)[] = [() => store.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err }, 'error while closing');
+      }
+    }
+  };
+  try {
+    for (const s of opts.sites) {
+      await store.ensureSite(s.id, s.controlKey.id);
+      for (const g of s.gates ?? []) await store.registerGate(s.id, g);
+    }
+    const snapshotUrl = (site: string): string | undefined =>
+      opts.publicUrl ? `${opts.publicUrl.replace(/\/$/, '')}/v1/sites/${encodeURIComponent(site)}/whitelist/snapshot` : undefined;
+
+    // The MQTT client and the modules that publish through it need each other: route late.
+    let route: (topic: string, payload: Buffer) => Promise<boolean> = () => Promise.resolve(false);
+    const { client, publisher } = await connectMqtt(
+      {
+        url: opts.mqttUrl,
+        protocolVersion: opts.mqttProtocol ?? 5,
+        clientId: opts.clientId ?? `stile-cloud-${hostname()}`,
+        sessionExpirySec: opts.sessionExpirySec ?? 3600,
+        redeliverAfterMs: opts.redeliverAfterMs ?? 2000,
+        log,
+      },
+      (topic, payload) => route(topic, payload),
+    );
+    cleanups.push(() => closeMqtt(client));
+    const whitelist = new WhitelistPublisher(store, keys, publisher, log, metrics, snapshotUrl);
+    const entries = new EntriesIngest(store, keys, whitelist, metrics, log, unknownGates);
+    const status = new StatusIngest(store, keys, metrics, log, unknownGates);
+    const commands = new Commands(keys, publisher, metrics, log);
+    cleanups.push(() => Promise.resolve(commands.close()));
+    route = async (topic, payload) => {
+      const leaf = parseGateTopic(topic)?.leaf;
+      if (leaf === 'entries') return (await entries.handle(topic, payload)) === 'ack';
+      if (leaf === 'status') await status.handle(topic, payload);
+      else if (leaf === 'cmd/ack') commands.handleAck(topic, payload);
+      return true;
+    };
+    const entriesTopic = (opts.mqttProtocol ?? 5) === 5 ? topics.allEntriesShared(opts.sharedGroup) : ALL_ENTRIES;
+    await client.subscribeAsync({ [entriesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } });
+
+    const server = createHttpServer({ store, metrics, log });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.httpPort, opts.httpHost ?? '127.0.0.1', () => resolve());
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const httpPort = (server.address() as AddressInfo).port;
+    log.info({ httpPort, mqtt: opts.mqttUrl, dialect: store.dialect, sites: opts.sites.map((s) => s.id), unknownGates }, 'cloud-bridge started');
+
+    return {
+      store,
+      metrics,
+      httpPort,
+      mqtt: client,
+      publishChanges: (site, changes) => whitelist.publishChanges(site, changes),
+      sendCommand: (site, gate, action, o) => commands.sendCommand(site, gate, action, o),
+      waitForAck: (cmdId, timeoutMs) => commands.waitForAck(cmdId, timeoutMs),
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { formatIssues, StileError, StileErrorCode } from '@stile/config';
+import type { CloudBridgeOptions } from './bridge.js';
+
+const SiteSchema = z
+  .object({
+    id: z.string().min(1).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (it is part of MQTT topics)'),
+    controlKey: z
+      .object({ id: z.string().min(1), privateKeyPem: z.string().optional(), privateKeyFile: z.string().optional() })
+      .strict()
+      .refine((k) => (k.privateKeyPem === undefined) !== (k.privateKeyFile === undefined), { message: 'give exactly one of privateKeyPem, privateKeyFile' }),
+    gates: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+export const CloudConfigSchema = z
+  .object({
+    mqtt: z
+      .object({
+        url: z.string().min(1),
+        sharedGroup: z.string().min(1).default('stile-cloud'),
+        clientId: z.string().min(1).optional(),
+        sessionExpirySec: z.number().int().min(1).default(3600),
+        /** Default 5; 4 (MQTT 3.1.1) when the embedded broker is used (Aedes has no v5). */
+        protocolVersion: z.union([z.literal(4), z.literal(5)]).optional(),
+      })
+      .strict(),
+    /** Embedded Aedes broker for a single-box install; mqtt.url then points at it. */
+    broker: z.object({ port: z.number().int().min(1).max(65535) }).strict().optional(),
+    database: z
+      .object({ url: z.string().optional(), sqlitePath: z.string().default('cloud.db') })
+      .strict()
+      .default({ sqlitePath: 'cloud.db' }),
+    http: z
+      .object({ port: z.number().int().min(0).max(65535).default(8080), host: z.string().default('127.0.0.1'), publicUrl: z.string().url().optional() })
+      .strict()
+      .default({ port: 8080, host: '127.0.0.1' }),
+    unknownGates: z.enum(['reject', 'register']).default('reject'),
+    retainDeltas: z.number().int().min(1).default(10_000),
+    sites: z.array(SiteSchema).min(1),
+  })
+  .strict();
+export type CloudConfig = z.infer<typeof CloudConfigSchema>;
+
+export interface LoadedCloudConfig {
+  options: Omit<CloudBridgeOptions, 'logger'>;
+  broker?: { port: number };
+}
+
+/**
+ * Read cloud.yaml. Relative paths resolve against the file's folder; DATABASE_URL in the
+ * environment overrides database.url. Errors name the file and every bad field.
+ */
+export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedCloudConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new StileError(StileErrorCode.ConfigUnreadable, `${file}: cannot read config: ${(err as Error).message}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message }));
+    throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, issues), issues);
+  }
+  const parsed = CloudConfigSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+    throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, issues), issues);
+  }
+  const cfg = parsed.data;
+  const base = dirname(resolve(file));
+  const abs = (p: string): string => (p === ':memory:' || isAbsolute(p) ? p : resolve(base, p));
+  const sites = cfg.sites.map((s, i) => {
+    let pem = s.controlKey.privateKeyPem;
+    if (s.controlKey.privateKeyFile !== undefined) {
+      try {
+        pem = readFileSync(abs(s.controlKey.privateKeyFile), 'utf8');
+      } catch (err) {
+        throw new StileError(StileErrorCode.ConfigInvalid, `${file}: sites.${i}.controlKey.privateKeyFile: cannot read: ${(err as Error).message}`);
+      }
+    }
+    return { id: s.id, controlKey: { id: s.controlKey.id, privateKeyPem: pem! }, ...(s.gates ? { gates: s.gates } : {}) };
+  });
+  const databaseUrl = env.DATABASE_URL || cfg.database.url;
+  return {
+    options: {
+      ...(databaseUrl ? { databaseUrl } : { sqlitePath: abs(cfg.database.sqlitePath) }),
+      mqttUrl: cfg.mqtt.url,
+      mqttProtocol: cfg.mqtt.protocolVersion ?? (cfg.broker ? 4 : 5),
+      sharedGroup: cfg.mqtt.sharedGroup,
+      ...(cfg.mqtt.clientId ? { clientId: cfg.mqtt.clientId } : {}),
+      sessionExpirySec: cfg.mqtt.sessionExpirySec,
+      httpPort: cfg.http.port,
+      httpHost: cfg.http.host,
+      ...(cfg.http.publicUrl ? { publicUrl: cfg.http.publicUrl } : {}),
+      unknownGates: cfg.unknownGates,
+      retainDeltas: cfg.retainDeltas,
+      sites,
+    },
+    ...(cfg.broker ? { broker: cfg.broker } : {}),
+  };
+}

@@ -1,0 +1,54 @@
+import { GateStatusSchema } from '@stile/config';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { SiteKeys } from '../sites.js';
+import type { CloudStore } from '../store/store.js';
+import { parseGateTopic } from '../topics.js';
+import type { UnknownGatePolicy } from './entries.js';
+
+/** Retained gate status (and its LWT) → gate_state. Always acknowledged. */
+export class StatusIngest {
+  constructor(
+    private readonly store: CloudStore,
+    private readonly keys: SiteKeys,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly unknownGates: UnknownGatePolicy = 'reject',
+  ) {}
+
+  async handle(topic: string, payload: Buffer): Promise<void> {
+    if (payload.length === 0) return; // a cleared retained message
+    const where = parseGateTopic(topic);
+    if (!where || where.leaf !== 'status' || !this.keys.has(where.site)) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      this.metrics.drop('status_bad_json');
+      return;
+    }
+    const parsed = GateStatusSchema.safeParse(json);
+    if (!parsed.success) {
+      this.metrics.drop('status_schema');
+      this.log.warn({ topic, issues: parsed.error.issues.slice(0, 3) }, 'gate status dropped');
+      return;
+    }
+    try {
+      if (this.unknownGates === 'reject' && !(await this.store.gateKnown(where.site, where.gate))) {
+        this.metrics.drop('status_unknown_gate');
+        return;
+      }
+      const s = parsed.data;
+      const r = await this.store.recordStatus(where.site, where.gate, s, payload.toString('utf8'));
+      if (r === 'stale') {
+        this.metrics.staleStatusIgnored++;
+        this.log.info({ site: where.site, gate: where.gate, state: s.state, epoch: s.epoch }, 'stale gate status ignored (older epoch)');
+      } else {
+        this.metrics.statusApplied++;
+      }
+    } catch (err) {
+      this.metrics.dbErrors++;
+      this.log.error({ err, topic }, 'gate status not stored');
+    }
+  }
+}

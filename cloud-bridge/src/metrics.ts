@@ -1,0 +1,45 @@
+/** In-memory counters, served as JSON on GET /metrics. Per process, reset on restart. */
+export class Metrics {
+  /** Entries messages taken off the broker. */
+  received = 0;
+  /** Entry events newly stored. */
+  inserted = 0;
+  /** Entry events already stored (QoS 1 redelivery, a gate resending its outbox). */
+  duplicates = 0;
+  /** Messages dropped, by reason (bad_json, schema, topic_mismatch, unknown_site, unknown_gate, oversized, …). */
+  invalid: Record<string, number> = {};
+  /** Partition conflicts detected (one ticket admitted beyond what it allows). */
+  conflicts = 0;
+  /** Entry messages not acknowledged because the database write failed. */
+  dbErrors = 0;
+  /** Gaps in a gate's entry seq (a batch starting past high-water + 1). */
+  seqGaps = 0;
+  deltasPublished = 0;
+  publishErrors = 0;
+  statusApplied = 0;
+  staleStatusIgnored = 0;
+  commandsSent = 0;
+  acksReceived = 0;
+
+  drop(reason: string): void {
+    this.invalid[reason] = (this.invalid[reason] ?? 0) + 1;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      received: this.received,
+      inserted: this.inserted,
+      duplicates: this.duplicates,
+      invalid: { ...this.invalid },
+      conflicts: this.conflicts,
+      dbErrors: this.dbErrors,
+      seqGaps: this.seqGaps,
+      deltasPublished: this.deltasPublished,
+      publishErrors: this.publishErrors,
+      statusApplied: this.statusApplied,
+      staleStatusIgnored: this.staleStatusIgnored,
+      commandsSent: this.commandsSent,
+      acksReceived: this.acksReceived,
+    };
+  }
+}

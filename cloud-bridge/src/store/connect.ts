@@ -1,0 +1,30 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export interface DbOptions {
+  /** postgres://… : use PostgreSQL. */
+  databaseUrl?: string;
+  /** SQLite file (the embedded default) when no databaseUrl; ':memory:' for tests. */
+  sqlitePath?: string;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** One Kysely instance; every query in the store is written once for both dialects. */
+export function connectDb(opts: DbOptions): { db: Kysely<Database>; dialect: Dialect } {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  }
+  const path = opts.sqlitePath ?? 'cloud.db';
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new BetterSqlite3(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+}

@@ -1,0 +1,102 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * In-code migrations, one schema for SQLite and PostgreSQL: only portable types
+ * (text, integer, bigint), no auto-increment keys, ISO-8601 text timestamps.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_init': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('sites')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('control_key_id', 'text', (c) => c.notNull())
+        .addColumn('delta_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('tickets')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('ticket_id', 'text', (c) => c.notNull())
+        .addColumn('type_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('visit_date', 'text', (c) => c.notNull())
+        .addColumn('slot_start', 'text')
+        .addColumn('slot_end', 'text')
+        .addColumn('persons', 'integer', (c) => c.notNull())
+        .addColumn('entries_used', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('max_entries', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('id_hash', 'text')
+        .addColumn('updated_seq', 'bigint')
+        .addPrimaryKeyConstraint('tickets_pk', ['site', 'ticket_id'])
+        .execute();
+      await db.schema
+        .createTable('entries')
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('gate', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('epoch', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('ref_seq', 'bigint')
+        .addColumn('ticket_id', 'text', (c) => c.notNull())
+        .addColumn('type_id', 'text', (c) => c.notNull())
+        .addColumn('credential', 'text', (c) => c.notNull())
+        .addColumn('persons', 'integer', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('entries_gate_seq_uq', ['site', 'gate', 'seq'])
+        .execute();
+      await db.schema.createIndex('entries_ticket_ix').on('entries').columns(['site', 'ticket_id']).execute();
+      await db.schema.createIndex('entries_ref_ix').on('entries').columns(['site', 'gate', 'ref_seq']).execute();
+      await db.schema
+        .createTable('gate_state')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('gate', 'text', (c) => c.notNull())
+        .addColumn('high_seq', 'text', (c) => c.notNull().defaultTo('0'))
+        .addColumn('epoch', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('state', 'text')
+        .addColumn('last_status', 'text')
+        .addColumn('status_at', 'text')
+        .addColumn('online', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('registered_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('gate_state_pk', ['site', 'gate'])
+        .execute();
+      await db.schema
+        .createTable('deltas')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('deltas_pk', ['site', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('conflicts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('ticket_id', 'text', (c) => c.notNull())
+        .addColumn('first_gate', 'text')
+        .addColumn('first_seq', 'text')
+        .addColumn('second_gate', 'text', (c) => c.notNull())
+        .addColumn('second_seq', 'text', (c) => c.notNull())
+        .addColumn('detected_at', 'text', (c) => c.notNull())
+        .addColumn('resolved', 'integer', (c) => c.notNull().defaultTo(0))
+        .addUniqueConstraint('conflicts_event_uq', ['site', 'ticket_id', 'second_gate', 'second_seq'])
+        .execute();
+    },
+  },
+};
+
+class InCodeProvider implements MigrationProvider {
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(migrations);
+  }
+}
+
+/** Bring the schema up to date; throws with the failing migration's error. */
+export async function migrateToLatest<T>(db: Kysely<T>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new InCodeProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

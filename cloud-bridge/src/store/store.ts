@@ -1,0 +1,358 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { EntryEvent, SnapshotTicket, WhitelistDelta } from '@stile/config';
+import { connectDb, type DbOptions, type Dialect } from './connect.js';
+import { migrateToLatest } from './migrations.js';
+import type { Database, TicketsTable } from './schema.js';
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export interface ConflictRow {
+  id: string;
+  site: string;
+  ticketId: string;
+  firstGate: string | null;
+  firstSeq: string | null;
+  secondGate: string;
+  secondSeq: string;
+  detectedAt: string;
+  resolved: boolean;
+}
+
+export interface GateStateRow {
+  site: string;
+  gate: string;
+  highSeq: string;
+  epoch: number;
+  state: string | null;
+  online: boolean;
+  lastStatus: unknown;
+}
+
+export interface StoredTicket extends SnapshotTicket {
+  maxEntries: number;
+}
+
+export type ChangesResult = { ok: true; deltas: WhitelistDelta[] } | { ok: false; reason: 'gone' | 'unknown_site' };
+
+const num = (v: number | string | bigint | null | undefined): number => (v == null ? 0 : Number(v));
+
+/**
+ * The cloud's database: schema, and the queries the ingest, the whitelist publisher and
+ * the HTTP endpoints share. Methods taking `db` run inside the caller's transaction.
+ */
+export class CloudStore {
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+    /** Deltas kept per site for changes?since; older ones are pruned. */
+    readonly retainDeltas: number,
+  ) {}
+
+  static async open(opts: DbOptions & { retainDeltas?: number }): Promise<CloudStore> {
+    const { db, dialect } = connectDb(opts);
+    try {
+      await migrateToLatest(db);
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+    return new CloudStore(db, dialect, opts.retainDeltas ?? 10_000);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  // ---- sites and gates ----------------------------------------------------------------
+
+  async ensureSite(id: string, controlKeyId: string): Promise<void> {
+    await this.db
+      .insertInto('sites')
+      .values({ id, control_key_id: controlKeyId })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ control_key_id: controlKeyId }))
+      .execute();
+  }
+
+  async siteExists(id: string): Promise<boolean> {
+    return (await this.db.selectFrom('sites').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+  }
+
+  async headSeq(site: string, db: Db = this.db): Promise<number | null> {
+    const row = await db.selectFrom('sites').select('delta_seq').where('id', '=', site).executeTakeFirst();
+    return row ? num(row.delta_seq) : null;
+  }
+
+  async registerGate(site: string, gate: string, db: Db = this.db): Promise<void> {
+    await db
+      .insertInto('gate_state')
+      .values({ site, gate, registered_at: new Date().toISOString() })
+      .onConflict((oc) => oc.columns(['site', 'gate']).doNothing())
+      .execute();
+  }
+
+  async gateKnown(site: string, gate: string, db: Db = this.db): Promise<boolean> {
+    const row = await db.selectFrom('gate_state').select('gate').where('site', '=', site).where('gate', '=', gate).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async gateState(site: string, gate: string): Promise<GateStateRow | undefined> {
+    const r = await this.db.selectFrom('gate_state').selectAll().where('site', '=', site).where('gate', '=', gate).executeTakeFirst();
+    if (!r) return undefined;
+    return {
+      site: r.site,
+      gate: r.gate,
+      highSeq: r.high_seq,
+      epoch: num(r.epoch),
+      state: r.state,
+      online: num(r.online) === 1,
+      lastStatus: r.last_status ? (JSON.parse(r.last_status) as unknown) : null,
+    };
+  }
+
+  /** Raise the gate's high-water mark to `seq` if higher; returns the previous mark. */
+  async raiseHighSeq(db: Db, site: string, gate: string, seq: bigint): Promise<bigint> {
+    const row = await db.selectFrom('gate_state').select('high_seq').where('site', '=', site).where('gate', '=', gate).executeTakeFirst();
+    const prev = BigInt(row?.high_seq ?? '0');
+    if (seq > prev) await db.updateTable('gate_state').set({ high_seq: seq.toString() }).where('site', '=', site).where('gate', '=', gate).execute();
+    return prev;
+  }
+
+  /**
+   * Record a status message unless it is older than the session we know (rule 4: a late
+   * "offline" LWT from a previous epoch must not mark a reconnected gate offline).
+   */
+  async recordStatus(site: string, gate: string, status: { state: string; epoch: number; at: string }, raw: string): Promise<'applied' | 'stale'> {
+    return this.db.transaction().execute(async (trx) => {
+      await this.registerGate(site, gate, trx);
+      const cur = await trx.selectFrom('gate_state').select(['epoch', 'state']).where('site', '=', site).where('gate', '=', gate).executeTakeFirstOrThrow();
+      if (status.epoch < num(cur.epoch)) return 'stale';
+      await trx
+        .updateTable('gate_state')
+        .set({ epoch: status.epoch, state: status.state, last_status: raw, status_at: status.at, online: status.state === 'offline' ? 0 : 1 })
+        .where('site', '=', site)
+        .where('gate', '=', gate)
+        .execute();
+      return 'applied';
+    });
+  }
+
+  // ---- entries -------------------------------------------------------------------------
+
+  /** Insert one event unless its eventId or (site, gate, seq) is already stored; true if inserted. */
+  async insertEntry(db: Db, site: string, gate: string, e: EntryEvent, receivedAt: string): Promise<boolean> {
+    const rows = await db
+      .insertInto('entries')
+      .values({
+        event_id: e.eventId,
+        site,
+        gate,
+        seq: e.seq,
+        epoch: e.epoch,
+        kind: e.kind,
+        ref_seq: e.refSeq ?? null,
+        ticket_id: e.ticketId,
+        type_id: e.typeId,
+        credential: e.credential,
+        persons: e.persons,
+        at: e.at,
+        received_at: receivedAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('event_id')
+      .execute();
+    return rows.length > 0;
+  }
+
+  /** Persons of the not-passed event that corrects admission (gate, seq), if stored. */
+  async notPassedFor(db: Db, site: string, gate: string, seq: string): Promise<number | null> {
+    const r = await db
+      .selectFrom('entries')
+      .select('persons')
+      .where('site', '=', site)
+      .where('gate', '=', gate)
+      .where('kind', '=', 'not-passed')
+      .where('ref_seq', '=', seq)
+      .executeTakeFirst();
+    return r ? num(r.persons) : null;
+  }
+
+  async admissionPersons(db: Db, site: string, gate: string, seq: string): Promise<number | null> {
+    const r = await db
+      .selectFrom('entries')
+      .select('persons')
+      .where('site', '=', site)
+      .where('gate', '=', gate)
+      .where('seq', '=', seq)
+      .where('kind', '=', 'admit')
+      .executeTakeFirst();
+    return r ? num(r.persons) : null;
+  }
+
+  /** The earliest other admission of a ticket that was not given back. */
+  async earlierAdmission(db: Db, site: string, ticketId: string, notGate: string, notSeq: string): Promise<{ gate: string; seq: string } | null> {
+    const rows = await db
+      .selectFrom('entries')
+      .select(['gate', sql<string>`CAST(seq AS TEXT)`.as('seq'), 'persons'])
+      .where('site', '=', site)
+      .where('ticket_id', '=', ticketId)
+      .where('kind', '=', 'admit')
+      .orderBy('received_at')
+      .orderBy('at')
+      .execute();
+    for (const r of rows) {
+      if (r.gate === notGate && r.seq === notSeq) continue;
+      const back = await this.notPassedFor(db, site, r.gate, r.seq);
+      if (back !== null && back >= num(r.persons)) continue;
+      return { gate: r.gate, seq: r.seq };
+    }
+    return null;
+  }
+
+  async countEntries(site: string): Promise<number> {
+    const r = await this.db.selectFrom('entries').select((eb) => eb.fn.countAll().as('n')).where('site', '=', site).executeTakeFirstOrThrow();
+    return num(r.n as number | string);
+  }
+
+  // ---- tickets -------------------------------------------------------------------------
+
+  async getTicket(site: string, ticketId: string, db: Db = this.db): Promise<StoredTicket | undefined> {
+    const r = await db.selectFrom('tickets').selectAll().where('site', '=', site).where('ticket_id', '=', ticketId).executeTakeFirst();
+    return r ? toTicket(r) : undefined;
+  }
+
+  async upsertTicket(db: Db, site: string, t: SnapshotTicket, seq: number | null, maxEntries?: number): Promise<void> {
+    const row = {
+      type_id: t.typeId,
+      status: t.status,
+      visit_date: t.visitDate,
+      slot_start: t.slotStart ?? null,
+      slot_end: t.slotEnd ?? null,
+      persons: t.persons,
+      entries_used: t.entriesUsed,
+      id_hash: t.idHash ?? null,
+      updated_seq: seq,
+    };
+    await db
+      .insertInto('tickets')
+      .values({ site, ticket_id: t.ticketId, ...row, ...(maxEntries !== undefined ? { max_entries: maxEntries } : {}) })
+      .onConflict((oc) => oc.columns(['site', 'ticket_id']).doUpdateSet({ ...row, ...(maxEntries !== undefined ? { max_entries: maxEntries } : {}) }))
+      .execute();
+  }
+
+  async setTicketUsage(db: Db, site: string, ticketId: string, entriesUsed: number): Promise<void> {
+    await db.updateTable('tickets').set({ entries_used: entriesUsed }).where('site', '=', site).where('ticket_id', '=', ticketId).execute();
+  }
+
+  async setTicketStatus(db: Db, site: string, ticketId: string, status: string, seq: number): Promise<void> {
+    await db.updateTable('tickets').set({ status, updated_seq: seq }).where('site', '=', site).where('ticket_id', '=', ticketId).execute();
+  }
+
+  async markTicketsChanged(db: Db, site: string, ticketIds: string[], seq: number): Promise<void> {
+    if (ticketIds.length === 0) return;
+    await db.updateTable('tickets').set({ updated_seq: seq }).where('site', '=', site).where('ticket_id', 'in', ticketIds).execute();
+  }
+
+  /** Tickets in ticket-id order after `after`, for the streamed snapshot. */
+  async ticketPage(site: string, after: string | null, limit: number): Promise<SnapshotTicket[]> {
+    let q = this.db.selectFrom('tickets').selectAll().where('site', '=', site);
+    if (after !== null) q = q.where('ticket_id', '>', after);
+    const rows = await q.orderBy('ticket_id').limit(limit).execute();
+    return rows.map((r) => {
+      const { maxEntries: _m, ...t } = toTicket(r);
+      return t;
+    });
+  }
+
+  // ---- conflicts -----------------------------------------------------------------------
+
+  async insertConflict(db: Db, c: Omit<ConflictRow, 'id' | 'resolved' | 'detectedAt'>): Promise<boolean> {
+    const rows = await db
+      .insertInto('conflicts')
+      .values({
+        id: randomUUID(),
+        site: c.site,
+        ticket_id: c.ticketId,
+        first_gate: c.firstGate,
+        first_seq: c.firstSeq,
+        second_gate: c.secondGate,
+        second_seq: c.secondSeq,
+        detected_at: new Date().toISOString(),
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('id')
+      .execute();
+    return rows.length > 0;
+  }
+
+  async conflicts(site: string): Promise<ConflictRow[]> {
+    const rows = await this.db.selectFrom('conflicts').selectAll().where('site', '=', site).orderBy('detected_at').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      site: r.site,
+      ticketId: r.ticket_id,
+      firstGate: r.first_gate,
+      firstSeq: r.first_seq,
+      secondGate: r.second_gate,
+      secondSeq: r.second_seq,
+      detectedAt: r.detected_at,
+      resolved: num(r.resolved) === 1,
+    }));
+  }
+
+  // ---- deltas --------------------------------------------------------------------------
+
+  /**
+   * Allocate the site's next delta seq. Call inside the transaction that stores the
+   * delta: a rollback gives the number back, so the sequence stays gap-free; on
+   * PostgreSQL the row lock serializes allocations across cloud-bridge instances.
+   */
+  async allocateSeq(db: Db, site: string): Promise<number> {
+    const r = await db
+      .updateTable('sites')
+      .set({ delta_seq: sql`delta_seq + 1` })
+      .where('id', '=', site)
+      .returning('delta_seq')
+      .executeTakeFirst();
+    if (!r) throw new Error(`unknown site "${site}"`);
+    return num(r.delta_seq);
+  }
+
+  async insertDelta(db: Db, delta: WhitelistDelta): Promise<void> {
+    const seq = Number(delta.seq);
+    await db.insertInto('deltas').values({ site: delta.site, seq, payload: JSON.stringify(delta), created_at: new Date().toISOString() }).execute();
+    const oldest = seq - this.retainDeltas;
+    if (oldest > 0) await db.deleteFrom('deltas').where('site', '=', delta.site).where('seq', '<=', oldest).execute();
+  }
+
+  /**
+   * Deltas after `since`, oldest first. Gone when a delta the caller needs was pruned, or
+   * when `since` is beyond the head (the cloud's database was reset: resnapshot).
+   */
+  async changesSince(site: string, since: number): Promise<ChangesResult> {
+    const head = await this.headSeq(site);
+    if (head === null) return { ok: false, reason: 'unknown_site' };
+    if (since > head) return { ok: false, reason: 'gone' };
+    if (since === head) return { ok: true, deltas: [] };
+    const rows = await this.db.selectFrom('deltas').select(['seq', 'payload']).where('site', '=', site).where('seq', '>', since).orderBy('seq').execute();
+    const first = rows[0];
+    if (!first || num(first.seq) !== since + 1) return { ok: false, reason: 'gone' };
+    return { ok: true, deltas: rows.map((r) => JSON.parse(r.payload) as WhitelistDelta) };
+  }
+}
+
+function toTicket(r: Selectable<TicketsTable>): StoredTicket {
+  return {
+    ticketId: r.ticket_id,
+    typeId: r.type_id,
+    status: r.status as SnapshotTicket['status'],
+    visitDate: r.visit_date,
+    slotStart: r.slot_start,
+    slotEnd: r.slot_end,
+    persons: num(r.persons),
+    entriesUsed: num(r.entries_used),
+    idHash: r.id_hash,
+    maxEntries: num(r.max_entries),
+  };
+}
+

@@ -1,0 +1,61 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateSigningKeyPair, isStileError, StileErrorCode } from '@stile/config';
+import { loadCloudConfig } from '../src/config.js';
+
+function write(text: string, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stile-cloud-cfg-'));
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  const file = join(dir, 'cloud.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('cloud.yaml', () => {
+  const pair = generateSigningKeyPair('ck1');
+
+  it('loads a config, reads the key file relative to it, and defaults to SQLite next to it', () => {
+    const file = write(
+      ['mqtt:', '  url: mqtt://127.0.0.1:1883', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    gates: [g1, g2]', ''].join('\n'),
+      { 'control.pem': pair.privateKeyPem },
+    );
+    const { options, broker } = loadCloudConfig(file, {});
+    expect(options).toMatchObject({ mqttUrl: 'mqtt://127.0.0.1:1883', sharedGroup: 'stile-cloud', httpPort: 8080, unknownGates: 'reject', retainDeltas: 10_000 });
+    expect(options.sqlitePath).toBe(join(file, '..', 'cloud.db'));
+    expect(options.databaseUrl).toBeUndefined();
+    expect(options.sites[0]).toMatchObject({ id: 'park1', controlKey: { id: 'ck1', privateKeyPem: pair.privateKeyPem }, gates: ['g1', 'g2'] });
+    expect(broker).toBeUndefined();
+  });
+
+  it('takes DATABASE_URL from the environment over the file', () => {
+    const file = write(
+      ['mqtt: { url: "mqtt://h" }', 'database: { url: "postgres://file/db" }', 'broker: { port: 1884 }', 'sites:', '  - id: park1', '    controlKey:', '      id: ck1', '      privateKeyPem: |', ...pair.privateKeyPem.trim().split('\n').map((l) => `        ${l}`), ''].join('\n'),
+    );
+    expect(loadCloudConfig(file, {}).options.databaseUrl).toBe('postgres://file/db');
+    const { options, broker } = loadCloudConfig(file, { DATABASE_URL: 'postgres://env/db' });
+    expect(options.databaseUrl).toBe('postgres://env/db');
+    expect(options.sqlitePath).toBeUndefined();
+    expect(broker).toEqual({ port: 1884 });
+  });
+
+  it('names the file and every bad field', () => {
+    const file = write(['mqtt: { url: 5 }', 'http: { port: -1 }', 'unknownGates: maybe', 'sites:', '  - id: "bad/site"', '    controlKey: { id: ck1 }', 'extra: 1', ''].join('\n'));
+    let err: unknown;
+    try {
+      loadCloudConfig(file, {});
+    } catch (e) {
+      err = e;
+    }
+    expect(isStileError(err, StileErrorCode.ConfigInvalid)).toBe(true);
+    const msg = (err as Error).message;
+    for (const path of ['mqtt.url', 'http.port', 'unknownGates', 'sites.0.id', 'sites.0.controlKey', '(root)']) expect(msg).toContain(`${file}: ${path}:`);
+  });
+
+  it('reports YAML syntax errors and unreadable files', () => {
+    const file = write('mqtt: [unclosed\n');
+    expect(() => loadCloudConfig(file, {})).toThrow(/cloud\.yaml: line \d+:/);
+    expect(() => loadCloudConfig('/nonexistent/cloud.yaml', {})).toThrow(/\/nonexistent\/cloud\.yaml: cannot read config/);
+  });
+});

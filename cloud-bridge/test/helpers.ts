@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import pg from 'pg';
+import { pino } from 'pino';
+import { generateSigningKeyPair, loadTrustedKeys, type TrustedKeys } from '@stile/config';
+import { startCloudBridge, type CloudBridge, type CloudBridgeOptions } from '../src/bridge.js';
+import type { SiteConfig } from '../src/sites.js';
+
+export const MQTT_URL = process.env.STILE_TEST_MQTT ?? 'mqtt://127.0.0.1:1883';
+export const PG_URL = process.env.STILE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const DIALECTS = ['sqlite', 'postgres'] as const;
+export type TestDialect = (typeof DIALECTS)[number];
+
+let counter = 0;
+/** Unique per test run and call, so parallel test files and reruns never share a site. */
+export function uniqueId(prefix = 'c'): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
+}
+
+export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export interface TestDb {
+  options: { databaseUrl?: string; sqlitePath?: string };
+  cleanup(): Promise<void>;
+}
+
+/** A fresh database: a SQLite file in a temp folder, or a new PostgreSQL schema. */
+export async function testDb(dialect: TestDialect): Promise<TestDb> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'stile-cloud-'));
+    return { options: { sqlitePath: join(dir, 'cloud.db') }, cleanup: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
+  }
+  const schema = `cb_${process.pid}_${Date.now().toString(36)}_${++counter}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  return {
+    options: { databaseUrl: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` },
+    cleanup: async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestSite {
+  config: SiteConfig;
+  trusted: TrustedKeys;
+  publicKey: string;
+}
+
+export function testSite(gates: string[] = ['g1', 'g2']): TestSite {
+  const id = uniqueId('c');
+  const pair = generateSigningKeyPair('ck1');
+  return {
+    config: { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates },
+    trusted: loadTrustedKeys([{ id: pair.keyId, publicKey: pair.publicKey }]),
+    publicKey: pair.publicKey,
+  };
+}
+
+export async function testBridge(db: TestDb, sites: SiteConfig[], extra: Partial<CloudBridgeOptions> = {}): Promise<CloudBridge> {
+  return startCloudBridge({
+    ...db.options,
+    mqttUrl: MQTT_URL,
+    httpPort: 0,
+    sites,
+    sharedGroup: uniqueId('grp'),
+    clientId: uniqueId('cloud'),
+    sessionExpirySec: 60,
+    redeliverAfterMs: 300,
+    logger: silentLog,
+    ...extra,
+  });
+}
+
+export async function testClient(): Promise<MqttClient> {
+  return connectAsync(MQTT_URL, { protocolVersion: 5, clientId: uniqueId('t'), reconnectPeriod: 0 });
+}
+
+export async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let eventCounter = 0;
+export function admit(seq: number, ticketId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    eventId: `ev-${process.pid}-${Date.now().toString(36)}-${++eventCounter}`,
+    seq: String(seq),
+    epoch: 1,
+    kind: 'admit',
+    ticketId,
+    typeId: 'adult',
+    credential: 'qr',
+    persons: 1,
+    at: '2026-11-25T09:00:00+08:00',
+    ...extra,
+  };
+}
+
+export function entriesMessage(site: string, gate: string, events: Record<string, unknown>[]): string {
+  return JSON.stringify({ v: 1, site, gate, events });
+}

@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { topics, verifyControl, WhitelistDeltaSchema, WhitelistHeadSchema, type WhitelistDelta } from '@stile/config';
+import type { CloudBridge } from '../src/bridge.js';
+import { admit, DIALECTS, entriesMessage, testBridge, testClient, testDb, testSite, waitFor, type TestDb } from './helpers.js';
+
+const today = '2026-11-25';
+
+describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  async function setup(opts: { unknownGates?: 'reject' | 'register' } = {}) {
+    const db: TestDb = await testDb(dialect);
+    cleanups.push(() => db.cleanup());
+    const site = testSite(['g1', 'g2']);
+    const bridge: CloudBridge = await testBridge(db, [site.config], opts);
+    cleanups.push(() => bridge.close());
+    const gate: MqttClient = await testClient();
+    cleanups.push(async () => {
+      await gate.publishAsync(topics.whitelistHead(site.config.id), '', { qos: 1, retain: true });
+      await gate.endAsync();
+    });
+    const deltas: WhitelistDelta[] = [];
+    const raw: Record<string, unknown>[] = [];
+    gate.on('message', (topic, payload) => {
+      if (topic !== topics.whitelistDelta(site.config.id)) return;
+      const json = JSON.parse(payload.toString()) as Record<string, unknown>;
+      raw.push(json);
+      deltas.push(WhitelistDeltaSchema.parse(json));
+    });
+    await gate.subscribeAsync(topics.whitelistDelta(site.config.id), { qos: 1 });
+    const s = site.config.id;
+    const publish = (g: string, events: Record<string, unknown>[]) => gate.publishAsync(topics.entries(s, g), entriesMessage(s, g, events), { qos: 1 });
+    return { db, site, s, bridge, gate, deltas, raw, publish };
+  }
+
+  it('stores a batch once when it is delivered twice (QoS 1 redelivery)', async () => {
+    const { s, bridge, publish } = await setup();
+    const events = [admit(1, 'TKT-T1-0000'), admit(2, 'TKT-T2-0000'), admit(3, 'TKT-T3-0000')];
+    await publish('g1', events);
+    await publish('g1', events);
+    await waitFor(() => bridge.metrics.duplicates >= 3, 'the second delivery');
+    expect(await bridge.store.countEntries(s)).toBe(3);
+    expect(bridge.metrics.inserted).toBe(3);
+    expect((await bridge.store.getTicket(s, 'TKT-T1-0000'))?.entriesUsed).toBe(1);
+    expect((await bridge.store.gateState(s, 'g1'))?.highSeq).toBe('3');
+  });
+
+  it('stores batches that arrive out of order', async () => {
+    const { s, bridge, publish } = await setup();
+    await publish('g1', [admit(4, 'TKT-T4-0000'), admit(5, 'TKT-T5-0000')]);
+    await publish('g1', [admit(1, 'TKT-T1-0000'), admit(2, 'TKT-T2-0000'), admit(3, 'TKT-T3-0000')]);
+    await waitFor(async () => (await bridge.store.countEntries(s)) === 5, 'five entries');
+    expect(bridge.metrics.seqGaps).toBe(1);
+    expect((await bridge.store.gateState(s, 'g1'))?.highSeq).toBe('5');
+  });
+
+  it('counts and drops invalid payloads, foreign-site topics, unknown gates and oversized messages, then keeps working', async () => {
+    const { s, bridge, gate, publish } = await setup();
+    const other = testSite();
+    await gate.publishAsync(topics.entries(s, 'g1'), 'not json', { qos: 1 });
+    await gate.publishAsync(topics.entries(s, 'g1'), JSON.stringify({ v: 1, site: s, gate: 'g1', events: [{ seq: '1' }] }), { qos: 1 });
+    await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g2', [admit(1, 'TKT-X1-0000')]), { qos: 1 });
+    await gate.publishAsync(topics.entries(other.config.id, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-X2-0000')]), { qos: 1 });
+    await gate.publishAsync(topics.entries(other.config.id, 'g1'), entriesMessage(other.config.id, 'g1', [admit(1, 'TKT-X3-0000')]), { qos: 1 });
+    await publish('g9', [admit(1, 'TKT-X4-0000')]);
+    await gate.publishAsync(topics.entries(s, 'g1'), Buffer.alloc(300 * 1024, 0x20), { qos: 1 });
+    await publish('g1', [admit(1, 'TKT-OK1-0000')]);
+    await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the valid batch');
+    expect(bridge.metrics.invalid).toMatchObject({ bad_json: 1, schema: 1, topic_mismatch: 2, unknown_site: 1, unknown_gate: 1, oversized: 1 });
+    expect(await bridge.store.getTicket(s, 'TKT-OK1-0000')).toBeDefined();
+    expect(await bridge.store.gateKnown(s, 'g9')).toBe(false);
+  });
+
+  it('registers an unknown gate when the policy says so', async () => {
+    const { s, bridge, publish } = await setup({ unknownGates: 'register' });
+    await publish('g9', [admit(1, 'TKT-N1-0000')]);
+    await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the entry from the new gate');
+    expect(await bridge.store.gateKnown(s, 'g9')).toBe(true);
+  });
+
+  it('records exactly one partition conflict when one single-use ticket is admitted at two gates', async () => {
+    const { s, bridge, publish } = await setup();
+    await bridge.publishChanges(s, [{ op: 'upsert', ticket: { ticketId: 'TKT-P001', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } }]);
+    const a = admit(10, 'TKT-P001');
+    const b = admit(20, 'TKT-P001');
+    await publish('g1', [a]);
+    await publish('g2', [b]);
+    await publish('g2', [b]); // redelivered: still one conflict
+    await waitFor(() => bridge.metrics.duplicates >= 1 && bridge.metrics.inserted >= 2, 'both admissions');
+    const conflicts = await bridge.store.conflicts(s);
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0]).toMatchObject({ ticketId: 'TKT-P001', firstGate: 'g1', firstSeq: '10', secondGate: 'g2', secondSeq: '20', resolved: false });
+    expect(bridge.metrics.conflicts).toBe(1);
+    expect((await bridge.store.getTicket(s, 'TKT-P001'))?.entriesUsed).toBe(2);
+  });
+
+  it('publishes a signed used-elsewhere delta with the next seq and moves the retained head', async () => {
+    const { site, s, bridge, gate, deltas, raw, publish } = await setup();
+    const first = await bridge.publishChanges(s, [{ op: 'upsert', ticket: { ticketId: 'TKT-U001', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } }]);
+    expect(first.seq).toBe('1');
+    await publish('g1', [admit(1, 'TKT-U001')]);
+    await waitFor(() => deltas.some((d) => d.seq === '2'), 'delta 2');
+    const d2 = deltas.find((d) => d.seq === '2')!;
+    expect(d2.changes).toEqual([{ op: 'used-elsewhere', ticketId: 'TKT-U001', gate: 'g1', entriesUsed: 1 }]);
+    expect(verifyControl(raw.find((r) => r.seq === '2')!, site.trusted, today)).toEqual({ ok: true, keyId: 'ck1' });
+    // Tampering breaks the signature.
+    expect(verifyControl({ ...raw.find((r) => r.seq === '2')!, seq: '3' }, site.trusted, today).ok).toBe(false);
+
+    const heads: unknown[] = [];
+    const watcher = await testClient();
+    watcher.on('message', (_t, p) => p.length > 0 && heads.push(WhitelistHeadSchema.parse(JSON.parse(p.toString()))));
+    await watcher.subscribeAsync(topics.whitelistHead(s), { qos: 1 });
+    await waitFor(() => heads.some((h) => (h as { seq: string }).seq === '2'), 'retained head seq 2');
+    await watcher.endAsync();
+    void gate;
+  });
+
+  it('gives the entry back on a full not-passed and applies it when it arrives before the admission', async () => {
+    const { s, bridge, deltas, publish } = await setup();
+    await publish('g1', [admit(1, 'TKT-NP01', { persons: 2 }), { ...admit(2, 'TKT-NP01', { persons: 2 }), kind: 'not-passed', refSeq: '1' }]);
+    await waitFor(() => deltas.length >= 1, 'the usage delta');
+    expect((await bridge.store.getTicket(s, 'TKT-NP01'))?.entriesUsed).toBe(0);
+    expect(deltas[0]!.changes).toEqual([{ op: 'used-elsewhere', ticketId: 'TKT-NP01', gate: 'g1', entriesUsed: 0 }]);
+    // The correction first, the admission later: net zero, no conflict.
+    await bridge.publishChanges(s, [{ op: 'upsert', ticket: { ticketId: 'TKT-NP02', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } }]);
+    await publish('g2', [{ ...admit(6, 'TKT-NP02'), kind: 'not-passed', refSeq: '5' }]);
+    await publish('g2', [admit(5, 'TKT-NP02')]);
+    await waitFor(async () => (await bridge.store.countEntries(s)) === 4, 'all four events');
+    expect((await bridge.store.getTicket(s, 'TKT-NP02'))?.entriesUsed).toBe(0);
+    expect(await bridge.store.conflicts(s)).toHaveLength(0);
+  });
+
+  it('does not acknowledge while the database refuses writes; the broker redelivers after recovery', async () => {
+    const { s, bridge, publish } = await setup();
+    const store = bridge.store;
+    const original = store.insertEntry.bind(store);
+    let failures = 0;
+    store.insertEntry = async (...args) => {
+      if (failures < 2) {
+        failures++;
+        throw new Error('database is read-only');
+      }
+      return original(...args);
+    };
+    await publish('g1', [admit(1, 'TKT-R1-0000'), admit(2, 'TKT-R2-0000')]);
+    await waitFor(async () => (await store.countEntries(s)) === 2, 'the redelivered batch', 30_000);
+    expect(bridge.metrics.dbErrors).toBeGreaterThanOrEqual(1);
+    expect(bridge.metrics.inserted).toBe(2);
+  });
+
+  it('tracks gate status and ignores a stale offline from an older epoch (rule 4)', async () => {
+    const { s, bridge, gate } = await setup();
+    const status = (state: string, epoch: number) => JSON.stringify({ v: 1, state, epoch, at: new Date().toISOString() });
+    await gate.publishAsync(topics.status(s, 'g1'), status('online', 5), { qos: 1, retain: true });
+    await waitFor(async () => (await bridge.store.gateState(s, 'g1'))?.epoch === 5, 'online epoch 5');
+    await gate.publishAsync(topics.status(s, 'g1'), status('offline', 4), { qos: 1, retain: true });
+    await waitFor(() => bridge.metrics.staleStatusIgnored === 1, 'the stale offline');
+    expect((await bridge.store.gateState(s, 'g1'))?.online).toBe(true);
+    await gate.publishAsync(topics.status(s, 'g1'), status('offline', 5), { qos: 1, retain: true });
+    await waitFor(async () => (await bridge.store.gateState(s, 'g1'))?.online === false, 'offline epoch 5');
+    await gate.publishAsync(topics.status(s, 'g1'), '', { qos: 1, retain: true });
+  });
+});

@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { signControl, loadSigningKey, generateSigningKeyPair, type EntryEvent, type WhitelistDelta } from '@stile/config';
+import { CloudStore } from '../src/store/store.js';
+import { admit, DIALECTS, testDb, uniqueId, type TestDb } from './helpers.js';
+
+describe.each(DIALECTS)('CloudStore on %s', (dialect) => {
+  const open: { store: CloudStore; db: TestDb }[] = [];
+  afterEach(async () => {
+    for (const o of open.splice(0)) {
+      await o.store.close();
+      await o.db.cleanup();
+    }
+  });
+  async function fresh(retainDeltas?: number): Promise<CloudStore> {
+    const db = await testDb(dialect);
+    const store = await CloudStore.open({ ...db.options, ...(retainDeltas ? { retainDeltas } : {}) });
+    open.push({ store, db });
+    return store;
+  }
+  const key = loadSigningKey('ck1', generateSigningKeyPair('ck1').privateKeyPem);
+  const delta = (site: string, seq: number): WhitelistDelta =>
+    signControl({ v: 1 as const, site, seq: String(seq), changes: [{ op: 'revoke' as const, ticketId: `t${seq}` }] }, key) as WhitelistDelta;
+
+  it('migrates once and reopens an existing database', async () => {
+    const db = await testDb(dialect);
+    const a = await CloudStore.open(db.options);
+    await a.ensureSite('s1', 'ck1');
+    await a.close();
+    const b = await CloudStore.open(db.options);
+    expect(await b.siteExists('s1')).toBe(true);
+    expect(b.dialect).toBe(dialect);
+    await b.close();
+    await db.cleanup();
+  });
+
+  it('stores an entry once by eventId and once by (site, gate, seq)', async () => {
+    const store = await fresh();
+    const site = uniqueId();
+    const e = admit(7, 'T1') as EntryEvent;
+    const now = new Date().toISOString();
+    expect(await store.insertEntry(store.db, site, 'g1', e, now)).toBe(true);
+    expect(await store.insertEntry(store.db, site, 'g1', e, now)).toBe(false);
+    expect(await store.insertEntry(store.db, site, 'g1', { ...e, eventId: 'another-event-id' }, now)).toBe(false);
+    expect(await store.insertEntry(store.db, site, 'g2', { ...e, eventId: 'third-event-id' }, now)).toBe(true);
+    expect(await store.countEntries(site)).toBe(2);
+  });
+
+  it('keeps 64-bit seqs exact', async () => {
+    const store = await fresh();
+    const site = uniqueId();
+    await store.registerGate(site, 'g1');
+    const big = '9223372036854775807';
+    await store.insertEntry(store.db, site, 'g1', admit(1, 'T1', { seq: big }) as EntryEvent, new Date().toISOString());
+    await store.raiseHighSeq(store.db, site, 'g1', BigInt(big));
+    expect((await store.gateState(site, 'g1'))?.highSeq).toBe(big);
+    const earlier = await store.earlierAdmission(store.db, site, 'T1', 'g9', '1');
+    expect(earlier).toEqual({ gate: 'g1', seq: big });
+  });
+
+  it('allocates delta seqs gap-free: a rolled-back transaction gives its seq back', async () => {
+    const store = await fresh();
+    const site = uniqueId();
+    await store.ensureSite(site, 'ck1');
+    expect(await store.db.transaction().execute((trx) => store.allocateSeq(trx, site))).toBe(1);
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await store.allocateSeq(trx, site);
+        throw new Error('rollback');
+      }),
+    ).rejects.toThrow('rollback');
+    expect(await store.db.transaction().execute((trx) => store.allocateSeq(trx, site))).toBe(2);
+    expect(await store.headSeq(site)).toBe(2);
+  });
+
+  it('answers changes?since, and gone once the needed deltas were pruned', async () => {
+    const store = await fresh(3);
+    const site = uniqueId();
+    await store.ensureSite(site, 'ck1');
+    for (let i = 1; i <= 5; i++) {
+      await store.db.transaction().execute(async (trx) => {
+        const seq = await store.allocateSeq(trx, site);
+        await store.insertDelta(trx, delta(site, seq));
+      });
+    }
+    const r = await store.changesSince(site, 3);
+    expect(r.ok && r.deltas.map((d) => d.seq)).toEqual(['4', '5']);
+    expect(await store.changesSince(site, 2)).toMatchObject({ ok: true });
+    expect(await store.changesSince(site, 1)).toEqual({ ok: false, reason: 'gone' });
+    expect(await store.changesSince(site, 5)).toEqual({ ok: true, deltas: [] });
+    expect(await store.changesSince(site, 6)).toEqual({ ok: false, reason: 'gone' });
+    expect(await store.changesSince('nope', 0)).toEqual({ ok: false, reason: 'unknown_site' });
+  });
+
+  it('ignores a status from an older epoch', async () => {
+    const store = await fresh();
+    const site = uniqueId();
+    const at = new Date().toISOString();
+    expect(await store.recordStatus(site, 'g1', { state: 'online', epoch: 5, at }, '{}')).toBe('applied');
+    expect(await store.recordStatus(site, 'g1', { state: 'offline', epoch: 4, at }, '{}')).toBe('stale');
+    expect((await store.gateState(site, 'g1'))?.online).toBe(true);
+    expect(await store.recordStatus(site, 'g1', { state: 'offline', epoch: 5, at }, '{}')).toBe('applied');
+    expect((await store.gateState(site, 'g1'))?.online).toBe(false);
+  });
+
+  it('records a conflict once per second admission', async () => {
+    const store = await fresh();
+    const site = uniqueId();
+    const c = { site, ticketId: 'T1', firstGate: 'g1', firstSeq: '1', secondGate: 'g2', secondSeq: '1' };
+    expect(await store.insertConflict(store.db, c)).toBe(true);
+    expect(await store.insertConflict(store.db, c)).toBe(false);
+    expect(await store.conflicts(site)).toHaveLength(1);
+  });
+});
