@@ -28,8 +28,23 @@ export const MqttSchema = z
     caFile: z.string().optional(),
     certFile: z.string().optional(),
     keyFile: z.string().optional(),
+    /** MQTT client id; default `stile-<site>-<gate>`. */
+    clientId: z.string().min(1).max(128).optional(),
+    /** Entry events per published batch (DESIGN §5 rule 6). */
+    batchSize: z.number().int().min(100).max(500).default(200),
+    /** Outbox rows before the gate raises an `outbox_full` alert. It keeps admitting and never drops a row. */
+    outboxMax: z.number().int().min(1).default(1_000_000),
+    keepaliveSec: z.number().int().min(5).max(600).default(30),
+    /** Reconnect backoff: doubles from min to max, plus up to 25 % jitter. */
+    reconnectMinMs: z.number().int().min(10).default(1000),
+    reconnectMaxMs: z.number().int().min(10).default(60_000),
+    /** Session expiry on the broker, so QoS 1 deltas and commands sent during a short outage are delivered. */
+    sessionExpirySec: z.number().int().min(0).default(600),
+    /** Base URL of the cloud's HTTP API for whitelist resyncs, e.g. http://cloud:8080. */
+    snapshotUrl: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional(),
   })
   .strict();
+export type MqttConfig = z.infer<typeof MqttSchema>;
 
 /** Secret that may be given inline (dev) or as a file path (production). */
 const SecretSchema = z
@@ -51,6 +66,8 @@ export const GateConfigSchema = z
         idHash: SecretSchema,
         /** Public keys that sign offline ST2 tickets; several at once during rotation. */
         offline: z.array(PublicKeySchema).default([]),
+        /** Public keys that sign cloud → gate control messages (whitelist deltas, commands). Required with `mqtt`. */
+        control: z.array(PublicKeySchema).default([]),
       })
       .strict(),
     /** ST2 ticket ids that must not pass even with a valid signature. */
@@ -83,6 +100,17 @@ export const GateConfigSchema = z
       if (keyIds.has(k.id)) ctx.addIssue({ code: 'custom', message: `duplicate key id "${k.id}"`, path: ['keys', 'offline', i, 'id'] });
       keyIds.add(k.id);
     });
+    const controlIds = new Set<string>();
+    cfg.keys.control.forEach((k, i) => {
+      if (controlIds.has(k.id)) ctx.addIssue({ code: 'custom', message: `duplicate key id "${k.id}"`, path: ['keys', 'control', i, 'id'] });
+      controlIds.add(k.id);
+    });
+    if (cfg.mqtt && cfg.keys.control.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'mqtt needs at least one control key to verify the cloud\'s deltas and commands', path: ['keys', 'control'] });
+    }
+    if (cfg.mqtt && cfg.mqtt.reconnectMaxMs < cfg.mqtt.reconnectMinMs) {
+      ctx.addIssue({ code: 'custom', message: 'reconnectMaxMs must be at least reconnectMinMs', path: ['mqtt', 'reconnectMaxMs'] });
+    }
     if (cfg.lane) checkLaneAgainstDevices(cfg.lane, cfg, ctx);
   });
 export type GateConfig = z.infer<typeof GateConfigSchema>;
@@ -166,7 +194,17 @@ function resolveConfigPaths(cfg: GateConfig, base: string): GateConfig {
     inputs: cfg.inputs.map((i) => ('path' in i ? { ...i, path: abs(i.path) } : i)),
     relay: 'path' in cfg.relay ? { ...cfg.relay, path: abs(cfg.relay.path) } : cfg.relay,
     ...(cfg.lane ? { lane: resolveLanePaths(cfg.lane, abs) } : {}),
+    ...(cfg.mqtt ? { mqtt: resolveMqttPaths(cfg.mqtt, abs) } : {}),
   };
+}
+
+function resolveMqttPaths(m: MqttConfig, abs: (p: string) => string): MqttConfig {
+  const out: MqttConfig = { ...m };
+  for (const k of ['passwordFile', 'caFile', 'certFile', 'keyFile'] as const) {
+    const v = m[k];
+    if (v !== undefined) out[k] = abs(v);
+  }
+  return out;
 }
 
 function resolveLanePaths(lane: LaneConfig, abs: (p: string) => string): LaneConfig {

@@ -36,6 +36,7 @@ export const REJECT_MESSAGES: Readonly<Record<RejectReason, VisitorMessage>> = {
   zone_not_allowed: { zh: '不可进入本区', en: 'Wrong area' },
   unknown_ticket_type: { zh: '票种无效', en: 'Invalid type' },
   gate_fault: { zh: '请找工作人员', en: 'Please ask staff' },
+  gate_locked: { zh: '本通道已关闭', en: 'Lane closed' },
 };
 
 export function rejectMessage(reason: RejectReason): VisitorMessage {

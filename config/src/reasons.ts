@@ -32,6 +32,7 @@ export const REJECT_REASONS = [
   'unknown_ticket_type', // whitelist names a type this gate has no rules for
   // The gate itself
   'gate_fault', // the admission could not be recorded (database error); the relay stays shut
+  'gate_locked', // the gate was locked by a signed remote command
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

@@ -77,11 +77,12 @@ describe('schema v2', () => {
   it('a v1 gate database upgrades in place: entries kept, ref_seq added', () => {
     const a = admit(ticket());
     const path = join(dir, 'gate.db');
-    store.db.exec('DROP INDEX entries_ref_seq; ALTER TABLE entries DROP COLUMN ref_seq; PRAGMA user_version = 1');
+    // Back to what a v1 database looked like (v3 added seen_commands).
+    store.db.exec('DROP TABLE seen_commands; DROP INDEX entries_ref_seq; ALTER TABLE entries DROP COLUMN ref_seq; PRAGMA user_version = 1');
     store.close();
     store = new GateStore(openDatabase(path));
-    expect(SCHEMA_VERSION).toBe(2);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(3);
     expect(store.entriesForTicket('TICKET000001')).toMatchObject([{ seq: a.seq, kind: 'admit', refSeq: null }]);
   });
 });

@@ -11,7 +11,7 @@ import { loadIdHashKey } from '../daemon/secrets.js';
 import { importSnapshot, type EntryRow } from '../store/index.js';
 import { CliError, table, type Out } from './output.js';
 import { progressBar } from './progress.js';
-import { deviceLine, kindOf, laneLines, type StoredStatus } from './status-lines.js';
+import { deviceLine, kindOf, laneLines, syncLines, type StoredStatus } from './status-lines.js';
 
 export interface Ctx {
   configPath: string;
@@ -123,6 +123,8 @@ export function status(ctx: Ctx): Promise<void> {
       ...(daemon?.inputs ?? []).map((i) => deviceLine('input', i)),
       ...(daemon?.relay ? [deviceLine('relay', daemon.relay, 'pulses').replace(/, 0 discarded$/, '')] : []),
       ...(daemon?.lane ? laneLines(daemon.lane) : []),
+      ...(running && daemon?.locked ? [`${'lock'.padEnd(10)} GATE LOCKED by remote command: every scan is refused (gate_locked)`] : []),
+      ...(daemon?.sync ? syncLines(daemon.sync) : []),
       `whitelist  ${data.whitelist.tickets} tickets, seq ${data.whitelist.seq ?? '-'}, imported ${data.whitelist.importedAt ?? 'never'}`,
       `entries    ${data.entries.total} (last seq ${data.entries.lastSeq}), outbox ${data.outboxDepth} waiting`,
       ...(newest ? [`last entry #${newest.seq} ${new Date(newest.at).toISOString()} ${kindOf(newest)} ${newest.ticketId} (${newest.typeId}, ${newest.credential}, ${newest.persons} person(s))`] : []),

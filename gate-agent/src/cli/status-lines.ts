@@ -1,6 +1,7 @@
 import type { DaemonStatus } from '../daemon/gate-daemon.js';
 import type { LaneStatus } from '../lane/lane.js';
 import type { EntryRow } from '../store/index.js';
+import type { SyncStatus } from '../sync/status.js';
 
 /** A device as a daemon stored it in its heartbeat (older daemons kept `discarded` as one number). */
 export interface StoredDevice {
@@ -13,8 +14,33 @@ export interface StoredDevice {
   scans?: number;
 }
 export type StoredLane = Omit<LaneStatus, 'sensor' | 'display'> & { sensor: StoredDevice | null; display: StoredDevice | null };
-/** Older daemons have no `lane`. */
-export type StoredStatus = Omit<DaemonStatus, 'inputs' | 'relay' | 'lane'> & { inputs?: StoredDevice[]; relay?: StoredDevice; lane?: StoredLane | null };
+/** Older daemons have no `lane`, `locked` or `sync`. */
+export type StoredStatus = Omit<DaemonStatus, 'inputs' | 'relay' | 'lane' | 'locked' | 'sync'> & {
+  inputs?: StoredDevice[];
+  relay?: StoredDevice;
+  lane?: StoredLane | null;
+  locked?: boolean;
+  sync?: SyncStatus | null;
+};
+
+/** The cloud link, for `gatectl status`. */
+export function syncLines(s: SyncStatus): string[] {
+  const r = s.resync;
+  const resync =
+    r.state === 'idle'
+      ? `resync idle${r.lastDoneAt ? ` (last ${r.lastDoneAt})` : ''}`
+      : r.state === 'failed'
+        ? `RESYNC FAILED (${r.lastError ?? '?'})`
+        : `resync ${r.state} since ${r.since ?? '?'}: ${r.bytes} bytes, ${r.tickets} tickets`;
+  const dropped = Object.entries(s.dropped);
+  const commands = Object.entries(s.commands);
+  return [
+    `${'cloud'.padEnd(10)} ${s.connected ? `connected to ${s.broker} since ${s.connectedAt}` : `NOT CONNECTED to ${s.broker}${s.lastError ? ` (${s.lastError})` : ''}`}, ${s.disconnects} disconnect(s)`,
+    `${'uplink'.padEnd(10)} ${s.eventsSent} event(s) acknowledged, last PUBACK ${s.lastPubackAt ?? 'never'}, outbox ${s.outboxDepth}${s.outboxFull ? ' OUTBOX FULL' : ''}`,
+    `${'downlink'.padEnd(10)} whitelist seq ${s.whitelistSeq ?? '-'}, ${s.deltasApplied} delta(s) applied, ${s.deltasIgnored} ignored, ${resync}`,
+    `${'control'.padEnd(10)} ${dropped.length ? `dropped ${dropped.map(([k, v]) => `${k}=${v}`).join(' ')}` : 'nothing dropped'}; commands ${commands.length ? commands.map(([k, v]) => `${k}=${v}`).join(' ') : 'none'}${s.locked ? '; GATE LOCKED' : ''}`,
+  ];
+}
 
 export function deviceLine(label: string, d: StoredDevice, unit = 'scans'): string {
   const discarded = typeof d.discarded === 'number' ? d.discarded : Object.values(d.discarded ?? {}).reduce((a, b) => a + b, 0);

@@ -6,6 +6,8 @@ import type { DeviceHealth } from '../devices/supervisor.js';
 import type { Credential } from '../gate/credential.js';
 import type { ScanOutcome } from '../gate/gatekeeper.js';
 import { Lane, type LaneStatus } from '../lane/lane.js';
+import { startGateSync, type GateSync } from '../sync/gate-sync.js';
+import type { SyncStatus } from '../sync/status.js';
 import { openGate } from './gate-context.js';
 import { loadIdHashKey } from './secrets.js';
 
@@ -22,6 +24,10 @@ export interface DaemonStatus {
   relay: DeviceHealth;
   /** Passage sensor, emergency and display; null without a `lane` section. */
   lane: LaneStatus | null;
+  /** Locked by a signed remote `lock` command: every scan is refused with gate_locked. */
+  locked: boolean;
+  /** The cloud link; null without an `mqtt` section (the gate runs offline). */
+  sync: SyncStatus | null;
 }
 
 export interface DaemonOptions {
@@ -35,6 +41,8 @@ export interface GateDaemon {
   status(): DaemonStatus;
   /** For tests and the demo: handle a credential as if an input produced it. */
   scan(cred: Credential, input?: string): Promise<ScanOutcome & { decisionMs: number }>;
+  /** The cloud link, when the config has an `mqtt` section. */
+  readonly sync: GateSync | undefined;
   stop(): Promise<void>;
 }
 
@@ -51,6 +59,8 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
   const lane = cfg.lane
     ? new Lane(cfg.lane, { relay, store, timeZone: cfg.site.timezone, clock: opts.clock ?? Date.now, logger, ...opts.laneDevices })
     : undefined;
+  const clock = opts.clock ?? Date.now;
+  let locked = store.getMeta('gate_locked') === '1';
   const st: DaemonStatus = {
     pid: process.pid,
     startedAt: new Date().toISOString(),
@@ -63,6 +73,8 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
     inputs: [],
     relay: relay.health,
     lane: lane?.status ?? null,
+    locked,
+    sync: null,
   };
 
   /** Lane extras (display, passage tracking) must never keep the relay from moving. */
@@ -76,7 +88,9 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
 
   async function scan(cred: Credential, input = 'api'): Promise<ScanOutcome & { decisionMs: number }> {
     const t0 = performance.now();
-    const outcome = gatekeeper.evaluate(cred, { input });
+    const outcome: ScanOutcome = locked
+      ? { decision: 'reject', reason: 'gate_locked', persons: 0, ticketId: null, typeId: null, credential: cred.kind === 'idcard' ? 'idcard' : 'qr', dryRun: false }
+      : gatekeeper.evaluate(cred, { input });
     const decisionMs = performance.now() - t0;
     const who = cred.kind === 'idcard' ? { idcard: cred.masked } : {};
     if (outcome.decision === 'admit') {
@@ -84,6 +98,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       st.persons += outcome.persons;
       log.info({ event: 'admit', input, ticketId: outcome.ticketId, typeId: outcome.typeId, credential: outcome.credential, persons: outcome.persons, seq: outcome.entry?.seq, decisionMs, ...who }, 'admit');
       laneSafely('admitted', () => lane?.admitted(outcome));
+      sync?.notify();
       // The entry is committed; only now may the turnstile move.
       await relay.pulse(outcome.persons, { ticketId: outcome.ticketId, ...(outcome.entry ? { seq: outcome.entry.seq } : {}) });
       laneSafely('pulsed', () => lane?.pulsed(outcome));
@@ -94,6 +109,46 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       laneSafely('rejected', () => lane?.rejected(outcome));
     }
     return { ...outcome, decisionMs };
+  }
+
+  const sync: GateSync | undefined = cfg.mqtt
+    ? startGateSync(
+        { ...cfg, mqtt: cfg.mqtt },
+        {
+          store,
+          epoch,
+          clock,
+          logger,
+          devices: () => [...st.inputs, relay, ...(lane ? [lane.status.sensor, lane.status.display] : [])].flatMap((d) => (d === null ? [] : ['health' in d ? d.health : d])),
+          actions: {
+            async open(persons, audit) {
+              log.warn({ event: 'remote_open', persons, ...audit }, 'turnstile opened by remote command');
+              await relay.pulse(persons, { ticketId: null });
+            },
+            setLocked(on, audit) {
+              locked = on;
+              st.locked = on;
+              if (st.sync) st.sync.locked = on;
+              store.setMeta('gate_locked', on ? '1' : '0');
+              log.warn({ event: on ? 'gate_locked' : 'gate_unlocked', ...audit }, on ? 'gate locked by remote command: every scan is refused' : 'gate unlocked by remote command');
+            },
+            setEmergency(on, audit) {
+              log.warn({ event: on ? 'remote_emergency_open' : 'remote_emergency_clear', ...audit }, on ? 'emergency open by remote command' : 'remote emergency cleared');
+              if (lane) lane.setRemoteEmergency(on, `command ${audit.cmdId} by ${audit.issuedBy}`);
+              else void relay.setEmergency(on);
+            },
+            resync() {
+              void sync?.resync();
+            },
+            // Ticket types, keys and revocations are wired into the gatekeeper at start.
+            reloadConfig: () => Promise.resolve({ ok: false, detail: 'restart required: reload-config is not supported by this gate-agent yet' }),
+          },
+        },
+      )
+    : undefined;
+  if (sync) {
+    st.sync = sync.status;
+    sync.status.locked = locked;
   }
 
   lane?.start();
@@ -122,9 +177,11 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
   return {
     status: () => st,
     scan,
+    sync,
     async stop() {
       clearInterval(timer);
       await Promise.all(inputs.map((input) => input.close()));
+      await sync?.stop();
       await lane?.close();
       await relay.close();
       writeHeartbeat();

@@ -4,9 +4,9 @@ import type { Relay } from '../devices/relay.js';
 
 /**
  * Why the lane is held open. `input`: the sensor reported EMERGENCY ON. `sensor_lost`:
- * fail-safe mode and the sensor is gone. (Remote "emergency-open" commands will add one.)
+ * fail-safe mode and the sensor is gone. `remote`: a signed emergency-open command.
  */
-export type EmergencyCause = 'input' | 'sensor_lost';
+export type EmergencyCause = 'input' | 'sensor_lost' | 'remote';
 
 export interface EmergencyState {
   active: boolean;

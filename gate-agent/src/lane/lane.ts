@@ -91,6 +91,11 @@ export class Lane {
     this.sensor?.start();
   }
 
+  /** A signed emergency-open / emergency-clear command: one more independent cause of the hold. */
+  setRemoteEmergency(on: boolean, detail?: string): void {
+    this.hold.set('remote', on, detail);
+  }
+
   /** A committed admission, before its pulses: show it, and start waiting for its visitors. */
   admitted(o: ScanOutcome): void {
     this.display?.show({ decision: 'admit', persons: o.persons });

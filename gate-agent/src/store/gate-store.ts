@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { EntryEvent, TicketRecord, TicketType } from '@stile/config';
+import type { EntryEvent, SnapshotTicket, TicketRecord, TicketType, WhitelistDelta } from '@stile/config';
 import { TicketTypeSchema } from '@stile/config';
 
 export type CredentialKind = EntryEvent['credential'];
@@ -275,6 +275,100 @@ export class GateStore {
 
   entriesForTicket(ticketId: string): EntryRow[] {
     return this.db.prepare<[string], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE ticket_id = ? ORDER BY seq`).all(ticketId);
+  }
+
+  /** The whitelist's delta sequence (decimal string), or undefined before the first snapshot. */
+  whitelistSeq(): string | undefined {
+    return this.getMeta('whitelist_seq');
+  }
+
+  /**
+   * Apply one whitelist delta and advance whitelist_seq in ONE transaction, but only if
+   * `delta.seq` is exactly whitelist_seq + 1 (checked again under the write lock).
+   * Returns 'applied', 'old' (already have it) or 'gap' (nothing written).
+   */
+  applyWhitelistDelta(delta: Pick<WhitelistDelta, 'seq' | 'changes'>): 'applied' | 'old' | 'gap' {
+    return this.exclusive(() => {
+      const local = this.whitelistSeq();
+      const seq = BigInt(delta.seq);
+      if (local === undefined) return 'gap';
+      if (seq <= BigInt(local)) return 'old';
+      if (seq !== BigInt(local) + 1n) return 'gap';
+      for (const c of delta.changes) {
+        switch (c.op) {
+          case 'upsert':
+            this.upsertWhitelistTicket(c.ticket);
+            break;
+          case 'refund':
+            this.setTicketStatus(c.ticketId, 'refunded');
+            break;
+          case 'revoke':
+            this.setTicketStatus(c.ticketId, 'revoked');
+            this.db.prepare('INSERT OR IGNORE INTO revoked_tickets (ticket_id) VALUES (?)').run(c.ticketId);
+            break;
+          case 'rebook':
+            this.setTicketStatus(c.ticketId, 'rebooked');
+            this.upsertWhitelistTicket(c.newTicket);
+            break;
+          case 'used-elsewhere':
+            this.db.prepare('UPDATE tickets SET entries_used = max(entries_used, ?) WHERE ticket_id = ?').run(c.entriesUsed, c.ticketId);
+            break;
+        }
+      }
+      this.setMeta('whitelist_seq', delta.seq);
+      return 'applied';
+    });
+  }
+
+  /** Insert or update a whitelist ticket; this gate's usage columns are kept (entries_used only grows). */
+  upsertWhitelistTicket(t: SnapshotTicket): void {
+    this.db
+      .prepare(
+        `INSERT INTO tickets (ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used, id_hash, source)
+         VALUES (@ticketId, @typeId, @status, @visitDate, @slotStart, @slotEnd, @persons, @entriesUsed, @idHash, 'whitelist')
+         ON CONFLICT(ticket_id) DO UPDATE SET type_id = excluded.type_id, status = excluded.status, visit_date = excluded.visit_date,
+           slot_start = excluded.slot_start, slot_end = excluded.slot_end, persons = excluded.persons, id_hash = excluded.id_hash,
+           entries_used = max(tickets.entries_used, excluded.entries_used), source = 'whitelist'`,
+      )
+      .run({
+        ticketId: t.ticketId,
+        typeId: t.typeId,
+        status: t.status,
+        visitDate: t.visitDate,
+        slotStart: t.slotStart ?? null,
+        slotEnd: t.slotEnd ?? null,
+        persons: t.persons,
+        entriesUsed: t.entriesUsed,
+        idHash: t.idHash ?? null,
+      });
+  }
+
+  /** A refunded/revoked/rebooked ticket this gate has never seen (a signed one) is added to the revocation list. */
+  private setTicketStatus(ticketId: string, status: 'refunded' | 'revoked' | 'rebooked'): void {
+    const changed = this.db.prepare('UPDATE tickets SET status = ? WHERE ticket_id = ?').run(status, ticketId).changes;
+    if (changed === 0) this.db.prepare('INSERT OR IGNORE INTO revoked_tickets (ticket_id) VALUES (?)').run(ticketId);
+  }
+
+  /** The oldest outbox rows after `afterSeq`, in seq order. */
+  outboxBatch(afterSeq: number, limit: number): { seq: number; payload: string }[] {
+    return this.db.prepare<[number, number], { seq: number; payload: string }>('SELECT seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit);
+  }
+
+  /** Delete outbox rows the broker acknowledged (PUBACK). */
+  deleteOutbox(fromSeq: number, toSeq: number): number {
+    return this.db.prepare('DELETE FROM outbox WHERE seq >= ? AND seq <= ?').run(fromSeq, toSeq).changes;
+  }
+
+  /**
+   * Remember a command before running it. Returns false when its cmdId was seen before
+   * (then it must not run again).
+   */
+  claimCommand(cmdId: string, action: string, at: string): boolean {
+    return this.db.prepare('INSERT OR IGNORE INTO seen_commands (cmd_id, action, at) VALUES (?, ?, ?)').run(cmdId, action, at).changes === 1;
+  }
+
+  setCommandResult(cmdId: string, result: string): void {
+    this.db.prepare('UPDATE seen_commands SET result = ? WHERE cmd_id = ?').run(result, cmdId);
   }
 
   lastSeq(): number {

@@ -53,6 +53,10 @@ const MIGRATIONS: string[] = [
   ALTER TABLE entries ADD COLUMN ref_seq INTEGER REFERENCES entries(seq);
   CREATE UNIQUE INDEX entries_ref_seq ON entries(ref_seq) WHERE ref_seq IS NOT NULL;
   `,
+  // v3: remote commands already handled, so a redelivered command is acked 'duplicate' and not run again.
+  `
+  CREATE TABLE seen_commands (cmd_id TEXT PRIMARY KEY, action TEXT NOT NULL, at TEXT NOT NULL, result TEXT) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

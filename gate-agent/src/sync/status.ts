@@ -1,0 +1,59 @@
+/** What `gatectl status` and the heartbeat show about the cloud link. A live object. */
+export interface SyncStatus {
+  broker: string;
+  connected: boolean;
+  connectedAt: string | null;
+  disconnects: number;
+  lastError: string | null;
+  lastPubackAt: string | null;
+  /** Entry events the broker acknowledged since start. */
+  eventsSent: number;
+  outboxDepth: number;
+  /** Raised when the outbox holds more than `mqtt.outboxMax` rows; the gate keeps admitting. */
+  outboxFull: boolean;
+  whitelistSeq: string | null;
+  deltasApplied: number;
+  deltasIgnored: number;
+  resync: ResyncStatus;
+  /** Control messages dropped, by reason (bad_json, invalid, wrong_site, unsigned, bad_signature, …). */
+  dropped: Record<string, number>;
+  /** Commands by result (done, refused, duplicate, failed). */
+  commands: Record<string, number>;
+  locked: boolean;
+}
+
+export interface ResyncStatus {
+  state: 'idle' | 'changes' | 'snapshot' | 'failed';
+  since: string | null;
+  /** Snapshot download/import progress. */
+  bytes: number;
+  tickets: number;
+  lastError: string | null;
+  lastDoneAt: string | null;
+  count: number;
+}
+
+export function newSyncStatus(broker: string): SyncStatus {
+  return {
+    broker,
+    connected: false,
+    connectedAt: null,
+    disconnects: 0,
+    lastError: null,
+    lastPubackAt: null,
+    eventsSent: 0,
+    outboxDepth: 0,
+    outboxFull: false,
+    whitelistSeq: null,
+    deltasApplied: 0,
+    deltasIgnored: 0,
+    resync: { state: 'idle', since: null, bytes: 0, tickets: 0, lastError: null, lastDoneAt: null, count: 0 },
+    dropped: {},
+    commands: {},
+    locked: false,
+  };
+}
+
+export function bump(counter: Record<string, number>, key: string): void {
+  counter[key] = (counter[key] ?? 0) + 1;
+}

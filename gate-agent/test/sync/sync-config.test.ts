@@ -1,0 +1,77 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateSigningKeyPair, isStileError, loadGateConfig } from '@stile/config';
+import { clientIdOf, nextReconnectMs } from '../../src/sync/mqtt-options.js';
+
+const control = generateSigningKeyPair('c1').publicKey;
+const BASE = `
+version: 1
+site: { id: west-lake }
+gate: { id: north-2 }
+store: { path: gate.db }
+ticketTypes: [{ id: adult, name: Adult }]
+inputs: [{ type: lines, path: /run/stile/scan.fifo }]
+`;
+
+function load(text: string) {
+  const file = join(mkdtempSync(join(tmpdir(), 'stile-cfg-')), 'gate.yaml');
+  writeFileSync(file, text);
+  return loadGateConfig(file);
+}
+
+describe('gate.yaml mqtt and keys.control', () => {
+  it('mqtt is optional; with it the defaults apply and file paths resolve next to gate.yaml', () => {
+    expect(load(`${BASE}keys: { idHash: { value: "0123456789abcdef0123456789abcdef" } }\n`).mqtt).toBeUndefined();
+    const cfg = load(`${BASE}keys:
+  idHash: { value: "0123456789abcdef0123456789abcdef" }
+  control: [{ id: c1, publicKey: "${control}" }]
+mqtt: { url: "mqtts://broker:8883", passwordFile: secrets/mqtt.pw, snapshotUrl: "http://cloud:8080" }
+`);
+    expect(cfg.mqtt).toMatchObject({ batchSize: 200, outboxMax: 1_000_000, keepaliveSec: 30, snapshotUrl: 'http://cloud:8080' });
+    expect(cfg.mqtt!.passwordFile).toMatch(/^\/.*secrets\/mqtt\.pw$/);
+    expect(clientIdOf(cfg)).toBe('stile-west-lake-north-2');
+  });
+
+  it('mqtt without a control key, or a batch size outside 100–500, is refused', () => {
+    let err: unknown;
+    try {
+      load(`${BASE}keys: { idHash: { value: "0123456789abcdef0123456789abcdef" } }\nmqtt: { url: "mqtt://broker", batchSize: 1000 }\n`);
+    } catch (e) {
+      err = e;
+    }
+    expect(isStileError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/keys\.control: mqtt needs at least one control key/);
+    expect((err as Error).message).toMatch(/mqtt\.batchSize/);
+  });
+
+  it('reconnect backoff doubles up to the maximum, with at most 25 % jitter', () => {
+    expect(nextReconnectMs(1000, 1000, 60_000, () => 0)).toBe(2000);
+    expect(nextReconnectMs(50_000, 1000, 60_000, () => 0)).toBe(60_000);
+    expect(nextReconnectMs(60_000, 1000, 60_000, () => 1)).toBe(75_000);
+  });
+});
+
+describe('gatectl status: the sync block', () => {
+  it('shows connection, uplink, downlink and control counters', async () => {
+    const { syncLines } = await import('../../src/cli/status-lines.js');
+    const { newSyncStatus } = await import('../../src/sync/status.js');
+    const s = newSyncStatus('mqtt://broker:1883');
+    s.connected = true;
+    s.connectedAt = '2026-11-25T10:00:00.000Z';
+    s.outboxDepth = 12;
+    s.outboxFull = true;
+    s.whitelistSeq = '42';
+    s.dropped = { bad_signature: 2 };
+    s.commands = { done: 1 };
+    s.locked = true;
+    s.resync = { ...s.resync, state: 'snapshot', since: '2026-11-25T10:01:00.000Z', bytes: 1000, tickets: 10 };
+    const text = syncLines(s).join('\n');
+    expect(text).toContain('connected to mqtt://broker:1883');
+    expect(text).toContain('outbox 12 OUTBOX FULL');
+    expect(text).toContain('whitelist seq 42');
+    expect(text).toContain('resync snapshot since 2026-11-25T10:01:00.000Z: 1000 bytes, 10 tickets');
+    expect(text).toContain('dropped bad_signature=2; commands done=1; GATE LOCKED');
+  });
+});
