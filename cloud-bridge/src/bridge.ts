@@ -97,7 +97,9 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     );
     cleanups.push(() => closeMqtt(client));
     const whitelist = new WhitelistPublisher(store, keys, publisher, log, metrics, snapshotUrl);
-    const entries = new EntriesIngest(store, keys, whitelist, metrics, log, unknownGates);
+    const entries = new EntriesIngest(store, keys, whitelist, metrics, log, unknownGates, (site, gate, ack) => {
+      publisher.publish(topics.entriesAck(site, gate), JSON.stringify(ack), { qos: 1 }).catch((err: Error) => log.warn({ site, gate, err: err.message }, 'entries receipt not published; the gate will send again'));
+    });
     const status = new StatusIngest(store, keys, metrics, log, unknownGates);
     const commands = new Commands(keys, publisher, metrics, log);
     cleanups.push(() => Promise.resolve(commands.close()));

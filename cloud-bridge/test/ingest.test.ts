@@ -48,6 +48,47 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
     expect((await bridge.store.gateState(s, 'g1'))?.highSeq).toBe('3');
   });
 
+  it('counts a batch of admissions like event by event: repeats within it, known and learned tickets, an earlier correction, conflicts', async () => {
+    const { s, bridge, publish, deltas } = await setup();
+    await bridge.publishChanges(s, [
+      { op: 'upsert', ticket: { ticketId: 'TKT-KN01', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } },
+      { op: 'upsert', ticket: { ticketId: 'TKT-KN02', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } },
+    ]);
+    // A correction stored before its admission arrives (g1 seq 9 gives back all of seq 4).
+    await publish('g1', [{ ...admit(9, 'TKT-KN02'), kind: 'not-passed', refSeq: '4' }]);
+    await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the correction');
+    const first = admit(1, 'TKT-KN01');
+    await publish('g1', [
+      admit(3, 'TKT-LRN1'), // learned, then admitted again at seq 5: a conflict with seq 3
+      first,
+      first, // the same event twice in one message: stored and counted once
+      { ...admit(2, 'TKT-KN01'), eventId: 'same-seq-other-id' }, // seq 2 …
+      admit(2, 'TKT-KN01'), // … twice under different event ids: the first one counts
+      admit(4, 'TKT-KN02'), // given back already: net zero
+      admit(5, 'TKT-LRN1'),
+    ]);
+    await waitFor(async () => (await bridge.store.countEntries(s)) === 6, 'the batch');
+    expect(bridge.metrics.inserted).toBe(6);
+    expect(bridge.metrics.duplicates).toBe(2);
+    expect((await bridge.store.getTicket(s, 'TKT-KN01'))?.entriesUsed).toBe(2);
+    expect((await bridge.store.getTicket(s, 'TKT-KN02'))?.entriesUsed).toBe(0);
+    expect((await bridge.store.getTicket(s, 'TKT-LRN1'))?.entriesUsed).toBe(2);
+    const conflicts = await bridge.store.conflicts(s);
+    expect(conflicts.map((c) => [c.ticketId, c.firstGate, c.firstSeq, c.secondSeq]).sort()).toEqual([
+      ['TKT-KN01', 'g1', '1', '2'],
+      ['TKT-LRN1', 'g1', '3', '5'],
+    ]);
+    await waitFor(() => deltas.some((d) => d.changes.some((c) => c.op === 'used-elsewhere' && c.ticketId === 'TKT-LRN1')), 'the used-elsewhere delta');
+    const last = deltas.at(-1)!;
+    expect(last.changes).toEqual(
+      expect.arrayContaining([
+        { op: 'used-elsewhere', ticketId: 'TKT-LRN1', gate: 'g1', entriesUsed: 2 },
+        { op: 'used-elsewhere', ticketId: 'TKT-KN01', gate: 'g1', entriesUsed: 2 },
+      ]),
+    );
+    expect(last.changes.some((c) => c.op === 'used-elsewhere' && c.ticketId === 'TKT-KN02')).toBe(false);
+  });
+
   it('stores batches that arrive out of order', async () => {
     const { s, bridge, publish } = await setup();
     await publish('g1', [admit(4, 'TKT-T4-0000'), admit(5, 'TKT-T5-0000')]);
@@ -136,9 +177,10 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
   it('does not acknowledge while the database refuses writes; the broker redelivers after recovery', async () => {
     const { s, bridge, publish } = await setup();
     const store = bridge.store;
-    const original = store.insertEntry.bind(store);
+    // Admissions only: the batch takes the multi-row path.
+    const original = store.insertEntries.bind(store);
     let failures = 0;
-    store.insertEntry = async (...args) => {
+    store.insertEntries = async (...args) => {
       if (failures < 2) {
         failures++;
         throw new Error('database is read-only');

@@ -28,6 +28,12 @@ export const MqttSchema = z
     caFile: z.string().optional(),
     certFile: z.string().optional(),
     keyFile: z.string().optional(),
+    /**
+     * 5 (default): MQTT v5 (session expiry, PUBACK reason codes). 4: MQTT 3.1.1 for brokers
+     * without v5, such as the embedded Aedes of a single-box install or the demo; the
+     * broker then keeps the gate's session until it expires by its own settings.
+     */
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
     /** MQTT client id; default `stile-<site>-<gate>`. */
     clientId: z.string().min(1).max(128).optional(),
     /** Entry events per published batch (DESIGN §5 rule 6). */

@@ -9,6 +9,8 @@ import { REJECT_REASONS } from './reasons.js';
 
 export const topics = {
   entries: (site: string, gate: string) => `stile/${site}/gates/${gate}/entries`,
+  /** Cloud → gate: these entries are committed in the cloud store; the gate may drop them from its outbox. */
+  entriesAck: (site: string, gate: string) => `stile/${site}/gates/${gate}/entries/ack`,
   status: (site: string, gate: string) => `stile/${site}/gates/${gate}/status`,
   cmd: (site: string, gate: string) => `stile/${site}/gates/${gate}/cmd`,
   /** Gate → cloud: the outcome of each command, by cmdId. */
@@ -53,6 +55,17 @@ export const EntriesMessageSchema = z
   .object({ v: z.literal(1), site: z.string(), gate: z.string(), events: z.array(EntryEventSchema).min(1).max(500) })
   .strict();
 export type EntriesMessage = z.infer<typeof EntriesMessageSchema>;
+
+/**
+ * The cloud's end-to-end receipt for one entries message, sent after its database commit
+ * (also for a message that was all duplicates). A broker's PUBACK only says the broker has
+ * it: a broker restarted without persistence, or one with no subscriber, loses it.
+ */
+export const EntriesAckSchema = z
+  .object({ v: z.literal(1), from: seq64, to: seq64 })
+  .strict()
+  .refine((a) => BigInt(a.from) <= BigInt(a.to), { message: 'from must not exceed to', path: ['to'] });
+export type EntriesAck = z.infer<typeof EntriesAckSchema>;
 
 export const DeviceHealthSchema = z
   .object({ name: z.string(), kind: z.string(), state: z.enum(['ok', 'reconnecting', 'failed']), error: z.string().optional() })

@@ -1,4 +1,4 @@
-import { EntriesMessageSchema, SnapshotTicketSchema, type EntryEvent, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import { EntriesMessageSchema, SnapshotTicketSchema, type EntriesAck, type EntryEvent, type SnapshotTicket, type WhitelistChange, type WhitelistDelta } from '@stile/config';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteKeys } from '../sites.js';
@@ -36,6 +36,8 @@ export class EntriesIngest {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly unknownGates: UnknownGatePolicy = 'reject',
+    /** Tell the gate its entries are committed (they may leave its outbox). */
+    private readonly receipt: (site: string, gate: string, ack: EntriesAck) => void = () => {},
   ) {}
 
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
@@ -84,6 +86,12 @@ export class EntriesIngest {
     // Published after the commit, and not awaited: the PUBACK for the entries must not wait
     // on the broker's PUBACK for the delta (both travel through the same client).
     if (result.delta) void this.whitelist.announce(result.delta);
+    // The gate deletes outbox rows only on this receipt, never on a broker's PUBACK alone.
+    // Duplicates get one too: their first receipt may have been lost.
+    const seqs = msg.events.map((e) => BigInt(e.seq));
+    const min = seqs.reduce((a, b) => (b < a ? b : a));
+    const max = seqs.reduce((a, b) => (b > a ? b : a));
+    this.receipt(msg.site, msg.gate, { v: 1, from: String(min), to: String(max) });
     return 'ack';
   }
 
@@ -94,12 +102,20 @@ export class EntriesIngest {
     const usage = new Map<string, number>();
     let inserted = 0;
     let conflicts = 0;
-    for (const e of ordered) {
-      if (!(await this.store.insertEntry(trx, site, gate, e, receivedAt))) continue;
-      inserted++;
-      const outcome = e.kind === 'admit' ? await this.applyAdmit(trx, site, gate, e) : await this.applyNotPassed(trx, site, gate, e);
-      if (outcome.conflict) conflicts++;
-      if (outcome.entriesUsed !== null) usage.set(e.ticketId, outcome.entriesUsed);
+    /** The delta seq, when storeAdmits allocated it and marked the tickets with it. */
+    let deltaSeq: number | null = null;
+    if (ordered.every((e) => e.kind === 'admit')) {
+      // The usual batch: admissions only. Set-based, a handful of statements per message.
+      ({ inserted, conflicts, deltaSeq } = await this.storeAdmits(trx, site, gate, ordered, receivedAt, usage));
+    } else {
+      // With not-passed corrections the order within the batch matters: event by event.
+      for (const e of ordered) {
+        if (!(await this.store.insertEntry(trx, site, gate, e, receivedAt))) continue;
+        inserted++;
+        const outcome = e.kind === 'admit' ? await this.applyAdmit(trx, site, gate, e) : await this.applyNotPassed(trx, site, gate, e);
+        if (outcome.conflict) conflicts++;
+        if (outcome.entriesUsed !== null) usage.set(e.ticketId, outcome.entriesUsed);
+      }
     }
     const first = ordered[0]!;
     const last = ordered[ordered.length - 1]!;
@@ -110,10 +126,93 @@ export class EntriesIngest {
     let delta: WhitelistDelta | null = null;
     if (usage.size > 0) {
       const changes: WhitelistChange[] = [...usage].map(([ticketId, entriesUsed]) => ({ op: 'used-elsewhere', ticketId, gate, entriesUsed }));
-      delta = await this.whitelist.appendDelta(trx, site, changes);
-      await this.store.markTicketsChanged(trx, site, [...usage.keys()], Number(delta.seq));
+      if (deltaSeq !== null) delta = await this.whitelist.appendDelta(trx, site, changes, deltaSeq);
+      else {
+        delta = await this.whitelist.appendDelta(trx, site, changes);
+        await this.store.markTicketsChanged(trx, site, [...usage.keys()], Number(delta.seq));
+      }
     }
     return { inserted, duplicates: events.length - inserted, conflicts, gap, delta };
+  }
+
+  /**
+   * A batch of admissions only (in seq order), with the same outcome as applyAdmit() one
+   * event at a time: the events are inserted in multi-row statements, the tickets and the
+   * stored not-passed corrections read at once, usage counted in memory in seq order and
+   * written back at once. Fills `usage` (ticket → entries used after the batch).
+   */
+  private async storeAdmits(
+    trx: Db,
+    site: string,
+    gate: string,
+    ordered: EntryEvent[],
+    receivedAt: string,
+    usage: Map<string, number>,
+  ): Promise<{ inserted: number; conflicts: number; deltaSeq: number | null }> {
+    const ids = await this.store.insertEntries(trx, site, gate, ordered, receivedAt);
+    // An event repeated within the batch is inserted once: count its first occurrence.
+    const fresh: EntryEvent[] = [];
+    for (const e of ordered) {
+      if (ids.delete(e.eventId)) fresh.push(e);
+    }
+    if (fresh.length === 0) return { inserted: 0, conflicts: 0, deltaSeq: null };
+    // Corrections stored before this batch (this batch has none).
+    const back = await this.store.notPassedForMany(trx, site, gate, fresh.map((e) => e.seq));
+    const tickets = await this.store.getTickets(trx, site, [...new Set(fresh.map((e) => e.ticketId))]);
+    const learned = new Map<string, SnapshotTicket>();
+    const updated = new Set<string>();
+    let conflicts = 0;
+    for (let i = 0; i < fresh.length; i++) {
+      const e = fresh[i]!;
+      const given = back.get(BigInt(e.seq).toString());
+      if (given !== undefined && given >= e.persons) continue;
+      const t = tickets.get(e.ticketId);
+      if (!t) {
+        const parsedTicket = SnapshotTicketSchema.safeParse({ ticketId: e.ticketId, typeId: e.typeId, status: 'valid', visitDate: e.at.slice(0, 10), persons: e.persons, entriesUsed: 1 });
+        if (!parsedTicket.success) {
+          this.log.warn({ site, gate, ticketId: e.ticketId }, 'admission of a ticket the cloud does not know and cannot learn (bad id); usage not tracked');
+          continue;
+        }
+        learned.set(e.ticketId, parsedTicket.data);
+        // As stored by upsertTicket: the default max_entries of 1.
+        tickets.set(e.ticketId, { ...parsedTicket.data, maxEntries: 1 });
+        usage.set(e.ticketId, 1);
+        continue;
+      }
+      const used = t.entriesUsed + 1;
+      if (used > t.maxEntries) {
+        // Admissions of this batch later in seq order are not there yet for this one.
+        const later = new Set(fresh.slice(i + 1).map((x) => BigInt(x.seq).toString()));
+        const earlier = await this.store.earlierAdmission(trx, site, e.ticketId, gate, e.seq, (g, seq) => g === gate && later.has(BigInt(seq).toString()));
+        const conflict = await this.store.insertConflict(trx, {
+          site,
+          ticketId: e.ticketId,
+          firstGate: earlier?.gate ?? null,
+          firstSeq: earlier?.seq ?? null,
+          secondGate: gate,
+          secondSeq: e.seq,
+        });
+        if (conflict) {
+          conflicts++;
+          this.log.warn(
+            { alert: 'partition_conflict', site, ticketId: e.ticketId, first: earlier, second: { gate, seq: e.seq }, entriesUsed: used, maxEntries: t.maxEntries },
+            'ticket admitted more often than it allows (gates admitted it while partitioned)',
+          );
+        }
+      }
+      t.entriesUsed = used;
+      const l = learned.get(e.ticketId);
+      if (l) l.entriesUsed = used;
+      else updated.add(e.ticketId);
+      usage.set(e.ticketId, used);
+    }
+    if (usage.size === 0) return { inserted: fresh.length, conflicts, deltaSeq: null };
+    // The used-elsewhere delta's seq, allocated now so the ticket writes carry it (what
+    // markTicketsChanged does afterwards on the event-by-event path).
+    const deltaSeq = await this.store.allocateSeq(trx, site);
+    if (learned.size > 0) await this.store.upsertTickets(trx, site, [...learned.values()], deltaSeq);
+    if (updated.size > 0) await this.store.setTicketUsageMany(trx, site, [...updated].map((id) => [id, tickets.get(id)!.entriesUsed]), deltaSeq);
+    return { inserted: fresh.length, conflicts, deltaSeq };
   }
 
   /** A new admission: count it on the ticket; beyond what the ticket allows is a partition conflict. */

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /**
  * In-code migrations, one schema for SQLite and PostgreSQL: only portable types
@@ -94,8 +94,12 @@ class InCodeProvider implements MigrationProvider {
 }
 
 /** Bring the schema up to date; throws with the failing migration's error. */
-export async function migrateToLatest<T>(db: Kysely<T>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new InCodeProvider() });
+export async function migrateToLatest<T>(db: Kysely<T>, dialect: 'sqlite' | 'postgres'): Promise<string[]> {
+  // On PostgreSQL, name the schema: kysely's "does the migration table exist" check matches a
+  // table of that name in ANY schema, so a second Stile database on the same server (another
+  // park, a test) would make it skip creating its own and then fail to find it.
+  const schema = dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
+  const migrator = new Migrator({ db, provider: new InCodeProvider(), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

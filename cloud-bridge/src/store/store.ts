@@ -52,7 +52,7 @@ export class CloudStore {
   static async open(opts: DbOptions & { retainDeltas?: number }): Promise<CloudStore> {
     const { db, dialect } = connectDb(opts);
     try {
-      await migrateToLatest(db);
+      await migrateToLatest(db, dialect);
     } catch (err) {
       await db.destroy();
       throw err;
@@ -164,6 +164,75 @@ export class CloudStore {
     return rows.length > 0;
   }
 
+  /**
+   * Insert a batch of events in multi-row statements, each row skipped when its eventId or
+   * (site, gate, seq) is already stored (or repeated earlier in the batch). Returns the
+   * eventIds that were inserted.
+   */
+  async insertEntries(db: Db, site: string, gate: string, events: EntryEvent[], receivedAt: string): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    if (this.dialect === 'postgres') {
+      // One array parameter per column: PostgreSQL parses and plans 13 parameters, not 13 per row.
+      const col = <T>(f: (e: EntryEvent) => T): T[] => events.map(f);
+      const r = await sql<{ event_id: string }>`
+        INSERT INTO entries (event_id, site, gate, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, received_at)
+        SELECT u.event_id, ${site}, ${gate}, u.seq, u.epoch, u.kind, u.ref_seq, u.ticket_id, u.type_id, u.credential, u.persons, u.at, ${receivedAt}
+        FROM unnest(${col((e) => e.eventId)}::text[], ${col((e) => e.seq)}::bigint[], ${col((e) => e.epoch)}::bigint[], ${col((e) => e.kind)}::text[],
+                    ${col((e) => e.refSeq ?? null)}::bigint[], ${col((e) => e.ticketId)}::text[], ${col((e) => e.typeId)}::text[],
+                    ${col((e) => e.credential)}::text[], ${col((e) => e.persons)}::integer[], ${col((e) => e.at)}::text[])
+          WITH ORDINALITY AS u(event_id, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, n)
+        ORDER BY u.n
+        ON CONFLICT DO NOTHING
+        RETURNING event_id`.execute(db);
+      for (const row of r.rows) inserted.add(row.event_id);
+      return inserted;
+    }
+    // 13 parameters a row: 500 rows stay far below SQLite's limit.
+    for (let i = 0; i < events.length; i += 500) {
+      const rows = await db
+        .insertInto('entries')
+        .values(
+          events.slice(i, i + 500).map((e) => ({
+            event_id: e.eventId,
+            site,
+            gate,
+            seq: e.seq,
+            epoch: e.epoch,
+            kind: e.kind,
+            ref_seq: e.refSeq ?? null,
+            ticket_id: e.ticketId,
+            type_id: e.typeId,
+            credential: e.credential,
+            persons: e.persons,
+            at: e.at,
+            received_at: receivedAt,
+          })),
+        )
+        .onConflict((oc) => oc.doNothing())
+        .returning('event_id')
+        .execute();
+      for (const r of rows) inserted.add(r.event_id);
+    }
+    return inserted;
+  }
+
+  /** notPassedFor() for many admissions of one gate at once: admission seq → persons not passed. */
+  async notPassedForMany(db: Db, site: string, gate: string, seqs: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < seqs.length; i += 1000) {
+      const rows = await db
+        .selectFrom('entries')
+        .select([sql<string>`CAST(ref_seq AS TEXT)`.as('ref_seq'), 'persons'])
+        .where('site', '=', site)
+        .where('gate', '=', gate)
+        .where('kind', '=', 'not-passed')
+        .where('ref_seq', 'in', seqs.slice(i, i + 1000))
+        .execute();
+      for (const r of rows) if (!out.has(r.ref_seq)) out.set(r.ref_seq, num(r.persons));
+    }
+    return out;
+  }
+
   /** Persons of the not-passed event that corrects admission (gate, seq), if stored. */
   async notPassedFor(db: Db, site: string, gate: string, seq: string): Promise<number | null> {
     const r = await db
@@ -190,7 +259,15 @@ export class CloudStore {
   }
 
   /** The earliest other admission of a ticket that was not given back. */
-  async earlierAdmission(db: Db, site: string, ticketId: string, notGate: string, notSeq: string): Promise<{ gate: string; seq: string } | null> {
+  async earlierAdmission(
+    db: Db,
+    site: string,
+    ticketId: string,
+    notGate: string,
+    notSeq: string,
+    /** Rows to treat as not there yet (stored by the current batch, but later in its seq order). */
+    skip?: (gate: string, seq: string) => boolean,
+  ): Promise<{ gate: string; seq: string } | null> {
     const rows = await db
       .selectFrom('entries')
       .select(['gate', sql<string>`CAST(seq AS TEXT)`.as('seq'), 'persons'])
@@ -202,6 +279,7 @@ export class CloudStore {
       .execute();
     for (const r of rows) {
       if (r.gate === notGate && r.seq === notSeq) continue;
+      if (skip?.(r.gate, r.seq)) continue;
       const back = await this.notPassedFor(db, site, r.gate, r.seq);
       if (back !== null && back >= num(r.persons)) continue;
       return { gate: r.gate, seq: r.seq };
@@ -219,6 +297,92 @@ export class CloudStore {
   async getTicket(site: string, ticketId: string, db: Db = this.db): Promise<StoredTicket | undefined> {
     const r = await db.selectFrom('tickets').selectAll().where('site', '=', site).where('ticket_id', '=', ticketId).executeTakeFirst();
     return r ? toTicket(r) : undefined;
+  }
+
+  /** getTicket() for many ids of one site at once. */
+  async getTickets(db: Db, site: string, ticketIds: string[]): Promise<Map<string, StoredTicket>> {
+    const out = new Map<string, StoredTicket>();
+    for (let i = 0; i < ticketIds.length; i += 1000) {
+      const rows = await db.selectFrom('tickets').selectAll().where('site', '=', site).where('ticket_id', 'in', ticketIds.slice(i, i + 1000)).execute();
+      for (const r of rows) out.set(r.ticket_id, toTicket(r));
+    }
+    return out;
+  }
+
+  /** upsertTicket() (default max entries) for many tickets in multi-row statements. */
+  async upsertTickets(db: Db, site: string, tickets: SnapshotTicket[], seq: number | null): Promise<void> {
+    if (this.dialect === 'postgres') {
+      const col = <T>(f: (t: SnapshotTicket) => T): T[] => tickets.map(f);
+      await sql`
+        INSERT INTO tickets (site, ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used, id_hash, updated_seq)
+        SELECT ${site}, u.ticket_id, u.type_id, u.status, u.visit_date, u.slot_start, u.slot_end, u.persons, u.entries_used, u.id_hash, ${seq}::bigint
+        FROM unnest(${col((t) => t.ticketId)}::text[], ${col((t) => t.typeId)}::text[], ${col((t) => t.status)}::text[], ${col((t) => t.visitDate)}::text[],
+                    ${col((t) => t.slotStart ?? null)}::text[], ${col((t) => t.slotEnd ?? null)}::text[], ${col((t) => t.persons)}::integer[],
+                    ${col((t) => t.entriesUsed)}::integer[], ${col((t) => t.idHash ?? null)}::text[])
+          AS u(ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used, id_hash)
+        ON CONFLICT (site, ticket_id) DO UPDATE SET type_id = excluded.type_id, status = excluded.status, visit_date = excluded.visit_date,
+          slot_start = excluded.slot_start, slot_end = excluded.slot_end, persons = excluded.persons, entries_used = excluded.entries_used,
+          id_hash = excluded.id_hash, updated_seq = excluded.updated_seq`.execute(db);
+      return;
+    }
+    for (let i = 0; i < tickets.length; i += 500) {
+      await db
+        .insertInto('tickets')
+        .values(
+          tickets.slice(i, i + 500).map((t) => ({
+            site,
+            ticket_id: t.ticketId,
+            type_id: t.typeId,
+            status: t.status,
+            visit_date: t.visitDate,
+            slot_start: t.slotStart ?? null,
+            slot_end: t.slotEnd ?? null,
+            persons: t.persons,
+            entries_used: t.entriesUsed,
+            id_hash: t.idHash ?? null,
+            updated_seq: seq,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['site', 'ticket_id']).doUpdateSet((eb) => ({
+            type_id: eb.ref('excluded.type_id'),
+            status: eb.ref('excluded.status'),
+            visit_date: eb.ref('excluded.visit_date'),
+            slot_start: eb.ref('excluded.slot_start'),
+            slot_end: eb.ref('excluded.slot_end'),
+            persons: eb.ref('excluded.persons'),
+            entries_used: eb.ref('excluded.entries_used'),
+            id_hash: eb.ref('excluded.id_hash'),
+            updated_seq: eb.ref('excluded.updated_seq'),
+          })),
+        )
+        .execute();
+    }
+  }
+
+  /** setTicketUsage() for many tickets of one site, one UPDATE per 500; with `seq` also markTicketsChanged(). */
+  async setTicketUsageMany(db: Db, site: string, usage: [ticketId: string, entriesUsed: number][], seq?: number): Promise<void> {
+    if (this.dialect === 'postgres') {
+      await sql`
+        UPDATE tickets SET entries_used = u.used, updated_seq = COALESCE(${seq ?? null}::bigint, tickets.updated_seq)
+        FROM unnest(${usage.map(([id]) => id)}::text[], ${usage.map(([, used]) => used)}::integer[]) AS u(ticket_id, used)
+        WHERE tickets.site = ${site} AND tickets.ticket_id = u.ticket_id`.execute(db);
+      return;
+    }
+    for (let i = 0; i < usage.length; i += 500) {
+      const part = usage.slice(i, i + 500);
+      const cases = sql.join(part.map(([id, used]) => sql`WHEN ${id} THEN CAST(${used} AS INTEGER)`), sql` `);
+      await db
+        .updateTable('tickets')
+        .set({ entries_used: sql<number>`CASE ticket_id ${cases} ELSE entries_used END`, ...(seq !== undefined ? { updated_seq: seq } : {}) })
+        .where('site', '=', site)
+        .where(
+          'ticket_id',
+          'in',
+          part.map(([id]) => id),
+        )
+        .execute();
+    }
   }
 
   async upsertTicket(db: Db, site: string, t: SnapshotTicket, seq: number | null, maxEntries?: number): Promise<void> {

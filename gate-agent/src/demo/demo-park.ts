@@ -1,8 +1,9 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pino from 'pino';
+import { parse, stringify } from 'yaml';
 import { issueOfflineTicket, loadGateConfig, loadSigningKey } from '@stile/config';
-import { readFileSync } from 'node:fs';
 import { startGateDaemon } from '../daemon/gate-daemon.js';
 import type { Credential } from '../gate/credential.js';
 import { hashIdNumber, maskIdNumber } from '@stile/config';
@@ -10,9 +11,20 @@ import { GateStore, importSnapshot, openDatabase } from '../store/index.js';
 import { createDemoSite, newTicketId, type DemoSite } from './demo-site.js';
 
 /**
- * `npm start`: a demo gate with a generated whitelist and simulated visitors scanning.
- * Prints one line per visitor. DEMO_VISITORS=N stops after N visitors (default: run until Ctrl-C).
+ * A demo gate with a generated whitelist and simulated visitors scanning. Prints one line
+ * per visitor. DEMO_VISITORS=N stops after N visitors (default: run until Ctrl-C).
+ * `npm start` runs it through demo/start.js with a cloud (embedded broker + cloud-bridge);
+ * `node gate-agent/dist/demo/demo-park.js` runs the gate alone, offline.
  */
+
+/** A cloud for the demo gate to sync to (demo/start.js wires cloud-bridge in). */
+export interface DemoCloud {
+  /** Start it for the demo site; the answer goes into the gate's gate.yaml. */
+  start(dir: string, site: { id: string; gate: string }): Promise<{ mqtt: Record<string, unknown>; control: { id: string; publicKey: string }; describe: string }>;
+  /** One line for the end of the run, once the cloud has (up to a bound) `expectedEntries`. */
+  summary(expectedEntries: number): Promise<string>;
+  close(): Promise<void>;
+}
 
 const VISITORS = Number(process.env.DEMO_VISITORS ?? 0);
 const PACE_MS = Number(process.env.DEMO_PACE_MS ?? 400);
@@ -53,11 +65,21 @@ function scenarios(site: DemoSite) {
   };
 }
 
-async function main(): Promise<void> {
+export async function runDemoPark(opts: { cloud?: DemoCloud } = {}): Promise<void> {
   const dir = join(process.cwd(), '.demo');
   rmSync(dir, { recursive: true, force: true });
   console.log('Stile demo gate — generating a park with 20,000 tickets…');
-  const site = await createDemoSite(dir, { tickets: 20_000 });
+  // With a cloud the whitelist is at seq 0, so the cloud's first delta (seq 1) applies.
+  const site = await createDemoSite(dir, { tickets: 20_000, ...(opts.cloud ? { asOfSeq: '0' } : {}) });
+  const cloud = opts.cloud;
+  if (cloud) {
+    const c = await cloud.start(dir, { id: 'demo-park', gate: 'east-1' });
+    const doc = parse(readFileSync(site.configPath, 'utf8')) as { keys: Record<string, unknown>; mqtt?: unknown };
+    doc.keys.control = [c.control];
+    doc.mqtt = c.mqtt;
+    writeFileSync(site.configPath, `# Generated demo gate config (see docs/gate-config.md)\n${stringify(doc)}`);
+    console.log(c.describe);
+  }
   const store = new GateStore(openDatabase(site.dbPath));
   const imported = await importSnapshot(store.db, site.whitelistPath);
   store.close();
@@ -87,10 +109,21 @@ async function main(): Promise<void> {
   }
   const s = daemon.status();
   console.log(`\n${s.admitted} admitted (${s.persons} persons), ${s.rejected} rejected ${JSON.stringify(s.rejectsByReason)}`);
-  await daemon.stop();
+  try {
+    if (cloud) {
+      const sync = s.sync;
+      if (sync) console.log(`gate sync: ${sync.connected ? 'connected' : 'not connected'}, outbox ${sync.outboxDepth} entries waiting, whitelist seq ${sync.whitelistSeq ?? '-'}`);
+      console.log(await cloud.summary(s.admitted));
+    }
+  } finally {
+    await daemon.stop();
+    await cloud?.close();
+  }
 }
 
-main().catch((err: Error) => {
-  console.error(`demo failed: ${err.stack}`);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runDemoPark().catch((err: Error) => {
+    console.error(`demo failed: ${err.stack}`);
+    process.exit(1);
+  });
+}

@@ -102,7 +102,10 @@ export interface DemoSite {
   sample: { ids: string[]; idCards: string[] };
 }
 
-export async function createDemoSite(dir: string, o: { tickets: number; input?: string; timeZone?: string; simulateIdCards?: boolean }): Promise<DemoSite> {
+export async function createDemoSite(
+  dir: string,
+  o: { tickets: number; input?: string; timeZone?: string; simulateIdCards?: boolean; /** The whitelist's snapshot seq (default 1). */ asOfSeq?: string },
+): Promise<DemoSite> {
   mkdirSync(dir, { recursive: true });
   const timeZone = o.timeZone ?? 'Asia/Shanghai';
   const keyId = 'k1';
@@ -127,6 +130,6 @@ export async function createDemoSite(dir: string, o: { tickets: number; input?: 
   writeFileSync(configPath, `# Generated demo gate config (see docs/gate-config.md)\n${stringify(config)}`);
   const today = localDate(timeZone);
   const whitelistPath = join(dir, 'whitelist.ndjson');
-  const sample = await writeWhitelist(whitelistPath, { count: o.tickets, today, idHashKey, idCardEvery: 10 });
+  const sample = await writeWhitelist(whitelistPath, { count: o.tickets, today, idHashKey, idCardEvery: 10, ...(o.asOfSeq !== undefined ? { asOfSeq: o.asOfSeq } : {}) });
   return { dir, configPath, dbPath: join(dir, 'gate.db'), whitelistPath, signingKeyPath, keyId, idHashKey, today, sample };
 }

@@ -2,14 +2,14 @@ import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { connect, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { loadTrustedKeys, topics, type GateConfig, type GateStatus, type MqttConfig } from '@stile/config';
+import { EntriesAckSchema, loadTrustedKeys, topics, type GateConfig, type GateStatus, type MqttConfig } from '@stile/config';
 import type { DeviceHealth } from '../devices/supervisor.js';
 import type { GateStore } from '../store/index.js';
 import { localClock } from '../validation/index.js';
 import { CommandHandler, type GateActions } from './commands.js';
 import { mqttOptions, nextReconnectMs } from './mqtt-options.js';
 import { OutboxDrain } from './outbox-drain.js';
-import { newSyncStatus, type SyncStatus } from './status.js';
+import { bump, newSyncStatus, type SyncStatus } from './status.js';
 import { WhitelistSync } from './whitelist-sync.js';
 
 export interface GateSyncDeps {
@@ -53,6 +53,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
   const today = () => localClock(cfg.site.timezone, deps.clock()).date;
   const t = {
     entries: topics.entries(site, gate),
+    entriesAck: topics.entriesAck(site, gate),
     status: topics.status(site, gate),
     cmd: topics.cmd(site, gate),
     cmdAck: topics.cmdAck(site, gate),
@@ -140,7 +141,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     status.lastError = null;
     log.info({ event: 'mqtt_connected', broker: status.broker, sessionPresent: connack.sessionPresent }, 'connected to the cloud');
     client
-      .subscribeAsync({ [t.delta]: { qos: 1 }, [t.head]: { qos: 1 }, [t.cmd]: { qos: 1 } })
+      .subscribeAsync({ [t.delta]: { qos: 1 }, [t.head]: { qos: 1 }, [t.cmd]: { qos: 1 }, [t.entriesAck]: { qos: 1 } })
       .catch((err: Error) => log.error({ event: 'subscribe_failed', err: err.message }, 'could not subscribe'));
     drain.refreshDepth(true);
     publishStatus();
@@ -165,7 +166,8 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
   });
   client.on('message', (topic, payload) => {
     try {
-      if (topic === t.delta) whitelist.handleDelta(payload);
+      if (topic === t.entriesAck) handleReceipt(payload);
+      else if (topic === t.delta) whitelist.handleDelta(payload);
       else if (topic === t.head) whitelist.handleHead(payload);
       else if (topic === t.cmd) {
         commandQueue = commandQueue.then(() => commands.handle(payload)).catch((err: Error) => log.error({ event: 'command_crashed', err: err.message }, 'command handling failed'));
@@ -174,6 +176,22 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
       log.error({ event: 'message_failed', topic, err: (err as Error).message }, 'message handling failed; dropped');
     }
   });
+
+  /** The cloud's receipt: only these rows leave the outbox. */
+  function handleReceipt(payload: Buffer): void {
+    let parsed;
+    try {
+      parsed = EntriesAckSchema.safeParse(JSON.parse(payload.toString('utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      bump(status.dropped, 'invalid_receipt');
+      log.warn({ event: 'message_dropped', topic: t.entriesAck, reason: 'invalid_receipt' }, 'entries receipt dropped');
+      return;
+    }
+    drain.receipt(Number(parsed.data.from), Number(parsed.data.to));
+  }
 
   let lastSeq = safe(() => store.lastSeq(), 0);
   const poll = setInterval(() => {

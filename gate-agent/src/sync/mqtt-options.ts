@@ -7,7 +7,7 @@ export function clientIdOf(cfg: GateConfig): string {
 }
 
 /**
- * mqtt.js options for a gate: MQTT 5, a persistent session with a bounded expiry (QoS 1
+ * mqtt.js options for a gate: MQTT 5 (or 3.1.1 with `protocolVersion: 4`), a persistent session with a bounded expiry (QoS 1
  * deltas and commands sent during a short outage still arrive), no in-memory queue of
  * QoS 0 messages, and the Last Will (retained offline status carrying this epoch).
  */
@@ -15,10 +15,10 @@ export function mqttOptions(cfg: GateConfig & { mqtt: MqttConfig }, will: { topi
   const m = cfg.mqtt;
   const read = (file: string) => readFileSync(file);
   return {
-    protocolVersion: 5,
+    protocolVersion: m.protocolVersion,
     clientId: clientIdOf(cfg),
     clean: false,
-    properties: { sessionExpiryInterval: m.sessionExpirySec },
+    ...(m.protocolVersion === 5 ? { properties: { sessionExpiryInterval: m.sessionExpirySec } } : {}),
     keepalive: m.keepaliveSec,
     reconnectPeriod: m.reconnectMinMs,
     connectTimeout: 30_000,

@@ -11,6 +11,8 @@ export interface DrainDeps {
   outboxMax: number;
   /** Resolves on PUBACK, rejects when the message could not be delivered. */
   publish(message: EntriesMessage): Promise<void>;
+  /** How long a sent batch may wait for the cloud's receipt before the outbox is sent again. */
+  receiptTimeoutMs?: number;
   status: SyncStatus;
   log: Logger;
   /** Called when outboxFull changes (the gate's status message shows it). */
@@ -20,11 +22,16 @@ export interface DrainDeps {
 /** Batches published but not yet acknowledged, at most this many (DESIGN §5 rule 6). */
 export const MAX_IN_FLIGHT = 2;
 
+/** Sent batches without the cloud's receipt after this long are sent again. */
+export const RECEIPT_TIMEOUT_MS = 15_000;
+
 /**
- * Publishes the outbox in seq order as QoS 1 batches and deletes a batch's rows only
- * after its PUBACK (DESIGN §5 rule 1). The outbox table is the only queue: nothing is
- * kept in memory across a reconnect, so a restart or a lost connection resends from
- * the oldest row still there (the cloud is idempotent on eventId).
+ * Publishes the outbox in seq order as QoS 1 batches. A PUBACK frees the in-flight slot;
+ * the rows are deleted only when the cloud's receipt (`entries/ack`, sent after its
+ * database commit) names them. DESIGN §5 rule 1 said "after PUBACK", but the fault tests
+ * showed a broker that restarts without persistence, or has no subscriber yet, PUBACKs and
+ * then loses the batch. The outbox table is the only queue: after a reconnect or a receipt
+ * timeout everything still in it is sent again (the cloud is idempotent on eventId).
  */
 export class OutboxDrain {
   private online = false;
@@ -35,6 +42,9 @@ export class OutboxDrain {
   private generation = 0;
   private draining = false;
   private depthAt = 0;
+  /** Oldest batch sent on this connection whose receipt has not come: [sentAt, from]. */
+  private unreceipted: { at: number; from: number; to: number }[] = [];
+  private receiptTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: DrainDeps) {}
 
@@ -43,11 +53,42 @@ export class OutboxDrain {
     this.online = true;
     this.cursor = 0;
     this.inFlight = 0;
+    this.unreceipted = [];
+    clearInterval(this.receiptTimer);
+    this.receiptTimer = setInterval(() => this.checkReceipts(), Math.min(1000, this.d.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS));
+    this.receiptTimer.unref();
+    this.kick();
+  }
+
+  /** The cloud has committed entries from..to: they may leave the outbox. */
+  receipt(from: number, to: number): void {
+    let deleted: number;
+    try {
+      deleted = this.d.store.deleteOutbox(from, to);
+    } catch (err) {
+      this.d.log.error({ event: 'outbox_delete_failed', from, to, err: (err as Error).message }, 'could not delete receipted outbox rows; they will be sent again');
+      return;
+    }
+    this.unreceipted = this.unreceipted.filter((b) => b.to > to || b.from < from);
+    this.d.status.lastReceiptAt = new Date().toISOString();
+    this.d.status.eventsSent += deleted;
+    this.d.log.debug({ event: 'entries_receipted', from, to, deleted }, 'cloud stored entries');
+    this.refreshDepth(true);
+  }
+
+  /** No receipt for too long (the broker lost it, or the cloud is down): send the outbox again from its oldest row. */
+  private checkReceipts(): void {
+    const oldest = this.unreceipted[0];
+    if (!this.online || !oldest || Date.now() - oldest.at < (this.d.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS)) return;
+    this.d.log.warn({ event: 'entries_unreceipted', from: oldest.from, pending: this.unreceipted.length }, 'no receipt from the cloud; sending the outbox again');
+    this.unreceipted = [];
+    this.cursor = 0;
     this.kick();
   }
 
   disconnected(): void {
     this.online = false;
+    clearInterval(this.receiptTimer);
   }
 
   /** Something may have been added to the outbox (or acked): publish what fits. */
@@ -81,16 +122,11 @@ export class OutboxDrain {
   }
 
   private acked(gen: number, from: number, to: number, count: number): void {
-    try {
-      this.d.store.deleteOutbox(from, to);
-    } catch (err) {
-      // The rows stay and are sent again later; the cloud ignores the duplicates.
-      this.d.log.error({ event: 'outbox_delete_failed', from, to, err: (err as Error).message }, 'could not delete acknowledged outbox rows');
-    }
-    this.d.status.lastPubackAt = new Date().toISOString();
-    this.d.status.eventsSent += count;
-    this.d.log.debug({ event: 'entries_acked', from, to, count }, 'entries acknowledged');
-    if (gen === this.generation) this.inFlight--;
+    // The broker has it; the rows stay until the cloud's receipt.
+    this.d.log.debug({ event: 'entries_puback', from, to, count }, 'entries batch acknowledged by the broker');
+    if (gen !== this.generation) return;
+    this.unreceipted.push({ at: Date.now(), from, to });
+    this.inFlight--;
     this.kick();
   }
 

@@ -5,7 +5,7 @@ export interface SyncStatus {
   connectedAt: string | null;
   disconnects: number;
   lastError: string | null;
-  lastPubackAt: string | null;
+  lastReceiptAt: string | null;
   /** Entry events the broker acknowledged since start. */
   eventsSent: number;
   outboxDepth: number;
@@ -40,7 +40,7 @@ export function newSyncStatus(broker: string): SyncStatus {
     connectedAt: null,
     disconnects: 0,
     lastError: null,
-    lastPubackAt: null,
+    lastReceiptAt: null,
     eventsSent: 0,
     outboxDepth: 0,
     outboxFull: false,

@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { AddressInfo } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import Database from 'better-sqlite3';
-import { generateSigningKeyPair, loadSigningKey, MqttSchema, signControl, type GateConfig, type SigningKey } from '@stile/config';
+import { generateSigningKeyPair, loadSigningKey, MqttSchema, signControl, topics, type GateConfig, type SigningKey } from '@stile/config';
 import { startGateDaemon, type GateDaemon } from '../../src/daemon/gate-daemon.js';
 import { RecordingRelay, captureLog } from './lane.js';
 import { makeSite, noonShanghai, type TestSite } from './site.js';
@@ -117,6 +117,20 @@ export class Observer {
   }
 
   /** Remove a retained message this test created. */
+  /**
+   * Play the cloud's part of the uplink: answer every entries message on `entriesTopic`
+   * with a receipt, as cloud-bridge does after its commit. Without it nothing leaves the outbox.
+   */
+  async actAsCloud(site: string, gate: string): Promise<void> {
+    const entries = topics.entries(site, gate);
+    this.client.on('message', (topic, payload) => {
+      if (topic !== entries) return;
+      const seqs = (JSON.parse(payload.toString('utf8')) as { events: { seq: string }[] }).events.map((e) => Number(e.seq));
+      void this.client.publishAsync(topics.entriesAck(site, gate), JSON.stringify({ v: 1, from: String(Math.min(...seqs)), to: String(Math.max(...seqs)) }), { qos: 1 });
+    });
+    await this.subscribe(entries);
+  }
+
   async clearRetained(topic: string): Promise<void> {
     await this.client.publishAsync(topic, '', { qos: 1, retain: true });
   }

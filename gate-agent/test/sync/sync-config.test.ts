@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, isStileError, loadGateConfig } from '@stile/config';
-import { clientIdOf, nextReconnectMs } from '../../src/sync/mqtt-options.js';
+import { clientIdOf, mqttOptions, nextReconnectMs } from '../../src/sync/mqtt-options.js';
 
 const control = generateSigningKeyPair('c1').publicKey;
 const BASE = `
@@ -29,9 +29,24 @@ describe('gate.yaml mqtt and keys.control', () => {
   control: [{ id: c1, publicKey: "${control}" }]
 mqtt: { url: "mqtts://broker:8883", passwordFile: secrets/mqtt.pw, snapshotUrl: "http://cloud:8080" }
 `);
-    expect(cfg.mqtt).toMatchObject({ batchSize: 200, outboxMax: 1_000_000, keepaliveSec: 30, snapshotUrl: 'http://cloud:8080' });
+    expect(cfg.mqtt).toMatchObject({ batchSize: 200, outboxMax: 1_000_000, keepaliveSec: 30, protocolVersion: 5, snapshotUrl: 'http://cloud:8080' });
     expect(cfg.mqtt!.passwordFile).toMatch(/^\/.*secrets\/mqtt\.pw$/);
     expect(clientIdOf(cfg)).toBe('stile-west-lake-north-2');
+  });
+
+  it('protocolVersion 4 (MQTT 3.1.1, e.g. the embedded Aedes) connects without v5 properties', () => {
+    const cfg = load(`${BASE}keys:
+  idHash: { value: "0123456789abcdef0123456789abcdef" }
+  control: [{ id: c1, publicKey: "${control}" }]
+mqtt: { url: "mqtt://127.0.0.1:1883", protocolVersion: 4 }
+`);
+    const will = { topic: 'w', payload: '{}' };
+    const v4 = mqttOptions(cfg as typeof cfg & { mqtt: NonNullable<typeof cfg.mqtt> }, will);
+    expect(v4.protocolVersion).toBe(4);
+    expect(v4.properties).toBeUndefined();
+    expect(v4.clean).toBe(false);
+    const v5 = mqttOptions({ ...cfg, mqtt: { ...cfg.mqtt!, protocolVersion: 5 } }, will);
+    expect(v5.properties).toEqual({ sessionExpiryInterval: 600 });
   });
 
   it('mqtt without a control key, or a batch size outside 100–500, is refused', () => {

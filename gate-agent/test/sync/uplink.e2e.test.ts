@@ -27,10 +27,10 @@ async function setup(opts: { proxy?: boolean; tickets?: number } = {}): Promise<
 }
 
 describe('sync uplink: outbox → entries topic', () => {
-  it('drains the outbox in seq order and deletes rows only after PUBACK', async () => {
+  it('drains the outbox in seq order and deletes rows only on the cloud’s receipt', async () => {
     const { gate, obs, proxy } = await setup({ proxy: true, tickets: 400 });
     const entries = topics.entries(gate.siteId, gate.gateId);
-    await obs.subscribe(entries);
+    await obs.actAsCloud(gate.siteId, gate.gateId);
     await waitFor(() => gate.daemon.sync!.status.connected, 'gate connected');
 
     // Let the first status publish get its PUBACK (mqtt.js resends unacked messages before it reports a reconnect).
@@ -51,10 +51,11 @@ describe('sync uplink: outbox → entries topic', () => {
     const received = () => obs.json<EntriesMessage>(entries).flatMap((m) => m.events.map((e) => Number(e.seq)));
     await waitFor(() => received().length >= 200, 'two batches at the broker');
     await new Promise((r) => setTimeout(r, 300));
-    // At most two batches of 100 in flight, and no row deleted without its PUBACK.
+    // At most two batches of 100 in flight without PUBACK; the cloud's receipts alone delete rows.
     expect(obs.json<EntriesMessage>(entries).map((m) => m.events.length)).toEqual([100, 100]);
     expect(received()).toEqual(admitted.slice(0, 200));
-    expect(gate.outboxSeqs()).toEqual(admitted);
+    await waitFor(() => gate.outboxSeqs().length === admitted.length - 200, 'receipted rows deleted');
+    expect(gate.outboxSeqs()).toEqual(admitted.slice(200));
 
     // The connection dies with the PUBACKs still held; after the reconnect everything arrives.
     proxy!.dropPubacks = false;
@@ -69,11 +70,27 @@ describe('sync uplink: outbox → entries topic', () => {
     }
     const firstSeen = [...new Set(received())];
     expect(firstSeen).toEqual(admitted); // nothing lost, first delivery in order (redeliveries are duplicates)
-    expect(gate.daemon.sync!.status.lastPubackAt).not.toBeNull();
+    expect(gate.daemon.sync!.status.lastReceiptAt).not.toBeNull();
+  }, 60_000);
+
+  it('a PUBACK alone deletes nothing: with no cloud to store them, the entries stay in the outbox', async () => {
+    const { gate, obs } = await setup();
+    const entries = topics.entries(gate.siteId, gate.gateId);
+    await obs.subscribe(entries); // the broker delivers, but nobody stores and answers
+    await waitFor(() => gate.daemon.sync!.status.connected, 'gate connected');
+    const admitted: number[] = [];
+    for (const id of gate.site.sample.ids.filter((_, i) => i % 8 < 4).slice(0, 10)) admitted.push((await gate.scanId(id)).entry!.seq);
+    await waitFor(() => obs.json<EntriesMessage>(entries).flatMap((m) => m.events).length >= admitted.length, 'entries at the broker');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(gate.outboxSeqs()).toEqual(admitted);
+    // The cloud comes (back): the gate sends again after its receipt timeout, and the rows go.
+    await obs.actAsCloud(gate.siteId, gate.gateId);
+    await waitFor(() => gate.outboxSeqs().length === 0, 'outbox drained once receipted', 30_000);
   }, 60_000);
 
   it('keeps admitting and keeps every row while the broker is unreachable', async () => {
-    const { gate, proxy } = await setup({ proxy: true });
+    const { gate, obs, proxy } = await setup({ proxy: true });
+    await obs.actAsCloud(gate.siteId, gate.gateId);
     await waitFor(() => gate.daemon.sync!.status.connected, 'gate connected');
     proxy!.refuse = true;
     proxy!.cut();

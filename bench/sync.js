@@ -1,0 +1,304 @@
+// Gate ↔ cloud sync figures against the real Mosquitto (BENCH_MQTT, default
+// mqtt://127.0.0.1:1883) and PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432/test).
+//
+// stdout: one `key=value` line per figure (see bench/README.md); stderr: progress.
+// Nothing is asserted. Every site id and PostgreSQL schema is unique to this run and
+// removed at the end (also on Ctrl-C).
+import { fork } from 'node:child_process';
+import { createServer, connect as netConnect } from 'node:net';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { connectAsync } from 'mqtt';
+import pg from 'pg';
+import pino from 'pino';
+import { generateSigningKeyPair, loadGateConfig, MqttSchema, topics } from '../config/dist/index.js';
+import { startCloudBridge } from '../cloud-bridge/dist/index.js';
+import { startGateDaemon } from '../gate-agent/dist/daemon/gate-daemon.js';
+import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
+import { createDemoSite, newTicketId } from '../gate-agent/dist/demo/demo-site.js';
+import { importSnapshot } from '../gate-agent/dist/store/index.js';
+import { fmt, line, note, nowMs, summarize } from './lib.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const MQTT_URL = process.env.BENCH_MQTT ?? 'mqtt://127.0.0.1:1883';
+const PG_URL = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const INGEST_EVENTS = intEnv('BENCH_INGEST_EVENTS', 100_000);
+const INGEST_BATCH = 200;
+const PUB_WINDOW = 20; // unacknowledged messages the publisher child keeps in flight
+const DRAIN_EVENTS = 10_000;
+const DELTA_SAMPLES = intEnv('BENCH_DELTAS', 500);
+const DELTA_GATES = 3;
+
+function intEnv(name, dflt) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const RUN = `b${process.pid}${Date.now().toString(36)}`;
+const dir = join(root, '.bench-tmp', `sync-${process.pid}-${Date.now()}`);
+const silent = pino({ level: 'silent' });
+const cleanups = [];
+let cleaned = false;
+async function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  for (const c of cleanups.reverse()) await c().catch((err) => note(`cleanup: ${err.message}`));
+  rmSync(dir, { recursive: true, force: true });
+}
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitUntil(cond, what, timeoutMs = 120_000, everyMs = 5) {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+function cloudSite(id, gates) {
+  const pair = generateSigningKeyPair('ck1');
+  return { config: { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates }, publicKey: pair.publicKey };
+}
+
+async function pgSchema() {
+  const schema = `bench_${RUN}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  cleanups.push(async () => {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.end();
+  });
+  return `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}
+
+/** Run the publisher child for `site`/`gate`; resolves with the ms from its first publish once `consumed()` is true. */
+async function loadRun(site, gate, tag, consumed) {
+  const child = fork(join(here, 'sync-publisher.js'), [MQTT_URL, site, gate, String(INGEST_EVENTS), String(INGEST_BATCH), String(PUB_WINDOW), tag], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let t0 = 0;
+  let pubMs = NaN;
+  const exited = new Promise((resolve, reject) => {
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited with ${code}`))));
+    child.on('error', reject);
+  });
+  child.on('message', (m) => {
+    if (m.started) t0 = nowMs();
+    if (m.done) pubMs = m.ms;
+  });
+  await waitUntil(() => t0 > 0 && consumed(), `${tag}: all ${INGEST_EVENTS} events consumed`, 300_000, 2);
+  const ms = nowMs() - t0;
+  await exited;
+  note(`${tag}: ${INGEST_EVENTS} events consumed in ${ms.toFixed(0)} ms (publisher done after ${pubMs.toFixed(0)} ms)`);
+  return ms;
+}
+
+async function bareSubscriber() {
+  const site = `${RUN}-bare`;
+  const gate = 'g1';
+  const client = await connectAsync(MQTT_URL, { protocolVersion: 5, clientId: `bench-bare-${RUN}`, reconnectPeriod: 0 });
+  let events = 0;
+  client.on('message', (_t, payload) => {
+    events += JSON.parse(payload.toString('utf8')).events.length;
+  });
+  await client.subscribeAsync(topics.entries(site, gate), { qos: 1 });
+  const ms = await loadRun(site, gate, 'bare', () => events >= INGEST_EVENTS);
+  await client.endAsync();
+  return (INGEST_EVENTS / ms) * 1000;
+}
+
+async function bridgeIngest(dialect) {
+  const id = `${RUN}-${dialect}`;
+  const site = cloudSite(id, ['g1']);
+  const db = dialect === 'sqlite' ? { sqlitePath: join(dir, 'cloud-ingest.db') } : { databaseUrl: await pgSchema() };
+  const bridge = await startCloudBridge({ ...db, mqttUrl: MQTT_URL, httpPort: 0, sites: [site.config], sharedGroup: `grp-${id}`, clientId: `cloud-${id}`, sessionExpirySec: 60, logger: silent });
+  try {
+    const ms = await loadRun(id, 'g1', dialect, () => bridge.metrics.inserted >= INGEST_EVENTS);
+    const stored = await bridge.store.countEntries(id);
+    note(`${dialect}: entries stored ${stored}, metrics ${JSON.stringify({ received: bridge.metrics.received, inserted: bridge.metrics.inserted, duplicates: bridge.metrics.duplicates, dbErrors: bridge.metrics.dbErrors })}`);
+    return (INGEST_EVENTS / ms) * 1000;
+  } finally {
+    await bridge.close();
+  }
+}
+
+/** A TCP relay in front of the broker that refuses connections until opened. */
+async function startOutageProxy() {
+  const { port: brokerPort, hostname } = new URL(MQTT_URL);
+  const socks = new Set();
+  const proxy = { refuse: true };
+  const server = createServer((c) => {
+    if (proxy.refuse) return c.destroy();
+    const b = netConnect(Number(brokerPort || 1883), hostname);
+    socks.add(c).add(b);
+    c.pipe(b);
+    b.pipe(c);
+    const end = () => {
+      c.destroy();
+      b.destroy();
+    };
+    c.on('error', end).on('close', end);
+    b.on('error', end).on('close', end);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  proxy.url = `mqtt://127.0.0.1:${server.address().port}`;
+  proxy.close = () =>
+    new Promise((r) => {
+      for (const s of socks) s.destroy();
+      server.close(() => r());
+    });
+  return proxy;
+}
+
+async function gateSite(name, tickets, siteId, controlPublicKey, mqtt) {
+  const site = await createDemoSite(join(dir, name), { tickets });
+  const base = loadGateConfig(site.configPath);
+  const cfg = {
+    ...base,
+    site: { ...base.site, id: siteId },
+    gate: { ...base.gate, id: name },
+    keys: { ...base.keys, control: [{ id: 'ck1', publicKey: controlPublicKey }] },
+    mqtt: MqttSchema.parse({ clientId: `stile-${siteId}-${name}`, sessionExpirySec: 60, ...mqtt }),
+  };
+  const { store } = openGate(cfg, silent);
+  await importSnapshot(store.db, site.whitelistPath);
+  store.close();
+  return { site, cfg };
+}
+
+async function drain() {
+  const siteId = `${RUN}-drain`;
+  const proxy = await startOutageProxy();
+  cleanups.push(() => proxy.close());
+  // The cloud (SQLite): the gate deletes outbox rows on the cloud's receipt (entries/ack),
+  // which the bridge sends after its commit.
+  const cs = cloudSite(siteId, ['drain-1']);
+  const bridge = await startCloudBridge({ sqlitePath: join(dir, 'cloud-drain.db'), mqttUrl: MQTT_URL, httpPort: 0, sites: [cs.config], sharedGroup: `grp-${siteId}`, clientId: `cloud-${siteId}`, sessionExpirySec: 60, logger: silent });
+  cleanups.push(() => bridge.close());
+  const { cfg } = await gateSite('drain-1', DRAIN_EVENTS + 100, siteId, cs.publicKey, { url: proxy.url, batchSize: 200, reconnectMinMs: 20, reconnectMaxMs: 50 });
+  const daemon = startGateDaemon({ ...cfg, inputs: [] }, silent);
+  cleanups.push(() => daemon.stop());
+
+  // The admissions, written while the broker is unreachable, through a second connection
+  // to the gate's database (the same transaction the gatekeeper uses).
+  const { store } = openGate(cfg, silent);
+  const now = Date.now();
+  const ids = store.db.prepare('SELECT ticket_id AS id FROM tickets LIMIT ?').all(DRAIN_EVENTS).map((r) => r.id);
+  for (const id of ids) {
+    const t = store.getTicket(id);
+    store.recordAdmission({ ticket: { ...t, entriesUsed: t.entriesUsed + 1 }, credential: 'qr', persons: t.persons, at: now, gateSite: siteId, gateId: cfg.gate.id });
+  }
+  note(`drain: ${ids.length} admissions in the outbox (depth ${store.outboxDepth()}), broker unreachable`);
+
+  const sub = await connectAsync(MQTT_URL, { protocolVersion: 5, clientId: `bench-drain-${RUN}`, reconnectPeriod: 0 });
+  const seen = new Set();
+  sub.on('message', (_t, payload) => {
+    for (const e of JSON.parse(payload.toString('utf8')).events) seen.add(e.eventId);
+  });
+  await sub.subscribeAsync(topics.entries(siteId, cfg.gate.id), { qos: 1 });
+  await sleep(300);
+
+  const t0 = nowMs();
+  proxy.refuse = false;
+  await waitUntil(() => store.outboxDepth() === 0 && seen.size >= ids.length, 'outbox drained', 120_000, 2);
+  const s = (nowMs() - t0) / 1000;
+  note(`drain: outbox empty, ${seen.size} distinct events at the subscriber, ${bridge.metrics.inserted} stored by the cloud`);
+  store.close();
+  await sub.endAsync();
+  return { s, events: seen.size };
+}
+
+async function deltas() {
+  const siteId = `${RUN}-delta`;
+  const gates = Array.from({ length: DELTA_GATES }, (_, i) => `gate-${i + 1}`);
+  const cs = cloudSite(siteId, gates);
+  const bridge = await startCloudBridge({ sqlitePath: join(dir, 'cloud-delta.db'), mqttUrl: MQTT_URL, httpPort: 0, sites: [cs.config], sharedGroup: `grp-${siteId}`, clientId: `cloud-${siteId}`, sessionExpirySec: 60, logger: silent });
+  cleanups.push(() => bridge.close());
+  const running = [];
+  for (const g of gates) {
+    const { cfg } = await gateSite(g, 100, siteId, cs.publicKey, { url: MQTT_URL, reconnectMinMs: 50, reconnectMaxMs: 300 });
+    const daemon = startGateDaemon({ ...cfg, inputs: [] }, silent);
+    cleanups.push(() => daemon.stop());
+    const reader = new Database(cfg.store.path, { readonly: true });
+    cleanups.push(() => Promise.resolve(reader.close()));
+    running.push({ daemon, has: reader.prepare('SELECT 1 FROM tickets WHERE ticket_id = ?').pluck() });
+  }
+  await waitUntil(() => running.every((g) => g.daemon.sync?.status.connected), 'gates connected', 30_000);
+  await sleep(300);
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(Date.now());
+  const ticket = () => ({ ticketId: newTicketId(), typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 });
+  // The generated whitelists are at seq 1: the first delta (seq 1) is one they already have.
+  // Warm up past it, and wait until every gate applied the last warm-up delta.
+  let warm;
+  for (let i = 0; i < 5; i++) {
+    warm = ticket();
+    await bridge.publishChanges(siteId, [{ op: 'upsert', ticket: warm }]);
+  }
+  await waitUntil(() => running.every((g) => g.has.get(warm.ticketId)), 'warm-up delta applied', 30_000);
+
+  const all = [];
+  const perGate = [];
+  for (let n = 0; n < DELTA_SAMPLES; n++) {
+    const t = ticket();
+    const t0 = nowMs();
+    await bridge.publishChanges(siteId, [{ op: 'upsert', ticket: t }]);
+    const pending = new Set(running);
+    let last = 0;
+    await waitUntil(
+      () => {
+        for (const g of pending) {
+          if (g.has.get(t.ticketId)) {
+            last = nowMs() - t0;
+            perGate.push(last);
+            pending.delete(g);
+          }
+        }
+        return pending.size === 0;
+      },
+      `delta ${n} on every gate`,
+      30_000,
+      0,
+    );
+    all.push(last);
+  }
+  const g = summarize(perGate);
+  note(`delta: per gate p50 ${fmt(g.p50)} ms p99 ${fmt(g.p99)} ms max ${fmt(g.max)} ms (${g.n} applications)`);
+  return summarize(all);
+}
+
+async function main() {
+  mkdirSync(dir, { recursive: true });
+  note(`sync bench: broker ${MQTT_URL}, PostgreSQL ${PG_URL.replace(/\/\/[^@/]*@/, '//')}, run ${RUN}`);
+
+  // (a) ingest: the bare subscriber and the bridge on both databases, same publisher child.
+  const bare = await bareSubscriber();
+  const sqlite = await bridgeIngest('sqlite');
+  const pgRate = await bridgeIngest('postgres');
+  line(
+    { ingest_sqlite_events_per_s: sqlite.toFixed(0), ingest_pg_events_per_s: pgRate.toFixed(0), bare_subscriber_events_per_s: bare.toFixed(0), ratio_sqlite: fmt(sqlite / bare), ratio_pg: fmt(pgRate / bare) },
+    '(targets sqlite>=20000 pg>=10000)',
+  );
+
+  // (b) outbox drain after an outage.
+  const d = await drain();
+  line({ drain_10k_s: fmt(d.s), events: d.events }, '(target <=5)');
+
+  // (c) sale → every gate.
+  const lat = await deltas();
+  line({ delta_p50_ms: fmt(lat.p50), delta_p99_ms: fmt(lat.p99), gates: DELTA_GATES, samples: lat.n }, '(target p99<=1000)');
+}
+
+try {
+  await main();
+} finally {
+  await cleanup();
+}

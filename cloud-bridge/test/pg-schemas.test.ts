@@ -1,0 +1,25 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { CloudStore } from '../src/index.js';
+import { PG_URL, testDb, uniqueId } from './helpers.js';
+
+describe('several Stile databases on one PostgreSQL server', () => {
+  it('migrates a new schema even when another schema already has kysely’s migration tables', async () => {
+    // Another park (or a concurrent test run) already migrated in its own schema.
+    const other = uniqueId('cb_other_').replace(/-/g, '_');
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${other}; CREATE TABLE ${other}.kysely_migration (name text); CREATE TABLE ${other}.kysely_migration_lock (id text);`);
+    const db = await testDb('postgres');
+    try {
+      const store = await CloudStore.open(db.options);
+      const tables = await admin.query("SELECT table_schema FROM information_schema.tables WHERE table_name = 'kysely_migration_lock'");
+      expect(tables.rows.length).toBeGreaterThanOrEqual(2); // its own, beside the other one
+      await store.close();
+    } finally {
+      await admin.query(`DROP SCHEMA ${other} CASCADE`);
+      await admin.end();
+      await db.cleanup();
+    }
+  });
+});
