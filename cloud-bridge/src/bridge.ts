@@ -8,7 +8,7 @@ import { EntriesIngest, type UnknownGatePolicy } from './ingest/entries.js';
 import { StatusIngest } from './ingest/status.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { closeMqtt, connectMqtt } from './mqtt/connection.js';
+import { closeMqtt, connectMqtt, redactUrl } from './mqtt/connection.js';
 import { SiteKeys, type SiteConfig } from './sites.js';
 import { CloudStore } from './store/store.js';
 import { ALL_CMD_ACKS, ALL_ENTRIES, ALL_STATUS, parseGateTopic } from './topics.js';
@@ -38,6 +38,12 @@ export interface CloudBridgeOptions {
   sessionExpirySec?: number;
   redeliverAfterMs?: number;
   unknownGates?: UnknownGatePolicy;
+  /**
+   * MQTT v5 only: connections in the shared group that take entries (default 8). Messages
+   * on one connection are handled one at a time (PUBACK after commit); several let
+   * messages arrive while a commit runs, and those share the next transaction.
+   */
+  ingestConnections?: number;
   /** Deltas kept per site for changes?since (default 10,000). */
   retainDeltas?: number;
   logger?: Logger;
@@ -84,17 +90,15 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
 
     // The MQTT client and the modules that publish through it need each other: route late.
     let route: (topic: string, payload: Buffer) => Promise<boolean> = () => Promise.resolve(false);
-    const { client, publisher } = await connectMqtt(
-      {
-        url: opts.mqttUrl,
-        protocolVersion: opts.mqttProtocol ?? 5,
-        clientId: opts.clientId ?? `stile-cloud-${hostname()}`,
-        sessionExpirySec: opts.sessionExpirySec ?? 3600,
-        redeliverAfterMs: opts.redeliverAfterMs ?? 2000,
-        log,
-      },
-      (topic, payload) => route(topic, payload),
-    );
+    const mqttOpts = {
+      url: opts.mqttUrl,
+      protocolVersion: opts.mqttProtocol ?? 5,
+      clientId: opts.clientId ?? `stile-cloud-${hostname()}`,
+      sessionExpirySec: opts.sessionExpirySec ?? 3600,
+      redeliverAfterMs: opts.redeliverAfterMs ?? 2000,
+      log,
+    };
+    const { client, publisher } = await connectMqtt(mqttOpts, (topic, payload) => route(topic, payload));
     cleanups.push(() => closeMqtt(client));
     const whitelist = new WhitelistPublisher(store, keys, publisher, log, metrics, snapshotUrl);
     const entries = new EntriesIngest(store, keys, whitelist, metrics, log, unknownGates, (site, gate, ack) => {
@@ -110,8 +114,15 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       else if (leaf === 'cmd/ack') commands.handleAck(topic, payload);
       return true;
     };
-    const entriesTopic = (opts.mqttProtocol ?? 5) === 5 ? topics.allEntriesShared(opts.sharedGroup) : ALL_ENTRIES;
+    const v5 = (opts.mqttProtocol ?? 5) === 5;
+    const entriesTopic = v5 ? topics.allEntriesShared(opts.sharedGroup) : ALL_ENTRIES;
     await client.subscribeAsync({ [entriesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } });
+    const extraIngest = v5 ? Math.max(0, (opts.ingestConnections ?? 8) - 1) : 0;
+    for (let i = 1; i <= extraIngest; i++) {
+      const extra = await connectMqtt({ ...mqttOpts, clientId: `${mqttOpts.clientId}-in${i}` }, (topic, payload) => route(topic, payload));
+      cleanups.push(() => closeMqtt(extra.client));
+      await extra.client.subscribeAsync({ [entriesTopic]: { qos: 1 } });
+    }
 
     const server = createHttpServer({ store, metrics, log });
     await new Promise<void>((resolve, reject) => {
@@ -126,7 +137,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
         }),
     );
     const httpPort = (server.address() as AddressInfo).port;
-    log.info({ httpPort, mqtt: opts.mqttUrl, dialect: store.dialect, sites: opts.sites.map((s) => s.id), unknownGates }, 'cloud-bridge started');
+    log.info({ httpPort, mqtt: redactUrl(opts.mqttUrl), dialect: store.dialect, sites: opts.sites.map((s) => s.id), unknownGates }, 'cloud-bridge started');
 
     return {
       store,

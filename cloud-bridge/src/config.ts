@@ -26,6 +26,8 @@ export const CloudConfigSchema = z
         sessionExpirySec: z.number().int().min(1).default(3600),
         /** Default 5; 4 (MQTT 3.1.1) when the embedded broker is used (Aedes has no v5). */
         protocolVersion: z.union([z.literal(4), z.literal(5)]).optional(),
+        /** v5: connections in the shared group taking entries; their messages share commits. */
+        ingestConnections: z.number().int().min(1).max(32).default(8),
       })
       .strict(),
     /** Embedded Aedes broker for a single-box install; mqtt.url then points at it. */
@@ -94,6 +96,7 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       sharedGroup: cfg.mqtt.sharedGroup,
       ...(cfg.mqtt.clientId ? { clientId: cfg.mqtt.clientId } : {}),
       sessionExpirySec: cfg.mqtt.sessionExpirySec,
+      ingestConnections: cfg.mqtt.ingestConnections,
       httpPort: cfg.http.port,
       httpHost: cfg.http.host,
       ...(cfg.http.publicUrl ? { publicUrl: cfg.http.publicUrl } : {}),

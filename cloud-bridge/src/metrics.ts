@@ -10,6 +10,8 @@ export class Metrics {
   invalid: Record<string, number> = {};
   /** Partition conflicts detected (one ticket admitted beyond what it allows). */
   conflicts = 0;
+  /** Transactions that stored entries messages (several messages can share one). */
+  ingestCommits = 0;
   /** Entry messages not acknowledged because the database write failed. */
   dbErrors = 0;
   /** Gaps in a gate's entry seq (a batch starting past high-water + 1). */
@@ -32,6 +34,7 @@ export class Metrics {
       duplicates: this.duplicates,
       invalid: { ...this.invalid },
       conflicts: this.conflicts,
+      ingestCommits: this.ingestCommits,
       dbErrors: this.dbErrors,
       seqGaps: this.seqGaps,
       deltasPublished: this.deltasPublished,

@@ -11,7 +11,7 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-  async function setup(opts: { unknownGates?: 'reject' | 'register' } = {}) {
+  async function setup(opts: { unknownGates?: 'reject' | 'register'; ingestConnections?: number } = {}) {
     const db: TestDb = await testDb(dialect);
     cleanups.push(() => db.cleanup());
     const site = testSite(['g1', 'g2']);
@@ -89,13 +89,44 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
     expect(last.changes.some((c) => c.op === 'used-elsewhere' && c.ticketId === 'TKT-KN02')).toBe(false);
   });
 
+  it('admissions of tickets it cannot learn (bad ids) are stored but take no delta seq: the next delta follows without a gap', async () => {
+    const { s, bridge, publish, deltas } = await setup();
+    const head = (await bridge.store.headSeq(s))!;
+    await publish('g1', [admit(1, 'bad id!'), admit(2, 'short')]);
+    await waitFor(async () => (await bridge.store.countEntries(s)) === 2, 'the two entries');
+    expect(await bridge.store.headSeq(s)).toBe(head);
+    await publish('g1', [admit(3, 'TKT-GOOD-001')]);
+    await waitFor(() => deltas.some((d) => d.changes.some((c) => c.op === 'used-elsewhere' && c.ticketId === 'TKT-GOOD-001')), 'the delta');
+    expect(deltas.at(-1)!.seq).toBe(String(head + 1));
+  });
+
   it('stores batches that arrive out of order', async () => {
-    const { s, bridge, publish } = await setup();
+    // One ingest connection: arrival order is publish order (with several, the broker
+    // spreads the two batches and either may be stored first).
+    const { s, bridge, publish } = await setup({ ingestConnections: 1 });
     await publish('g1', [admit(4, 'TKT-T4-0000'), admit(5, 'TKT-T5-0000')]);
     await publish('g1', [admit(1, 'TKT-T1-0000'), admit(2, 'TKT-T2-0000'), admit(3, 'TKT-T3-0000')]);
     await waitFor(async () => (await bridge.store.countEntries(s)) === 5, 'five entries');
     expect(bridge.metrics.seqGaps).toBe(1);
     expect((await bridge.store.gateState(s, 'g1'))?.highSeq).toBe('5');
+  });
+
+  it('several ingest connections: a burst from two gates is stored exactly once, in shared commits', async () => {
+    const { s, bridge, publish } = await setup();
+    const sends: Promise<unknown>[] = [];
+    for (let b = 0; b < 40; b++) {
+      for (const g of ['g1', 'g2']) sends.push(publish(g, Array.from({ length: 25 }, (_, i) => admit(b * 25 + i + 1, `TKT-${g}-${b}-${i}`))));
+    }
+    await Promise.all(sends);
+    await waitFor(async () => (await bridge.store.countEntries(s)) === 2000 && bridge.metrics.received >= 80, 'all 2,000 entries');
+    // Redelivered all over again: nothing new.
+    for (let b = 0; b < 40; b++) await publish('g1', Array.from({ length: 25 }, (_, i) => admit(b * 25 + i + 1, `TKT-g1-${b}-${i}`)));
+    await waitFor(() => bridge.metrics.received >= 120, 'the repeats');
+    expect(await bridge.store.countEntries(s)).toBe(2000);
+    expect(bridge.metrics.inserted).toBe(2000);
+    expect((await bridge.store.gateState(s, 'g1'))?.highSeq).toBe('1000');
+    expect((await bridge.store.gateState(s, 'g2'))?.highSeq).toBe('1000');
+    expect(bridge.metrics.ingestCommits).toBeLessThan(bridge.metrics.received);
   });
 
   it('counts and drops invalid payloads, foreign-site topics, unknown gates and oversized messages, then keeps working', async () => {
@@ -123,7 +154,8 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
   });
 
   it('records exactly one partition conflict when one single-use ticket is admitted at two gates', async () => {
-    const { s, bridge, publish } = await setup();
+    // One ingest connection, so g1's admission is stored first and is the conflict's "first".
+    const { s, bridge, publish } = await setup({ ingestConnections: 1 });
     await bridge.publishChanges(s, [{ op: 'upsert', ticket: { ticketId: 'TKT-P001', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } }]);
     const a = admit(10, 'TKT-P001');
     const b = admit(20, 'TKT-P001');

@@ -80,7 +80,7 @@ export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promi
     const onError = (err: Error): void => {
       client.off('connect', onConnect);
       client.end(true);
-      reject(new Error(`cannot connect to MQTT broker ${opts.url}: ${err.message}`));
+      reject(new Error(`cannot connect to MQTT broker ${redactUrl(opts.url)}: ${err.message}`));
     };
     client.once('connect', onConnect);
     client.once('error', onError);
@@ -97,4 +97,15 @@ export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promi
 export async function closeMqtt(client: MqttClient): Promise<void> {
   if (client.options.protocolVersion === 5) await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
   else await client.endAsync(false);
+}
+
+/** The URL without its password, for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
 }

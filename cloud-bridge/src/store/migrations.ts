@@ -85,6 +85,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_entries_ref_partial': {
+    // Only not-passed corrections carry ref_seq: indexing the admissions' NULLs cost every
+    // ingested admission an index write for nothing.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.dropIndex('entries_ref_ix').execute();
+      await db.schema.createIndex('entries_ref_ix').on('entries').columns(['site', 'gate', 'ref_seq']).where(sql.ref('ref_seq'), 'is not', null).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { EntryEvent, SnapshotTicket, WhitelistDelta } from '@stile/config';
 import { connectDb, type DbOptions, type Dialect } from './connect.js';
 import { migrateToLatest } from './migrations.js';
@@ -137,6 +137,16 @@ export class CloudStore {
     });
   }
 
+  /**
+   * `column IN (values)` with the list as one parameter (a PostgreSQL array, a JSON array
+   * for SQLite): one statement text for any list length, so it is parsed and planned once
+   * (PostgreSQL) and prepared once (SQLite), instead of one placeholder per value.
+   */
+  private oneOf(column: string, values: readonly (string | number)[], type: 'text' | 'bigint'): RawBuilder<SqlBool> {
+    if (this.dialect === 'postgres') return sql<SqlBool>`${sql.ref(column)} = ANY(${values}::${sql.raw(type)}[])`;
+    return sql<SqlBool>`${sql.ref(column)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
+  }
+
   // ---- entries -------------------------------------------------------------------------
 
   /** Insert one event unless its eventId or (site, gate, seq) is already stored; true if inserted. */
@@ -187,32 +197,19 @@ export class CloudStore {
       for (const row of r.rows) inserted.add(row.event_id);
       return inserted;
     }
-    // 13 parameters a row: 500 rows stay far below SQLite's limit.
-    for (let i = 0; i < events.length; i += 500) {
-      const rows = await db
-        .insertInto('entries')
-        .values(
-          events.slice(i, i + 500).map((e) => ({
-            event_id: e.eventId,
-            site,
-            gate,
-            seq: e.seq,
-            epoch: e.epoch,
-            kind: e.kind,
-            ref_seq: e.refSeq ?? null,
-            ticket_id: e.ticketId,
-            type_id: e.typeId,
-            credential: e.credential,
-            persons: e.persons,
-            at: e.at,
-            received_at: receivedAt,
-          })),
-        )
-        .onConflict((oc) => oc.doNothing())
-        .returning('event_id')
-        .execute();
-      for (const r of rows) inserted.add(r.event_id);
-    }
+    // One JSON parameter, expanded by json_each: one short statement (prepared once) instead
+    // of 13 bound parameters a row for Kysely to build and SQLite to parse. Row order = seq
+    // order, so a repeat within the batch keeps its first occurrence.
+    const rows = events.map((e) => [e.eventId, e.seq, e.epoch, e.kind, e.refSeq ?? null, e.ticketId, e.typeId, e.credential, e.persons, e.at]);
+    const r = await sql<{ event_id: string }>`
+      INSERT INTO entries (event_id, site, gate, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, received_at)
+      SELECT j.value->>0, ${site}, ${gate}, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, j.value->>8, j.value->>9, ${receivedAt}
+      FROM json_each(${JSON.stringify(rows)}) AS j
+      WHERE true
+      ORDER BY j.key
+      ON CONFLICT DO NOTHING
+      RETURNING event_id`.execute(db);
+    for (const row of r.rows) inserted.add(row.event_id);
     return inserted;
   }
 
@@ -226,7 +223,7 @@ export class CloudStore {
         .where('site', '=', site)
         .where('gate', '=', gate)
         .where('kind', '=', 'not-passed')
-        .where('ref_seq', 'in', seqs.slice(i, i + 1000))
+        .where(this.oneOf('ref_seq', seqs.slice(i, i + 1000), 'bigint'))
         .execute();
       for (const r of rows) if (!out.has(r.ref_seq)) out.set(r.ref_seq, num(r.persons));
     }
@@ -299,12 +296,29 @@ export class CloudStore {
     return r ? toTicket(r) : undefined;
   }
 
-  /** getTicket() for many ids of one site at once. */
-  async getTickets(db: Db, site: string, ticketIds: string[]): Promise<Map<string, StoredTicket>> {
-    const out = new Map<string, StoredTicket>();
-    for (let i = 0; i < ticketIds.length; i += 1000) {
-      const rows = await db.selectFrom('tickets').selectAll().where('site', '=', site).where('ticket_id', 'in', ticketIds.slice(i, i + 1000)).execute();
-      for (const r of rows) out.set(r.ticket_id, toTicket(r));
+  /**
+   * Add admissions to many tickets of one site in one statement, and mark them changed by
+   * delta `seq`. Returns each ticket's count afterwards and its limit; tickets the cloud
+   * does not know are absent. An increment, not a read-then-write: cloud-bridge instances
+   * sharing PostgreSQL cannot lose each other's counts.
+   */
+  async addTicketUsage(db: Db, site: string, added: [ticketId: string, admissions: number][], seq: number): Promise<Map<string, { entriesUsed: number; maxEntries: number }>> {
+    const out = new Map<string, { entriesUsed: number; maxEntries: number }>();
+    for (let i = 0; i < added.length; i += 1000) {
+      const part = added.slice(i, i + 1000);
+      const r =
+        this.dialect === 'postgres'
+          ? await sql<{ ticket_id: string; entries_used: number; max_entries: number }>`
+              UPDATE tickets SET entries_used = tickets.entries_used + u.n, updated_seq = ${seq}::bigint
+              FROM unnest(${part.map(([id]) => id)}::text[], ${part.map(([, n]) => n)}::integer[]) AS u(ticket_id, n)
+              WHERE tickets.site = ${site} AND tickets.ticket_id = u.ticket_id
+              RETURNING tickets.ticket_id, tickets.entries_used, tickets.max_entries`.execute(db)
+          : await sql<{ ticket_id: string; entries_used: number; max_entries: number }>`
+              UPDATE tickets SET entries_used = tickets.entries_used + j.value->>1, updated_seq = ${seq}
+              FROM json_each(${JSON.stringify(part)}) AS j
+              WHERE tickets.site = ${site} AND tickets.ticket_id = j.value->>0
+              RETURNING ticket_id, entries_used, max_entries`.execute(db);
+      for (const row of r.rows) out.set(row.ticket_id, { entriesUsed: num(row.entries_used), maxEntries: num(row.max_entries) });
     }
     return out;
   }
@@ -360,31 +374,6 @@ export class CloudStore {
     }
   }
 
-  /** setTicketUsage() for many tickets of one site, one UPDATE per 500; with `seq` also markTicketsChanged(). */
-  async setTicketUsageMany(db: Db, site: string, usage: [ticketId: string, entriesUsed: number][], seq?: number): Promise<void> {
-    if (this.dialect === 'postgres') {
-      await sql`
-        UPDATE tickets SET entries_used = u.used, updated_seq = COALESCE(${seq ?? null}::bigint, tickets.updated_seq)
-        FROM unnest(${usage.map(([id]) => id)}::text[], ${usage.map(([, used]) => used)}::integer[]) AS u(ticket_id, used)
-        WHERE tickets.site = ${site} AND tickets.ticket_id = u.ticket_id`.execute(db);
-      return;
-    }
-    for (let i = 0; i < usage.length; i += 500) {
-      const part = usage.slice(i, i + 500);
-      const cases = sql.join(part.map(([id, used]) => sql`WHEN ${id} THEN CAST(${used} AS INTEGER)`), sql` `);
-      await db
-        .updateTable('tickets')
-        .set({ entries_used: sql<number>`CASE ticket_id ${cases} ELSE entries_used END`, ...(seq !== undefined ? { updated_seq: seq } : {}) })
-        .where('site', '=', site)
-        .where(
-          'ticket_id',
-          'in',
-          part.map(([id]) => id),
-        )
-        .execute();
-    }
-  }
-
   async upsertTicket(db: Db, site: string, t: SnapshotTicket, seq: number | null, maxEntries?: number): Promise<void> {
     const row = {
       type_id: t.typeId,
@@ -414,7 +403,7 @@ export class CloudStore {
 
   async markTicketsChanged(db: Db, site: string, ticketIds: string[], seq: number): Promise<void> {
     if (ticketIds.length === 0) return;
-    await db.updateTable('tickets').set({ updated_seq: seq }).where('site', '=', site).where('ticket_id', 'in', ticketIds).execute();
+    await db.updateTable('tickets').set({ updated_seq: seq }).where('site', '=', site).where(this.oneOf('ticket_id', ticketIds, 'text')).execute();
   }
 
   /** Tickets in ticket-id order after `after`, for the streamed snapshot. */
@@ -480,6 +469,11 @@ export class CloudStore {
       .executeTakeFirst();
     if (!r) throw new Error(`unknown site "${site}"`);
     return num(r.delta_seq);
+  }
+
+  /** Undo allocateSeq() in the same transaction, when no delta took the seq after all. */
+  async releaseSeq(db: Db, site: string, seq: number): Promise<void> {
+    await db.updateTable('sites').set({ delta_seq: seq - 1 }).where('id', '=', site).where('delta_seq', '=', seq).execute();
   }
 
   async insertDelta(db: Db, delta: WhitelistDelta): Promise<void> {

@@ -150,7 +150,8 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
   });
   client.on('close', () => {
     drain.disconnected();
-    if (status.connected) {
+    // Our own stop() closes the connection too: not worth a warning.
+    if (status.connected && !stopping) {
       status.disconnects++;
       log.warn({ event: 'mqtt_disconnected' }, 'lost the cloud connection; entries stay in the outbox');
     }
