@@ -45,6 +45,23 @@ describe.each(DIALECTS)('CloudStore on %s', (dialect) => {
     expect(await store.countEntries(site)).toBe(2);
   });
 
+  it('adds admissions to many tickets at once: each by its own count, unknown tickets absent, others untouched', async () => {
+    const store = await fresh();
+    const site = uniqueId();
+    const ticket = (ticketId: string, entriesUsed = 0) => ({ ticketId, typeId: 'adult', status: 'valid' as const, visitDate: '2026-11-28', persons: 1, entriesUsed });
+    await store.upsertTickets(store.db, site, [ticket('A'), ticket('B', 2), ticket('C'), ...Array.from({ length: 1500 }, (_, i) => ticket(`M${i}`))], null);
+    const many: [string, number][] = Array.from({ length: 1200 }, (_, i) => [`M${i}`, 1 + (i % 3)]);
+    const after = await store.addTicketUsage(store.db, site, [['A', 1], ['B', 2], ['nobody', 1], ...many], 9);
+    expect(after.get('A')).toEqual({ entriesUsed: 1, maxEntries: 1 });
+    expect(after.get('B')?.entriesUsed).toBe(4);
+    expect(after.has('nobody')).toBe(false);
+    expect(after.has('C')).toBe(false);
+    expect(after.get('M1199')?.entriesUsed).toBe(3);
+    expect(after.size).toBe(2 + 1200);
+    expect((await store.getTicket(site, 'C'))?.entriesUsed).toBe(0);
+    expect((await store.getTicket(site, 'M1300'))?.entriesUsed).toBe(0);
+  });
+
   it('keeps 64-bit seqs exact', async () => {
     const store = await fresh();
     const site = uniqueId();

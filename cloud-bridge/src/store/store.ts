@@ -304,21 +304,30 @@ export class CloudStore {
    */
   async addTicketUsage(db: Db, site: string, added: [ticketId: string, admissions: number][], seq: number): Promise<Map<string, { entriesUsed: number; maxEntries: number }>> {
     const out = new Map<string, { entriesUsed: number; maxEntries: number }>();
-    for (let i = 0; i < added.length; i += 1000) {
-      const part = added.slice(i, i + 1000);
-      const r =
-        this.dialect === 'postgres'
-          ? await sql<{ ticket_id: string; entries_used: number; max_entries: number }>`
-              UPDATE tickets SET entries_used = tickets.entries_used + u.n, updated_seq = ${seq}::bigint
-              FROM unnest(${part.map(([id]) => id)}::text[], ${part.map(([, n]) => n)}::integer[]) AS u(ticket_id, n)
-              WHERE tickets.site = ${site} AND tickets.ticket_id = u.ticket_id
-              RETURNING tickets.ticket_id, tickets.entries_used, tickets.max_entries`.execute(db)
-          : await sql<{ ticket_id: string; entries_used: number; max_entries: number }>`
-              UPDATE tickets SET entries_used = tickets.entries_used + j.value->>1, updated_seq = ${seq}
-              FROM json_each(${JSON.stringify(part)}) AS j
-              WHERE tickets.site = ${site} AND tickets.ticket_id = j.value->>0
-              RETURNING ticket_id, entries_used, max_entries`.execute(db);
-      for (const row of r.rows) out.set(row.ticket_id, { entriesUsed: num(row.entries_used), maxEntries: num(row.max_entries) });
+    // One statement per distinct increment (almost always just 1), its tickets named by a
+    // list: the planner then looks each one up by primary key. A join against the list
+    // (UPDATE … FROM json_each) let SQLite without statistics scan the whole table per batch.
+    const byIncrement = new Map<number, string[]>();
+    for (const [id, n] of added) {
+      const ids = byIncrement.get(n);
+      if (ids) ids.push(id);
+      else byIncrement.set(n, [id]);
+    }
+    for (const [n, ids] of byIncrement) {
+      for (let i = 0; i < ids.length; i += 1000) {
+        const part = ids.slice(i, i + 1000);
+        const r =
+          this.dialect === 'postgres'
+            ? await sql<{ ticket_id: string; entries_used: number; max_entries: number }>`
+                UPDATE tickets SET entries_used = entries_used + ${n}::integer, updated_seq = ${seq}::bigint
+                WHERE site = ${site} AND ticket_id = ANY(${part}::text[])
+                RETURNING ticket_id, entries_used, max_entries`.execute(db)
+            : await sql<{ ticket_id: string; entries_used: number; max_entries: number }>`
+                UPDATE tickets SET entries_used = entries_used + ${n}, updated_seq = ${seq}
+                WHERE site = ${site} AND ticket_id IN (SELECT value FROM json_each(${JSON.stringify(part)}))
+                RETURNING ticket_id, entries_used, max_entries`.execute(db);
+        for (const row of r.rows) out.set(row.ticket_id, { entriesUsed: num(row.entries_used), maxEntries: num(row.max_entries) });
+      }
     }
     return out;
   }
