@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import { topics, type CommandAck, type GateCommand, type WhitelistChange, type WhitelistDelta } from '@stile/config';
 import { Commands, type CommandOptions, type GateAction } from './commands/commands.js';
+import { getRequestListener } from '@hono/node-server';
+import { createChannelApi } from './http/channel-api.js';
 import { createHttpServer } from './http/server.js';
+import { LogSmsSender, type SmsSender } from './notify/sms.js';
+import { Sales } from './sales/sales.js';
 import { EntriesIngest, type UnknownGatePolicy } from './ingest/entries.js';
 import { StatusIngest } from './ingest/status.js';
 import { createLogger, type Logger } from './log.js';
@@ -46,6 +50,8 @@ export interface CloudBridgeOptions {
   ingestConnections?: number;
   /** Deltas kept per site for changes?since (default 10,000). */
   retainDeltas?: number;
+  /** Sends check-in codes to visitors; default: the log provider. */
+  sms?: SmsSender;
   logger?: Logger;
 }
 
@@ -55,6 +61,8 @@ export interface CloudBridge {
   httpPort: number;
   mqtt: MqttClient;
   publishChanges(site: string, changes: WhitelistChange[]): Promise<WhitelistDelta>;
+  /** Orders, availability and channel state (sites with `sales`). */
+  sales: Sales;
   sendCommand(site: string, gate: string, action: GateAction, opts: CommandOptions): Promise<GateCommand>;
   waitForAck(cmdId: string, timeoutMs?: number): Promise<CommandAck>;
   close(): Promise<void>;
@@ -124,7 +132,11 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       await extra.client.subscribeAsync({ [entriesTopic]: { qos: 1 } });
     }
 
-    const server = createHttpServer({ store, metrics, log });
+    const salesSites = opts.sites.flatMap((s) => (s.sales ? [{ id: s.id, ...s.sales }] : []));
+    const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log);
+    const staffTokens = new Map(salesSites.flatMap((s) => (s.staffTokenSha256 ? [[s.id, s.staffTokenSha256] as const] : [])));
+    const api = getRequestListener(createChannelApi({ sales, log, staffTokens }).fetch);
+    const server = createHttpServer({ store, metrics, log, api });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.httpPort, opts.httpHost ?? '127.0.0.1', () => resolve());
@@ -145,6 +157,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       httpPort,
       mqtt: client,
       publishChanges: (site, changes) => whitelist.publishChanges(site, changes),
+      sales,
       sendCommand: (site, gate, action, o) => commands.sendCommand(site, gate, action, o),
       waitForAck: (cmdId, timeoutMs) => commands.waitForAck(cmdId, timeoutMs),
       close: closeAll,

@@ -4,6 +4,8 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { formatIssues, StileError, StileErrorCode } from '@stile/config';
 import type { CloudBridgeOptions } from './bridge.js';
+import { catalogueIssues, parseCatalogue } from './catalogue/catalogue.js';
+import type { SiteConfig } from './sites.js';
 
 const SiteSchema = z
   .object({
@@ -13,6 +15,27 @@ const SiteSchema = z
       .strict()
       .refine((k) => (k.privateKeyPem === undefined) !== (k.privateKeyFile === undefined), { message: 'give exactly one of privateKeyPem, privateKeyFile' }),
     gates: z.array(z.string().min(1)).optional(),
+    /** Online and kiosk sales for this site (the channel API); absent: the site only syncs gates. */
+    sales: z
+      .object({
+        /** YAML or JSON file with the catalogue (ticket types, slots, pricing, channels, refund reasons), or the catalogue inline. */
+        catalogueFile: z.string().min(1).optional(),
+        catalogue: z.unknown().optional(),
+        capacity: z
+          .object({ daily: z.number().int().min(1), yellow: z.number().gt(0).lt(1).default(0.7), orange: z.number().gt(0).lt(1).default(0.85) })
+          .strict()
+          .refine((c) => c.yellow < c.orange, { message: 'yellow must be below orange', path: ['yellow'] }),
+        /** The gates' keys.idHash secret (same value), so a visitor's ID card finds their ticket. */
+        idHashKey: z.string().min(16, 'idHashKey: at least 16 characters').optional(),
+        idHashKeyFile: z.string().min(1).optional(),
+        /** SHA-256 (hex) of the staff token for pause/resume and the audit log. */
+        staffTokenSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits (the SHA-256 of the token)').optional(),
+        tourRouteUrl: z.string().url().optional(),
+      })
+      .strict()
+      .refine((x) => (x.catalogue === undefined) !== (x.catalogueFile === undefined), { message: 'give exactly one of catalogue, catalogueFile' })
+      .refine((x) => (x.idHashKey === undefined) !== (x.idHashKeyFile === undefined), { message: 'give exactly one of idHashKey, idHashKeyFile' })
+      .optional(),
   })
   .strict();
 
@@ -46,6 +69,35 @@ export const CloudConfigSchema = z
   })
   .strict();
 export type CloudConfig = z.infer<typeof CloudConfigSchema>;
+
+type SalesConfig = NonNullable<z.infer<typeof SiteSchema>['sales']>;
+
+function readFor(file: string, field: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new StileError(StileErrorCode.ConfigInvalid, `${file}: ${field}: cannot read: ${(err as Error).message}`);
+  }
+}
+
+/** The sales part of a site: the catalogue validated with every issue named under its path. */
+function loadSales(file: string, i: number, s: SalesConfig, abs: (p: string) => string): NonNullable<SiteConfig['sales']> {
+  const field = `sites.${i}.sales`;
+  const raw = s.catalogueFile !== undefined ? parseDocument(readFor(file, `${field}.catalogueFile`, abs(s.catalogueFile))).toJS() : s.catalogue;
+  const issues = catalogueIssues(raw);
+  if (issues.length > 0) {
+    const list = issues.map((line) => ({ path: `${field}.catalogue${s.catalogueFile ? ` (${s.catalogueFile})` : ''}`, message: line }));
+    throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, list), list);
+  }
+  const idHashKey = s.idHashKey ?? readFor(file, `${field}.idHashKeyFile`, abs(s.idHashKeyFile!)).trim();
+  return {
+    catalogue: parseCatalogue(raw),
+    capacity: s.capacity,
+    idHashKey,
+    ...(s.staffTokenSha256 ? { staffTokenSha256: s.staffTokenSha256.toLowerCase() } : {}),
+    ...(s.tourRouteUrl ? { tourRouteUrl: s.tourRouteUrl } : {}),
+  };
+}
 
 export interface LoadedCloudConfig {
   options: Omit<CloudBridgeOptions, 'logger'>;
@@ -85,7 +137,7 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
         throw new StileError(StileErrorCode.ConfigInvalid, `${file}: sites.${i}.controlKey.privateKeyFile: cannot read: ${(err as Error).message}`);
       }
     }
-    return { id: s.id, controlKey: { id: s.controlKey.id, privateKeyPem: pem! }, ...(s.gates ? { gates: s.gates } : {}) };
+    return { id: s.id, controlKey: { id: s.controlKey.id, privateKeyPem: pem! }, ...(s.gates ? { gates: s.gates } : {}), ...(s.sales ? { sales: loadSales(file, i, s.sales, abs) } : {}) };
   });
   const databaseUrl = env.DATABASE_URL || cfg.database.url;
   return {

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { loadSigningKey, signControl, type SigningKey } from '@stile/config';
+import type { SalesSite } from './sales/sales.js';
 
 export interface SiteConfig {
   id: string;
@@ -7,6 +8,8 @@ export interface SiteConfig {
   controlKey: { id: string; privateKeyPem: string };
   /** Gates registered up front (the default unknown-gate policy accepts only registered gates). */
   gates?: string[];
+  /** Sales through the channel API (catalogue, capacity, ID hash key); absent: sync only. */
+  sales?: Omit<SalesSite, 'id'> & { staffTokenSha256?: string };
 }
 
 /** Control keys by site. */

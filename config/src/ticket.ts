@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { hhmm, isoDate } from './time.js';
 
@@ -51,4 +52,23 @@ export interface TicketRecord {
   lastEntryAt: number | null; // epoch ms of the last admission
   idHash: string | null;
   source: 'whitelist' | 'signed';
+}
+
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** 120-bit random id, base32 (24 chars): unguessable, and survives a caps-lock wedge. */
+export function newTicketId(): string {
+  const bytes = randomBytes(15);
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += B32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { CloudStore } from '../store/store.js';
 
 const SNAPSHOT_PAGE = 1000;
+const API_PREFIX = /^\/v1\/(channel|staff)\/|^\/v1\/sites\/[^/]+\/ticket-types$/;
 const SITE_RE = /^\/v1\/sites\/([^/]+)\/whitelist\/(snapshot|changes)$/;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -19,10 +20,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * GET /v1/sites/:site/whitelist/changes?since=N   {"v":1,"deltas":[…]} | 410 {"error":"gone"}
  * GET /healthz, GET /metrics
  */
-export function createHttpServer(deps: { store: CloudStore; metrics: Metrics; log: Logger }): Server {
-  const { store, metrics, log } = deps;
+export function createHttpServer(deps: { store: CloudStore; metrics: Metrics; log: Logger; api?: (req: IncomingMessage, res: ServerResponse) => unknown }): Server {
+  const { store, metrics, log, api } = deps;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Channel, staff and docs routes: the hono app (zod-validated, OpenAPI).
+    if (api && (API_PREFIX.test(url.pathname) || url.pathname === '/docs' || url.pathname === '/openapi.json')) {
+      await api(req, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' });
     if (url.pathname === '/healthz') {
       await store.db.selectFrom('sites').select('id').limit(1).execute();

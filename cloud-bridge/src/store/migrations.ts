@@ -94,6 +94,85 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('entries_ref_ix').on('entries').columns(['site', 'gate', 'ref_seq']).where(sql.ref('ref_seq'), 'is not', null).execute();
     },
   },
+  '0003_park_operations': {
+    // Orders, their visitors and tickets, sold counts per day and slot (the oversell guard),
+    // idempotency keys, channel pause state and the staff audit log.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('orders')
+        .addColumn('order_id', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('type_id', 'text', (c) => c.notNull())
+        .addColumn('gate_type_id', 'text', (c) => c.notNull())
+        .addColumn('visit_date', 'text', (c) => c.notNull())
+        .addColumn('slot_id', 'text', (c) => c.notNull())
+        .addColumn('persons', 'integer', (c) => c.notNull())
+        .addColumn('amount_fen', 'integer', (c) => c.notNull())
+        .addColumn('pricing', 'text', (c) => c.notNull())
+        .addColumn('contact_phone', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('paid_at', 'text')
+        .addColumn('payment_ref', 'text')
+        .addColumn('refunded_at', 'text')
+        .addColumn('refund_reason', 'text')
+        .execute();
+      await db.schema.createIndex('orders_site_day_ix').on('orders').columns(['site', 'visit_date']).execute();
+      await db.schema
+        .createTable('order_visitors')
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('id_hash', 'text', (c) => c.notNull())
+        .addColumn('id_masked', 'text', (c) => c.notNull())
+        .addColumn('ticket_id', 'text')
+        .addPrimaryKeyConstraint('order_visitors_pk', ['order_id', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('inventory')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('visit_date', 'text', (c) => c.notNull())
+        .addColumn('slot_id', 'text', (c) => c.notNull())
+        .addColumn('sold', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('inventory_pk', ['site', 'visit_date', 'slot_id'])
+        .execute();
+      await db.schema
+        .createTable('idempotency')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('request_hash', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('response', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_pk', ['site', 'channel', 'key'])
+        .execute();
+      await db.schema
+        .createTable('channel_state')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('paused', 'integer', (c) => c.notNull())
+        .addColumn('changed_by', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('changed_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('channel_state_pk', ['site', 'channel'])
+        .execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('details', 'text')
+        .execute();
+      await db.schema.createIndex('audit_log_site_at_ix').on('audit_log').columns(['site', 'at']).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -79,7 +79,86 @@ export interface ConflictsTable {
   resolved: Generated<number>;
 }
 
+export interface OrdersTable {
+  order_id: string;
+  site: string;
+  channel: string;
+  /** pending (quota held) → paid (tickets issued) → refunded */
+  status: string;
+  type_id: string;
+  /** The ticket type the gates see, e.g. adult@early when an entry window came with the price. */
+  gate_type_id: string;
+  visit_date: string;
+  /** '' for a ticket without a time slot. */
+  slot_id: string;
+  persons: number;
+  amount_fen: number;
+  /** JSON: unit price and the discounts applied. */
+  pricing: string;
+  /** Where the check-in code goes by SMS. */
+  contact_phone: string;
+  created_at: string;
+  paid_at: string | null;
+  payment_ref: string | null;
+  refunded_at: string | null;
+  refund_reason: string | null;
+}
+
+export interface OrderVisitorsTable {
+  order_id: string;
+  idx: number;
+  name: string;
+  /** Keyed hash of the ID number (never the number). */
+  id_hash: string;
+  id_masked: string;
+  ticket_id: string | null;
+}
+
+/** Persons sold per site, day and slot; slot '*' is the whole day (the capacity guard). */
+export interface InventoryTable {
+  site: string;
+  visit_date: string;
+  slot_id: string;
+  sold: Generated<number>;
+}
+
+export interface IdempotencyTable {
+  site: string;
+  channel: string;
+  key: string;
+  request_hash: string;
+  status: number;
+  response: string;
+  created_at: string;
+}
+
+export interface ChannelStateTable {
+  site: string;
+  channel: string;
+  paused: number;
+  changed_by: string;
+  reason: string;
+  changed_at: string;
+}
+
+export interface AuditLogTable {
+  id: string;
+  site: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  reason: string;
+  details: string | null;
+}
+
 export interface Database {
+  orders: OrdersTable;
+  order_visitors: OrderVisitorsTable;
+  inventory: InventoryTable;
+  idempotency: IdempotencyTable;
+  channel_state: ChannelStateTable;
+  audit_log: AuditLogTable;
   sites: SitesTable;
   tickets: TicketsTable;
   entries: EntriesTable;

@@ -57,13 +57,22 @@ export class WhitelistPublisher {
     const parsed = changes.map((c) => WhitelistChangeSchema.parse(c));
     if (parsed.length === 0) throw new Error('publishChanges: no changes');
     if (!this.keys.has(site)) throw new Error(`publishChanges: unknown site "${site}"`);
-    const delta = await this.store.db.transaction().execute(async (trx) => {
-      const seq = await this.store.allocateSeq(trx, site);
-      for (const c of parsed) await this.apply(trx, site, c, seq);
-      return this.appendDelta(trx, site, parsed, seq);
-    });
+    const delta = await this.store.db.transaction().execute((trx) => this.stageChanges(trx, site, parsed));
     await this.announce(delta);
     return delta;
+  }
+
+  /**
+   * Inside the caller's transaction (e.g. an order becoming paid): apply `changes` to the
+   * tickets and store them as the next signed delta. The caller announces it after its commit,
+   * so a sale and its delta are stored together or not at all.
+   */
+  async stageChanges(db: Db, site: string, changes: WhitelistChange[]): Promise<WhitelistDelta> {
+    const parsed = changes.map((c) => WhitelistChangeSchema.parse(c));
+    if (parsed.length === 0) throw new Error('stageChanges: no changes');
+    const seq = await this.store.allocateSeq(db, site);
+    for (const c of parsed) await this.apply(db, site, c, seq);
+    return this.appendDelta(db, site, parsed, seq);
   }
 
   private async apply(db: Db, site: string, c: WhitelistChange, seq: number): Promise<void> {

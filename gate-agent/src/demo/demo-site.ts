@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { stringify } from 'yaml';
-import { generateSigningKeyPair, hashIdNumber, type SnapshotTicket, type TicketType } from '@stile/config';
+import { generateSigningKeyPair, hashIdNumber, newTicketId, type SnapshotTicket, type TicketType } from '@stile/config';
 
 /**
  * Builds a self-contained demo/test site on disk: signing keys, gate.yaml and a
@@ -19,24 +19,8 @@ export const DEMO_TICKET_TYPES: TicketType[] = [
   { id: 'two-day', name: 'Two entries', entries: { mode: 'multi', max: 2 }, slotGrace: { earlyMin: 0, lateMin: 0 }, antiPassbackSec: 600 },
 ];
 
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** 120-bit random id, base32 (24 chars): unguessable, and survives a caps-lock wedge. */
-export function newTicketId(): string {
-  const bytes = randomBytes(15);
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += B32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
-}
+// Kept here for callers that import it from the demo.
+export { newTicketId };
 
 /** A checksum-valid 18-digit resident ID number for tests (region 110101 = Beijing Dongcheng). */
 export function fakeIdNumber(seq: number): string {

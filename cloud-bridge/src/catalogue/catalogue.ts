@@ -1,0 +1,480 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { hhmm, minutesOfDay, StileError, StileErrorCode, TicketTypeSchema, timeZone, type TicketType } from '@stile/config';
+
+/*
+ * The park's catalogue as data: ticket types, time slots, pricing rules, sales channels and
+ * refund reasons. Operators edit it as configuration, so every mistake is reported with the
+ * path of the bad field and a sentence that says what is wrong, all issues at once.
+ */
+
+const ID_RE = /^[A-Za-z0-9_-]+$/;
+const ID_MSG = 'letters, digits, _ and - only';
+/** Longest ticket type id: "@early"/"@night" is appended for gate variants and gate ids stop at 64. */
+const TYPE_ID_MAX = 58;
+
+const id = (max = 64) => z.string().regex(ID_RE, ID_MSG).max(max);
+
+/** Money is whole fen (1 CNY = 100 fen): integers never drift the way 0.1 + 0.2 does. The cap keeps fen × 100 exact. */
+const FEN_MSG = 'money is whole fen (1 CNY = 100 fen), e.g. 8000 for ¥80';
+const fen = z.number({ error: FEN_MSG }).int(FEN_MSG).min(0, 'a price cannot be negative').max(10_000_000, 'at most 10000000 fen (¥100000)');
+
+const PCT_MSG = 'percentOff must be a whole number from 1 to 99';
+const percentOff = z.number({ error: PCT_MSG }).int(PCT_MSG).min(1, PCT_MSG).max(99, PCT_MSG);
+
+/** A clear message for a missing required list, zod's own for anything else. */
+const required = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? `missing: ${what}` : undefined) });
+
+const typeRefs = z.array(z.string().min(1)).min(1, 'list at least one ticket type, or leave types out for all types').optional();
+
+export const TicketTypeEntrySchema = z
+  .object({
+    // No "@": it separates the gate variants id@early / id@night.
+    id: id(TYPE_ID_MAX),
+    name: z.string().min(1).max(80),
+    priceFen: fen,
+    /** People admitted on one ticket: a family package is e.g. 3 persons at one price. */
+    persons: z.number().int('persons must be a whole number').min(1, 'persons must be at least 1').max(100).default(1),
+    /** 'weekend' is a weekend special; it is refused for weekday visits. */
+    days: z.enum(['any', 'weekend', 'weekday']).default('any'),
+    /** Channels that may sell this type; absent means every channel. */
+    channels: z.array(z.string().min(1)).min(1, 'list at least one channel, or leave channels out for all channels').optional(),
+    // Gate-side rules, exactly the schemas the gates validate (config/src/rules.ts).
+    entries: TicketTypeSchema.shape.entries,
+    entryWindow: TicketTypeSchema.shape.entryWindow,
+    slotGrace: TicketTypeSchema.shape.slotGrace,
+    gates: TicketTypeSchema.shape.gates,
+    zones: TicketTypeSchema.shape.zones,
+    antiPassbackSec: TicketTypeSchema.shape.antiPassbackSec,
+  })
+  .strict();
+
+export const SlotSchema = z
+  .object({
+    id: id(),
+    start: hhmm,
+    end: hhmm,
+    /** Persons per day. 0 closes the slot without deleting it, so tickets already sold keep their slot id. */
+    quota: z.number().int('quota must be a whole number of persons').min(0, 'quota cannot be negative').max(1_000_000),
+  })
+  .strict();
+
+const EarlyBirdSchema = z
+  .object({
+    kind: z.literal('earlyBird'),
+    /** Entry before this time of day. */
+    before: hhmm.refine((s) => s !== '00:00', 'before 00:00 leaves no early-bird window').default('08:00'),
+    percentOff: percentOff.default(20),
+    types: typeRefs,
+  })
+  .strict();
+
+const NightSchema = z
+  .object({
+    kind: z.literal('night'),
+    /** Entry at or after this time of day. */
+    from: hhmm.refine((s) => s !== '24:00', 'from 24:00 leaves no night window').default('17:00'),
+    percentOff: percentOff.default(30),
+    types: typeRefs,
+  })
+  .strict();
+
+const OffSeasonWeekendSchema = z
+  .object({
+    kind: z.literal('offSeasonWeekend'),
+    /** Off-season months, 1 = January … 12 = December; the discount applies on their Saturdays and Sundays. */
+    months: z.array(z.number().int('months are 1–12').min(1, 'months are 1–12').max(12, 'months are 1–12')).min(1, 'list at least one off-season month'),
+    percentOff,
+    types: typeRefs,
+  })
+  .strict();
+
+const ChannelPriceSchema = z
+  .object({
+    kind: z.literal('channelPrice'),
+    channel: z.string().min(1),
+    type: z.string().min(1),
+    /** Replaces the type's base price on this channel; percentage discounts then apply to it. */
+    priceFen: fen,
+  })
+  .strict();
+
+export const PricingRuleSchema = z.discriminatedUnion('kind', [EarlyBirdSchema, NightSchema, OffSeasonWeekendSchema, ChannelPriceSchema], {
+  error: 'kind must be one of earlyBird, night, offSeasonWeekend, channelPrice',
+});
+
+export const ChannelSchema = z
+  .object({
+    id: id(),
+    name: z.string().min(1).max(100).optional(),
+    kind: z.enum(['online', 'kiosk']),
+    /** SHA-256 of the channel's API key, hex. Only the hash is configured, so a leaked config does not leak keys. */
+    apiKeySha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'expected the SHA-256 of the API key as 64 hex digits (store the hash, never the key)')
+      .transform((s) => s.toLowerCase()),
+  })
+  .strict();
+
+export const RefundReasonSchema = z.object({ code: id(), label: z.string().min(1).max(100) }).strict();
+
+const CatalogueShape = z
+  .object({
+    currency: z.literal('CNY', { error: 'only CNY is supported' }).default('CNY'),
+    /** The park's zone: callers use it to decide what "today" is; visit dates themselves are calendar dates. */
+    timeZone: timeZone.default('Asia/Shanghai'),
+    ticketTypes: z.array(TicketTypeEntrySchema, required('list the ticket types')).min(1, 'at least one ticket type is needed'),
+    slots: z.array(SlotSchema).default([]),
+    pricing: z.array(PricingRuleSchema).default([]),
+    channels: z.array(ChannelSchema, required('list the sales channels')).min(1, 'at least one sales channel is needed'),
+    // Every refund names a reason, so an empty list would make refunds impossible.
+    refundReasons: z.array(RefundReasonSchema, required('list the refund reasons ({ code, label })')).min(1, 'at least one refund reason is needed'),
+  })
+  .strict();
+
+type Shape = z.output<typeof CatalogueShape>;
+export type CatalogueTicketType = Shape['ticketTypes'][number];
+export type Slot = Shape['slots'][number];
+export type PricingRule = Shape['pricing'][number];
+export type EarlyBirdRule = Extract<PricingRule, { kind: 'earlyBird' }>;
+export type NightRule = Extract<PricingRule, { kind: 'night' }>;
+export type Channel = Shape['channels'][number];
+export type RefundReason = Shape['refundReasons'][number];
+
+/* ---------- entry windows (shared by validation, pricing and the gate rules) ---------- */
+
+export type EntryKind = 'early' | 'night';
+export interface EntryWindow {
+  from: string;
+  to: string;
+}
+/** What an entry choice means for one ticket type: the rule that prices it and the window the gate enforces. */
+export interface EntryOffer {
+  kind: EntryKind;
+  rule: EarlyBirdRule | NightRule;
+  ruleIndex: number;
+  window: EntryWindow;
+}
+
+const DAY_MIN = 1440;
+type Span = [number, number]; // minutes of day, half-open
+
+function hm(min: number): string {
+  return `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+}
+
+function spans(w: EntryWindow | undefined): Span[] {
+  if (!w) return [[0, DAY_MIN]];
+  const f = minutesOfDay(w.from);
+  const t = minutesOfDay(w.to);
+  // Same convention as the gate's decide(): from > to wraps midnight.
+  if (f < t) return [[f, t]];
+  return ([[f, DAY_MIN], [0, t]] as Span[]).filter(([a, b]) => a < b);
+}
+
+/** The rule's window cut by the type's own entryWindow: one window, none (empty) or 'split' (two pieces a gate cannot hold). */
+function intersectWindow(typeWindow: EntryWindow | undefined, rule: Span): EntryWindow | 'empty' | 'split' {
+  const parts = spans(typeWindow)
+    .map(([a, b]): Span => [Math.max(a, rule[0]), Math.min(b, rule[1])])
+    .filter(([a, b]) => a < b);
+  if (parts.length === 0) return 'empty';
+  if (parts.length === 1) return { from: hm(parts[0]![0]), to: hm(parts[0]![1]) };
+  // Two pieces that meet at midnight are one wrapping window.
+  const late = parts.find((p) => p[1] === DAY_MIN);
+  const early = parts.find((p) => p[0] === 0);
+  if (parts.length === 2 && late && early) return { from: hm(late[0]), to: hm(early[1]) };
+  return 'split';
+}
+
+function appliesTo(rule: { types?: string[] | undefined }, typeId: string): boolean {
+  return rule.types === undefined || rule.types.includes(typeId);
+}
+
+function ruleSpan(rule: EarlyBirdRule | NightRule): Span {
+  return rule.kind === 'earlyBird' ? [0, minutesOfDay(rule.before)] : [minutesOfDay(rule.from), DAY_MIN];
+}
+
+/** Rules of the entry's kind that cover this type (validation keeps it to one per type). */
+function entryRules(pricing: PricingRule[], typeId: string, kind: EntryKind): { rule: EarlyBirdRule | NightRule; index: number }[] {
+  const want = kind === 'early' ? 'earlyBird' : 'night';
+  const out: { rule: EarlyBirdRule | NightRule; index: number }[] = [];
+  pricing.forEach((rule, index) => {
+    if ((rule.kind === 'earlyBird' || rule.kind === 'night') && rule.kind === want && appliesTo(rule, typeId)) out.push({ rule, index });
+  });
+  return out;
+}
+
+/**
+ * The early/night entry a type may be sold with, or undefined when no rule offers it (or the
+ * type's own entry window leaves no time in the rule's window).
+ */
+export function entryOffer(catalogue: Pick<Catalogue, 'pricing'>, type: Pick<CatalogueTicketType, 'id' | 'entryWindow'>, kind: EntryKind): EntryOffer | undefined {
+  const found = entryRules(catalogue.pricing, type.id, kind)[0];
+  if (!found) return undefined;
+  const window = intersectWindow(type.entryWindow, ruleSpan(found.rule));
+  if (window === 'empty' || window === 'split') return undefined;
+  return { kind, rule: found.rule, ruleIndex: found.index, window };
+}
+
+/* ---------- cross-reference validation ---------- */
+
+function knownList(ids: string[]): string {
+  const shown = ids.slice(0, 12).join(', ');
+  return ids.length > 12 ? `${shown}, …` : shown;
+}
+
+function checkCatalogue(c: Shape, ctx: z.RefinementCtx): void {
+  const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+  const indexById = <T>(items: T[], key: (t: T) => string, label: string, path: (i: number) => (string | number)[]) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const k = key(item);
+      const prev = seen.get(k);
+      if (prev !== undefined) add(path(i), `duplicate ${label} "${k}" (first at index ${prev})`);
+      else seen.set(k, i);
+    });
+    return seen;
+  };
+
+  const types = indexById(c.ticketTypes, (t) => t.id, 'ticket type id', (i) => ['ticketTypes', i, 'id']);
+  indexById(c.slots, (s) => s.id, 'slot id', (i) => ['slots', i, 'id']);
+  const channels = indexById(c.channels, (ch) => ch.id, 'channel id', (i) => ['channels', i, 'id']);
+  indexById(c.refundReasons, (r) => r.code, 'refund reason code', (i) => ['refundReasons', i, 'code']);
+  // One key hash must identify exactly one channel, or the channel API cannot tell who is calling.
+  c.channels.forEach((ch, i) => {
+    const j = c.channels.findIndex((o) => o.apiKeySha256 === ch.apiKeySha256);
+    if (j < i) add(['channels', i, 'apiKeySha256'], `same API key hash as channels[${j}] ("${c.channels[j]!.id}"); each channel needs its own key`);
+  });
+
+  const typeIds = [...types.keys()];
+  const channelIds = [...channels.keys()];
+  const unknownType = (t: string) => `unknown ticket type "${t}" (known: ${knownList(typeIds)})`;
+  const unknownChannel = (ch: string) => `unknown channel "${ch}" (known: ${knownList(channelIds)})`;
+
+  c.ticketTypes.forEach((t, i) => {
+    t.channels?.forEach((ch, k) => {
+      if (!channels.has(ch)) add(['ticketTypes', i, 'channels', k], unknownChannel(ch));
+      else if (t.channels!.indexOf(ch) < k) add(['ticketTypes', i, 'channels', k], `channel "${ch}" is listed twice`);
+    });
+    // What the gates will validate, checked here so a bad rule never reaches them.
+    const gate = TicketTypeSchema.safeParse(gateRule(t));
+    if (!gate.success) for (const issue of gate.error.issues) add(['ticketTypes', i, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], issue.message);
+  });
+
+  // Slots: end after start, and no two slots overlap (quotas are per slot; an overlap double-counts the same hours).
+  c.slots.forEach((s, i) => {
+    if (minutesOfDay(s.end) <= minutesOfDay(s.start)) add(['slots', i, 'end'], `slot "${s.id}" ends at ${s.end}, which is not after its start ${s.start}`);
+  });
+  const ordered = c.slots
+    .map((s, i) => ({ s, i, a: minutesOfDay(s.start), b: minutesOfDay(s.end) }))
+    .filter((x) => x.a < x.b)
+    .sort((x, y) => x.a - y.a || x.i - y.i);
+  ordered.forEach((x, k) => {
+    for (const y of ordered.slice(0, k)) {
+      if (y.b > x.a) add(['slots', x.i, 'start'], `slot "${x.s.id}" (${x.s.start}–${x.s.end}) overlaps slot "${y.s.id}" (${y.s.start}–${y.s.end})`);
+    }
+  });
+
+  const channelPrices = new Map<string, number>();
+  c.pricing.forEach((rule, i) => {
+    if (rule.kind === 'channelPrice') {
+      const typeOk = types.has(rule.type);
+      const channelOk = channels.has(rule.channel);
+      if (!typeOk) add(['pricing', i, 'type'], unknownType(rule.type));
+      if (!channelOk) add(['pricing', i, 'channel'], unknownChannel(rule.channel));
+      if (typeOk && channelOk) {
+        const t = c.ticketTypes[types.get(rule.type)!]!;
+        if (t.channels && !t.channels.includes(rule.channel)) {
+          add(['pricing', i], `ticket type "${rule.type}" is not sold on channel "${rule.channel}" (its channels: ${t.channels.join(', ')}), so this price would never apply`);
+        }
+      }
+      const key = `${rule.channel}\u0000${rule.type}`;
+      const prev = channelPrices.get(key);
+      if (prev !== undefined) add(['pricing', i], `duplicate channelPrice for channel "${rule.channel}" and type "${rule.type}" (first at pricing[${prev}])`);
+      else channelPrices.set(key, i);
+      return;
+    }
+    rule.types?.forEach((t, k) => {
+      if (!types.has(t)) add(['pricing', i, 'types', k], unknownType(t));
+      else if (rule.types!.indexOf(t) < k) add(['pricing', i, 'types', k], `ticket type "${t}" is listed twice`);
+    });
+    if (rule.kind === 'offSeasonWeekend') {
+      rule.months.forEach((m, k) => {
+        if (rule.months.indexOf(m) < k) add(['pricing', i, 'months', k], `month ${m} is listed twice`);
+      });
+    }
+  });
+
+  // Early and night entries become gate windows, one per ticket: each type gets at most one rule of each
+  // kind, the early window must end before the night one starts, and the type's own window must leave room.
+  const reported = new Set<string>();
+  const once = (key: string, path: (string | number)[], message: string) => {
+    if (reported.has(key)) return;
+    reported.add(key);
+    add(path, message);
+  };
+  c.ticketTypes.forEach((t, ti) => {
+    const early = entryRules(c.pricing, t.id, 'early');
+    const night = entryRules(c.pricing, t.id, 'night');
+    for (const list of [early, night]) {
+      for (const extra of list.slice(1)) {
+        const first = list[0]!;
+        once(`dup:${extra.index}:${first.index}`, ['pricing', extra.index], `a second ${extra.rule.kind} rule for ticket type "${t.id}" (pricing[${first.index}] already covers it); a ticket has one entry window`);
+      }
+    }
+    for (const e of early.slice(0, 1)) {
+      for (const n of night.slice(0, 1)) {
+        const before = (e.rule as EarlyBirdRule).before;
+        const from = (n.rule as NightRule).from;
+        if (minutesOfDay(before) > minutesOfDay(from)) {
+          once(`order:${e.index}:${n.index}`, ['pricing', e.index, 'before'], `early-bird entry before ${before} is after night entry from ${from} (pricing[${n.index}]); the two windows would overlap`);
+        }
+      }
+    }
+    for (const { rule, index } of [...early.slice(0, 1), ...night.slice(0, 1)]) {
+      const w = intersectWindow(t.entryWindow, ruleSpan(rule));
+      const ruleWin = rule.kind === 'earlyBird' ? `before ${rule.before}` : `from ${rule.from}`;
+      if (w === 'split') {
+        add(['ticketTypes', ti, 'entryWindow'], `entry window ${t.entryWindow!.from}–${t.entryWindow!.to} splits the ${rule.kind} window (${ruleWin}, pricing[${index}]) in two; a gate ticket holds one window`);
+      } else if (w === 'empty' && rule.types?.includes(t.id)) {
+        add(['pricing', index, 'types', rule.types.indexOf(t.id)], `ticket type "${t.id}" has entry window ${t.entryWindow!.from}–${t.entryWindow!.to}, which leaves no entry ${ruleWin}`);
+      }
+    }
+  });
+}
+
+export const CatalogueSchema = CatalogueShape.superRefine(checkCatalogue);
+export type Catalogue = z.output<typeof CatalogueSchema>;
+export type CatalogueInput = z.input<typeof CatalogueSchema>;
+
+/* ---------- parsing ---------- */
+
+/** "pricing[2].type" style, as an operator reads the YAML/JSON. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** Every problem with a catalogue as "path: message" lines; empty when it is valid. */
+export function catalogueIssues(input: unknown): string[] {
+  const parsed = CatalogueSchema.safeParse(input);
+  return parsed.success ? [] : parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+}
+
+/** Validate a catalogue; throws a CONFIG_INVALID StileError listing every issue, one "path: message" per line. */
+export function parseCatalogue(input: unknown): Catalogue {
+  const parsed = CatalogueSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  throw new StileError(StileErrorCode.ConfigInvalid, issues.map((i) => `${i.path}: ${i.message}`).join('\n'), issues);
+}
+
+/* ---------- rules for the gates ---------- */
+
+function gateRule(t: CatalogueTicketType): z.input<typeof TicketTypeSchema> {
+  const rule: z.input<typeof TicketTypeSchema> = {
+    id: t.id,
+    name: t.name,
+    entries: t.entries,
+    slotGrace: t.slotGrace,
+    antiPassbackSec: t.antiPassbackSec,
+  };
+  if (t.entryWindow) rule.entryWindow = t.entryWindow;
+  if (t.gates) rule.gates = t.gates;
+  if (t.zones) rule.zones = t.zones;
+  return rule;
+}
+
+/** Gate type id of a ticket sold with an early/night entry. */
+export function gateTypeId(typeId: string, entry?: EntryKind): string {
+  return entry === undefined ? typeId : `${typeId}@${entry}`;
+}
+
+/**
+ * The ticket types the gates need: each catalogue type as is, plus an "@early"/"@night" variant
+ * for every entry the pricing rules offer it. A discounted early/night ticket carries the
+ * variant's id, so the gate admits it only in the window that was paid for. Each is parsed with
+ * TicketTypeSchema, so the gates receive exactly what they validate.
+ */
+export function gateTicketTypes(catalogue: Catalogue): TicketType[] {
+  const out: TicketType[] = [];
+  for (const t of catalogue.ticketTypes) {
+    out.push(TicketTypeSchema.parse(gateRule(t)));
+    for (const kind of ['early', 'night'] as const) {
+      const offer = entryOffer(catalogue, t, kind);
+      if (!offer) continue;
+      out.push(
+        TicketTypeSchema.parse({
+          ...gateRule(t),
+          id: gateTypeId(t.id, kind),
+          name: `${t.name} (${kind === 'early' ? 'early entry' : 'night entry'})`,
+          entryWindow: offer.window,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+/* ---------- demo ---------- */
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Fixed API keys of the demo channels; the demo prints them, the catalogue holds only their hashes. */
+export const DEMO_API_KEYS = {
+  wechat: 'demo-wechat-key',
+  meituan: 'demo-meituan-key',
+  kiosk: 'demo-kiosk-key',
+} as const;
+
+/** A realistic catalogue for a small 3A scenic park. */
+export function demoCatalogue(): Catalogue {
+  const grace = { earlyMin: 15, lateMin: 30 };
+  return parseCatalogue({
+    currency: 'CNY',
+    timeZone: 'Asia/Shanghai',
+    ticketTypes: [
+      { id: 'adult', name: 'Adult', priceFen: 8000, slotGrace: grace },
+      { id: 'child', name: 'Child (1.2–1.5 m)', priceFen: 4000, slotGrace: grace },
+      { id: 'senior', name: 'Senior (60+)', priceFen: 4000, slotGrace: grace },
+      { id: 'family', name: 'Family package (2 adults + 1 child)', priceFen: 18000, persons: 3, slotGrace: grace },
+      { id: 'weekend', name: 'Weekend special', priceFen: 6800, days: 'weekend', channels: ['wechat', 'kiosk'], slotGrace: grace },
+    ],
+    slots: [
+      { id: 'early', start: '06:30', end: '08:00', quota: 200 },
+      { id: 's08', start: '08:00', end: '10:00', quota: 800 },
+      { id: 's10', start: '10:00', end: '12:00', quota: 1000 },
+      { id: 's12', start: '12:00', end: '14:00', quota: 1000 },
+      { id: 's14', start: '14:00', end: '16:00', quota: 800 },
+      { id: 's16', start: '16:00', end: '18:00', quota: 500 },
+      // Starts at 18:00, not 17:00: slots may not overlap and 16:00–18:00 is a day slot.
+      { id: 'night', start: '18:00', end: '21:00', quota: 600 },
+    ],
+    pricing: [
+      { kind: 'earlyBird', before: '08:00', percentOff: 20 },
+      { kind: 'night', from: '17:00', percentOff: 30 },
+      // Off-season: winter and early spring weekends, for the single-person tickets.
+      { kind: 'offSeasonWeekend', months: [1, 2, 3, 11, 12], percentOff: 15, types: ['adult', 'child', 'senior'] },
+      { kind: 'channelPrice', channel: 'meituan', type: 'adult', priceFen: 7600 },
+      { kind: 'channelPrice', channel: 'meituan', type: 'family', priceFen: 17000 },
+    ],
+    channels: [
+      { id: 'wechat', name: 'WeChat mini-program', kind: 'online', apiKeySha256: sha256Hex(DEMO_API_KEYS.wechat) },
+      { id: 'meituan', name: 'Meituan', kind: 'online', apiKeySha256: sha256Hex(DEMO_API_KEYS.meituan) },
+      { id: 'kiosk', name: 'On-site kiosk', kind: 'kiosk', apiKeySha256: sha256Hex(DEMO_API_KEYS.kiosk) },
+    ],
+    refundReasons: [
+      { code: 'weather', label: 'Bad weather / park closed' },
+      { code: 'illness', label: 'Illness' },
+      { code: 'changed_plans', label: 'Changed plans' },
+      { code: 'duplicate_order', label: 'Duplicate order' },
+    ],
+  });
+}

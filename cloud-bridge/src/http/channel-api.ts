@@ -1,0 +1,186 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { gateTicketTypes, type Channel } from '../catalogue/catalogue.js';
+import type { Logger } from '../log.js';
+import type { Reply, Sales, SalesSite } from '../sales/sales.js';
+import {
+  AvailabilityQuerySchema,
+  ChannelParamSchema,
+  CreateOrderSchema,
+  ErrorSchema,
+  IdempotencyHeaderSchema,
+  OrderIdParamSchema,
+  PauseSchema,
+  PaySchema,
+  RebookSchema,
+  RefundSchema,
+} from '../sales/schemas.js';
+
+type Env = { Variables: { site: SalesSite; channel: Channel } };
+
+const json = (schema: z.ZodType, description: string) => ({ content: { 'application/json': { schema } }, description });
+const ANY = z.object({}).passthrough();
+const errors = {
+  400: json(ErrorSchema, 'Request does not match the schema (`invalid_request`)'),
+  401: json(ErrorSchema, 'Missing or unknown API key (`unknown_api_key`)'),
+  404: json(ErrorSchema, 'Unknown order or site'),
+  409: json(ErrorSchema, 'Refused by state: `sold_out`, `capacity_orange`, `capacity_red`, `channel_paused`, `already_paid`, `already_refunded`, `not_paid`, `ticket_used`'),
+  422: json(ErrorSchema, 'Refused by rule: `invalid_id_number`, `duplicate_visitor`, `unknown_refund_reason`, `amount_mismatch`, `idempotency_key_reused`, `slot_required`, `date_in_past`, pricing refusals'),
+};
+
+/**
+ * A Sales reply as the HTTP response. Typed `never` on purpose: the statuses come from the
+ * sales rules at run time, which the per-route response typing cannot follow; the schemas
+ * in the routes still document them.
+ */
+function send(c: Context, reply: Reply): never {
+  return c.json(reply.body, reply.status as 200) as never;
+}
+
+function bearer(c: Context): string | undefined {
+  const h = c.req.header('authorization');
+  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  return c.req.header('x-api-key') ?? undefined;
+}
+
+function sameSha256(token: string, expectedHex: string): boolean {
+  const got = createHash('sha256').update(token, 'utf8').digest();
+  const want = Buffer.from(expectedHex, 'hex');
+  return want.length === got.length && timingSafeEqual(got, want);
+}
+
+export interface ChannelApiOptions {
+  sales: Sales;
+  log: Logger;
+  /** SHA-256 (hex) of the staff token per site: pause/resume and the audit log. */
+  staffTokens: Map<string, string>;
+}
+
+/**
+ * The partner channel API (`/v1/channel/…`, one API key per channel), the staff API
+ * (`/v1/staff/…`) and the gates' ticket-type rules, with the OpenAPI document at /docs.
+ */
+export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
+  const { sales, log } = opts;
+  const app = new OpenAPIHono<Env>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const message = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+        return c.json({ error: 'invalid_request', message }, 400);
+      }
+      return undefined;
+    },
+  });
+  app.onError((err, c) => {
+    // Malformed JSON bodies surface here from the validator.
+    if (err instanceof SyntaxError || /JSON/i.test(err.message)) return c.json({ error: 'invalid_request', message: 'body is not valid JSON' }, 400);
+    log.error({ err, path: c.req.path }, 'channel api request failed');
+    return c.json({ error: 'internal', message: 'internal error' }, 500);
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'channelKey', { type: 'http', scheme: 'bearer', description: 'The channel API key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'staffToken', { type: 'http', scheme: 'bearer', description: "The site's staff token" });
+
+  app.use('/v1/channel/*', async (c, next) => {
+    const key = bearer(c);
+    const found = key ? sales.channelForKey(key) : undefined;
+    if (!found) return c.json({ error: 'unknown_api_key', message: 'send the channel API key as Authorization: Bearer <key>' }, 401);
+    c.set('site', found.site);
+    c.set('channel', found.channel);
+    await next();
+    return undefined;
+  });
+
+  const security = [{ channelKey: [] }];
+  app.openapi(
+    createRoute({ method: 'get', path: '/v1/channel/availability', tags: ['channel'], security, summary: 'Remaining places by slot for a day, prices for this channel, "almost full" flag', request: { query: AvailabilityQuerySchema }, responses: { 200: json(ANY, 'Availability'), ...errors } }),
+    async (c) => send(c, await sales.availability(c.get('site'), c.get('channel'), c.req.valid('query').date)),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/channel/orders',
+      tags: ['channel'],
+      security,
+      summary: 'Real-name order for N visitors; holds the places until paid',
+      request: { headers: IdempotencyHeaderSchema, body: { content: { 'application/json': { schema: CreateOrderSchema } }, required: true } },
+      responses: { 201: json(ANY, 'Order created (pending payment)'), ...errors },
+    }),
+    async (c) => send(c, await sales.createOrder(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('json'))),
+  );
+  app.openapi(
+    createRoute({ method: 'get', path: '/v1/channel/orders/{orderId}', tags: ['channel'], security, summary: 'An order with its tickets and masked visitors', request: { params: OrderIdParamSchema }, responses: { 200: json(ANY, 'Order'), ...errors } }),
+    async (c) => send(c, await sales.getOrder(c.get('site'), c.get('channel'), c.req.valid('param').orderId)),
+  );
+  const write = <B extends z.ZodType>(path: string, summary: string, schema: B) =>
+    createRoute({
+      method: 'post',
+      path,
+      tags: ['channel'],
+      security,
+      summary,
+      request: { params: OrderIdParamSchema, headers: IdempotencyHeaderSchema, body: { content: { 'application/json': { schema } }, required: true } },
+      responses: { 200: json(ANY, 'Done'), ...errors },
+    });
+  app.openapi(write('/v1/channel/orders/{orderId}/pay', 'Payment confirmed: issues the tickets (whitelist delta to every gate) and sends the SMS', PaySchema), async (c) =>
+    send(c, await sales.pay(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
+  );
+  app.openapi(write('/v1/channel/orders/{orderId}/refund', 'Refund a paid, unused order with a reason from the park’s list', RefundSchema), async (c) =>
+    send(c, await sales.refund(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
+  );
+  app.openapi(write('/v1/channel/orders/{orderId}/rebook', 'Move a paid, unused order to another date/slot (new codes, old ones stop working)', RebookSchema), async (c) =>
+    send(c, await sales.rebook(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
+  );
+
+  // Staff: a per-site token; who and why go into the audit log.
+  const staffAuth = (c: Context, site: string): Response | undefined => {
+    const want = opts.staffTokens.get(site);
+    const token = bearer(c);
+    if (!want || !token || !sameSha256(token, want)) return c.json({ error: 'unauthorized', message: 'send the site staff token as Authorization: Bearer <token>' }, 401);
+    return undefined;
+  };
+  for (const action of ['pause', 'resume'] as const) {
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/v1/staff/sites/{site}/channels/{channel}/${action}`,
+        tags: ['staff'],
+        security: [{ staffToken: [] }],
+        summary: action === 'pause' ? 'Stop a channel selling (audit-logged)' : 'Let a paused channel sell again (audit-logged)',
+        request: { params: ChannelParamSchema, body: { content: { 'application/json': { schema: PauseSchema } }, required: true } },
+        responses: { 200: json(ANY, 'New channel state'), ...errors },
+      }),
+      async (c) => {
+        const { site, channel } = c.req.valid('param');
+        const denied = staffAuth(c, site);
+        if (denied) return denied as never;
+        const { by, reason } = c.req.valid('json');
+        return send(c, await sales.setChannelPaused(site, channel, action === 'pause', by, reason));
+      },
+    );
+  }
+  app.openapi(
+    createRoute({ method: 'get', path: '/v1/staff/sites/{site}/audit', tags: ['staff'], security: [{ staffToken: [] }], summary: 'Staff actions, newest first', request: { params: z.object({ site: z.string() }) }, responses: { 200: json(ANY, 'Audit log'), ...errors } }),
+    async (c) => {
+      const { site } = c.req.valid('param');
+      const denied = staffAuth(c, site);
+      if (denied) return denied as never;
+      return c.json({ site, entries: await sales.auditLog(site) }, 200);
+    },
+  );
+
+  // The gates' rules, derived from the catalogue: early/night variants carry their windows.
+  app.openapi(
+    createRoute({ method: 'get', path: '/v1/sites/{site}/ticket-types', tags: ['gates'], summary: 'Ticket-type rules for gate.yaml (`ticketTypes`), incl. the early/night entry windows', request: { params: z.object({ site: z.string() }) }, responses: { 200: json(ANY, 'Rules'), 404: errors[404] } }),
+    (c) => {
+      const site = sales.site(c.req.valid('param').site);
+      if (!site) return c.json({ error: 'unknown_site', message: 'no such site' }, 404);
+      return c.json({ site: site.id, ticketTypes: gateTicketTypes(site.catalogue) }, 200);
+    },
+  );
+
+  const doc = { openapi: '3.0.3', info: { title: 'Stile cloud-bridge API', version: '1', description: 'Sales channels, park staff and gates. Money is integer fen (1 CNY = 100 fen). Every write takes an Idempotency-Key.' } };
+  app.doc('/openapi.json', doc);
+  app.doc('/docs', doc);
+  return app;
+}

@@ -1,0 +1,40 @@
+import type { Logger } from '../log.js';
+
+/** A text to a visitor's phone: the check-in code after payment or rebooking. */
+export interface SmsMessage {
+  /** Mainland mobile number, 11 digits. */
+  to: string;
+  text: string;
+  orderId: string;
+}
+
+/**
+ * How check-in codes reach visitors. A real provider (Aliyun SMS, Tencent Cloud SMS…) is a
+ * small adapter implementing this; it must not throw for a failed send but log and keep
+ * the order — the code is also in the channel's order view.
+ */
+export interface SmsSender {
+  send(message: SmsMessage): Promise<void>;
+}
+
+/** Phone numbers are personal data too: logs keep the first 3 and last 4 digits. */
+export function maskPhone(phone: string): string {
+  return phone.length === 11 ? `${phone.slice(0, 3)}****${phone.slice(7)}` : '***';
+}
+
+/** The demo's provider: writes the message to the log (and keeps the last ones for tests and the dashboard). */
+export class LogSmsSender implements SmsSender {
+  readonly sent: SmsMessage[] = [];
+
+  constructor(
+    private readonly log: Logger,
+    private readonly keep = 100,
+  ) {}
+
+  send(message: SmsMessage): Promise<void> {
+    this.sent.push(message);
+    if (this.sent.length > this.keep) this.sent.shift();
+    this.log.info({ event: 'sms', to: maskPhone(message.to), orderId: message.orderId, text: message.text }, 'SMS (log provider)');
+    return Promise.resolve();
+  }
+}

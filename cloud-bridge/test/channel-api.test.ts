@@ -1,0 +1,208 @@
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashIdNumber, topics, WhitelistDeltaSchema, type WhitelistDelta } from '@stile/config';
+import type { CloudBridge } from '../src/bridge.js';
+import { DEMO_API_KEYS, demoCatalogue, type Catalogue } from '../src/catalogue/catalogue.js';
+import { LogSmsSender } from '../src/notify/sms.js';
+import { DIALECTS, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
+
+const STAFF_TOKEN = 'staff-token-for-tests';
+const ID_KEY = 'id-hash-key-for-tests-0123456789';
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+/** A valid 18-character resident ID number (correct MOD 11-2 check character). */
+function idNumber(n: number): string {
+  const body = `110105199001${String(n).padStart(5, '0')}`;
+  const sum = [...body].reduce((s, d, i) => s + Number(d) * WEIGHTS[i]!, 0);
+  return body + '10X98765432'[sum % 11]!;
+}
+
+/** A Wednesday well ahead, so no weekend or off-season pricing applies. */
+const DAY = '2027-03-10';
+const NEXT_DAY = '2027-03-11';
+
+describe.each(DIALECTS)('channel API on %s', (dialect) => {
+  const open: { bridge: CloudBridge; db: TestDb }[] = [];
+  afterEach(async () => {
+    for (const o of open.splice(0)) {
+      await o.bridge.close();
+      await o.db.cleanup();
+    }
+  });
+
+  async function park(opts: { catalogue?: Catalogue; daily?: number } = {}) {
+    const db = await testDb(dialect);
+    const site = testSite(['g1']);
+    const sms = new LogSmsSender(silentLog);
+    const bridge = await testBridge(db, [{ ...site.config, sales: { catalogue: opts.catalogue ?? demoCatalogue(), capacity: { daily: opts.daily ?? 5000, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY, staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') } }], { sms });
+    open.push({ bridge, db });
+    const base = `http://127.0.0.1:${bridge.httpPort}`;
+    const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, key: string = DEMO_API_KEYS.wechat) => {
+      const res = await fetch(base + path, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    const order = (body: Record<string, unknown>, idem = uniqueId('idem'), key?: string) => call('POST', '/v1/channel/orders', body, { 'idempotency-key': idem }, key);
+    const write = (orderId: string, action: string, body: unknown, idem = uniqueId('idem'), key?: string) => call('POST', `/v1/channel/orders/${orderId}/${action}`, body, { 'idempotency-key': idem }, key);
+    return { bridge, site: site.config.id, sms, call, order, write };
+  }
+
+  const adults = (n: number, from = 1) => ({ typeId: 'adult', date: DAY, slotId: 's10', contactPhone: '13800138000', visitors: Array.from({ length: n }, (_, i) => ({ name: `游客${from + i}`, idNumber: idNumber(from + i) })) });
+
+  it('sells, takes payment, issues tickets to the gates and texts the code', async () => {
+    const p = await park();
+    const gate = await testClient();
+    const deltas: WhitelistDelta[] = [];
+    gate.on('message', (_t, payload) => deltas.push(WhitelistDeltaSchema.parse(JSON.parse(payload.toString()))));
+    await gate.subscribeAsync(topics.whitelistDelta(p.site), { qos: 1 });
+    try {
+      const before = await p.call('GET', `/v1/channel/availability?date=${DAY}`);
+      expect(before.status).toBe(200);
+      const s10 = (before.body.slots as { slotId: string; remaining: number }[]).find((s) => s.slotId === 's10')!;
+      expect(before.body.types.find((t: { typeId: string }) => t.typeId === 'adult').unitFen).toBe(8000);
+
+      const created = await p.order(adults(2));
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ status: 'pending', persons: 2, amountFen: 16000 });
+      expect(JSON.stringify(created.body)).not.toContain(idNumber(1));
+      expect(created.body.visitors[0].idMasked).toMatch(/^1101\*{10}\d{3}[\dX]$/);
+      const held = await p.call('GET', `/v1/channel/availability?date=${DAY}`);
+      expect(held.body.slots.find((s: { slotId: string }) => s.slotId === 's10').remaining).toBe(s10.remaining - 2);
+
+      const paid = await p.write(created.body.orderId, 'pay', { paymentRef: 'wxpay-1', amountFen: 16000 });
+      expect(paid.status).toBe(200);
+      expect(paid.body.status).toBe('paid');
+      const tickets = paid.body.tickets as { ticketId: string; code: string }[];
+      expect(tickets).toHaveLength(2);
+      expect(tickets[0]!.code).toBe(`ST1:${tickets[0]!.ticketId}`);
+
+      // Within the same second the delta reaches a gate, carrying the real-name binding as a keyed hash.
+      const delta = await waitFor(() => deltas.find((d) => d.seq === paid.body.whitelistSeq), 'the sale delta', 1000);
+      const upserts = delta.changes.flatMap((c) => (c.op === 'upsert' ? [c.ticket] : []));
+      expect(upserts.map((t) => t.ticketId).sort()).toEqual(tickets.map((t) => t.ticketId).sort());
+      expect(upserts.find((t) => t.ticketId === tickets[0]!.ticketId)).toMatchObject({ visitDate: DAY, slotStart: '10:00', slotEnd: '12:00', typeId: 'adult', idHash: hashIdNumber(ID_KEY, idNumber(1)) });
+      await waitFor(() => p.sms.sent.length === 1, 'the SMS');
+      expect(p.sms.sent[0]!.to).toBe('13800138000');
+      expect(p.sms.sent[0]!.text).toContain(tickets[0]!.code);
+    } finally {
+      await gate.endAsync();
+    }
+  });
+
+  it('answers a retried write from its idempotency key: one order, the same answer; another body under the key is refused', async () => {
+    const p = await park();
+    const key = uniqueId('idem');
+    const all = await Promise.all(Array.from({ length: 5 }, () => p.order(adults(1), key)));
+    const ids = new Set(all.map((r) => r.body.orderId));
+    expect(all.every((r) => r.status === 201)).toBe(true);
+    expect(ids.size).toBe(1);
+    expect(all.filter((r) => r.body.replayed === true)).toHaveLength(4);
+    expect((await p.order(adults(1, 7), key)).body.error).toBe('idempotency_key_reused');
+    const orders = await p.bridge.store.db.selectFrom('orders').select('order_id').where('site', '=', p.site).execute();
+    expect(orders).toHaveLength(1);
+  });
+
+  it('never oversells the last places, even with 20 orders at once', async () => {
+    const cat = demoCatalogue();
+    const catalogue = { ...cat, slots: cat.slots.map((s) => (s.id === 's10' ? { ...s, quota: 5 } : s)) };
+    const p = await park({ catalogue });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => p.order(adults(1, 100 + i))));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(5);
+    expect(results.filter((r) => r.status === 409).every((r) => r.body.error === 'sold_out')).toBe(true);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(15);
+    const av = await p.call('GET', `/v1/channel/availability?date=${DAY}`);
+    expect(av.body.slots.find((s: { slotId: string }) => s.slotId === 's10')).toMatchObject({ remaining: 0, almostFull: true });
+  });
+
+  it('online sales stop at the orange line; the kiosk sells the rest up to capacity, then nobody does', async () => {
+    const p = await park({ daily: 10 });
+    for (let i = 0; i < 8; i++) expect((await p.order(adults(1, 200 + i))).status).toBe(201);
+    const orange = await p.order(adults(1, 300));
+    expect(orange).toMatchObject({ status: 409, body: { error: 'capacity_orange' } });
+    expect((await p.call('GET', `/v1/channel/availability?date=${DAY}`)).body).toMatchObject({ open: false, almostFull: true, capacity: { sold: 8, remaining: 0 } });
+    expect((await p.order(adults(2, 400), uniqueId('k'), DEMO_API_KEYS.kiosk)).status).toBe(201);
+    const red = await p.order(adults(1, 500), uniqueId('k'), DEMO_API_KEYS.kiosk);
+    expect(red).toMatchObject({ status: 409, body: { error: 'capacity_red' } });
+    // Another day is unaffected.
+    expect((await p.order({ ...adults(1, 600), date: NEXT_DAY })).status).toBe(201);
+  });
+
+  it('refuses bad input with a reason and changes nothing', async () => {
+    const p = await park();
+    const bad = { ...adults(1), visitors: [{ name: '李四', idNumber: '110105199001000010' }] };
+    const r = await p.order(bad);
+    expect(r).toMatchObject({ status: 422, body: { error: 'invalid_id_number' } });
+    expect(JSON.stringify(r.body)).not.toContain('110105199001000010');
+    expect((await p.order({ ...adults(2), visitors: [adults(1).visitors[0], adults(1).visitors[0]] })).body.error).toBe('duplicate_visitor');
+    expect((await p.order(adults(1), uniqueId('i'), 'not-a-key')).status).toBe(401);
+    const schema = await p.order({ ...adults(1), visitors: [] });
+    expect(schema).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(schema.body.message).toContain('visitors');
+    expect((await p.call('POST', '/v1/channel/orders', adults(1))).status).toBe(400); // no Idempotency-Key
+    expect((await p.order({ ...adults(1), typeId: 'weekend' })).body.error).toBe('not_on_this_day');
+    expect((await p.order({ ...adults(1), date: '2020-01-01' })).body.error).toBe('date_in_past');
+    const orders = await p.bridge.store.db.selectFrom('orders').select('order_id').where('site', '=', p.site).execute();
+    expect(orders).toHaveLength(0);
+
+    const created = await p.order(adults(1));
+    expect((await p.write(created.body.orderId, 'pay', { paymentRef: 'x', amountFen: 1 })).body.error).toBe('amount_mismatch');
+    expect((await p.write(created.body.orderId, 'refund', { reason: 'weather' })).body.error).toBe('not_paid');
+    await p.write(created.body.orderId, 'pay', { paymentRef: 'x', amountFen: 8000 });
+    expect((await p.write(created.body.orderId, 'refund', { reason: 'bored' })).body.error).toBe('unknown_refund_reason');
+    const refunded = await p.write(created.body.orderId, 'refund', { reason: 'weather' });
+    expect(refunded).toMatchObject({ status: 200, body: { status: 'refunded', refundFen: 8000 } });
+    expect((await p.write(created.body.orderId, 'refund', { reason: 'weather' })).body.error).toBe('already_refunded');
+    const ticketId = refunded.body.orderId && (await p.call('GET', `/v1/channel/orders/${created.body.orderId}`)).body.visitors[0].ticketId;
+    expect((await p.bridge.store.getTicket(p.site, ticketId))?.status).toBe('refunded');
+    expect((await p.call('GET', '/v1/channel/orders/ONOSUCHORDER', undefined, {}, DEMO_API_KEYS.meituan)).status).toBe(404);
+  });
+
+  it('rebooks an unused order to another slot with new codes; a used one is refused', async () => {
+    const p = await park();
+    const created = await p.order(adults(2));
+    const paid = await p.write(created.body.orderId, 'pay', { paymentRef: 'p', amountFen: 16000 });
+    const moved = await p.write(created.body.orderId, 'rebook', { date: NEXT_DAY, slotId: 's14' });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ date: NEXT_DAY, slotId: 's14', status: 'paid' });
+    const oldIds = (paid.body.tickets as { ticketId: string }[]).map((t) => t.ticketId);
+    const newIds = (moved.body.tickets as { ticketId: string }[]).map((t) => t.ticketId);
+    expect(newIds.some((id) => oldIds.includes(id))).toBe(false);
+    expect((await p.bridge.store.getTicket(p.site, oldIds[0]!))?.status).toBe('rebooked');
+    const av = await p.call('GET', `/v1/channel/availability?date=${DAY}`);
+    expect(av.body.capacity.sold).toBe(0);
+
+    await p.bridge.store.db.updateTable('tickets').set({ entries_used: 1 }).where('site', '=', p.site).where('ticket_id', '=', newIds[0]!).execute();
+    expect((await p.write(created.body.orderId, 'rebook', { date: DAY, slotId: 's12' })).body.error).toBe('ticket_used');
+    expect((await p.write(created.body.orderId, 'refund', { reason: 'weather' })).body.error).toBe('ticket_used');
+  });
+
+  it('staff pause a channel (audit-logged, who and why): it stops selling until resumed', async () => {
+    const p = await park();
+    const path = `/v1/staff/sites/${p.site}/channels/meituan`;
+    expect((await p.call('POST', `${path}/pause`, { by: 'staff:li', reason: 'x' }, {}, 'wrong-token')).status).toBe(401);
+    expect((await p.call('POST', `${path}/pause`, { by: 'staff:li', reason: 'queue at east gate' }, {}, STAFF_TOKEN)).status).toBe(200);
+    const av = await p.call('GET', `/v1/channel/availability?date=${DAY}`, undefined, {}, DEMO_API_KEYS.meituan);
+    expect(av.body).toMatchObject({ paused: true, open: false });
+    expect((await p.order(adults(1), uniqueId('i'), DEMO_API_KEYS.meituan)).body.error).toBe('channel_paused');
+    expect((await p.order(adults(1, 2))).status).toBe(201); // other channels still sell
+    await p.call('POST', `${path}/resume`, { by: 'staff:wang', reason: 'queue gone' }, {}, STAFF_TOKEN);
+    expect((await p.order(adults(1, 3), uniqueId('i'), DEMO_API_KEYS.meituan)).status).toBe(201);
+    const audit = await p.call('GET', `/v1/staff/sites/${p.site}/audit`, undefined, {}, STAFF_TOKEN);
+    expect(audit.body.entries.map((e: { actor: string; action: string; reason: string }) => [e.actor, e.action, e.reason])).toEqual([
+      ['staff:wang', 'channel_resume', 'queue gone'],
+      ['staff:li', 'channel_pause', 'queue at east gate'],
+    ]);
+  });
+
+  it('serves the OpenAPI document at /docs and the gates’ ticket-type rules', async () => {
+    const p = await park();
+    const doc = await p.call('GET', '/docs');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/channel/availability', '/v1/channel/orders', '/v1/channel/orders/{orderId}/pay']));
+    const rules = await p.call('GET', `/v1/sites/${p.site}/ticket-types`);
+    expect(rules.body.ticketTypes.find((t: { id: string }) => t.id === 'adult@early').entryWindow).toEqual({ from: '00:00', to: '08:00' });
+  });
+});
