@@ -7,6 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createChannelApi } from './http/channel-api.js';
 import { createHttpServer } from './http/server.js';
 import { LogSmsSender, type SmsSender } from './notify/sms.js';
+import { Reports } from './reports/report-service.js';
 import { Sales } from './sales/sales.js';
 import { EntriesIngest, type UnknownGatePolicy } from './ingest/entries.js';
 import { StatusIngest } from './ingest/status.js';
@@ -63,6 +64,7 @@ export interface CloudBridge {
   publishChanges(site: string, changes: WhitelistChange[]): Promise<WhitelistDelta>;
   /** Orders, availability and channel state (sites with `sales`). */
   sales: Sales;
+  reports: Reports;
   sendCommand(site: string, gate: string, action: GateAction, opts: CommandOptions): Promise<GateCommand>;
   waitForAck(cmdId: string, timeoutMs?: number): Promise<CommandAck>;
   close(): Promise<void>;
@@ -135,7 +137,10 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const salesSites = opts.sites.flatMap((s) => (s.sales ? [{ id: s.id, ...s.sales }] : []));
     const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log);
     const staffTokens = new Map(salesSites.flatMap((s) => (s.staffTokenSha256 ? [[s.id, s.staffTokenSha256] as const] : [])));
-    const api = getRequestListener(createChannelApi({ sales, log, staffTokens }).fetch);
+    const reports = new Reports(store, (id) => sales.site(id), () => sales.siteIds, log);
+    if (salesSites.length > 0) reports.start();
+    cleanups.push(() => Promise.resolve(reports.stop()));
+    const api = getRequestListener(createChannelApi({ sales, log, staffTokens, reports }).fetch);
     const server = createHttpServer({ store, metrics, log, api });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -158,6 +163,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       mqtt: client,
       publishChanges: (site, changes) => whitelist.publishChanges(site, changes),
       sales,
+      reports,
       sendCommand: (site, gate, action, o) => commands.sendCommand(site, gate, action, o),
       waitForAck: (cmdId, timeoutMs) => commands.waitForAck(cmdId, timeoutMs),
       close: closeAll,

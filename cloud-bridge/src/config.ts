@@ -31,6 +31,8 @@ const SiteSchema = z
         /** SHA-256 (hex) of the staff token for pause/resume and the audit log. */
         staffTokenSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits (the SHA-256 of the token)').optional(),
         tourRouteUrl: z.string().url().optional(),
+        /** Local time the daily report is generated (default 22:00). */
+        reportAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'reportAt: a time of day HH:MM').optional(),
       })
       .strict()
       .refine((x) => (x.catalogue === undefined) !== (x.catalogueFile === undefined), { message: 'give exactly one of catalogue, catalogueFile' })
@@ -96,6 +98,7 @@ function loadSales(file: string, i: number, s: SalesConfig, abs: (p: string) => 
     idHashKey,
     ...(s.staffTokenSha256 ? { staffTokenSha256: s.staffTokenSha256.toLowerCase() } : {}),
     ...(s.tourRouteUrl ? { tourRouteUrl: s.tourRouteUrl } : {}),
+    ...(s.reportAt ? { reportAt: s.reportAt } : {}),
   };
 }
 

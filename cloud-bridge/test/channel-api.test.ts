@@ -4,7 +4,8 @@ import { hashIdNumber, topics, WhitelistDeltaSchema, type WhitelistDelta } from 
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue, type Catalogue } from '../src/catalogue/catalogue.js';
 import { LogSmsSender } from '../src/notify/sms.js';
-import { DIALECTS, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
+import { Reports } from '../src/reports/report-service.js';
+import { admit, DIALECTS, entriesMessage, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';
 const ID_KEY = 'id-hash-key-for-tests-0123456789';
@@ -195,6 +196,47 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
       ['staff:wang', 'channel_resume', 'queue gone'],
       ['staff:li', 'channel_pause', 'queue at east gate'],
     ]);
+  });
+
+  it('reports the day: sales and revenue by channel, refunds by reason, entries by hour; JSON, CSV and HTML; kept and scheduled', async () => {
+    const p = await park();
+    const a = await p.order(adults(2));
+    await p.write(a.body.orderId, 'pay', { paymentRef: 'a', amountFen: 16000 });
+    const b = await p.order(adults(1, 9), uniqueId('i'), DEMO_API_KEYS.meituan);
+    await p.write(b.body.orderId, 'pay', { paymentRef: 'b', amountFen: 7600 }, uniqueId('i'), DEMO_API_KEYS.meituan);
+    await p.write(b.body.orderId, 'refund', { reason: 'weather' }, uniqueId('i'), DEMO_API_KEYS.meituan);
+    // Two admissions at the gate today, 10:xx local time.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    const gate = await testClient();
+    await gate.publishAsync(topics.entries(p.site, 'g1'), entriesMessage(p.site, 'g1', [admit(1, 'TKT-R1-0000', { at: `${today}T10:05:00+08:00`, persons: 2 }), admit(2, 'TKT-R2-0000', { at: `${today}T10:40:00+08:00` })]), { qos: 1 });
+    await gate.endAsync();
+    await waitFor(async () => (await p.bridge.store.countEntries(p.site)) === 2, 'the entries stored');
+
+    const staff = { authorization: `Bearer ${STAFF_TOKEN}` };
+    const r = await p.call('GET', `/v1/staff/sites/${p.site}/reports/${today}`, undefined, staff, STAFF_TOKEN);
+    expect(r.status).toBe(200);
+    expect(r.body.totals).toMatchObject({ orders: 2, ticketsSold: 3, revenueFen: 23600, refundedFen: 7600, netRevenueFen: 16000, refunds: 1 });
+    expect(r.body.byChannel.map((c: { channel: string }) => c.channel)).toEqual(['wechat', 'meituan']);
+    expect(r.body.refundsByReason[0]).toMatchObject({ reason: 'weather', count: 1, amountFen: 7600 });
+    expect(r.body.peakHour).toEqual({ hour: 10, persons: 3 });
+    const csv = await fetch(`http://127.0.0.1:${p.bridge.httpPort}/v1/staff/sites/${p.site}/reports/${today}?format=csv&token=${STAFF_TOKEN}`);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect(await csv.text()).toContain('236.00');
+    const html = await (await fetch(`http://127.0.0.1:${p.bridge.httpPort}/v1/staff/sites/${p.site}/reports/${today}?format=html&lang=en&token=${STAFF_TOKEN}`)).text();
+    expect(html).toContain('<svg');
+    expect(html).toContain('lang="en"');
+    expect((await fetch(`http://127.0.0.1:${p.bridge.httpPort}/v1/staff/sites/${p.site}/reports/${today}`)).status).toBe(401);
+    expect(await p.bridge.store.db.selectFrom('reports').select('date').where('site', '=', p.site).execute()).toEqual([{ date: today }]);
+
+    // The schedule: past reportAt (22:00 local) without a report for the day → one is made.
+    const late = () => new Date(`${NEXT_DAY}T22:30:00+08:00`);
+    const scheduled = new Reports(p.bridge.store, (id) => p.bridge.sales.site(id), () => [p.site], silentLog, late);
+    scheduled.start(20);
+    try {
+      await waitFor(async () => (await p.bridge.store.db.selectFrom('reports').select('date').where('site', '=', p.site).where('date', '=', NEXT_DAY).executeTakeFirst()) !== undefined, 'the scheduled report');
+    } finally {
+      scheduled.stop();
+    }
   });
 
   it('serves the OpenAPI document at /docs and the gates’ ticket-type rules', async () => {

@@ -3,6 +3,8 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { gateTicketTypes, type Channel } from '../catalogue/catalogue.js';
 import type { Logger } from '../log.js';
+import { reportToCsv, reportToHtml } from '../reports/daily-report.js';
+import type { Reports } from '../reports/report-service.js';
 import type { Reply, Sales, SalesSite } from '../sales/sales.js';
 import {
   AvailabilityQuerySchema,
@@ -55,6 +57,7 @@ export interface ChannelApiOptions {
   log: Logger;
   /** SHA-256 (hex) of the staff token per site: pause/resume and the audit log. */
   staffTokens: Map<string, string>;
+  reports: Reports;
 }
 
 /**
@@ -135,7 +138,8 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
   // Staff: a per-site token; who and why go into the audit log.
   const staffAuth = (c: Context, site: string): Response | undefined => {
     const want = opts.staffTokens.get(site);
-    const token = bearer(c);
+    // ?token= too: report links and the dashboard's EventSource cannot send headers.
+    const token = bearer(c) ?? c.req.query('token');
     if (!want || !token || !sameSha256(token, want)) return c.json({ error: 'unauthorized', message: 'send the site staff token as Authorization: Bearer <token>' }, 401);
     return undefined;
   };
@@ -168,6 +172,33 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
       return c.json({ site, entries: await sales.auditLog(site) }, 200);
     },
   );
+
+  const reportRoute = (method: 'get' | 'post') =>
+    createRoute({
+      method,
+      path: '/v1/staff/sites/{site}/reports/{date}',
+      tags: ['staff'],
+      security: [{ staffToken: [] }],
+      summary: method === 'get' ? 'The daily report (kept, or generated now): JSON, CSV or an HTML page with charts' : 'Generate the daily report again now',
+      request: {
+        params: z.object({ site: z.string(), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD') }),
+        query: z.object({ format: z.enum(['json', 'csv', 'html']).default('json'), lang: z.enum(['zh-CN', 'en']).default('zh-CN'), token: z.string().optional() }),
+      },
+      responses: { 200: json(ANY, 'Report'), ...errors },
+    });
+  for (const method of ['get', 'post'] as const) {
+    app.openapi(reportRoute(method), async (c) => {
+      const { site, date } = c.req.valid('param');
+      const denied = staffAuth(c, site);
+      if (denied) return denied as never;
+      const report = method === 'get' ? await opts.reports.get(site, date) : await opts.reports.generate(site, date);
+      if (!report) return c.json({ error: 'unknown_site', message: `no site ${site} with sales` }, 404) as never;
+      const { format, lang } = c.req.valid('query');
+      if (format === 'csv') return c.body(reportToCsv(report, { bom: true }), 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${site}-${date}.csv"` }) as never;
+      if (format === 'html') return c.html(reportToHtml(report, { lang })) as never;
+      return c.json(report, 200) as never;
+    });
+  }
 
   // The gates' rules, derived from the catalogue: early/night variants carry their windows.
   app.openapi(

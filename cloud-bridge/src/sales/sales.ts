@@ -30,6 +30,8 @@ export interface SalesSite {
   idHashKey: string;
   /** Put into the SMS: the park's tour-route page. */
   tourRouteUrl?: string;
+  /** Local time of day ("HH:MM") the daily report is generated; default 22:00. */
+  reportAt?: string;
 }
 
 /** An answer to a channel request: HTTP status and JSON body. Errors carry a machine-readable `error`. */

@@ -173,6 +173,21 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_site_at_ix').on('audit_log').columns(['site', 'at']).execute();
     },
   },
+  '0004_reports': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('reports')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('date', 'text', (c) => c.notNull())
+        .addColumn('generated_at', 'text', (c) => c.notNull())
+        .addColumn('report', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('reports_pk', ['site', 'date'])
+        .execute();
+      // Dashboard and reports read today's admissions by time.
+      await db.schema.createIndex('entries_site_at_ix').on('entries').columns(['site', 'at']).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

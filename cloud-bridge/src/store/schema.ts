@@ -152,7 +152,16 @@ export interface AuditLogTable {
   details: string | null;
 }
 
+/** Daily reports as generated (JSON of DailyReport); CSV and HTML are rendered from it. */
+export interface ReportsTable {
+  site: string;
+  date: string;
+  generated_at: string;
+  report: string;
+}
+
 export interface Database {
+  reports: ReportsTable;
   orders: OrdersTable;
   order_visitors: OrderVisitorsTable;
   inventory: InventoryTable;

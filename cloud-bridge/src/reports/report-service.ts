@@ -1,0 +1,103 @@
+import type { Logger } from '../log.js';
+import type { SalesSite } from '../sales/sales.js';
+import { localDate } from '../sales/local-date.js';
+import type { CloudStore } from '../store/store.js';
+import { buildDailyReport, type DailyReport, type ReportInput } from './daily-report.js';
+
+/** ISO day ± 1 around a local date: wide enough for any UTC offset, narrowed by the pure report code. */
+function around(date: string): { from: string; to: string } {
+  const d = Date.parse(`${date}T00:00:00Z`);
+  return { from: new Date(d - 86_400_000).toISOString().slice(0, 10), to: new Date(d + 2 * 86_400_000).toISOString().slice(0, 10) };
+}
+
+function localTime(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+}
+
+/**
+ * Daily reports: the store's sales, refunds and admissions of one local day, built by the
+ * pure daily-report module and kept in `reports`. Generated on demand and, per site, once
+ * a day at `reportAt` (local time) for that day.
+ */
+export class Reports {
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly store: CloudStore,
+    private readonly sites: (id: string) => SalesSite | undefined,
+    private readonly siteIds: () => string[],
+    private readonly log: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async input(site: SalesSite, date: string): Promise<ReportInput> {
+    const { from, to } = around(date);
+    const db = this.store.db;
+    const types = new Map(site.catalogue.ticketTypes.map((t) => [t.id, t.name]));
+    const reasons = new Map(site.catalogue.refundReasons.map((r) => [r.code, r.label]));
+    const paid = await db
+      .selectFrom('orders')
+      .select(['order_id', 'channel', 'type_id', 'persons', 'amount_fen', 'paid_at', 'refunded_at', 'refund_reason'])
+      .where('site', '=', site.id)
+      .where((eb) => eb.or([eb.and([eb('paid_at', '>=', from), eb('paid_at', '<', to)]), eb.and([eb('refunded_at', '>=', from), eb('refunded_at', '<', to)])]))
+      .execute();
+    const entries = await db.selectFrom('entries').select(['at', 'gate', 'persons']).where('site', '=', site.id).where('kind', '=', 'admit').where('at', '>=', from).where('at', '<', to).execute();
+    return {
+      site: site.id,
+      date,
+      timeZone: site.catalogue.timeZone,
+      capacity: site.capacity.daily,
+      currency: 'CNY',
+      sales: paid.filter((o) => o.paid_at).map((o) => ({ orderId: o.order_id, channel: o.channel, typeId: o.type_id, typeName: types.get(o.type_id) ?? o.type_id, persons: Number(o.persons), amountFen: Number(o.amount_fen), paidAt: o.paid_at! })),
+      refunds: paid
+        .filter((o) => o.refunded_at)
+        .map((o) => ({ orderId: o.order_id, channel: o.channel, amountFen: Number(o.amount_fen), reason: o.refund_reason ?? 'unknown', reasonLabel: reasons.get(o.refund_reason ?? '') ?? o.refund_reason ?? 'unknown', at: o.refunded_at! })),
+      entries: entries.map((e) => ({ at: e.at, gate: e.gate, persons: Number(e.persons), kind: 'admit' as const })),
+    };
+  }
+
+  /** Build the day's report now and keep it (replacing an earlier one of that day). */
+  async generate(siteId: string, date: string): Promise<DailyReport | undefined> {
+    const site = this.sites(siteId);
+    if (!site) return undefined;
+    const report = buildDailyReport(await this.input(site, date), this.now());
+    const row = { site: siteId, date, generated_at: report.generatedAt, report: JSON.stringify(report) };
+    await this.store.db
+      .insertInto('reports')
+      .values(row)
+      .onConflict((oc) => oc.columns(['site', 'date']).doUpdateSet({ generated_at: row.generated_at, report: row.report }))
+      .execute();
+    this.log.info({ site: siteId, date, orders: report.totals.orders, entries: report.totalEntries }, 'daily report generated');
+    return report;
+  }
+
+  /** The kept report of that day, or a fresh one (kept too) when there is none. */
+  async get(siteId: string, date: string): Promise<DailyReport | undefined> {
+    const row = await this.store.db.selectFrom('reports').select('report').where('site', '=', siteId).where('date', '=', date).executeTakeFirst();
+    return row ? (JSON.parse(row.report) as DailyReport) : this.generate(siteId, date);
+  }
+
+  /** Once a minute: any site past its reportAt without today's report gets one. */
+  start(everyMs = 60_000): void {
+    const tick = async (): Promise<void> => {
+      for (const id of this.siteIds()) {
+        const site = this.sites(id);
+        if (!site) continue;
+        const now = this.now();
+        const tz = site.catalogue.timeZone;
+        if (localTime(now, tz) < (site.reportAt ?? '22:00')) continue;
+        const date = localDate(now, tz);
+        const exists = await this.store.db.selectFrom('reports').select('date').where('site', '=', id).where('date', '=', date).executeTakeFirst();
+        if (!exists) await this.generate(id, date);
+      }
+    };
+    this.timer = setInterval(() => void tick().catch((err: unknown) => this.log.warn({ err }, 'scheduled daily report failed; next try in a minute')), everyMs);
+    this.timer.unref();
+    void tick().catch((err: unknown) => this.log.warn({ err }, 'scheduled daily report failed; next try in a minute'));
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
