@@ -8,6 +8,8 @@ import { createChannelApi } from './http/channel-api.js';
 import { createHttpServer } from './http/server.js';
 import { LogSmsSender, type SmsSender } from './notify/sms.js';
 import { Reports } from './reports/report-service.js';
+import { CapacityMonitor } from './capacity/monitor.js';
+import { LogNotifier, MultiNotifier, WebhookNotifier, type StaffNotifier } from './notify/webhook.js';
 import { Sales } from './sales/sales.js';
 import { EntriesIngest, type UnknownGatePolicy } from './ingest/entries.js';
 import { StatusIngest } from './ingest/status.js';
@@ -53,6 +55,10 @@ export interface CloudBridgeOptions {
   retainDeltas?: number;
   /** Sends check-in codes to visitors; default: the log provider. */
   sms?: SmsSender;
+  /** Staff alerts (capacity levels, partition conflicts, channel pauses) go to the log and, if set, this webhook. */
+  alertWebhook?: { url: string; secret?: string };
+  /** Replaces the default notifiers (tests). */
+  notifier?: StaffNotifier;
   logger?: Logger;
 }
 
@@ -65,6 +71,7 @@ export interface CloudBridge {
   /** Orders, availability and channel state (sites with `sales`). */
   sales: Sales;
   reports: Reports;
+  capacity: CapacityMonitor;
   sendCommand(site: string, gate: string, action: GateAction, opts: CommandOptions): Promise<GateCommand>;
   waitForAck(cmdId: string, timeoutMs?: number): Promise<CommandAck>;
   close(): Promise<void>;
@@ -111,7 +118,10 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const { client, publisher } = await connectMqtt(mqttOpts, (topic, payload) => route(topic, payload));
     cleanups.push(() => closeMqtt(client));
     const whitelist = new WhitelistPublisher(store, keys, publisher, log, metrics, snapshotUrl);
+    // The capacity monitor needs the sales module, which comes later; ingest reaches it through this.
+    const late: { monitor?: CapacityMonitor } = {};
     const entries = new EntriesIngest(store, keys, whitelist, metrics, log, unknownGates, (site, gate, ack) => {
+      late.monitor?.changed(site);
       publisher.publish(topics.entriesAck(site, gate), JSON.stringify(ack), { qos: 1 }).catch((err: Error) => log.warn({ site, gate, err: err.message }, 'entries receipt not published; the gate will send again'));
     });
     const status = new StatusIngest(store, keys, metrics, log, unknownGates);
@@ -137,10 +147,21 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const salesSites = opts.sites.flatMap((s) => (s.sales ? [{ id: s.id, ...s.sales }] : []));
     const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log);
     const staffTokens = new Map(salesSites.flatMap((s) => (s.staffTokenSha256 ? [[s.id, s.staffTokenSha256] as const] : [])));
+    const notifier =
+      opts.notifier ?? (opts.alertWebhook ? new MultiNotifier([new LogNotifier(log), new WebhookNotifier({ ...opts.alertWebhook, logger: log })]) : new LogNotifier(log));
+    const capacity = new CapacityMonitor(store, (id) => sales.site(id), () => sales.siteIds, publisher, notifier, log);
+    late.monitor = capacity;
+    sales.onChange = (site) => capacity.changed(site);
+    sales.levelToday = (site) => capacity.level(site);
+    await capacity.start();
+    cleanups.push(() => Promise.resolve(capacity.close()));
+    const holds = setInterval(() => void sales.expireHolds().catch((err: unknown) => log.warn({ err }, 'expiring unpaid orders failed; next try in 30 s')), 30_000);
+    holds.unref();
+    cleanups.push(() => Promise.resolve(clearInterval(holds)));
     const reports = new Reports(store, (id) => sales.site(id), () => sales.siteIds, log);
     if (salesSites.length > 0) reports.start();
     cleanups.push(() => Promise.resolve(reports.stop()));
-    const api = getRequestListener(createChannelApi({ sales, log, staffTokens, reports }).fetch);
+    const api = getRequestListener(createChannelApi({ sales, log, staffTokens, reports, monitor: capacity }).fetch);
     const server = createHttpServer({ store, metrics, log, api });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -164,6 +185,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       publishChanges: (site, changes) => whitelist.publishChanges(site, changes),
       sales,
       reports,
+      capacity,
       sendCommand: (site, gate, action, o) => commands.sendCommand(site, gate, action, o),
       waitForAck: (cmdId, timeoutMs) => commands.waitForAck(cmdId, timeoutMs),
       close: closeAll,

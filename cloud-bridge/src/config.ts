@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { formatIssues, StileError, StileErrorCode } from '@stile/config';
 import type { CloudBridgeOptions } from './bridge.js';
+import { CapacityConfigSchema } from './capacity/levels.js';
 import { catalogueIssues, parseCatalogue } from './catalogue/catalogue.js';
 import type { SiteConfig } from './sites.js';
 
@@ -21,10 +22,8 @@ const SiteSchema = z
         /** YAML or JSON file with the catalogue (ticket types, slots, pricing, channels, refund reasons), or the catalogue inline. */
         catalogueFile: z.string().min(1).optional(),
         catalogue: z.unknown().optional(),
-        capacity: z
-          .object({ daily: z.number().int().min(1), yellow: z.number().gt(0).lt(1).default(0.7), orange: z.number().gt(0).lt(1).default(0.85) })
-          .strict()
-          .refine((c) => c.yellow < c.orange, { message: 'yellow must be below orange', path: ['yellow'] }),
+        /** daily (persons), yellow/orange/red fractions, kioskReserve, announcement texts per level. */
+        capacity: CapacityConfigSchema,
         /** The gates' keys.idHash secret (same value), so a visitor's ID card finds their ticket. */
         idHashKey: z.string().min(16, 'idHashKey: at least 16 characters').optional(),
         idHashKeyFile: z.string().min(1).optional(),
@@ -68,6 +67,11 @@ export const CloudConfigSchema = z
     unknownGates: z.enum(['reject', 'register']).default('reject'),
     retainDeltas: z.number().int().min(1).default(10_000),
     sites: z.array(SiteSchema).min(1),
+    /** Staff alerts (capacity levels, partition conflicts, channel pauses): always logged; also POSTed here. */
+    alerts: z
+      .object({ webhookUrl: z.string().url(), secret: z.string().min(16, 'secret: at least 16 characters').optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type CloudConfig = z.infer<typeof CloudConfigSchema>;
@@ -158,6 +162,7 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       unknownGates: cfg.unknownGates,
       retainDeltas: cfg.retainDeltas,
       sites,
+      ...(cfg.alerts ? { alertWebhook: { url: cfg.alerts.webhookUrl, ...(cfg.alerts.secret ? { secret: cfg.alerts.secret } : {}) } } : {}),
     },
     ...(cfg.broker ? { broker: cfg.broker } : {}),
   };

@@ -180,6 +180,17 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     expect((await p.write(created.body.orderId, 'refund', { reason: 'weather' })).body.error).toBe('ticket_used');
   });
 
+  it('an unpaid order gives its places back after the hold and can no longer be paid', async () => {
+    const cat = demoCatalogue();
+    const p = await park({ catalogue: { ...cat, slots: cat.slots.map((s) => (s.id === 's10' ? { ...s, quota: 2 } : s)) } });
+    const held = await p.order(adults(2));
+    expect((await p.order(adults(1, 5))).body.error).toBe('sold_out');
+    expect(await p.bridge.sales.expireHolds(60 * 60_000)).toBe(0); // still within the hold
+    expect(await p.bridge.sales.expireHolds(-1)).toBe(1);
+    expect((await p.order(adults(1, 5))).status).toBe(201);
+    expect(await p.write(held.body.orderId, 'pay', { paymentRef: 'late', amountFen: 16000 })).toMatchObject({ status: 409, body: { error: 'order_expired' } });
+  });
+
   it('staff pause a channel (audit-logged, who and why): it stops selling until resumed', async () => {
     const p = await park();
     const path = `/v1/staff/sites/${p.site}/channels/meituan`;

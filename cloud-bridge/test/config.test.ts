@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -57,5 +57,32 @@ describe('cloud.yaml', () => {
     const file = write('mqtt: [unclosed\n');
     expect(() => loadCloudConfig(file, {})).toThrow(/cloud\.yaml: line \d+:/);
     expect(() => loadCloudConfig('/nonexistent/cloud.yaml', {})).toThrow(/\/nonexistent\/cloud\.yaml: cannot read config/);
+  });
+
+  it('loads a site\'s sales: the documented example catalogue, capacity defaults, the ID hash key from a file', () => {
+    const catalogue = readFileSync(new URL('../../docs/examples/catalogue.yaml', import.meta.url), 'utf8');
+    const file = write(
+      ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales:', '      catalogueFile: catalogue.yaml', '      capacity: { daily: 5000 }', '      idHashKeyFile: id.key', '      reportAt: "21:30"', ''].join('\n'),
+      { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': catalogue, 'id.key': 'a-long-enough-id-hash-key\n' },
+    );
+    const sales = loadCloudConfig(file, {}).options.sites[0]!.sales!;
+    expect(sales.catalogue.ticketTypes.map((t) => t.id)).toEqual(['adult', 'child', 'senior', 'family', 'weekend']);
+    expect(sales.capacity).toMatchObject({ daily: 5000, yellow: 0.7, orange: 0.85, red: 1, kioskReserve: 250 });
+    expect(sales.idHashKey).toBe('a-long-enough-id-hash-key');
+    expect(sales.reportAt).toBe('21:30');
+  });
+
+  it('names the file and the catalogue path of every mistake, and bad capacity thresholds', () => {
+    const bad = readFileSync(new URL('../../docs/examples/catalogue.yaml', import.meta.url), 'utf8').replace('type: family, priceFen: 17000', 'type: vip, priceFen: 17000');
+    const file = write(
+      ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 5000 }, idHashKey: a-long-enough-id-hash-key }', ''].join('\n'),
+      { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': bad },
+    );
+    expect(() => loadCloudConfig(file, {})).toThrow(/sites\.0\.sales\.catalogue \(catalogue\.yaml\).*pricing\[4\]\.type: unknown ticket type "vip"/s);
+    const thresholds = write(
+      ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 5000, yellow: 0.9 }, idHashKey: a-long-enough-id-hash-key }', ''].join('\n'),
+      { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': bad },
+    );
+    expect(() => loadCloudConfig(thresholds, {})).toThrow(/orange \(0\.85\) must be above yellow \(0\.9\)/);
   });
 });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SnapshotTicketSchema } from './ticket.js';
 import { REJECT_REASONS } from './reasons.js';
+import { isoDate } from './time.js';
 
 export const topics = {
   entries: (site: string, gate: string) => `stile/${site}/gates/${gate}/entries`,
@@ -145,22 +146,36 @@ export type WhitelistDelta = z.infer<typeof WhitelistDeltaSchema>;
 export const WhitelistHeadSchema = z.object({ v: z.literal(1), seq: seq64, snapshotUrl: z.string().optional() }).strict();
 
 export const CAPACITY_LEVELS = ['green', 'yellow', 'orange', 'red'] as const;
+/** Retained on stile/{site}/capacity after every change of today's load (e-screens, staff apps). */
 export const CapacityMessageSchema = z
   .object({
     v: z.literal(1),
-    date: z.string(),
-    admitted: z.number().int().min(0),
-    soldForToday: z.number().int().min(0),
-    capacity: z.number().int().min(1),
+    site: z.string().min(1),
+    date: isoDate,
     level: z.enum(CAPACITY_LEVELS),
+    /** Sold for today plus admissions today on tickets not sold for today. */
+    load: z.number().int().min(0),
+    admitted: z.number().int().min(0).optional(),
+    soldForToday: z.number().int().min(0).optional(),
+    capacity: z.number().int().min(1),
+    /** Rounded down; can exceed 100 when admissions overshoot. */
+    percent: z.number().int().min(0),
     at: z.string().datetime({ offset: true }),
   })
   .strict();
 export type CapacityMessage = z.infer<typeof CapacityMessageSchema>;
 
+/** On stile/{site}/announce when the level changes: PA and e-screen text in both languages. */
 export const AnnounceMessageSchema = z
-  .object({ v: z.literal(1), text: z.record(z.string(), z.string()), level: z.enum(CAPACITY_LEVELS).optional(), at: z.string() })
+  .object({
+    v: z.literal(1),
+    site: z.string().min(1),
+    level: z.enum(CAPACITY_LEVELS),
+    text: z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict(),
+    at: z.string().datetime({ offset: true }),
+  })
   .strict();
+export type AnnounceMessage = z.infer<typeof AnnounceMessageSchema>;
 
 export const KioskSaleSchema = z
   .object({

@@ -1,23 +1,93 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { generateSigningKeyPair } from '@stile/config';
+import { AnnounceMessageSchema, CapacityMessageSchema, generateSigningKeyPair, minutesOfDay, topics, type CapacityMessage } from '@stile/config';
 import { startCloudBridge, type CloudBridge } from '../bridge.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
+import { DEMO_API_KEYS, demoCatalogue, gateTicketTypes, type Catalogue } from '../catalogue/catalogue.js';
 
 /**
  * The cloud of `npm start`: an in-process Aedes broker on a free loopback port and a
- * cloud-bridge on SQLite in the demo folder, for one site and gate. Nothing outside the
- * process is needed. Shaped like gate-agent's DemoCloud (demo/start.js wires the two;
- * neither package depends on the other).
+ * cloud-bridge on SQLite in the demo folder, for one site with its gates, selling through the
+ * channel API (demo catalogue, a small daily capacity so the park fills in about a minute).
+ * Nothing outside the process is needed. Shaped like gate-agent's DemoCloud (demo/start.js
+ * wires the two; neither package depends on the other).
+ *
+ * Environment: DEMO_CAPACITY (persons per day, default 60), DEMO_LOG_LEVEL (default warn).
  */
-export function demoCloud(opts: { logLevel?: string } = {}) {
+
+const localDate = (at: Date, timeZone: string): string => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+
+const LEVEL_RANK = { green: 0, yellow: 1, orange: 2, red: 3 } as const;
+type Level = keyof typeof LEVEL_RANK;
+/** ANSI colours for the level word, only on a terminal. */
+const COLOUR: Record<Level, string> = { green: '32', yellow: '33', orange: '38;5;208', red: '31' };
+
+/**
+ * The catalogue's slot a visitor arriving now buys: one the gate admits now (15 min early, up
+ * to 30 min late by the demo types' slotGrace), the latest such. Undefined when none is open.
+ */
+function openSlot(catalogue: Catalogue, now: Date): string | undefined {
+  const hm = new Intl.DateTimeFormat('en-GB', { timeZone: catalogue.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(now);
+  const m = minutesOfDay(hm);
+  const open = catalogue.slots.filter((s) => minutesOfDay(s.start) - 10 <= m && m <= minutesOfDay(s.end) + 20);
+  return open.at(-1)?.id;
+}
+
+export interface DemoCloudOptions {
+  logLevel?: string;
+  /** Persons per day; default DEMO_CAPACITY or 60. */
+  capacity?: number;
+  /** Where capacity lines go; default console.log. */
+  print?: (line: string) => void;
+}
+
+export function demoCloud(opts: DemoCloudOptions = {}) {
   let broker: EmbeddedBroker | undefined;
   let bridge: CloudBridge | undefined;
+  let watcher: MqttClient | undefined;
   let siteId = '';
+  let catalogue: Catalogue = demoCatalogue();
+  const daily = opts.capacity ?? (Number(process.env.DEMO_CAPACITY ?? '') || 60);
+  const print = opts.print ?? ((line: string) => console.log(line));
+  const colour = process.stdout.isTTY && !process.env.NO_COLOR;
+  const paint = (level: Level, text: string) => (colour ? `\x1b[${COLOUR[level]}m${text}\x1b[0m` : text);
+
+  /** Prints one line per level change from the retained capacity and the announce topics, as a PA screen would see them. */
+  async function watchCapacity(mqttUrl: string): Promise<void> {
+    const client = await connectAsync(mqttUrl, { protocolVersion: 4, clientId: `stile-demo-screen-${process.pid}`, reconnectPeriod: 500 });
+    watcher = client;
+    let latest: CapacityMessage | undefined;
+    let shown: Level = 'green';
+    client.on('message', (topic, payload) => {
+      try {
+        if (topic === topics.capacity(siteId)) {
+          latest = CapacityMessageSchema.parse(JSON.parse(payload.toString()));
+          return;
+        }
+        const a = AnnounceMessageSchema.parse(JSON.parse(payload.toString()));
+        const time = new Date(a.at).toLocaleTimeString('en-GB', { timeZone: catalogue.timeZone });
+        const arrow = LEVEL_RANK[a.level] >= LEVEL_RANK[shown] ? '▲' : '▼';
+        shown = a.level;
+        const numbers = latest && latest.level === a.level ? ` ${latest.load}/${latest.capacity} (${latest.percent} %)` : '';
+        print(`${time}  ${arrow} capacity ${paint(a.level, a.level.toUpperCase())}${numbers} — ${a.text.zh}`);
+      } catch {
+        // not ours to judge here: the screen just shows nothing for a bad message
+      }
+    });
+    await client.subscribeAsync({ [topics.capacity(siteId)]: { qos: 1 }, [topics.announce(siteId)]: { qos: 1 } });
+  }
+
   return {
-    async start(dir: string, site: { id: string; gate: string }) {
+    async start(dir: string, site: { id: string; gates: string[]; idHashKey: string }) {
       siteId = site.id;
       const pair = generateSigningKeyPair('demo-control');
+      // Outside the catalogue's opening hours (late evening, night) the demo sells day tickets without a slot.
+      const now = new Date();
+      const nightDemo = openSlot(catalogue, now) === undefined;
+      if (nightDemo) catalogue = { ...catalogue, slots: [] };
+      const staffToken = randomBytes(16).toString('hex');
       broker = await startEmbeddedBroker(0);
       const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
       bridge = await startCloudBridge({
@@ -25,16 +95,59 @@ export function demoCloud(opts: { logLevel?: string } = {}) {
         mqttUrl,
         mqttProtocol: 4, // Aedes speaks MQTT 3.1.1
         httpPort: 0,
-        sites: [{ id: site.id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates: [site.gate] }],
+        sites: [
+          {
+            id: site.id,
+            controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem },
+            gates: site.gates,
+            sales: {
+              catalogue,
+              capacity: { daily, yellow: 0.7, orange: 0.85 },
+              idHashKey: site.idHashKey,
+              staffTokenSha256: createHash('sha256').update(staffToken).digest('hex'),
+            },
+          },
+        ],
         sharedGroup: 'stile-demo',
         clientId: 'stile-demo-cloud',
-        logger: pino({ level: opts.logLevel ?? 'warn' }),
+        // Level changes are printed as capacity lines (below); the rest of the log as pino writes it.
+        logger: pino({ level: opts.logLevel ?? process.env.DEMO_LOG_LEVEL ?? 'warn' }, { write: (line: string) => void (line.includes('"alert":"capacity_level"') || process.stdout.write(line)) }),
       });
+      await watchCapacity(mqttUrl);
+      const base = `http://127.0.0.1:${bridge.httpPort}`;
+      const dashboard = `${base}/dashboard/${encodeURIComponent(site.id)}#token=${staffToken}`;
+      const describe = [
+        `cloud: embedded MQTT broker ${mqttUrl}, cloud-bridge on ${join(dir, 'cloud.db')}, daily capacity ${daily} persons${nightDemo ? ' (outside the time slots: day tickets)' : ''}`,
+        `channel API: ${base}/docs   (demo keys: ${Object.entries(DEMO_API_KEYS).map(([c, k]) => `${c} ${k}`).join(', ')})`,
+        `metrics: ${base}/metrics`,
+        '',
+        `  dashboard: ${dashboard}`,
+        '',
+      ].join('\n');
       return {
         mqtt: { url: mqttUrl, protocolVersion: 4, reconnectMinMs: 200, reconnectMaxMs: 2000 },
         control: { id: pair.keyId, publicKey: pair.publicKey },
-        describe: `cloud: embedded MQTT broker ${mqttUrl}, cloud-bridge on ${join(dir, 'cloud.db')} (metrics: http://127.0.0.1:${bridge.httpPort}/metrics)`,
+        /** The ticket types tickets sold by the channel API carry; the gates need them in gate.yaml. */
+        ticketTypes: gateTicketTypes(catalogue),
+        describe,
+        dashboardUrl: dashboard,
+        sales: {
+          baseUrl: base,
+          timeZone: catalogue.timeZone,
+          keys: { wechat: DEMO_API_KEYS.wechat, meituan: DEMO_API_KEYS.meituan, kiosk: DEMO_API_KEYS.kiosk },
+          /** The date and slot a visitor arriving now buys (no slot: the catalogue sells day tickets). */
+          today: () => {
+            const at = new Date();
+            const slotId = catalogue.slots.length > 0 ? openSlot(catalogue, at) : undefined;
+            return { date: localDate(at, catalogue.timeZone), ...(slotId ? { slotId } : {}) };
+          },
+        },
       };
+    },
+
+    /** Today's published capacity level (green, yellow, orange, red), once the monitor has looked. */
+    level(): string | undefined {
+      return bridge?.capacity.level(siteId);
     },
 
     async summary(expectedEntries: number): Promise<string> {
@@ -47,10 +160,26 @@ export function demoCloud(opts: { logLevel?: string } = {}) {
       }
       const m = bridge.metrics;
       const conflicts = (await bridge.store.conflicts(siteId)).length;
-      return `cloud received ${stored} entries (${m.received} messages, ${m.duplicates} duplicates), published ${m.deltasPublished} whitelist deltas, ${conflicts} conflicts`;
+      const paid = await bridge.store.db.selectFrom('orders').select(['channel', 'persons']).where('site', '=', siteId).where('status', '=', 'paid').execute();
+      const byChannel = new Map<string, { orders: number; persons: number }>();
+      for (const o of paid) {
+        const c = byChannel.get(o.channel) ?? { orders: 0, persons: 0 };
+        c.orders++;
+        c.persons += Number(o.persons);
+        byChannel.set(o.channel, c);
+      }
+      const persons = paid.reduce((s, o) => s + Number(o.persons), 0);
+      const channels = [...byChannel].map(([c, v]) => `${c} ${v.orders}`).join(', ');
+      const model = await bridge.capacity.model(siteId);
+      const cap = model ? `capacity ${model.capacity.level.toUpperCase()} ${model.capacity.load}/${model.capacity.daily} (${model.capacity.percent} %), ${model.capacity.admitted} persons admitted` : 'capacity: -';
+      return [
+        `cloud received ${stored} entries (${m.received} messages, ${m.duplicates} duplicates), published ${m.deltasPublished} whitelist deltas, ${conflicts} conflicts`,
+        `${cap}; ${paid.length} orders paid (${persons} persons${channels ? `: ${channels}` : ''})`,
+      ].join('\n');
     },
 
     async close(): Promise<void> {
+      await watcher?.endAsync().catch(() => undefined);
       await bridge?.close();
       await broker?.close();
     },

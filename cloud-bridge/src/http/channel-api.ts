@@ -1,6 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { CapacityMonitor } from '../capacity/monitor.js';
+import { dashboardHtml } from '../dashboard/page.js';
 import { gateTicketTypes, type Channel } from '../catalogue/catalogue.js';
 import type { Logger } from '../log.js';
 import { reportToCsv, reportToHtml } from '../reports/daily-report.js';
@@ -58,6 +61,7 @@ export interface ChannelApiOptions {
   /** SHA-256 (hex) of the staff token per site: pause/resume and the audit log. */
   staffTokens: Map<string, string>;
   reports: Reports;
+  monitor: CapacityMonitor;
 }
 
 /**
@@ -159,7 +163,15 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
         const denied = staffAuth(c, site);
         if (denied) return denied as never;
         const { by, reason } = c.req.valid('json');
-        return send(c, await sales.setChannelPaused(site, channel, action === 'pause', by, reason));
+        const reply = await sales.setChannelPaused(site, channel, action === 'pause', by, reason);
+        if (reply.status === 200) {
+          const message =
+            action === 'pause'
+              ? { zh: `渠道 ${channel} 已由 ${by} 暂停：${reason}`, en: `Channel ${channel} paused by ${by}: ${reason}` }
+              : { zh: `渠道 ${channel} 已由 ${by} 恢复：${reason}`, en: `Channel ${channel} resumed by ${by}: ${reason}` };
+          await opts.monitor.alert({ site, kind: action === 'pause' ? 'channel_paused' : 'channel_resumed', message, at: new Date().toISOString(), details: { channel, by, reason } });
+        }
+        return send(c, reply);
       },
     );
   }
@@ -199,6 +211,55 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
       return c.json(report, 200) as never;
     });
   }
+
+  // The staff dashboard: the page (token in the URL fragment, never sent here), its model, and a live stream.
+  app.get('/dashboard/:site', (c) => {
+    const site = c.req.param('site');
+    if (!sales.site(site)) return c.json({ error: 'unknown_site', message: `no site ${site} with sales` }, 404);
+    const lang = c.req.query('lang') === 'en' ? 'en' : 'zh-CN';
+    return c.html(dashboardHtml({ site, lang }));
+  });
+  app.openapi(
+    createRoute({ method: 'get', path: '/v1/staff/sites/{site}/dashboard', tags: ['staff'], security: [{ staffToken: [] }], summary: 'Live numbers: admitted vs capacity and level, gates, channels, entries by hour, alerts, conflicts', request: { params: z.object({ site: z.string() }) }, responses: { 200: json(ANY, 'DashboardModel'), ...errors } }),
+    async (c) => {
+      const { site } = c.req.valid('param');
+      const denied = staffAuth(c, site);
+      if (denied) return denied as never;
+      const model = await opts.monitor.model(site);
+      if (!model) return c.json({ error: 'unknown_site', message: `no site ${site} with sales` }, 404) as never;
+      return c.json(model, 200) as never;
+    },
+  );
+  app.get('/v1/staff/sites/:site/dashboard/stream', async (c) => {
+    const site = c.req.param('site');
+    const denied = staffAuth(c, site);
+    if (denied) return denied;
+    const first = await opts.monitor.model(site);
+    if (!first) return c.json({ error: 'unknown_site', message: `no site ${site} with sales` }, 404);
+    return streamSSE(c, async (stream) => {
+      let id = 0;
+      const queue: string[] = [JSON.stringify(first)];
+      let wake: (() => void) | null = null;
+      const off = opts.monitor.subscribe(site, (m) => {
+        queue.splice(0, queue.length, JSON.stringify(m)); // only the newest matters
+        wake?.();
+      });
+      stream.onAbort(() => {
+        off();
+        wake?.();
+      });
+      try {
+        while (!stream.aborted) {
+          const next = queue.shift();
+          if (next !== undefined) await stream.writeSSE({ data: next, id: String(++id) });
+          else await new Promise<void>((r) => (wake = r));
+          wake = null;
+        }
+      } finally {
+        off();
+      }
+    });
+  });
 
   // The gates' rules, derived from the catalogue: early/night variants carry their windows.
   app.openapi(

@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { CloudStore } from '../store/store.js';
 
 const SNAPSHOT_PAGE = 1000;
-const API_PREFIX = /^\/v1\/(channel|staff)\/|^\/v1\/sites\/[^/]+\/ticket-types$/;
+const API_PREFIX = /^\/v1\/(channel|staff)\/|^\/v1\/sites\/[^/]+\/ticket-types$|^\/dashboard\//;
 const SITE_RE = /^\/v1\/sites\/([^/]+)\/whitelist\/(snapshot|changes)$/;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

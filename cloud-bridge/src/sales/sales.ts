@@ -10,6 +10,7 @@ import {
   type WhitelistChange,
   type WhitelistDelta,
 } from '@stile/config';
+import { percentOf, thresholds, type CapacityLimits, type Level } from '../capacity/levels.js';
 import type { Catalogue, Channel } from '../catalogue/catalogue.js';
 import { priceFor } from '../catalogue/pricing.js';
 import type { Logger } from '../log.js';
@@ -24,8 +25,8 @@ import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas
 export interface SalesSite {
   id: string;
   catalogue: Catalogue;
-  /** Persons per day; online sales stop at `orange` of it, all sales at 100 %. */
-  capacity: { daily: number; yellow: number; orange: number };
+  /** Daily capacity and level thresholds: online sales stop below orange, all sales at red. */
+  capacity: CapacityLimits;
   /** Same secret as the gates' keys.idHash, so an ID card tapped at a gate finds the ticket. */
   idHashKey: string;
   /** Put into the SMS: the park's tour-route page. */
@@ -56,6 +57,8 @@ class Refusal extends Error {
 }
 
 const DAY = '*';
+/** How long an unpaid order holds its places. */
+export const HOLD_MS = 15 * 60_000;
 const NO_SLOT = '';
 
 function sha256(text: string): string {
@@ -85,6 +88,8 @@ interface IssuedTicket {
 export class Sales {
   private readonly sites = new Map<string, SalesSite>();
   private readonly byKeyHash = new Map<string, { site: SalesSite; channel: Channel }>();
+  /** Called after a committed sale, payment, refund, rebooking or channel change (the capacity monitor). */
+  onChange: (site: string) => void = () => {};
 
   constructor(
     private readonly store: CloudStore,
@@ -113,9 +118,27 @@ export class Sales {
     return this.byKeyHash.get(sha256(apiKey));
   }
 
-  /** Persons a channel kind may sell up to on one day: online stops at orange, the kiosk keeps the rest. */
+  /**
+   * Persons a channel kind may sell up to on one day. An online order never takes the park
+   * into orange (it stops one person below it) nor into the kiosk reserve; the kiosk sells
+   * up to red. Same rules as salesDecision() in capacity/levels.ts, as one number for the
+   * atomic guard in reserve().
+   */
   private dayLimit(site: SalesSite, channel: Channel): number {
-    return channel.kind === 'online' ? Math.floor(site.capacity.orange * site.capacity.daily) : site.capacity.daily;
+    const t = thresholds(site.capacity);
+    const reserve = site.capacity.kioskReserve ?? Math.round(site.capacity.daily * 0.05);
+    return channel.kind === 'online' ? Math.max(0, Math.min(t.orange - 1, t.red - reserve)) : t.red;
+  }
+
+  /** Today's announced level (from the capacity monitor): walk-ins can push it past what was sold. */
+  levelToday: (site: string) => Level | undefined = () => undefined;
+
+  /** Refuse a sale for today when the park's live level already says so (the sold count alone may not). */
+  private checkLiveLevel(site: SalesSite, channel: Channel, date: string): void {
+    if (date !== localDate(this.now(), site.catalogue.timeZone)) return;
+    const level = this.levelToday(site.id);
+    if (level === 'red') throw new Refusal(409, 'capacity_red', 'the park is full today');
+    if (level === 'orange' && channel.kind === 'online') throw new Refusal(409, 'capacity_orange', 'online sales for today are closed: the park is nearly full (the rest is kept for on-site sales)');
   }
 
   async channelPaused(site: string, channel: string, db: Db = this.store.db): Promise<{ paused: boolean; by?: string; reason?: string; at?: string }> {
@@ -134,9 +157,12 @@ export class Sales {
     if (date < localDate(this.now(), site.catalogue.timeZone)) return new Refusal(422, 'date_in_past', `${date} is in the past`).reply();
     const sold = await this.sold(site.id, date);
     const daySold = sold.get(DAY) ?? 0;
-    const { daily, yellow } = site.capacity;
-    const dayRemaining = Math.max(0, this.dayLimit(site, channel) - daySold);
-    const almostFull = daySold >= yellow * daily;
+    const { daily } = site.capacity;
+    const t = thresholds(site.capacity);
+    const level = date === localDate(this.now(), site.catalogue.timeZone) ? this.levelToday(site.id) : undefined;
+    const blocked = level === 'red' || (level === 'orange' && channel.kind === 'online');
+    const dayRemaining = blocked ? 0 : Math.max(0, this.dayLimit(site, channel) - daySold);
+    const almostFull = daySold >= t.yellow || (level !== undefined && level !== 'green');
     const pause = await this.channelPaused(site.id, channel.id);
     const types = site.catalogue.ticketTypes
       .filter((t) => !t.channels || t.channels.includes(channel.id))
@@ -156,7 +182,7 @@ export class Sales {
         date,
         open: !pause.paused && dayRemaining > 0,
         paused: pause.paused,
-        capacity: { daily, sold: daySold, remaining: dayRemaining, percent: Math.round((daySold / daily) * 100) },
+        capacity: { daily, sold: daySold, remaining: dayRemaining, percent: percentOf(daySold, daily), ...(level ? { level } : {}) },
         almostFull,
         slots,
         types,
@@ -192,6 +218,7 @@ export class Sales {
       return r;
     });
     for (const f of after) await f().catch((err: unknown) => this.log.warn({ err, site: site.id }, 'after-commit step failed'));
+    if (reply.status < 300 && reply.body.replayed !== true) this.onChange(site.id);
     return reply;
   }
 
@@ -215,7 +242,7 @@ export class Sales {
     if (slot && !(await take(slot.id, slot.quota))) throw new Refusal(409, 'sold_out', `slot ${slot.id} on ${date} has fewer than ${persons} places left`, { slotId: slot.id });
     if (!(await take(DAY, this.dayLimit(site, channel)))) {
       if (slot) await this.release(trx, site.id, date, slot.id, persons, false);
-      const red = channel.kind !== 'online' || ((await this.sold(site.id, date, trx)).get(DAY) ?? 0) >= site.capacity.daily;
+      const red = channel.kind !== 'online' || ((await this.sold(site.id, date, trx)).get(DAY) ?? 0) >= thresholds(site.capacity).red;
       throw new Refusal(409, red ? 'capacity_red' : 'capacity_orange', red ? `the park is full on ${date}` : `online sales for ${date} are closed: the park is nearly full (the rest is kept for on-site sales)`);
     }
   }
@@ -237,6 +264,7 @@ export class Sales {
       if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal(409, 'channel_paused', `sales on ${channel.id} are paused by park staff`);
       if (body.date < localDate(this.now(), site.catalogue.timeZone)) throw new Refusal(422, 'date_in_past', `${body.date} is in the past`);
       if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal(422, 'slot_required', 'this park sells time slots: name one (slotId)');
+      this.checkLiveLevel(site, channel, body.date);
       const seen = new Set<string>();
       const visitors = body.visitors.map((v, i) => {
         // The number itself never goes into a message or a log.
@@ -322,6 +350,7 @@ export class Sales {
     return this.idempotent(site, channel, key, { op: 'pay', orderId, body }, async (trx, after) => {
       const order = await this.order(trx, site, channel, orderId);
       if (order.status === 'paid' && order.payment_ref === body.paymentRef) return { status: 200, body: await this.orderView(trx, order) };
+      if (order.status === 'expired') throw new Refusal(409, 'order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
       if (order.status !== 'pending') throw new Refusal(409, order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
       if (body.amountFen !== Number(order.amount_fen)) throw new Refusal(422, 'amount_mismatch', `the order costs ${order.amount_fen} fen, the payment says ${body.amountFen}`);
       const paidAt = this.now().toISOString();
@@ -370,6 +399,7 @@ export class Sales {
       if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal(409, 'channel_paused', `sales on ${channel.id} are paused by park staff`);
       if (body.date < localDate(this.now(), site.catalogue.timeZone)) throw new Refusal(422, 'date_in_past', `${body.date} is in the past`);
       if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal(422, 'slot_required', 'this park sells time slots: name one (slotId)');
+      this.checkLiveLevel(site, channel, body.date);
       const newSlot = body.slotId ?? NO_SLOT;
       if (body.date === order.visit_date && newSlot === order.slot_id) throw new Refusal(422, 'same_date_and_slot', 'the order is already for that date and slot');
       const { ticketIds, used } = await this.usedTickets(trx, site.id, orderId);
@@ -389,6 +419,27 @@ export class Sales {
       this.log.info({ site: site.id, orderId, from: order.visit_date, to: body.date, seq: delta.seq }, 'order rebooked');
       return { status: 200, body: { ...(await this.orderView(trx, moved)), whitelistSeq: delta.seq } };
     });
+  }
+
+  /**
+   * Unpaid orders give their places back after `holdMs` (status `expired`): an abandoned
+   * checkout must not keep the last tickets from other visitors. Returns how many expired.
+   */
+  async expireHolds(holdMs = HOLD_MS): Promise<number> {
+    const cutoff = new Date(this.now().getTime() - holdMs).toISOString();
+    const stale = await this.store.db.selectFrom('orders').select(['order_id', 'site']).where('status', '=', 'pending').where('created_at', '<', cutoff).limit(500).execute();
+    let expired = 0;
+    for (const o of stale) {
+      await this.store.db.transaction().execute(async (trx) => {
+        const row = await trx.updateTable('orders').set({ status: 'expired' }).where('order_id', '=', o.order_id).where('status', '=', 'pending').returningAll().executeTakeFirst();
+        if (!row) return; // paid meanwhile
+        await this.release(trx, row.site, row.visit_date, row.slot_id, Number(row.persons));
+        expired++;
+      });
+      this.onChange(o.site);
+    }
+    if (expired > 0) this.log.info({ expired }, 'unpaid orders expired; their places are for sale again');
+    return expired;
   }
 
   async getOrder(site: SalesSite, channel: Channel, orderId: string): Promise<Reply> {
@@ -440,6 +491,7 @@ export class Sales {
       await trx.insertInto('audit_log').values({ id: randomUUID(), site: siteId, at, actor, action: paused ? 'channel_pause' : 'channel_resume', target: channelId, reason, details: null }).execute();
     });
     this.log.info({ site: siteId, channel: channelId, paused, actor, reason, audit: true }, paused ? 'channel paused' : 'channel resumed');
+    this.onChange(siteId);
     return { status: 200, body: { site: siteId, channel: channelId, paused, by: actor, reason, at } };
   }
 

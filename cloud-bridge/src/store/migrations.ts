@@ -184,6 +184,18 @@ const migrations: Record<string, Migration> = {
         .addColumn('report', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('reports_pk', ['site', 'date'])
         .execute();
+      // Staff alerts as sent (capacity levels, conflicts, channel pauses): the dashboard's history.
+      await db.schema
+        .createTable('alerts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('level', 'text')
+        .addColumn('message_zh', 'text', (c) => c.notNull())
+        .addColumn('message_en', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('alerts_site_at_ix').on('alerts').columns(['site', 'at']).execute();
       // Dashboard and reports read today's admissions by time.
       await db.schema.createIndex('entries_site_at_ix').on('entries').columns(['site', 'at']).execute();
     },

@@ -83,7 +83,7 @@ export interface OrdersTable {
   order_id: string;
   site: string;
   channel: string;
-  /** pending (quota held) → paid (tickets issued) → refunded */
+  /** pending (places held) → paid (tickets issued) → refunded; pending → expired (unpaid after the hold) */
   status: string;
   type_id: string;
   /** The ticket type the gates see, e.g. adult@early when an entry window came with the price. */
@@ -160,8 +160,19 @@ export interface ReportsTable {
   report: string;
 }
 
+export interface AlertsTable {
+  id: string;
+  site: string;
+  at: string;
+  kind: string;
+  level: string | null;
+  message_zh: string;
+  message_en: string;
+}
+
 export interface Database {
   reports: ReportsTable;
+  alerts: AlertsTable;
   orders: OrdersTable;
   order_visitors: OrderVisitorsTable;
   inventory: InventoryTable;

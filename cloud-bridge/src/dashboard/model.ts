@@ -1,0 +1,41 @@
+/** What the staff dashboard shows for one site; served as JSON and pushed over SSE on every change. */
+export type Level = 'green' | 'yellow' | 'orange' | 'red';
+
+export interface DashboardModel {
+  site: string;
+  /** The park's local date, YYYY-MM-DD. */
+  date: string;
+  timeZone: string;
+  capacity: {
+    daily: number;
+    /** admitted + sold for today and not yet admitted */
+    load: number;
+    /** persons admitted today (all gates) */
+    admitted: number;
+    /** persons sold for today (all channels) */
+    soldToday: number;
+    /** load / daily × 100, rounded */
+    percent: number;
+    level: Level;
+    /** the thresholds as fractions, for drawing the bar */
+    thresholds: { yellow: number; orange: number; red: number };
+  };
+  gates: {
+    gate: string;
+    online: boolean;
+    /** the gate's own state word (e.g. 'running', 'offline', 'locked') or null */
+    state: string | null;
+    outboxDepth: number | null;
+    /** device name → state word, e.g. { scanner: 'ok', relay: 'ok', idReader: 'reconnecting' } */
+    devices: Record<string, string>;
+    statusAt: string | null;
+  }[];
+  channels: { id: string; name: string; kind: 'online' | 'kiosk'; paused: boolean; by: string | null; reason: string | null; at: string | null }[];
+  /** 24 buckets in the park's local time */
+  entriesByHour: { hour: number; persons: number }[];
+  /** newest first, at most 20 */
+  alerts: { at: string; kind: string; level?: Level; message: { zh: string; en: string } }[];
+  /** newest first, at most 20 */
+  conflicts: { ticketId: string; firstGate: string | null; secondGate: string; detectedAt: string }[];
+  updatedAt: string;
+}
