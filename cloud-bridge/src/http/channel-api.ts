@@ -251,8 +251,19 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
       try {
         while (!stream.aborted) {
           const next = queue.shift();
-          if (next !== undefined) await stream.writeSSE({ data: next, id: String(++id) });
-          else await new Promise<void>((r) => (wake = r));
+          if (next !== undefined) {
+            await stream.writeSSE({ data: next, id: String(++id) });
+          } else {
+            // Nothing new for 20 s: a comment line keeps proxies from dropping an idle stream.
+            const woke = await new Promise<boolean>((r) => {
+              const t = setTimeout(() => r(false), 20_000);
+              wake = () => {
+                clearTimeout(t);
+                r(true);
+              };
+            });
+            if (!woke && !stream.aborted) await stream.write(': ping\n\n');
+          }
           wake = null;
         }
       } finally {

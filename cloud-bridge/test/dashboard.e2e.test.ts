@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import type { CloudBridge } from '../src/bridge.js';
+import { DEMO_API_KEYS, demoCatalogue } from '../src/catalogue/catalogue.js';
+import { generateSigningKeyPair } from '@stile/config';
+import { feed, makeGate, SITE, startGate, Teardown, gateCleanup, type GateSide } from './faults/harness.js';
+import { MQTT_URL, testBridge, testDb, type TestDb } from './helpers.js';
+
+const CHROMIUM = process.env.STILE_CHROMIUM ?? '/usr/bin/chromium';
+const STAFF_TOKEN = 'staff-token-for-the-dashboard-test';
+
+/**
+ * The staff dashboard in a real headless Chromium (Debian's, driven by playwright-core)
+ * against a real cloud-bridge and a real stile-gate process on the real Mosquitto.
+ */
+describe('dashboard in Chromium', () => {
+  let browser: Browser;
+  let bridge: CloudBridge;
+  let db: TestDb;
+  let gate: GateSide;
+  const t = new Teardown();
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (.ci/run does), or set STILE_CHROMIUM`);
+    const pair = generateSigningKeyPair('ck1');
+    const gateId = `dash-${process.pid}`;
+    db = await testDb('sqlite');
+    bridge = await testBridge(db, [
+      {
+        id: SITE,
+        controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem },
+        gates: [gateId],
+        sales: { catalogue: demoCatalogue(), capacity: { daily: 50, yellow: 0.7, orange: 0.85 }, idHashKey: 'id-hash-key-for-tests-0123456789', staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') },
+      },
+    ]);
+    gate = await makeGate({ gateId, mqttUrl: MQTT_URL, controlPublicKey: pair.publicKey, tickets: 50 });
+    gateCleanup(t, gate);
+    await startGate(gate);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await bridge?.close();
+    await t.run();
+    await db?.cleanup();
+  });
+
+  it('shows a scan at the gate live, and pausing a channel closes its availability', async () => {
+    const page = await browser.newPage();
+    const base = `http://127.0.0.1:${bridge.httpPort}`;
+    await page.goto(`${base}/dashboard/${SITE}?lang=en#token=${STAFF_TOKEN}`);
+    const admitted = page.locator('#admitted');
+    await expect.poll(async () => (await admitted.textContent())?.trim(), { timeout: 10_000 }).toMatch(/^0\b/);
+    await expect.poll(async () => page.locator(`[data-gate="${gate.gateId}"]`).count(), { timeout: 10_000 }).toBe(1);
+
+    // A visitor scans a ticket at the real gate; the entry travels gate → MQTT → cloud → page.
+    await feed(gate, [`ST1:${gate.site.sample.ids[0]}`]);
+    await expect.poll(async () => (await admitted.textContent())?.trim(), { timeout: 10_000 }).toMatch(/^1\b/);
+    await expect.poll(async () => page.locator('[data-level]').first().getAttribute('data-level')).toBe('green');
+
+    // Staff pause Meituan from the page: its availability closes.
+    const row = page.locator('[data-channel="meituan"]');
+    await row.locator('[data-action="pause"]').click();
+    const form = page.locator('form').filter({ has: page.locator('input') }).last();
+    const inputs = form.locator('input, textarea');
+    await inputs.nth(0).fill('staff:li');
+    await inputs.nth(1).fill('queue at the east gate');
+    await form.locator('button[type="submit"], button:not([type])').first().click();
+    const availability = async () => {
+      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+      const res = await fetch(`${base}/v1/channel/availability?date=${today}`, { headers: { authorization: `Bearer ${DEMO_API_KEYS.meituan}` } });
+      return ((await res.json()) as { open: boolean; paused: boolean }).paused;
+    };
+    await expect.poll(availability, { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => row.locator('[data-action="resume"]').count(), { timeout: 10_000 }).toBe(1);
+    const audit = await (await fetch(`${base}/v1/staff/sites/${SITE}/audit`, { headers: { authorization: `Bearer ${STAFF_TOKEN}` } })).json();
+    expect((audit as { entries: { actor: string; action: string; reason: string }[] }).entries[0]).toMatchObject({ actor: 'staff:li', action: 'channel_pause', reason: 'queue at the east gate' });
+    await page.close();
+  });
+});
