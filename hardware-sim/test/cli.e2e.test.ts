@@ -100,7 +100,8 @@ describe('stile-sim CLI', () => {
     expect(pulse.ms as number).toBeGreaterThan(90);
 
     sim.send('unplug scanner');
-    await scanner.waitFor((g) => g.closed);
+    // Generous: under a full parallel test run socat's exit can take seconds to reach us.
+    await scanner.waitFor((g) => g.closed, 15_000);
     sim.send('replug scanner');
     await sim.next('replug');
     const again = await GatePort.open(paths.scanner as string, 9600);

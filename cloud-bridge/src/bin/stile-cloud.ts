@@ -4,10 +4,13 @@ import { startCloudBridge } from '../bridge.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { loadCloudConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { CHANNEL_USAGE, channelCommand } from './channel-command.js';
 
-const USAGE = 'usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postgres://… (overrides database.url), LOG_LEVEL=info';
+const USAGE = `usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postgres://… (overrides database.url), LOG_LEVEL=info\n${CHANNEL_USAGE}`;
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'channel') return channelCommand(argv.slice(1), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   let values;
   try {
     ({ values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
