@@ -20,7 +20,7 @@ import pino from 'pino';
 import { generateSigningKeyPair } from '../config/dist/index.js';
 import { startCloudBridge } from '../cloud-bridge/dist/index.js';
 import { DEMO_API_KEYS, demoCatalogue } from '../cloud-bridge/dist/catalogue/catalogue.js';
-import { fmt, line, note } from './lib.js';
+import { fmt, intEnv, line, note } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -36,13 +36,6 @@ const SLOT_QUOTA = 1_000_000; // the catalogue's maximum
 // BENCH_CHANNEL_ONLY=orders runs only those parts (bare, availability, orders).
 const ONLY = new Set((process.env.BENCH_CHANNEL_ONLY ?? 'bare,availability,orders').split(',').map((s) => s.trim()));
 
-function intEnv(name, dflt) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const RUN = `b${process.pid}${Date.now().toString(36)}`;
 const dir = join(root, '.bench-tmp', `channel-${process.pid}-${Date.now()}`);

@@ -50,3 +50,12 @@ export function line(pairs, suffix) {
 export function mb(kb) {
   return (kb / 1024).toFixed(1);
 }
+
+/** A positive integer from the environment, or the default; anything else is an error naming the variable. */
+export function intEnv(name, dflt) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}

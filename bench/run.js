@@ -11,7 +11,7 @@ import pino from 'pino';
 import { hashIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey, loadTrustedKeys, parseTicketCode, verifyOfflineTicket } from '../config/dist/index.js';
 import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
 import { createDemoSite, fakeIdNumber, newTicketId } from '../gate-agent/dist/demo/demo-site.js';
-import { fmt, line, mb, note, nowMs, summarize } from './lib.js';
+import { fmt, intEnv, line, mb, note, nowMs, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -26,13 +26,6 @@ const VERIFY_BATCH = 200;
 const IDCARD_LOOKUPS = 20_000;
 const ID_CARD_EVERY = 10; // createDemoSite binds every 10th ticket to fakeIdNumber(i)
 
-function intEnv(name, dflt) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const tmpRoot = join(root, '.bench-tmp');
 const dir = join(tmpRoot, `run-${process.pid}-${Date.now()}`);

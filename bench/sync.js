@@ -20,7 +20,7 @@ import { startGateDaemon } from '../gate-agent/dist/daemon/gate-daemon.js';
 import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
 import { createDemoSite, newTicketId } from '../gate-agent/dist/demo/demo-site.js';
 import { importSnapshot } from '../gate-agent/dist/store/index.js';
-import { fmt, line, note, nowMs, summarize } from './lib.js';
+import { fmt, intEnv, line, note, nowMs, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -36,13 +36,6 @@ const DELTA_GATES = 3;
 // BENCH_SYNC_ONLY=postgres,drain runs only those parts (bare, sqlite, postgres, drain, delta).
 const ONLY = new Set((process.env.BENCH_SYNC_ONLY ?? 'bare,sqlite,postgres,drain,delta').split(',').map((s) => s.trim()));
 
-function intEnv(name, dflt) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const RUN = `b${process.pid}${Date.now().toString(36)}`;
 const dir = join(root, '.bench-tmp', `sync-${process.pid}-${Date.now()}`);

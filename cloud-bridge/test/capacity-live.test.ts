@@ -6,15 +6,9 @@ import { AnnounceMessageSchema, CapacityMessageSchema, topics, type AnnounceMess
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue } from '../src/catalogue/catalogue.js';
 import { signBody } from '../src/notify/webhook.js';
-import { admit, DIALECTS, entriesMessage, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
+import { admit, DIALECTS, entriesMessage, idNumber, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';
-const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-function idNumber(n: number): string {
-  const body = `110105199001${String(n).padStart(5, '0')}`;
-  const sum = [...body].reduce((s, d, i) => s + Number(d) * WEIGHTS[i]!, 0);
-  return body + '10X98765432'[sum % 11]!;
-}
 
 describe.each(DIALECTS)('capacity levels live on %s', (dialect) => {
   const open: { bridge: CloudBridge; db: TestDb; hook: Server }[] = [];

@@ -5,19 +5,10 @@ import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue, type Catalogue } from '../src/catalogue/catalogue.js';
 import { LogSmsSender } from '../src/notify/sms.js';
 import { Reports } from '../src/reports/report-service.js';
-import { admit, DIALECTS, entriesMessage, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
+import { admit, DIALECTS, entriesMessage, idNumber, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';
 const ID_KEY = 'id-hash-key-for-tests-0123456789';
-const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-
-/** A valid 18-character resident ID number (correct MOD 11-2 check character). */
-function idNumber(n: number): string {
-  const body = `110105199001${String(n).padStart(5, '0')}`;
-  const sum = [...body].reduce((s, d, i) => s + Number(d) * WEIGHTS[i]!, 0);
-  return body + '10X98765432'[sum % 11]!;
-}
-
 /** A Wednesday well ahead, so no weekend or off-season pricing applies. */
 const DAY = '2027-03-10';
 const NEXT_DAY = '2027-03-11';

@@ -112,3 +112,11 @@ export function admit(seq: number, ticketId: string, extra: Record<string, unkno
 export function entriesMessage(site: string, gate: string, events: Record<string, unknown>[]): string {
   return JSON.stringify({ v: 1, site, gate, events });
 }
+
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+/** The n-th valid 18-character resident ID number (correct MOD 11-2 check character). */
+export function idNumber(n: number): string {
+  const body = `110105199001${String(n).padStart(5, '0')}`;
+  const sum = [...body].reduce((s, d, i) => s + Number(d) * ID_WEIGHTS[i]!, 0);
+  return body + '10X98765432'[sum % 11]!;
+}

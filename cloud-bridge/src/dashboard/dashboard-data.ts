@@ -1,16 +1,10 @@
 import { GateStatusSchema } from '@stile/config';
 import { percentOf } from '../capacity/levels.js';
 import { localDateHour } from '../reports/daily-report.js';
-import { localDate } from '../sales/local-date.js';
+import { daysAround as around, localDate } from '../sales/local-date.js';
 import type { SalesSite } from '../sales/sales.js';
 import type { CloudStore } from '../store/store.js';
 import type { DashboardModel, Level } from './model.js';
-
-/** ISO day ± 1 around a local date: wide enough for any UTC offset; rows are then filtered by local date. */
-function around(date: string): { from: string; to: string } {
-  const d = Date.parse(`${date}T00:00:00Z`);
-  return { from: new Date(d - 86_400_000).toISOString().slice(0, 10), to: new Date(d + 2 * 86_400_000).toISOString().slice(0, 10) };
-}
 
 export interface TodayLoad {
   date: string;

@@ -1,14 +1,8 @@
 import type { Logger } from '../log.js';
 import type { SalesSite } from '../sales/sales.js';
-import { localDate } from '../sales/local-date.js';
+import { daysAround as around, localDate } from '../sales/local-date.js';
 import type { CloudStore } from '../store/store.js';
 import { buildDailyReport, type DailyReport, type ReportInput } from './daily-report.js';
-
-/** ISO day ± 1 around a local date: wide enough for any UTC offset, narrowed by the pure report code. */
-function around(date: string): { from: string; to: string } {
-  const d = Date.parse(`${date}T00:00:00Z`);
-  return { from: new Date(d - 86_400_000).toISOString().slice(0, 10), to: new Date(d + 2 * 86_400_000).toISOString().slice(0, 10) };
-}
 
 function localTime(at: Date, timeZone: string): string {
   return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
