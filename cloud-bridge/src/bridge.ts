@@ -59,6 +59,8 @@ export interface CloudBridgeOptions {
   alertWebhook?: { url: string; secret?: string };
   /** Replaces the default notifiers (tests). */
   notifier?: StaffNotifier;
+  /** The sales clock (tests: what "today" and "now" are for orders). */
+  salesClock?: () => Date;
   logger?: Logger;
 }
 
@@ -145,7 +147,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     }
 
     const salesSites = opts.sites.flatMap((s) => (s.sales ? [{ id: s.id, ...s.sales }] : []));
-    const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log);
+    const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log, opts.salesClock);
     const staffTokens = new Map(salesSites.flatMap((s) => (s.staffTokenSha256 ? [[s.id, s.staffTokenSha256] as const] : [])));
     const notifier =
       opts.notifier ?? (opts.alertWebhook ? new MultiNotifier([new LogNotifier(log), new WebhookNotifier({ ...opts.alertWebhook, logger: log })]) : new LogNotifier(log));

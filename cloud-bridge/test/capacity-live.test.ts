@@ -36,7 +36,8 @@ describe.each(DIALECTS)('capacity levels live on %s', (dialect) => {
     const site = testSite(['g1']);
     const bridge = await testBridge(
       db,
-      [{ ...site.config, sales: { catalogue: demoCatalogue(), capacity: { daily: 10, yellow: 0.7, orange: 0.85, red: 1, kioskReserve: 0 }, idHashKey: 'id-hash-key-for-tests-0123456789', staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') } }],
+      // Day tickets (no slots): the test runs at any hour of the park's day.
+      [{ ...site.config, sales: { catalogue: { ...demoCatalogue(), slots: [] }, capacity: { daily: 10, yellow: 0.7, orange: 0.85, red: 1, kioskReserve: 0 }, idHashKey: 'id-hash-key-for-tests-0123456789', staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') } }],
       { alertWebhook: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`, secret: 'webhook-secret-0123456789' } },
     );
     open.push({ bridge, db, hook });
@@ -57,7 +58,7 @@ describe.each(DIALECTS)('capacity levels live on %s', (dialect) => {
     const sell = async (persons: number, key: string = DEMO_API_KEYS.wechat) => {
       const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
       const visitors = Array.from({ length: persons }, () => ({ name: '游客', idNumber: idNumber(++n) }));
-      const res = await fetch(`${base}/v1/channel/orders`, { method: 'POST', headers: { ...auth, 'idempotency-key': uniqueId('idem') }, body: JSON.stringify({ typeId: 'adult', date: today, slotId: 'night', contactPhone: '13800138000', visitors }) });
+      const res = await fetch(`${base}/v1/channel/orders`, { method: 'POST', headers: { ...auth, 'idempotency-key': uniqueId('idem') }, body: JSON.stringify({ typeId: 'adult', date: today, contactPhone: '13800138000', visitors }) });
       const order = (await res.json()) as { orderId: string; amountFen: number; error?: string };
       if (res.status !== 201) return order.error;
       const paid = await fetch(`${base}/v1/channel/orders/${order.orderId}/pay`, { method: 'POST', headers: { ...auth, 'idempotency-key': uniqueId('idem') }, body: JSON.stringify({ paymentRef: uniqueId('pay'), amountFen: order.amountFen }) });

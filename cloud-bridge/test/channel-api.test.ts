@@ -22,11 +22,11 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     }
   });
 
-  async function park(opts: { catalogue?: Catalogue; daily?: number } = {}) {
+  async function park(opts: { catalogue?: Catalogue; daily?: number; now?: () => Date } = {}) {
     const db = await testDb(dialect);
     const site = testSite(['g1']);
     const sms = new LogSmsSender(silentLog);
-    const bridge = await testBridge(db, [{ ...site.config, sales: { catalogue: opts.catalogue ?? demoCatalogue(), capacity: { daily: opts.daily ?? 5000, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY, staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') } }], { sms });
+    const bridge = await testBridge(db, [{ ...site.config, sales: { catalogue: opts.catalogue ?? demoCatalogue(), capacity: { daily: opts.daily ?? 5000, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY, staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') } }], { sms, ...(opts.now ? { salesClock: opts.now } : {}) });
     open.push({ bridge, db });
     const base = `http://127.0.0.1:${bridge.httpPort}`;
     const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, key: string = DEMO_API_KEYS.wechat) => {
@@ -169,6 +169,14 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     await p.bridge.store.db.updateTable('tickets').set({ entries_used: 1 }).where('site', '=', p.site).where('ticket_id', '=', newIds[0]!).execute();
     expect((await p.write(created.body.orderId, 'rebook', { date: DAY, slotId: 's12' })).body.error).toBe('ticket_used');
     expect((await p.write(created.body.orderId, 'refund', { reason: 'weather' })).body.error).toBe('ticket_used');
+  });
+
+  it('refuses a slot of today that is over (its end plus the late grace), sells a later one', async () => {
+    const p = await park({ now: () => new Date(`${DAY}T12:31:00+08:00`) }); // s10 is 10:00–12:00, adult late grace 30 min
+    expect(await p.order(adults(1))).toMatchObject({ status: 422, body: { error: 'slot_over' } });
+    expect((await p.order({ ...adults(1, 2), slotId: 's12' })).status).toBe(201);
+    const early = await park({ now: () => new Date(`${DAY}T12:29:00+08:00`) });
+    expect((await early.order(adults(1, 3))).status).toBe(201);
   });
 
   it('an unpaid order gives its places back after the hold and can no longer be paid', async () => {

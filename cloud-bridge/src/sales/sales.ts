@@ -4,6 +4,7 @@ import {
   hashIdNumber,
   isValidIdNumber,
   maskIdNumber,
+  minutesOfDay,
   newTicketId,
   normalizeIdNumber,
   type SnapshotTicket,
@@ -132,6 +133,19 @@ export class Sales {
 
   /** Today's announced level (from the capacity monitor): walk-ins can push it past what was sold. */
   levelToday: (site: string) => Level | undefined = () => undefined;
+
+  /**
+   * Refuse a slot of today that a visitor could no longer enter: past its end plus the
+   * type's late grace (the same grace the gates allow).
+   */
+  private checkSlotNotOver(site: SalesSite, typeId: string, date: string, slotId: string | undefined): void {
+    if (slotId === undefined || date !== localDate(this.now(), site.catalogue.timeZone)) return;
+    const slot = site.catalogue.slots.find((s) => s.id === slotId);
+    if (!slot) return; // priceFor refuses unknown slots
+    const lateMin = site.catalogue.ticketTypes.find((t) => t.id === typeId)?.slotGrace.lateMin ?? 0;
+    const now = new Intl.DateTimeFormat('en-GB', { timeZone: site.catalogue.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(this.now());
+    if (minutesOfDay(now) > minutesOfDay(slot.end) + lateMin) throw new Refusal(422, 'slot_over', `slot ${slot.id} (${slot.start}–${slot.end}) is over for today`);
+  }
 
   /** Refuse a sale for today when the park's live level already says so (the sold count alone may not). */
   private checkLiveLevel(site: SalesSite, channel: Channel, date: string): void {
@@ -265,6 +279,7 @@ export class Sales {
       if (body.date < localDate(this.now(), site.catalogue.timeZone)) throw new Refusal(422, 'date_in_past', `${body.date} is in the past`);
       if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal(422, 'slot_required', 'this park sells time slots: name one (slotId)');
       this.checkLiveLevel(site, channel, body.date);
+      this.checkSlotNotOver(site, body.typeId, body.date, body.slotId);
       const seen = new Set<string>();
       const visitors = body.visitors.map((v, i) => {
         // The number itself never goes into a message or a log.
@@ -400,6 +415,7 @@ export class Sales {
       if (body.date < localDate(this.now(), site.catalogue.timeZone)) throw new Refusal(422, 'date_in_past', `${body.date} is in the past`);
       if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal(422, 'slot_required', 'this park sells time slots: name one (slotId)');
       this.checkLiveLevel(site, channel, body.date);
+      this.checkSlotNotOver(site, order.type_id, body.date, body.slotId);
       const newSlot = body.slotId ?? NO_SLOT;
       if (body.date === order.visit_date && newSlot === order.slot_id) throw new Refusal(422, 'same_date_and_slot', 'the order is already for that date and slot');
       const { ticketIds, used } = await this.usedTickets(trx, site.id, orderId);
