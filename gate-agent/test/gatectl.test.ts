@@ -1,5 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -450,5 +452,46 @@ describe('gatectl usage', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: gatectl /m);
     for (const c of ['status', 'config validate', 'config show', 'tickets import', 'tickets lookup', 'check <code>', 'entries tail', 'keys']) expect(help.stdout).toContain(c);
+  });
+});
+
+describe('gatectl config pull-types', () => {
+  it("replaces ticketTypes with the cloud's rules (entry windows included), keeps the file valid and its comments; a bad answer changes nothing", async () => {
+    const other = await makeSite(8);
+    try {
+      writeFileSync(other.configPath, `# the park's east lane\n${readFileSync(other.configPath, 'utf8')}`);
+      const types = [
+        { id: 'adult', name: 'Adult', entries: { mode: 'single' }, slotGrace: { earlyMin: 15, lateMin: 30 }, antiPassbackSec: 0 },
+        { id: 'adult@early', name: 'Adult (early-bird)', entries: { mode: 'single' }, entryWindow: { from: '00:00', to: '08:00' }, slotGrace: { earlyMin: 15, lateMin: 30 }, antiPassbackSec: 0 },
+      ];
+      let answer: unknown = { site: 'demo-park', ticketTypes: types };
+      const paths: string[] = [];
+      const server = createServer((req, res) => {
+        paths.push(req.url ?? '');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const pulled = await gatectlAt(other.configPath, 'config', 'pull-types', '--url', url, '--json');
+        expect(pulled.code, pulled.stderr).toBe(0);
+        expect(json(pulled)).toMatchObject({ types: 2, added: ['adult@early'] });
+        expect(paths).toEqual(['/v1/sites/demo-park/ticket-types']);
+        const shown = json<GateConfig>(await gatectlAt(other.configPath, 'config', 'show', '--json'));
+        expect(shown.ticketTypes.map((t) => t.id)).toEqual(['adult', 'adult@early']);
+        expect(shown.ticketTypes[1]!.entryWindow).toEqual({ from: '00:00', to: '08:00' });
+        expect(readFileSync(other.configPath, 'utf8')).toMatch(/^# the park's east lane/);
+
+        const before = readFileSync(other.configPath, 'utf8');
+        answer = { ticketTypes: [] };
+        expectOneLineError(await gatectlAt(other.configPath, 'config', 'pull-types', '--url', url), 1, 'did not send valid ticket types', 'gate.yaml unchanged');
+        expect(readFileSync(other.configPath, 'utf8')).toBe(before);
+        expectOneLineError(await gatectlAt(other.configPath, 'config', 'pull-types'), 2, '--url');
+      } finally {
+        server.close();
+      }
+    } finally {
+      other.cleanup();
+    }
   });
 });

@@ -1,10 +1,10 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { stringify } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
 import {
   generateSigningKeyPair, hashIdNumber, isValidIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey,
-  maskIdNumber, parseTicketCode, StileError, StileErrorCode, type GateConfig,
+  maskIdNumber, parseTicketCode, StileError, StileErrorCode, TicketTypeSchema, type GateConfig, type TicketType,
 } from '@stile/config';
 import { openGate } from '../daemon/gate-context.js';
 import { loadIdHashKey } from '../daemon/secrets.js';
@@ -142,6 +142,57 @@ export function configShow(ctx: Ctx): void {
   const cfg = config(ctx);
   const shown = { ...cfg, keys: { ...cfg.keys, idHash: cfg.keys.idHash.file ? { file: cfg.keys.idHash.file } : { value: '***redacted***' } } };
   ctx.out.result(shown, () => stringify(shown).trimEnd());
+}
+
+/** The cloud's base URL: --url, else the origin of mqtt.snapshotUrl. */
+function cloudUrl(ctx: Ctx, cfg: GateConfig): string {
+  const given = typeof ctx.flags.url === 'string' ? ctx.flags.url : undefined;
+  const fromSnapshot = cfg.mqtt?.snapshotUrl ? new URL(cfg.mqtt.snapshotUrl).origin : undefined;
+  const url = given ?? fromSnapshot;
+  if (!url) throw new CliError('usage: gatectl config pull-types --url http(s)://cloud-host[:port] (or set mqtt.snapshotUrl in gate.yaml)', 2);
+  return url.replace(/\/$/, '');
+}
+
+/**
+ * Replace gate.yaml's ticketTypes with the site's catalogue rules from the cloud (entry
+ * windows of early-bird/night tickets included). The file is checked as a whole before it
+ * replaces the old one, and its comments stay. The daemon picks it up on restart or the
+ * reload-config command.
+ */
+export async function configPullTypes(ctx: Ctx): Promise<void> {
+  const cfg = config(ctx);
+  const url = `${cloudUrl(ctx, cfg)}/v1/sites/${encodeURIComponent(cfg.site.id)}/ticket-types`;
+  let body: unknown;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    body = await res.json();
+  } catch (err) {
+    throw new StileError(StileErrorCode.ConfigInvalid, `cannot get ticket types from ${url}: ${(err as Error).message}; gate.yaml unchanged`);
+  }
+  const parsed = TicketTypeSchema.array().min(1).safeParse((body as { ticketTypes?: unknown }).ticketTypes);
+  if (!parsed.success) throw new StileError(StileErrorCode.ConfigInvalid, `${url} did not send valid ticket types (${parsed.error.issues[0]?.message ?? 'invalid'}); gate.yaml unchanged`);
+  const types: TicketType[] = parsed.data;
+  const doc = parseDocument(readFileSync(ctx.configPath, 'utf8'));
+  doc.set('ticketTypes', doc.createNode(types));
+  // Write beside it, check the whole file as the daemon would, then swap.
+  const tmp = `${ctx.configPath}.pull-${process.pid}`;
+  writeFileSync(tmp, doc.toString());
+  try {
+    loadGateConfig(tmp);
+  } catch (err) {
+    unlinkSync(tmp);
+    throw err;
+  }
+  renameSync(tmp, ctx.configPath);
+  const before = new Map(cfg.ticketTypes.map((t) => [t.id, JSON.stringify(t)]));
+  const after = new Map(types.map((t) => [t.id, JSON.stringify(t)]));
+  const added = [...after.keys()].filter((id) => !before.has(id));
+  const removed = [...before.keys()].filter((id) => !after.has(id));
+  const changed = [...after.keys()].filter((id) => before.has(id) && before.get(id) !== after.get(id));
+  ctx.out.result({ file: ctx.configPath, from: url, types: types.length, added, changed, removed }, () =>
+    `${ctx.configPath}: ${types.length} ticket types from ${url} (added ${added.join(', ') || '-'}; changed ${changed.join(', ') || '-'}; removed ${removed.join(', ') || '-'}); restart stile-gate or send reload-config to apply`,
+  );
 }
 
 export async function ticketsImport(ctx: Ctx): Promise<void> {

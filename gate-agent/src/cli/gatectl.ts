@@ -12,6 +12,7 @@ usage: gatectl [--config gate.yaml] [--json] <command>
   status                      daemon, inputs, whitelist, entries and outbox at a glance
   config validate             check gate.yaml; lists every error with its field path
   config show                 the effective config (secrets redacted)
+  config pull-types [--url U] replace ticketTypes with the site's catalogue rules from the cloud
   tickets import <file>       load a whitelist snapshot (NDJSON) atomically, with progress
   tickets lookup <id|code>    one ticket and its entries
   check <code>                dry-run decision for a scanned code (never uses the ticket)
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, Handler> = {
   status: cmd.status,
   'config validate': cmd.configValidate,
   'config show': cmd.configShow,
+  'config pull-types': cmd.configPullTypes,
   'tickets import': cmd.ticketsImport,
   'tickets lookup': cmd.ticketsLookup,
   check: cmd.check,
@@ -67,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
         out: { type: 'string' }, 'fail-on-reject': { type: 'boolean' },
         'signing-key': { type: 'string' }, 'key-id': { type: 'string' }, ticket: { type: 'string' }, type: { type: 'string' },
         date: { type: 'string' }, slot: { type: 'string' }, persons: { type: 'string' },
-        input: { type: 'string' }, timeout: { type: 'string' },
+        input: { type: 'string' }, timeout: { type: 'string' }, url: { type: 'string' },
       },
     });
   } catch (err) {
