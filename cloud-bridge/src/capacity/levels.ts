@@ -142,6 +142,15 @@ export interface SalesRequest {
  * almostFull: the park is at yellow or above once this order is counted (what the
  * availability display should say after the sale).
  */
+/**
+ * The most persons a channel kind may have sold for one day under the rules below (2–4):
+ * the single number the store's atomic oversell guard checks (`sold + n <= limit`).
+ */
+export function sellLimit(cfg: CapacityLimits, channelKind: 'online' | 'kiosk'): number {
+  const t = thresholds(cfg);
+  return channelKind === 'online' ? Math.max(0, Math.min(t.orange - 1, t.red - reserveOf(cfg))) : t.red;
+}
+
 export function salesDecision(cfg: CapacityLimits, req: SalesRequest): SalesDecision {
   const { load, channelKind, requestedPersons } = req;
   if (!Number.isInteger(requestedPersons) || requestedPersons < 1) throw new RangeError(`requestedPersons must be a whole number ≥ 1, got ${requestedPersons}`);

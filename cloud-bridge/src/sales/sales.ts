@@ -11,7 +11,7 @@ import {
   type WhitelistChange,
   type WhitelistDelta,
 } from '@stile/config';
-import { percentOf, thresholds, type CapacityLimits, type Level } from '../capacity/levels.js';
+import { percentOf, salesDecision, sellLimit, thresholds, type CapacityLimits, type Level, type SalesRefusal } from '../capacity/levels.js';
 import type { Catalogue, Channel } from '../catalogue/catalogue.js';
 import { priceFor } from '../catalogue/pricing.js';
 import type { Logger } from '../log.js';
@@ -58,6 +58,13 @@ class Refusal extends Error {
 }
 
 const DAY = '*';
+const REFUSAL_TEXT: Record<SalesRefusal, (date: string) => string> = {
+  capacity_red: (date) => `the park is full on ${date}`,
+  capacity_exceeded: (date) => `not enough places left on ${date} for this many visitors`,
+  capacity_orange: (date) => `online sales for ${date} are closed: the park is nearly full (the rest is kept for on-site sales)`,
+  kiosk_reserve_exhausted: (date) => `online sales for ${date} are closed: the remaining places are kept for on-site sales`,
+};
+
 /** How long an unpaid order holds its places. */
 export const HOLD_MS = 15 * 60_000;
 const NO_SLOT = '';
@@ -119,16 +126,9 @@ export class Sales {
     return this.byKeyHash.get(sha256(apiKey));
   }
 
-  /**
-   * Persons a channel kind may sell up to on one day. An online order never takes the park
-   * into orange (it stops one person below it) nor into the kiosk reserve; the kiosk sells
-   * up to red. Same rules as salesDecision() in capacity/levels.ts, as one number for the
-   * atomic guard in reserve().
-   */
+  /** Persons a channel may have sold for one day (capacity/levels.ts sellLimit: online stops below orange). */
   private dayLimit(site: SalesSite, channel: Channel): number {
-    const t = thresholds(site.capacity);
-    const reserve = site.capacity.kioskReserve ?? Math.round(site.capacity.daily * 0.05);
-    return channel.kind === 'online' ? Math.max(0, Math.min(t.orange - 1, t.red - reserve)) : t.red;
+    return sellLimit(site.capacity, channel.kind);
   }
 
   /** Today's announced level (from the capacity monitor): walk-ins can push it past what was sold. */
@@ -256,8 +256,11 @@ export class Sales {
     if (slot && !(await take(slot.id, slot.quota))) throw new Refusal(409, 'sold_out', `slot ${slot.id} on ${date} has fewer than ${persons} places left`, { slotId: slot.id });
     if (!(await take(DAY, this.dayLimit(site, channel)))) {
       if (slot) await this.release(trx, site.id, date, slot.id, persons, false);
-      const red = channel.kind !== 'online' || ((await this.sold(site.id, date, trx)).get(DAY) ?? 0) >= thresholds(site.capacity).red;
-      throw new Refusal(409, red ? 'capacity_red' : 'capacity_orange', red ? `the park is full on ${date}` : `online sales for ${date} are closed: the park is nearly full (the rest is kept for on-site sales)`);
+      // Which rule said no, for the channel: the same rules the limit came from.
+      const load = (await this.sold(site.id, date, trx)).get(DAY) ?? 0;
+      const d = salesDecision(site.capacity, { load, channelKind: channel.kind, requestedPersons: persons });
+      const reason = d.ok ? 'capacity_exceeded' : d.reason;
+      throw new Refusal(409, reason, REFUSAL_TEXT[reason](date));
     }
   }
 
