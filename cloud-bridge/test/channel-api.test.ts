@@ -190,6 +190,23 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     expect(await p.write(held.body.orderId, 'pay', { paymentRef: 'late', amountFen: 16000 })).toMatchObject({ status: 409, body: { error: 'order_expired' } });
   });
 
+  it('changes racing on one order take turns: its places are counted exactly once', async () => {
+    const p = await park();
+    const dates = ['2027-03-12', '2027-03-15', '2027-03-16'];
+    for (let round = 0; round < 6; round++) {
+      const o = await p.order(adults(2, 700 + round * 2));
+      await p.write(o.body.orderId, 'pay', { paymentRef: `r${round}`, amountFen: 16000 });
+      // Two rebookings and a refund at once on the same order.
+      await Promise.all([p.write(o.body.orderId, 'rebook', { date: dates[0], slotId: 's14' }), p.write(o.body.orderId, 'rebook', { date: dates[1], slotId: 's14' }), p.write(o.body.orderId, 'refund', { reason: 'weather' })]);
+    }
+    const rows = await p.bridge.store.db.selectFrom('inventory').select(['visit_date', 'slot_id', 'sold']).where('site', '=', p.site).execute();
+    expect(rows.every((r) => Number(r.sold) >= 0)).toBe(true);
+    const orders = await p.bridge.store.db.selectFrom('orders').select(['visit_date', 'status', 'persons']).where('site', '=', p.site).execute();
+    const expected = new Map<string, number>();
+    for (const o of orders) if (o.status === 'paid' || o.status === 'pending') expected.set(o.visit_date, (expected.get(o.visit_date) ?? 0) + Number(o.persons));
+    for (const d of [DAY, ...dates]) expect(Number(rows.find((r) => r.visit_date === d && r.slot_id === '*')?.sold ?? 0)).toBe(expected.get(d) ?? 0);
+  });
+
   it('staff pause a channel (audit-logged, who and why): it stops selling until resumed', async () => {
     const p = await park();
     const path = `/v1/staff/sites/${p.site}/channels/meituan`;

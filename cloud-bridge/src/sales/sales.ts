@@ -334,6 +334,25 @@ export class Sales {
     return row;
   }
 
+  /**
+   * The order, locked for the rest of the transaction: a no-op UPDATE takes PostgreSQL's row
+   * lock (SQLite has one writer anyway) and returns the row as the previous holder left it,
+   * so two changes to one order (a refund racing a rebooking) take turns instead of both
+   * giving its places back.
+   */
+  private async lockOrder(trx: Db, site: SalesSite, channel: Channel, orderId: string): Promise<OrdersTable> {
+    const row = await trx
+      .updateTable('orders')
+      .set((eb) => ({ status: eb.ref('status') }))
+      .where('order_id', '=', orderId)
+      .where('site', '=', site.id)
+      .where('channel', '=', channel.id)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new Refusal(404, 'unknown_order', `no order ${orderId} on this channel`);
+    return row;
+  }
+
   /** Tickets for the order's visitors: one per visitor, or one per package of `persons`, bound to its first visitor's ID. */
   private async issue(trx: Db, site: SalesSite, order: OrdersTable): Promise<{ tickets: IssuedTicket[]; snapshot: SnapshotTicket[] }> {
     const visitors = await trx.selectFrom('order_visitors').select(['idx', 'id_hash']).where('order_id', '=', order.order_id).orderBy('idx').execute();
@@ -366,7 +385,7 @@ export class Sales {
 
   async pay(site: SalesSite, channel: Channel, key: string, orderId: string, body: PayBody): Promise<Reply> {
     return this.idempotent(site, channel, key, { op: 'pay', orderId, body }, async (trx, after) => {
-      const order = await this.order(trx, site, channel, orderId);
+      const order = await this.lockOrder(trx, site, channel, orderId);
       if (order.status === 'paid' && order.payment_ref === body.paymentRef) return { status: 200, body: await this.orderView(trx, order) };
       if (order.status === 'expired') throw new Refusal(409, 'order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
       if (order.status !== 'pending') throw new Refusal(409, order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
@@ -394,7 +413,7 @@ export class Sales {
     return this.idempotent(site, channel, key, { op: 'refund', orderId, body }, async (trx, after) => {
       const reason = site.catalogue.refundReasons.find((r) => r.code === body.reason);
       if (!reason) throw new Refusal(422, 'unknown_refund_reason', `refund reason "${body.reason}" is not one of: ${site.catalogue.refundReasons.map((r) => r.code).join(', ')}`);
-      const order = await this.order(trx, site, channel, orderId);
+      const order = await this.lockOrder(trx, site, channel, orderId);
       if (order.status === 'refunded') throw new Refusal(409, 'already_refunded', `order ${orderId} was refunded at ${order.refunded_at}`);
       if (order.status !== 'paid') throw new Refusal(409, 'not_paid', `order ${orderId} is ${order.status}; only paid orders are refunded`);
       const { ticketIds, used } = await this.usedTickets(trx, site.id, orderId);
@@ -412,7 +431,7 @@ export class Sales {
 
   async rebook(site: SalesSite, channel: Channel, key: string, orderId: string, body: RebookBody): Promise<Reply> {
     return this.idempotent(site, channel, key, { op: 'rebook', orderId, body }, async (trx, after) => {
-      const order = await this.order(trx, site, channel, orderId);
+      const order = await this.lockOrder(trx, site, channel, orderId);
       if (order.status !== 'paid') throw new Refusal(409, order.status === 'refunded' ? 'already_refunded' : 'not_paid', `order ${orderId} is ${order.status}; only paid orders are rebooked`);
       if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal(409, 'channel_paused', `sales on ${channel.id} are paused by park staff`);
       if (body.date < localDate(this.now(), site.catalogue.timeZone)) throw new Refusal(422, 'date_in_past', `${body.date} is in the past`);
