@@ -15,12 +15,11 @@ import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import pino from 'pino';
 import { generateSigningKeyPair } from '../config/dist/index.js';
 import { startCloudBridge } from '../cloud-bridge/dist/index.js';
 import { DEMO_API_KEYS, demoCatalogue } from '../cloud-bridge/dist/catalogue/catalogue.js';
-import { fmt, intEnv, line, note } from './lib.js';
+import { fmt, intEnv, line, note, pgSchema } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -129,21 +128,6 @@ async function bareServer() {
   return { url: `http://127.0.0.1:${server.address().port}`, bytes: payload.length, close };
 }
 
-async function pgSchema() {
-  const schema = `bench_${RUN}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  cleanups.push(async () => {
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
-  });
-  return `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-}
-
 /** A cloud-bridge with one site that sells: the demo catalogue with every slot quota raised, a large daily capacity. */
 async function salesBridge(dialect) {
   const id = `${RUN}-${dialect}`;
@@ -157,7 +141,7 @@ async function salesBridge(dialect) {
     staffTokenSha256: createHash('sha256').update(`bench-staff-${RUN}`).digest('hex'),
   };
   const site = { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates: ['g1'], sales };
-  const db = dialect === 'sqlite' ? { sqlitePath: join(dir, 'cloud-channel.db') } : { databaseUrl: await pgSchema() };
+  const db = dialect === 'sqlite' ? { sqlitePath: join(dir, 'cloud-channel.db') } : { databaseUrl: await pgSchema(PG_URL, RUN, cleanups) };
   const bridge = await startCloudBridge({ ...db, mqttUrl: MQTT_URL, httpPort: 0, sites: [site], sharedGroup: `grp-${id}`, clientId: `cloud-${id}`, sessionExpirySec: 60, logger: silent });
   const close = onCleanup(() => bridge.close());
   return { bridge, id, url: `http://127.0.0.1:${bridge.httpPort}`, slots: catalogue.slots.map((s) => s.id), close };

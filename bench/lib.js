@@ -59,3 +59,23 @@ export function intEnv(name, dflt) {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }
+
+/**
+ * A fresh PostgreSQL schema `bench_<run>` and the connection URL that uses it; the drop is
+ * pushed onto `cleanups` (run at the end, also on Ctrl-C).
+ */
+export async function pgSchema(pgUrl, run, cleanups) {
+  const { default: pg } = await import('pg');
+  const schema = `bench_${run}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  cleanups.push(async () => {
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.end();
+  });
+  return `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}

@@ -11,7 +11,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { connectAsync } from 'mqtt';
-import pg from 'pg';
 import pino from 'pino';
 import { sql } from 'kysely';
 import { generateSigningKeyPair, loadGateConfig, MqttSchema, topics } from '../config/dist/index.js';
@@ -20,7 +19,7 @@ import { startGateDaemon } from '../gate-agent/dist/daemon/gate-daemon.js';
 import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
 import { createDemoSite, newTicketId } from '../gate-agent/dist/demo/demo-site.js';
 import { importSnapshot } from '../gate-agent/dist/store/index.js';
-import { fmt, intEnv, line, note, nowMs, summarize } from './lib.js';
+import { fmt, intEnv, line, note, nowMs, pgSchema, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -64,21 +63,6 @@ function cloudSite(id, gates) {
   return { config: { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates }, publicKey: pair.publicKey };
 }
 
-async function pgSchema() {
-  const schema = `bench_${RUN}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  cleanups.push(async () => {
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
-  });
-  return `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-}
-
 /** Run the publisher child for `site`/`gate`; resolves with the ms from its first publish once `consumed()` is true. */
 async function loadRun(site, tag, consumed) {
   const child = fork(join(here, 'sync-publisher.js'), [MQTT_URL, site, String(INGEST_GATES), String(INGEST_EVENTS), String(INGEST_BATCH), String(PUB_WINDOW), tag], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -115,7 +99,7 @@ async function bareSubscriber() {
 async function bridgeIngest(dialect) {
   const id = `${RUN}-${dialect}`;
   const site = cloudSite(id, Array.from({ length: INGEST_GATES }, (_, i) => `g${i + 1}`));
-  const db = dialect === 'sqlite' ? { sqlitePath: join(dir, 'cloud-ingest.db') } : { databaseUrl: await pgSchema() };
+  const db = dialect === 'sqlite' ? { sqlitePath: join(dir, 'cloud-ingest.db') } : { databaseUrl: await pgSchema(PG_URL, RUN, cleanups) };
   const bridge = await startCloudBridge({ ...db, mqttUrl: MQTT_URL, httpPort: 0, sites: [site.config], sharedGroup: `grp-${id}`, clientId: `cloud-${id}`, sessionExpirySec: 60, logger: silent });
   try {
     // The tickets were sold through the cloud, so it knows them (as the publisher names them).
