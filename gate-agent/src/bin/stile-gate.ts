@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   try {
     const cfg = loadGateConfig(configPath);
     logger = createLogger(cfg.log.level);
-    daemon = startGateDaemon(cfg, logger);
+    daemon = startGateDaemon(cfg, logger, { configPath });
   } catch (err) {
     console.error(isStileError(err) ? `stile-gate: ${err.code}: ${err.message}` : `stile-gate: ${(err as Error).stack}`);
     return 1;

@@ -29,5 +29,6 @@ export function openGate(cfg: GateConfig, logger: Logger, opts: { clock?: () => 
     clock: opts.clock ?? Date.now,
     logger,
   });
-  return { store, gatekeeper };
+  // Mutable on purpose: reload-config swaps the rules in place (see gate-daemon).
+  return { store, gatekeeper, ticketTypes };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { GateConfig, RejectReason } from '@stile/config';
+import { loadGateConfig, type GateConfig, type RejectReason, type TicketType } from '@stile/config';
 import { createInput, createRelay, type LaneDeviceDeps } from '../devices/create.js';
 import type { Relay } from '../devices/relay.js';
 import type { DeviceHealth } from '../devices/supervisor.js';
@@ -31,6 +31,8 @@ export interface DaemonStatus {
 }
 
 export interface DaemonOptions {
+  /** The gate.yaml this config came from: reload-config re-reads it. */
+  configPath?: string;
   clock?: () => number;
   relay?: Relay;
   /** How lane devices reach hardware (tests: FakeSerial, fake GPIO). */
@@ -52,7 +54,7 @@ const HEARTBEAT_MS = 2000;
 /** Wire inputs → gatekeeper → relay. Everything the gate does per scan happens here. */
 export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOptions = {}): GateDaemon {
   const log = logger.child({ module: 'gate' });
-  const { store, gatekeeper } = openGate(cfg, logger, opts.clock ? { clock: opts.clock } : {});
+  const { store, gatekeeper, ticketTypes } = openGate(cfg, logger, opts.clock ? { clock: opts.clock } : {});
   const epoch = store.beginEpoch();
   const relay = opts.relay ?? createRelay(cfg.relay, logger);
   const idKey = loadIdHashKey(cfg);
@@ -140,8 +142,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
             resync() {
               void sync?.resync();
             },
-            // Ticket types, keys and revocations are wired into the gatekeeper at start.
-            reloadConfig: () => Promise.resolve({ ok: false, detail: 'restart required: reload-config is not supported by this gate-agent yet' }),
+            reloadConfig: () => Promise.resolve(reloadTicketTypes(cfg, opts.configPath, ticketTypes, store, log)),
           },
         },
       )
@@ -190,4 +191,34 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       log.info({ event: 'stopped' }, 'gate stopped');
     },
   };
+}
+
+/**
+ * reload-config: re-read gate.yaml and apply new ticket types (a catalogue change pulled
+ * with `gatectl config pull-types`) without a restart. Anything else that changed — devices,
+ * keys, MQTT — is wired in at start, so it is refused with what changed, and nothing is applied.
+ */
+export function reloadTicketTypes(
+  current: GateConfig,
+  configPath: string | undefined,
+  ticketTypes: Map<string, TicketType>,
+  store: { saveTicketTypes(types: TicketType[]): void },
+  log: Logger,
+): { ok: true } | { ok: false; detail: string } {
+  if (!configPath) return { ok: false, detail: 'restart required: the gate was started without a config file to re-read' };
+  let next: GateConfig;
+  try {
+    next = loadGateConfig(configPath);
+  } catch (err) {
+    return { ok: false, detail: `config not reloaded: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const others = (Object.keys(next) as (keyof GateConfig)[]).filter((k) => k !== 'ticketTypes' && JSON.stringify(next[k]) !== JSON.stringify(current[k]));
+  const gone = (Object.keys(current) as (keyof GateConfig)[]).filter((k) => !(k in next));
+  if (others.length + gone.length > 0) return { ok: false, detail: `restart required: ${[...others, ...gone].join(', ')} changed; only ticketTypes reload live` };
+  store.saveTicketTypes(next.ticketTypes);
+  ticketTypes.clear();
+  for (const t of next.ticketTypes) ticketTypes.set(t.id, t);
+  current.ticketTypes = next.ticketTypes;
+  log.info({ event: 'config_reloaded', ticketTypes: next.ticketTypes.map((t) => t.id) }, 'ticket types reloaded from gate.yaml');
+  return { ok: true };
 }

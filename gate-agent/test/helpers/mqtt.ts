@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -158,7 +160,7 @@ export interface SyncedGate {
 }
 
 /** An in-process gate daemon with an `mqtt` section and its own site id and control key. */
-export async function startSyncedGate(opts: { url?: string; snapshotUrl?: string; tickets?: number; beforeStart?: (dbPath: string) => void } = {}): Promise<SyncedGate> {
+export async function startSyncedGate(opts: { url?: string; snapshotUrl?: string; tickets?: number; beforeStart?: (dbPath: string) => void; configFile?: boolean } = {}): Promise<SyncedGate> {
   const site = await makeSite(opts.tickets ?? 100);
   const siteId = uniqueSiteId();
   const pair = generateSigningKeyPair('c1');
@@ -173,7 +175,9 @@ export async function startSyncedGate(opts: { url?: string; snapshotUrl?: string
   const log = captureLog();
   const relay = new RecordingRelay(log.log, { pulseMs: 1, gapMs: 1 });
   const now = noonShanghai(site.today);
-  const daemon = startGateDaemon(cfg, log.log, { clock: () => now, relay });
+  // With configFile the effective config is written to gate.yaml, so reload-config can re-read it.
+  if (opts.configFile) writeFileSync(site.configPath, stringify(cfg));
+  const daemon = startGateDaemon(cfg, log.log, { clock: () => now, relay, ...(opts.configFile ? { configPath: site.configPath } : {}) });
   const reader = new Database(cfg.store.path, { readonly: true });
   return {
     site,

@@ -1,6 +1,8 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
+import { parse, stringify } from 'yaml';
 import { CommandAckSchema, generateSigningKeyPair, loadSigningKey, signControl, topics, type CommandAck, type SnapshotTicket, type WhitelistChange } from '@stile/config';
 import { Observer, startHttp, startSyncedGate, waitFor, type SyncedGate } from '../helpers/mqtt.js';
 
@@ -13,9 +15,10 @@ afterEach(async () => {
 
 type Http = Awaited<ReturnType<typeof startHttp>>;
 
-async function setup(opts: { http?: Parameters<typeof startHttp>[0]; fresh?: boolean } = {}): Promise<{ gate: SyncedGate; obs: Observer; http: Http | undefined }> {
+async function setup(opts: { http?: Parameters<typeof startHttp>[0]; fresh?: boolean; configFile?: boolean } = {}): Promise<{ gate: SyncedGate; obs: Observer; http: Http | undefined }> {
   const http = opts.http ? await startHttp(opts.http) : undefined;
   const gate = await startSyncedGate({
+    ...(opts.configFile ? { configFile: true } : {}),
     ...(http ? { snapshotUrl: http.url } : {}),
     ...(opts.fresh ? { beforeStart: (db: string) => void new Database(db).exec("DELETE FROM meta WHERE key = 'whitelist_seq'").close() } : {}),
   });
@@ -246,5 +249,29 @@ describe('sync downlink: signed commands', () => {
 
     expect(await run('reload-config')).toMatchObject({ result: 'failed', detail: expect.stringContaining('restart required') });
     expect((await gate.scanId(b!)).decision).toBe('admit');
+  }, 60_000);
+
+  it('reload-config applies new ticket types from gate.yaml live (a catalogue pulled with gatectl); other changes still need a restart', async () => {
+    const { gate, obs } = await setup({ configFile: true });
+    const ackTopic = topics.cmdAck(gate.siteId, gate.gateId);
+    const cmdTopic = topics.cmd(gate.siteId, gate.gateId);
+    await obs.subscribe(ackTopic);
+    const run = async (action: string) => {
+      const c = command(gate, action);
+      await obs.publish(cmdTopic, c);
+      await waitFor(() => obs.json<CommandAck>(ackTopic).some((a) => a.cmdId === c.cmdId), `${action} acked`);
+      return obs.json<CommandAck>(ackTopic).find((a) => a.cmdId === c.cmdId)!;
+    };
+    const [a, b] = admissible(gate);
+    expect((await gate.scanId(a!)).decision).toBe('admit');
+    // The park makes adult tickets early-bird only (entry before 08:00); the gate's clock says noon.
+    const yaml = parse(readFileSync(gate.site.configPath, 'utf8')) as { ticketTypes: { id: string; entryWindow?: unknown }[]; gate: { id: string } };
+    yaml.ticketTypes = yaml.ticketTypes.map((t) => (t.id === 'adult' ? { ...t, entryWindow: { from: '00:00', to: '08:00' } } : t));
+    writeFileSync(gate.site.configPath, stringify(yaml));
+    expect((await run('reload-config')).result).toBe('done');
+    expect(await gate.scanId(b!)).toMatchObject({ decision: 'reject', reason: 'outside_entry_window' });
+    // A device or identity change is not applied live, and says so.
+    writeFileSync(gate.site.configPath, stringify({ ...yaml, gate: { ...yaml.gate, id: 'renamed' } }));
+    expect(await run('reload-config')).toMatchObject({ result: 'failed', detail: expect.stringContaining('restart required: gate changed') });
   }, 60_000);
 });
