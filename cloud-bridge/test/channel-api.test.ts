@@ -254,6 +254,8 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     expect(html).toContain('lang="en"');
     expect((await fetch(`http://127.0.0.1:${p.bridge.httpPort}/v1/staff/sites/${p.site}/reports/${today}`)).status).toBe(401);
     expect(await p.bridge.store.db.selectFrom('reports').select('date').where('site', '=', p.site).execute()).toEqual([{ date: today }]);
+    const list = await p.call('GET', `/v1/staff/sites/${p.site}/reports`, undefined, staff, STAFF_TOKEN);
+    expect(list.body.reports).toEqual([expect.objectContaining({ date: today, orders: 2, revenueFen: 23600, entries: 3 })]);
 
     // The schedule: past reportAt (22:00 local) without a report for the day → one is made.
     const late = () => new Date(`${NEXT_DAY}T22:30:00+08:00`);

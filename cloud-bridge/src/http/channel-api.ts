@@ -185,6 +185,15 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
     },
   );
 
+  app.openapi(
+    createRoute({ method: 'get', path: '/v1/staff/sites/{site}/reports', tags: ['staff'], security: [{ staffToken: [] }], summary: 'Kept daily reports, newest first, with their headline numbers', request: { params: z.object({ site: z.string() }), query: z.object({ token: z.string().optional() }) }, responses: { 200: json(ANY, 'Report list'), ...errors } }),
+    async (c) => {
+      const { site } = c.req.valid('param');
+      const denied = staffAuth(c, site);
+      if (denied) return denied as never;
+      return c.json({ site, reports: await opts.reports.list(site) }, 200) as never;
+    },
+  );
   const reportRoute = (method: 'get' | 'post') =>
     createRoute({
       method,

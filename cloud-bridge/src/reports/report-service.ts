@@ -71,6 +71,15 @@ export class Reports {
     return row ? (JSON.parse(row.report) as DailyReport) : this.generate(siteId, date);
   }
 
+  /** The kept reports of a site, newest first: date, when made, the day's headline numbers. */
+  async list(siteId: string, limit = 60): Promise<{ date: string; generatedAt: string; orders: number; revenueFen: number; entries: number }[]> {
+    const rows = await this.store.db.selectFrom('reports').select(['date', 'generated_at', 'report']).where('site', '=', siteId).orderBy('date', 'desc').limit(limit).execute();
+    return rows.map((r) => {
+      const rep = JSON.parse(r.report) as DailyReport;
+      return { date: r.date, generatedAt: r.generated_at, orders: rep.totals.orders, revenueFen: rep.totals.revenueFen, entries: rep.totalEntries };
+    });
+  }
+
   /** Once a minute: any site past its reportAt without today's report gets one. */
   start(everyMs = 60_000): void {
     const tick = async (): Promise<void> => {
