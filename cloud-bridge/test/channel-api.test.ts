@@ -211,6 +211,8 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     const p = await park();
     const path = `/v1/staff/sites/${p.site}/channels/meituan`;
     expect((await p.call('POST', `${path}/pause`, { by: 'staff:li', reason: 'x' }, {}, 'wrong-token')).status).toBe(401);
+    expect(await p.call('POST', `/v1/staff/sites/${p.site}/channels/alipay/pause`, { by: 'staff:li', reason: 'x' }, {}, STAFF_TOKEN)).toMatchObject({ status: 404, body: { error: 'unknown_channel' } });
+    expect((await p.call('POST', `${path}/pause`, { by: 'staff:li' }, {}, STAFF_TOKEN)).body.error).toBe('invalid_request'); // a reason is required
     expect((await p.call('POST', `${path}/pause`, { by: 'staff:li', reason: 'queue at east gate' }, {}, STAFF_TOKEN)).status).toBe(200);
     const av = await p.call('GET', `/v1/channel/availability?date=${DAY}`, undefined, {}, DEMO_API_KEYS.meituan);
     expect(av.body).toMatchObject({ paused: true, open: false });
