@@ -134,6 +134,8 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     expect(schema).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
     expect(schema.body.message).toContain('visitors');
     expect((await p.call('POST', '/v1/channel/orders', adults(1))).status).toBe(400); // no Idempotency-Key
+    const huge = await p.order({ ...adults(1), padding: 'x'.repeat(100_000) });
+    expect(huge).toMatchObject({ status: 413, body: { error: 'payload_too_large' } });
     expect((await p.order({ ...adults(1), typeId: 'weekend' })).body.error).toBe('not_on_this_day');
     expect((await p.order({ ...adults(1), date: '2020-01-01' })).body.error).toBe('date_in_past');
     const orders = await p.bridge.store.db.selectFrom('orders').select('order_id').where('site', '=', p.site).execute();

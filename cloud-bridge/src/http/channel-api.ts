@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type { CapacityMonitor } from '../capacity/monitor.js';
 import { dashboardHtml } from '../dashboard/page.js';
@@ -88,6 +89,8 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
   app.openAPIRegistry.registerComponent('securitySchemes', 'channelKey', { type: 'http', scheme: 'bearer', description: 'The channel API key' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'staffToken', { type: 'http', scheme: 'bearer', description: "The site's staff token" });
 
+  // An order for 50 visitors is ~5 KB; anything far beyond is refused before it is read.
+  app.use('/v1/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'payload_too_large', message: 'request body over 64 KiB' }, 413) }));
   app.use('/v1/channel/*', async (c, next) => {
     const key = bearer(c);
     const found = key ? sales.channelForKey(key) : undefined;
