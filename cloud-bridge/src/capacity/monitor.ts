@@ -99,8 +99,12 @@ export class CapacityMonitor {
     return dashboardModel(this.store, site, level, load, now);
   }
 
+  /** Today's level; undefined until the first refresh of the day (just after midnight). */
   level(siteId: string): Level | undefined {
-    return this.levels.get(siteId)?.level;
+    const l = this.levels.get(siteId);
+    const site = this.site(siteId);
+    if (!l || !site) return undefined;
+    return l.date === new Intl.DateTimeFormat('en-CA', { timeZone: site.catalogue.timeZone }).format(this.now()) ? l.level : undefined;
   }
 
   async refresh(siteId: string): Promise<void> {
@@ -114,8 +118,11 @@ export class CapacityMonitor {
     const capacity: CapacityMessage = { ...capacityMessage(site.capacity, siteId, { level, date: load.date }, load.load, now), admitted: load.admitted, soldForToday: load.soldToday };
     const key = `${capacity.date}|${capacity.level}|${capacity.load}`;
     if (this.lastPublished.get(siteId) !== key) {
-      this.lastPublished.set(siteId, key);
-      await this.mqtt.publish(capacityTopic(siteId), JSON.stringify(capacity), { qos: 1, retain: true }).catch((err: Error) => this.log.warn({ site: siteId, err: err.message }, 'capacity not published'));
+      // Remembered only once published: a failed publish is tried again on the next refresh.
+      await this.mqtt.publish(capacityTopic(siteId), JSON.stringify(capacity), { qos: 1, retain: true }).then(
+        () => this.lastPublished.set(siteId, key),
+        (err: Error) => this.log.warn({ site: siteId, err: err.message }, 'capacity not published; retrying on the next refresh'),
+      );
     }
     // A first look that finds the park green has nothing to announce.
     if (changed && !(prev === null && level === 'green')) await this.levelChanged(site, prev?.level ?? null, level, load.load, now);
@@ -160,7 +167,9 @@ export class CapacityMonitor {
     } catch (err) {
       this.log.warn({ err, site: a.site }, 'alert not stored');
     }
-    await this.notifier.notify(a);
+    // In the background: a slow or dead webhook (retries, timeouts) must not hold up a staff
+    // action or the dashboard; the notifier logs its own failures.
+    void this.notifier.notify(a).catch((err: unknown) => this.log.warn({ err, site: a.site }, 'staff alert not sent'));
     this.changed(a.site);
   }
 }

@@ -205,7 +205,13 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
       security: [{ staffToken: [] }],
       summary: method === 'get' ? 'The daily report (kept, or generated now): JSON, CSV or an HTML page with charts' : 'Generate the daily report again now',
       request: {
-        params: z.object({ site: z.string(), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD') }),
+        params: z.object({
+          site: z.string(),
+          date: z
+            .string()
+            .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
+            .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'not a calendar date'),
+        }),
         query: z.object({ format: z.enum(['json', 'csv', 'html']).default('json'), lang: z.enum(['zh-CN', 'en']).default('zh-CN'), token: z.string().optional() }),
       },
       responses: { 200: json(ANY, 'Report'), ...errors },

@@ -65,10 +65,17 @@ export class Reports {
     return report;
   }
 
-  /** The kept report of that day, or a fresh one (kept too) when there is none. */
+  /**
+   * The kept report of that day, or a fresh one when there is none. A fresh one is kept only
+   * for a day that has ended: today's numbers at 15:00 must not stand in for the day.
+   */
   async get(siteId: string, date: string): Promise<DailyReport | undefined> {
     const row = await this.store.db.selectFrom('reports').select('report').where('site', '=', siteId).where('date', '=', date).executeTakeFirst();
-    return row ? (JSON.parse(row.report) as DailyReport) : this.generate(siteId, date);
+    if (row) return JSON.parse(row.report) as DailyReport;
+    const site = this.sites(siteId);
+    if (!site) return undefined;
+    if (date < localDate(this.now(), site.catalogue.timeZone)) return this.generate(siteId, date);
+    return buildDailyReport(await this.input(site, date), this.now());
   }
 
   /** The kept reports of a site, newest first: date, when made, the day's headline numbers. */
@@ -80,7 +87,7 @@ export class Reports {
     });
   }
 
-  /** Once a minute: any site past its reportAt without today's report gets one. */
+  /** Once a minute: today's report after reportAt, and yesterday's final one once it has ended. */
   start(everyMs = 60_000): void {
     const tick = async (): Promise<void> => {
       for (const id of this.siteIds()) {
@@ -88,10 +95,16 @@ export class Reports {
         if (!site) continue;
         const now = this.now();
         const tz = site.catalogue.timeZone;
+        const today = localDate(now, tz);
+        // Yesterday's final report: made (again) once the day has ended, so sales after
+        // reportAt count, and a day the bridge was down at reportAt still gets one.
+        const yesterday = localDate(new Date(now.getTime() - 86_400_000), tz);
+        const kept = await this.store.db.selectFrom('reports').select('generated_at').where('site', '=', id).where('date', '=', yesterday).executeTakeFirst();
+        if (!kept || localDate(new Date(kept.generated_at), tz) <= yesterday) await this.generate(id, yesterday);
+        // Today's at reportAt, for the evening round.
         if (localTime(now, tz) < (site.reportAt ?? '22:00')) continue;
-        const date = localDate(now, tz);
-        const exists = await this.store.db.selectFrom('reports').select('date').where('site', '=', id).where('date', '=', date).executeTakeFirst();
-        if (!exists) await this.generate(id, date);
+        const exists = await this.store.db.selectFrom('reports').select('date').where('site', '=', id).where('date', '=', today).executeTakeFirst();
+        if (!exists) await this.generate(id, today);
       }
     };
     this.timer = setInterval(() => void tick().catch((err: unknown) => this.log.warn({ err }, 'scheduled daily report failed; next try in a minute')), everyMs);

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import {
   canonicalJson,
   hashIdNumber,
@@ -206,7 +206,9 @@ export class Sales {
 
   /** Run `work` under an idempotency key, in one transaction with it. */
   private async idempotent(site: SalesSite, channel: Channel, key: string, request: unknown, work: (trx: Db, after: (() => Promise<void>)[]) => Promise<Reply>): Promise<Reply> {
-    const requestHash = sha256(canonicalJson(request));
+    // Keyed: the body holds ID numbers, and a plain hash of it could be brute-forced from
+    // the rest of the order (the masked number leaves only a birth date and a few digits).
+    const requestHash = createHmac('sha256', site.idHashKey).update(canonicalJson(request)).digest('hex');
     const after: (() => Promise<void>)[] = [];
     const reply = await this.store.db.transaction().execute(async (trx) => {
       const inserted = await trx
@@ -237,7 +239,7 @@ export class Sales {
   }
 
   /** Add `persons` to the slot's and the day's sold counts, or refuse: the oversell guard. */
-  private async reserve(trx: Db, site: SalesSite, channel: Channel, date: string, slotId: string, persons: number): Promise<void> {
+  private async reserve(trx: Db, site: SalesSite, channel: Channel, date: string, slotId: string, persons: number, opts: { day?: boolean } = {}): Promise<void> {
     const slot = slotId === NO_SLOT ? undefined : site.catalogue.slots.find((s) => s.id === slotId);
     const take = async (key: string, limit: number): Promise<boolean> => {
       await trx.insertInto('inventory').values({ site: site.id, visit_date: date, slot_id: key, sold: 0 }).onConflict((oc) => oc.columns(['site', 'visit_date', 'slot_id']).doNothing()).execute();
@@ -254,7 +256,7 @@ export class Sales {
     };
     // Slot first, day second, in every transaction: the same lock order, so no deadlocks.
     if (slot && !(await take(slot.id, slot.quota))) throw new Refusal(409, 'sold_out', `slot ${slot.id} on ${date} has fewer than ${persons} places left`, { slotId: slot.id });
-    if (!(await take(DAY, this.dayLimit(site, channel)))) {
+    if (opts.day !== false && !(await take(DAY, this.dayLimit(site, channel)))) {
       if (slot) await this.release(trx, site.id, date, slot.id, persons, false);
       // Which rule said no, for the channel: the same rules the limit came from.
       const load = (await this.sold(site.id, date, trx)).get(DAY) ?? 0;
@@ -443,10 +445,22 @@ export class Sales {
       const { ticketIds, used } = await this.usedTickets(trx, site.id, orderId);
       if (used.length > 0) throw new Refusal(409, 'ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
       // The price stays what was paid; the type must still be sold on the new day and slot.
-      const quote = priceFor(site.catalogue, { typeId: order.type_id, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}) });
+      // An early/night ticket keeps its window: the new slot must meet it.
+      const entry = order.gate_type_id.endsWith('@early') ? 'early' : order.gate_type_id.endsWith('@night') ? 'night' : undefined;
+      const quote = priceFor(site.catalogue, { typeId: order.type_id, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}), ...(entry ? { entry } : {}) });
       if (!quote.ok) throw new Refusal(422, quote.reason, quote.message);
-      await this.reserve(trx, site, channel, body.date, newSlot, Number(order.persons));
-      await this.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons));
+      // A discount earned by the old slot (early, night) does not carry over to a dearer one.
+      const paidUnit = (JSON.parse(order.pricing) as { unitFen: number }).unitFen;
+      if (quote.unitFen > paidUnit) throw new Refusal(409, 'price_higher', `the new date/slot costs ${quote.unitFen} fen per ticket, ${paidUnit} was paid: refund and buy again`);
+      // Same day: only the slot counts move (the day's total does not change, so a full day
+      // must not refuse it, and the day row is not locked at all).
+      const sameDay = body.date === order.visit_date;
+      await this.reserve(trx, site, channel, body.date, newSlot, Number(order.persons), { day: !sameDay });
+      if (sameDay) {
+        if (order.slot_id !== NO_SLOT) await this.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons), false);
+      } else {
+        await this.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons));
+      }
       const moved = await trx.updateTable('orders').set({ visit_date: body.date, slot_id: newSlot }).where('order_id', '=', orderId).where('status', '=', 'paid').returningAll().executeTakeFirstOrThrow();
       const { tickets, snapshot } = await this.issue(trx, site, moved);
       // New ticket ids: the old codes stop working at every gate as soon as the delta lands.
