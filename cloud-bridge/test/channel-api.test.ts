@@ -207,6 +207,26 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     expect(Object.fromEntries(rows.map((r) => [r.slot_id, Number(r.sold)]))).toMatchObject({ '*': 2, s10: 0, s12: 1, early: 1 });
   });
 
+  it('a sold multi-entry ticket re-enters without a partition conflict; a second site with the same API key is refused', async () => {
+    const cat = demoCatalogue();
+    const p = await park({ catalogue: { ...cat, ticketTypes: cat.ticketTypes.map((t) => (t.id === 'adult' ? { ...t, entries: { mode: 'multi' as const, max: 3 } } : t)) } });
+    const o = await p.order(adults(1, 950));
+    const paid = await p.write(o.body.orderId, 'pay', { paymentRef: 'm', amountFen: 8000 });
+    const ticketId = paid.body.tickets[0].ticketId as string;
+    const gate = await testClient();
+    await gate.publishAsync(topics.entries(p.site, 'g1'), entriesMessage(p.site, 'g1', [admit(1, ticketId), admit(2, ticketId)]), { qos: 1 });
+    await gate.endAsync();
+    await waitFor(async () => (await p.bridge.store.getTicket(p.site, ticketId))?.entriesUsed === 2, 'two entries counted');
+    expect(await p.bridge.store.conflicts(p.site)).toEqual([]);
+
+    const db = await testDb(dialect);
+    const a = testSite(['g1']);
+    const b = testSite(['g1']);
+    const sales = { catalogue: demoCatalogue(), capacity: { daily: 10, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY };
+    await expect(testBridge(db, [{ ...a.config, sales }, { ...b.config, sales }])).rejects.toThrow(/same API key/);
+    await db.cleanup();
+  });
+
   it('changes racing on one order take turns: its places are counted exactly once', async () => {
     const p = await park();
     const dates = ['2027-03-12', '2027-03-15', '2027-03-16'];

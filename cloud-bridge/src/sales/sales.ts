@@ -109,7 +109,12 @@ export class Sales {
   ) {
     for (const s of sites) {
       this.sites.set(s.id, s);
-      for (const c of s.catalogue.channels) this.byKeyHash.set(c.apiKeySha256, { site: s, channel: c });
+      for (const c of s.catalogue.channels) {
+        const taken = this.byKeyHash.get(c.apiKeySha256);
+        // One key must name one channel of one site, or a partner could sell for another park.
+        if (taken) throw new Error(`sites ${taken.site.id} (channel ${taken.channel.id}) and ${s.id} (channel ${c.id}) have the same API key`);
+        this.byKeyHash.set(c.apiKeySha256, { site: s, channel: c });
+      }
     }
   }
 
@@ -373,6 +378,13 @@ export class Sales {
     return { tickets, snapshot };
   }
 
+  /** Admissions each issued ticket allows, from its type's entries rule (single: 1). */
+  private maxEntries(site: SalesSite, order: OrdersTable, tickets: IssuedTicket[]): Map<string, number> {
+    const rule = site.catalogue.ticketTypes.find((t) => t.id === order.type_id)?.entries;
+    const max = !rule || rule.mode === 'single' ? 1 : rule.max;
+    return new Map(tickets.map((t) => [t.ticketId, max]));
+  }
+
   private smsText(site: SalesSite, order: { visit_date: string; slot_id: string }, tickets: IssuedTicket[]): string {
     const slot = site.catalogue.slots.find((s) => s.id === order.slot_id);
     const when = slot ? `${order.visit_date} ${slot.start}-${slot.end}` : order.visit_date;
@@ -396,7 +408,7 @@ export class Sales {
       const updated = await trx.updateTable('orders').set({ status: 'paid', paid_at: paidAt, payment_ref: body.paymentRef }).where('order_id', '=', orderId).where('status', '=', 'pending').returningAll().executeTakeFirst();
       if (!updated) throw new Refusal(409, 'not_payable', `order ${orderId} changed meanwhile`);
       const { tickets, snapshot } = await this.issue(trx, site, updated);
-      const delta = await this.whitelist.stageChanges(trx, site.id, snapshot.map((ticket): WhitelistChange => ({ op: 'upsert', ticket })));
+      const delta = await this.whitelist.stageChanges(trx, site.id, snapshot.map((ticket): WhitelistChange => ({ op: 'upsert', ticket })), this.maxEntries(site, updated, tickets));
       this.announceAfter(after, delta, order.contact_phone, this.smsText(site, order, tickets), orderId);
       this.log.info({ site: site.id, orderId, tickets: tickets.length, seq: delta.seq }, 'order paid, tickets issued');
       return { status: 200, body: { ...(await this.orderView(trx, updated)), whitelistSeq: delta.seq } };
@@ -466,7 +478,7 @@ export class Sales {
       // New ticket ids: the old codes stop working at every gate as soon as the delta lands.
       const changes = ticketIds.map((ticketId, i): WhitelistChange => ({ op: 'rebook', ticketId, newTicket: snapshot[i]! }));
       const extra = snapshot.slice(ticketIds.length).map((ticket): WhitelistChange => ({ op: 'upsert', ticket }));
-      const delta = await this.whitelist.stageChanges(trx, site.id, [...changes, ...extra]);
+      const delta = await this.whitelist.stageChanges(trx, site.id, [...changes, ...extra], this.maxEntries(site, moved, tickets));
       this.announceAfter(after, delta, order.contact_phone, this.smsText(site, moved, tickets), orderId);
       this.log.info({ site: site.id, orderId, from: order.visit_date, to: body.date, seq: delta.seq }, 'order rebooked');
       return { status: 200, body: { ...(await this.orderView(trx, moved)), whitelistSeq: delta.seq } };

@@ -67,25 +67,26 @@ export class WhitelistPublisher {
    * tickets and store them as the next signed delta. The caller announces it after its commit,
    * so a sale and its delta are stored together or not at all.
    */
-  async stageChanges(db: Db, site: string, changes: WhitelistChange[]): Promise<WhitelistDelta> {
+  async stageChanges(db: Db, site: string, changes: WhitelistChange[], maxEntries?: ReadonlyMap<string, number>): Promise<WhitelistDelta> {
     const parsed = changes.map((c) => WhitelistChangeSchema.parse(c));
     if (parsed.length === 0) throw new Error('stageChanges: no changes');
     const seq = await this.store.allocateSeq(db, site);
-    for (const c of parsed) await this.apply(db, site, c, seq);
+    for (const c of parsed) await this.apply(db, site, c, seq, maxEntries);
     return this.appendDelta(db, site, parsed, seq);
   }
 
-  private async apply(db: Db, site: string, c: WhitelistChange, seq: number): Promise<void> {
+  /** `maxEntries`: admissions each new ticket allows (multi-entry types), so ingest does not call a re-entry a conflict. */
+  private async apply(db: Db, site: string, c: WhitelistChange, seq: number, maxEntries?: ReadonlyMap<string, number>): Promise<void> {
     switch (c.op) {
       case 'upsert':
-        return this.store.upsertTicket(db, site, c.ticket, seq);
+        return this.store.upsertTicket(db, site, c.ticket, seq, maxEntries?.get(c.ticket.ticketId));
       case 'refund':
         return this.store.setTicketStatus(db, site, c.ticketId, 'refunded', seq);
       case 'revoke':
         return this.store.setTicketStatus(db, site, c.ticketId, 'revoked', seq);
       case 'rebook':
         await this.store.setTicketStatus(db, site, c.ticketId, 'rebooked', seq);
-        return this.store.upsertTicket(db, site, c.newTicket, seq);
+        return this.store.upsertTicket(db, site, c.newTicket, seq, maxEntries?.get(c.newTicket.ticketId));
       case 'used-elsewhere':
         await this.store.setTicketUsage(db, site, c.ticketId, c.entriesUsed);
         return this.store.markTicketsChanged(db, site, [c.ticketId], seq);
