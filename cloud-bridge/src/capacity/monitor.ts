@@ -4,6 +4,7 @@ import type { DashboardModel, Level } from '../dashboard/model.js';
 import type { Logger } from '../log.js';
 import type { Publisher } from '../mqtt/publisher.js';
 import type { StaffAlert, StaffNotifier } from '../notify/webhook.js';
+import { localDate } from '../sales/local-date.js';
 import type { SalesSite } from '../sales/sales.js';
 import type { CloudStore } from '../store/store.js';
 import { announcementMessage, announceTopic, capacityMessage, capacityTopic, nextLevel, type CapacityMessage } from './levels.js';
@@ -46,7 +47,7 @@ export class CapacityMonitor {
       const last = await this.store.db.selectFrom('alerts').select(['level', 'at']).where('site', '=', id).where('kind', '=', 'capacity_level').orderBy('at', 'desc').limit(1).executeTakeFirst();
       const s = this.site(id);
       if (last?.level && s) {
-        const date = new Intl.DateTimeFormat('en-CA', { timeZone: s.catalogue.timeZone }).format(new Date(last.at));
+        const date = localDate(new Date(last.at), s.catalogue.timeZone);
         this.levels.set(id, { level: last.level as Level, date });
       }
       const newest = await this.store.db.selectFrom('conflicts').select('detected_at').where('site', '=', id).orderBy('detected_at', 'desc').limit(1).executeTakeFirst();
@@ -104,7 +105,7 @@ export class CapacityMonitor {
     const l = this.levels.get(siteId);
     const site = this.site(siteId);
     if (!l || !site) return undefined;
-    return l.date === new Intl.DateTimeFormat('en-CA', { timeZone: site.catalogue.timeZone }).format(this.now()) ? l.level : undefined;
+    return l.date === localDate(this.now(), site.catalogue.timeZone) ? l.level : undefined;
   }
 
   async refresh(siteId: string): Promise<void> {

@@ -6,6 +6,7 @@ import { AnnounceMessageSchema, CapacityMessageSchema, generateSigningKeyPair, m
 import { startCloudBridge, type CloudBridge } from '../bridge.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { DEMO_API_KEYS, demoCatalogue, gateTicketTypes, type Catalogue } from '../catalogue/catalogue.js';
+import { localDate, localTime } from '../sales/local-date.js';
 
 /**
  * The cloud of `npm start`: an in-process Aedes broker on a free loopback port and a
@@ -17,8 +18,6 @@ import { DEMO_API_KEYS, demoCatalogue, gateTicketTypes, type Catalogue } from '.
  * Environment: DEMO_CAPACITY (persons per day, default 60), DEMO_LOG_LEVEL (default warn).
  */
 
-const localDate = (at: Date, timeZone: string): string => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-
 const LEVEL_RANK = { green: 0, yellow: 1, orange: 2, red: 3 } as const;
 type Level = keyof typeof LEVEL_RANK;
 /** ANSI colours for the level word, only on a terminal. */
@@ -29,8 +28,7 @@ const COLOUR: Record<Level, string> = { green: '32', yellow: '33', orange: '38;5
  * to 30 min late by the demo types' slotGrace), the latest such. Undefined when none is open.
  */
 function openSlot(catalogue: Catalogue, now: Date): string | undefined {
-  const hm = new Intl.DateTimeFormat('en-GB', { timeZone: catalogue.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(now);
-  const m = minutesOfDay(hm);
+  const m = minutesOfDay(localTime(now, catalogue.timeZone));
   const open = catalogue.slots.filter((s) => minutesOfDay(s.start) - 10 <= m && m <= minutesOfDay(s.end) + 20);
   return open.at(-1)?.id;
 }

@@ -1,12 +1,9 @@
 import type { Logger } from '../log.js';
 import type { SalesSite } from '../sales/sales.js';
-import { daysAround as around, localDate } from '../sales/local-date.js';
+import { daysAround as around, localDate, localTime } from '../sales/local-date.js';
 import type { CloudStore } from '../store/store.js';
 import { buildDailyReport, type DailyReport, type ReportInput } from './daily-report.js';
 
-function localTime(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
-}
 
 /**
  * Daily reports: the store's sales, refunds and admissions of one local day, built by the

@@ -4,6 +4,11 @@ export function localDate(at: Date, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
 
+/** The time of day ("HH:MM", 00–23) at `at` in an IANA time zone. */
+export function localTime(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+}
+
 /**
  * UTC calendar days from the day before to the day after a local date: wide enough for any
  * UTC offset, so rows stored with any offset are found; callers then keep those whose

@@ -19,7 +19,7 @@ import type { SmsSender } from '../notify/sms.js';
 import type { CloudStore, Db } from '../store/store.js';
 import type { OrdersTable } from '../store/schema.js';
 import type { WhitelistPublisher } from '../whitelist/publisher.js';
-import { localDate } from './local-date.js';
+import { localDate, localTime } from './local-date.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 
 /** What a site sells: its catalogue, its daily capacity and the key its gates hash ID numbers with. */
@@ -148,7 +148,7 @@ export class Sales {
     const slot = site.catalogue.slots.find((s) => s.id === slotId);
     if (!slot) return; // priceFor refuses unknown slots
     const lateMin = site.catalogue.ticketTypes.find((t) => t.id === typeId)?.slotGrace.lateMin ?? 0;
-    const now = new Intl.DateTimeFormat('en-GB', { timeZone: site.catalogue.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(this.now());
+    const now = localTime(this.now(), site.catalogue.timeZone);
     if (minutesOfDay(now) > minutesOfDay(slot.end) + lateMin) throw new Refusal(422, 'slot_over', `slot ${slot.id} (${slot.start}–${slot.end}) is over for today`);
   }
 

@@ -174,6 +174,19 @@ describe('sync downlink: signed whitelist deltas', () => {
 });
 
 describe('sync downlink: signed commands', () => {
+  /** Send a signed command to the gate and wait for its ack. */
+  async function commandRunner(gate: SyncedGate, obs: Observer): Promise<(action: string) => Promise<CommandAck>> {
+    const ackTopic = topics.cmdAck(gate.siteId, gate.gateId);
+    const cmdTopic = topics.cmd(gate.siteId, gate.gateId);
+    await obs.subscribe(ackTopic);
+    return async (action) => {
+      const c = command(gate, action);
+      await obs.publish(cmdTopic, c);
+      await waitFor(() => obs.json<CommandAck>(ackTopic).some((a) => a.cmdId === c.cmdId), `${action} acked`);
+      return obs.json<CommandAck>(ackTopic).find((a) => a.cmdId === c.cmdId)!;
+    };
+  }
+
   function command(gate: SyncedGate, action: string, extra: Record<string, unknown> = {}) {
     return gate.sign({
       v: 1,
@@ -224,15 +237,7 @@ describe('sync downlink: signed commands', () => {
 
   it('lock refuses every scan with gate_locked until unlock; emergency-open holds the relay; reload-config asks for a restart', async () => {
     const { gate, obs } = await setup();
-    const ackTopic = topics.cmdAck(gate.siteId, gate.gateId);
-    const cmdTopic = topics.cmd(gate.siteId, gate.gateId);
-    await obs.subscribe(ackTopic);
-    const run = async (action: string) => {
-      const c = command(gate, action);
-      await obs.publish(cmdTopic, c);
-      await waitFor(() => obs.json<CommandAck>(ackTopic).some((a) => a.cmdId === c.cmdId), `${action} acked`);
-      return obs.json<CommandAck>(ackTopic).find((a) => a.cmdId === c.cmdId)!;
-    };
+    const run = await commandRunner(gate, obs);
     const [a, b] = admissible(gate);
 
     expect((await run('lock')).result).toBe('done');
@@ -253,15 +258,7 @@ describe('sync downlink: signed commands', () => {
 
   it('reload-config applies new ticket types from gate.yaml live (a catalogue pulled with gatectl); other changes still need a restart', async () => {
     const { gate, obs } = await setup({ configFile: true });
-    const ackTopic = topics.cmdAck(gate.siteId, gate.gateId);
-    const cmdTopic = topics.cmd(gate.siteId, gate.gateId);
-    await obs.subscribe(ackTopic);
-    const run = async (action: string) => {
-      const c = command(gate, action);
-      await obs.publish(cmdTopic, c);
-      await waitFor(() => obs.json<CommandAck>(ackTopic).some((a) => a.cmdId === c.cmdId), `${action} acked`);
-      return obs.json<CommandAck>(ackTopic).find((a) => a.cmdId === c.cmdId)!;
-    };
+    const run = await commandRunner(gate, obs);
     const [a, b] = admissible(gate);
     expect((await gate.scanId(a!)).decision).toBe('admit');
     // The park makes adult tickets early-bird only (entry before 08:00); the gate's clock says noon.
