@@ -10,3 +10,5 @@ export * from './mqtt.js';
 export * from './ticket-code.js';
 export * from './control-sign.js';
 export * from './idcard.js';
+export * from './signed-documents.js';
+export * from './credentials.js';

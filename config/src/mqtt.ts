@@ -26,6 +26,11 @@ export const topics = {
   allEntriesShared: (group: string) => `$share/${group}/stile/+/gates/+/entries`,
 } as const;
 
+/** A gate's session counter, bumped once per daemon start: 2^31 starts is beyond any gate's life. */
+export const MAX_EPOCH = 2 ** 31 - 1;
+/** How far ahead of the epoch the cloud knows a status may claim (a gate restarts once per boot). */
+export const MAX_EPOCH_JUMP = 1000;
+
 /** Decimal string: a 64-bit counter does not fit in a JSON number. */
 const seq64 = z.string().regex(/^\d{1,20}$/, 'expected a decimal 64-bit sequence number');
 
@@ -33,7 +38,7 @@ export const EntryEventSchema = z
   .object({
     eventId: z.string().min(8).max(64),
     seq: seq64,
-    epoch: z.number().int().min(0),
+    epoch: z.number().int().min(0).max(MAX_EPOCH),
     /**
      * admit: the ticket was used and the relay opened for `persons`. not-passed: the
      * passage sensor saw `persons` of admission `refSeq` not walk through in time; when
@@ -47,6 +52,11 @@ export const EntryEventSchema = z
     credential: z.enum(['qr', 'signed-qr', 'idcard']),
     persons: z.number().int().min(1).max(100),
     at: z.string().datetime({ offset: true }),
+    /**
+     * credential signed-qr, admit only: the scanned `ST2:` code itself, so the cloud checks
+     * the signature instead of taking the gate's word for a ticket it never issued.
+     */
+    code: z.string().min(1).max(512).optional(),
   })
   .strict()
   .refine((e) => (e.kind === 'not-passed') === (e.refSeq !== undefined), { message: 'refSeq is required for not-passed events and only for them', path: ['refSeq'] });
@@ -63,7 +73,21 @@ export type EntriesMessage = z.infer<typeof EntriesMessageSchema>;
  * it: a broker restarted without persistence, or one with no subscriber, loses it.
  */
 export const EntriesAckSchema = z
-  .object({ v: z.literal(1), from: seq64, to: seq64 })
+  .object({
+    v: z.literal(1),
+    site: z.string().min(1),
+    gate: z.string().min(1),
+    from: seq64,
+    to: seq64,
+    /**
+     * The eventIds of the events at seq `from` and `to`: random per event, so a receipt
+     * replayed after the gate's database was reset (seqs start again at 1) names nothing.
+     */
+    firstEventId: z.string().min(8).max(64),
+    lastEventId: z.string().min(8).max(64),
+    /** signControl() by the site's control key: only the cloud empties an outbox. */
+    sig: z.string().min(1),
+  })
   .strict()
   .refine((a) => BigInt(a.from) <= BigInt(a.to), { message: 'from must not exceed to', path: ['to'] });
 export type EntriesAck = z.infer<typeof EntriesAckSchema>;
@@ -76,7 +100,8 @@ export const GateStatusSchema = z
   .object({
     v: z.literal(1),
     state: z.enum(['online', 'degraded', 'offline']),
-    epoch: z.number().int().min(0),
+    /** Bounded: the cloud also refuses a jump far beyond the epoch it knows (MAX_EPOCH_JUMP). */
+    epoch: z.number().int().min(0).max(MAX_EPOCH),
     at: z.string().datetime({ offset: true }),
     whitelistSeq: seq64.optional(),
     outboxDepth: z.number().int().min(0).optional(),
@@ -161,6 +186,8 @@ export const CapacityMessageSchema = z
     /** Rounded down; can exceed 100 when admissions overshoot. */
     percent: z.number().int().min(0),
     at: z.string().datetime({ offset: true }),
+    /** signControl() by the site's control key: a screen shows nothing it cannot verify. */
+    sig: z.string().min(1),
   })
   .strict();
 export type CapacityMessage = z.infer<typeof CapacityMessageSchema>;
@@ -173,6 +200,8 @@ export const AnnounceMessageSchema = z
     level: z.enum(CAPACITY_LEVELS),
     text: z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict(),
     at: z.string().datetime({ offset: true }),
+    /** signControl() by the site's control key: a PA speaks nothing it cannot verify. */
+    sig: z.string().min(1),
   })
   .strict();
 export type AnnounceMessage = z.infer<typeof AnnounceMessageSchema>;
