@@ -250,7 +250,7 @@ async function main() {
     };
     const decideOnce = (h) => {
       const a = process.hrtime.bigint();
-      gatekeeper.evaluate({ kind: 'idcard', idHash: h, masked: '1101**********0000' }, { dryRun: true });
+      gatekeeper.evaluate({ kind: 'idcard', idHash: h, masked: '**************0000' }, { dryRun: true });
       const b = process.hrtime.bigint();
       return Number(b - a) / 1e6;
     };

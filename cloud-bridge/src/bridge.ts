@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { MqttClient } from 'mqtt';
 import { topics, type CommandAck, type GateCommand, type WhitelistChange, type WhitelistDelta } from '@stile/config';
 import { Commands, type CommandOptions, type GateAction } from './commands/commands.js';
@@ -9,8 +10,9 @@ import { createHttpServer } from './http/server.js';
 import { LogSmsSender, type SmsSender } from './notify/sms.js';
 import { Reports } from './reports/report-service.js';
 import { CapacityMonitor } from './capacity/monitor.js';
-import { LogNotifier, MultiNotifier, WebhookNotifier, type StaffNotifier } from './notify/webhook.js';
+import { LogNotifier, MultiNotifier, WebhookNotifier, type StaffAlert, type StaffNotifier } from './notify/webhook.js';
 import { Sales } from './sales/sales.js';
+import { assertCredentials } from './credential-checks.js';
 import { EntriesIngest, type UnknownGatePolicy } from './ingest/entries.js';
 import { StatusIngest } from './ingest/status.js';
 import { createLogger, type Logger } from './log.js';
@@ -20,6 +22,10 @@ import { SiteKeys, type SiteConfig } from './sites.js';
 import { CloudStore } from './store/store.js';
 import { ALL_CMD_ACKS, ALL_ENTRIES, ALL_STATUS, parseGateTopic } from './topics.js';
 import { WhitelistPublisher } from './whitelist/publisher.js';
+import { DeviceRegistry } from './registry/device-registry.js';
+import { gateTicketTypes } from './catalogue/catalogue.js';
+import { parseBasicAuthorization } from '@stile/config';
+import type { Anomaly } from './ingest/admission-check.js';
 
 export interface CloudBridgeOptions {
   /** postgres://… ; otherwise SQLite at sqlitePath. */
@@ -35,6 +41,14 @@ export interface CloudBridgeOptions {
   /** 0: any free port (see CloudBridge.httpPort). */
   httpPort: number;
   httpHost?: string;
+  /**
+   * A listener of its own for the gate routes (snapshot, changes, ticket-types): the public
+   * port then serves none of them. 0: any free port (see CloudBridge.gateHttpPort).
+   */
+  gateHttpPort?: number;
+  gateHttpHost?: string;
+  /** SHA-256 (hex) of the bearer token GET /metrics wants; unset: /metrics is refused. */
+  metricsTokenSha256?: string;
   /** Base URL gates reach this server at; puts snapshotUrl into the retained head. */
   publicUrl?: string;
   sites: SiteConfig[];
@@ -55,8 +69,10 @@ export interface CloudBridgeOptions {
   retainDeltas?: number;
   /** Sends check-in codes to visitors; default: the log provider. */
   sms?: SmsSender;
-  /** Staff alerts (capacity levels, partition conflicts, channel pauses) go to the log and, if set, this webhook. */
-  alertWebhook?: { url: string; secret?: string };
+  /** Staff alerts (capacity levels, partition conflicts, channel pauses) go to the log and, if set, this webhook (signed with secret, ≥ 32 chars). */
+  alertWebhook?: { url: string; secret: string };
+  /** Accept catalogues that use the public demo API keys (the demo only; cloud.yaml `demo: true`). */
+  demoMode?: boolean;
   /** Replaces the default notifiers (tests). */
   notifier?: StaffNotifier;
   /** The sales clock (tests: what "today" and "now" are for orders). */
@@ -68,6 +84,10 @@ export interface CloudBridge {
   store: CloudStore;
   metrics: Metrics;
   httpPort: number;
+  /** The gate listener's port, when gateHttpPort is set. */
+  gateHttpPort?: number;
+  /** Device credentials: issue, rotate, revoke, verify. */
+  registry: DeviceRegistry;
   mqtt: MqttClient;
   publishChanges(site: string, changes: WhitelistChange[]): Promise<WhitelistDelta>;
   /** Orders, availability and channel state (sites with `sales`). */
@@ -80,6 +100,8 @@ export interface CloudBridge {
 }
 
 export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudBridge> {
+  // Weak ID-hash keys, public demo API keys, an unsigned webhook: refused before anything opens.
+  assertCredentials(opts);
   const log = opts.logger ?? createLogger();
   const metrics = new Metrics();
   const keys = new SiteKeys(opts.sites);
@@ -120,11 +142,36 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const { client, publisher } = await connectMqtt(mqttOpts, (topic, payload) => route(topic, payload));
     cleanups.push(() => closeMqtt(client));
     const whitelist = new WhitelistPublisher(store, keys, publisher, log, metrics, snapshotUrl);
+    const registry = new DeviceRegistry(store);
     // The capacity monitor needs the sales module, which comes later; ingest reaches it through this.
     const late: { monitor?: CapacityMonitor } = {};
-    const entries = new EntriesIngest(store, keys, whitelist, metrics, log, unknownGates, (site, gate, ack) => {
-      late.monitor?.changed(site);
-      publisher.publish(topics.entriesAck(site, gate), JSON.stringify(ack), { qos: 1 }).catch((err: Error) => log.warn({ site, gate, err: err.message }, 'entries receipt not published; the gate will send again'));
+    const rates = new Map(opts.sites.map((s) => [s.id, s.maxAdmissionsPerSecond ?? 5]));
+    const anomalyAlerted = new Map<string, number>();
+    const entries = new EntriesIngest({
+      store,
+      keys,
+      whitelist,
+      metrics,
+      log,
+      unknownGates,
+      isRevoked: (site, gate) => registry.isRevokedCached(site, 'gate', gate),
+      maxAdmissionsPerSecond: (site) => rates.get(site) ?? 5,
+      receipt: (site, gate, r) => {
+        late.monitor?.changed(site);
+        // Signed: only the cloud may empty a gate's outbox.
+        const ack = keys.sign(site, { v: 1 as const, site, gate, ...r });
+        publisher.publish(topics.entriesAck(site, gate), JSON.stringify(ack), { qos: 1 }).catch((err: Error) => log.warn({ site, gate, err: err.message }, 'entries receipt not published; the gate will send again'));
+      },
+      onAnomalies: (site, gate, counts) => {
+        // One staff alert per gate and reason a minute: a forging gate must not flood the phones.
+        for (const [reason, n] of counts) {
+          const key = `${site}/${gate}/${reason}`;
+          const now = Date.now();
+          if (now - (anomalyAlerted.get(key) ?? 0) < 60_000) continue;
+          anomalyAlerted.set(key, now);
+          void late.monitor?.alert(anomalyAlert(site, gate, reason, n, new Date(now)));
+        }
+      },
     });
     const status = new StatusIngest(store, keys, metrics, log, unknownGates);
     const commands = new Commands(keys, publisher, metrics, log);
@@ -151,7 +198,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const staffTokens = new Map(salesSites.flatMap((s) => (s.staffTokenSha256 ? [[s.id, s.staffTokenSha256] as const] : [])));
     const notifier =
       opts.notifier ?? (opts.alertWebhook ? new MultiNotifier([new LogNotifier(log), new WebhookNotifier({ ...opts.alertWebhook, logger: log })]) : new LogNotifier(log));
-    const capacity = new CapacityMonitor(store, (id) => sales.site(id), () => sales.siteIds, publisher, notifier, log);
+    const capacity = new CapacityMonitor(store, (id) => sales.site(id), () => sales.siteIds, publisher, keys, notifier, log);
     late.monitor = capacity;
     sales.onChange = (site) => capacity.changed(site);
     sales.levelToday = (site) => capacity.level(site);
@@ -164,25 +211,36 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     if (salesSites.length > 0) reports.start();
     cleanups.push(() => Promise.resolve(reports.stop()));
     const api = getRequestListener(createChannelApi({ sales, log, staffTokens, reports, monitor: capacity }).fetch);
-    const server = createHttpServer({ store, metrics, log, api });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.httpPort, opts.httpHost ?? '127.0.0.1', () => resolve());
-    });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
-    const httpPort = (server.address() as AddressInfo).port;
-    log.info({ httpPort, mqtt: redactUrl(opts.mqttUrl), dialect: store.dialect, sites: opts.sites.map((s) => s.id), unknownGates }, 'cloud-bridge started');
+    const gateAuth = async (authorization: string | undefined, site: string): Promise<'ok' | 'unauthorized' | 'forbidden'> => {
+      const basic = parseBasicAuthorization(authorization);
+      const who = basic ? await registry.verify(basic.username, basic.password) : null;
+      if (!who || who.kind !== 'gate') return 'unauthorized';
+      return who.site === site ? 'ok' : 'forbidden';
+    };
+    const httpDeps = {
+      store,
+      metrics,
+      log,
+      keys,
+      gateAuth,
+      ticketTypes: (site: string) => {
+        const s = sales.site(site);
+        return s ? gateTicketTypes(s.catalogue) : undefined;
+      },
+      ...(opts.metricsTokenSha256 ? { metricsTokenSha256: opts.metricsTokenSha256.toLowerCase() } : {}),
+      api,
+    };
+    const separateGates = opts.gateHttpPort !== undefined;
+    const httpPort = await listen(createHttpServer({ ...httpDeps, serve: separateGates ? 'public' : 'all' }), opts.httpPort, opts.httpHost, cleanups);
+    const gateHttpPort = separateGates ? await listen(createHttpServer({ ...httpDeps, serve: 'gate' }), opts.gateHttpPort!, opts.gateHttpHost ?? opts.httpHost, cleanups) : undefined;
+    log.info({ httpPort, gateHttpPort, mqtt: redactUrl(opts.mqttUrl), dialect: store.dialect, sites: opts.sites.map((s) => s.id), unknownGates }, 'cloud-bridge started');
 
     return {
       store,
       metrics,
       httpPort,
+      ...(gateHttpPort !== undefined ? { gateHttpPort } : {}),
+      registry,
       mqtt: client,
       publishChanges: (site, changes) => whitelist.publishChanges(site, changes),
       sales,
@@ -196,4 +254,37 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     await closeAll();
     throw err;
   }
+}
+
+async function listen(server: Server, port: number, host: string | undefined, cleanups: (() => Promise<void>)[]): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host ?? '127.0.0.1', () => resolve());
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return (server.address() as AddressInfo).port;
+}
+
+const ANOMALY_TEXT: Record<Anomaly, { zh: string; en: string }> = {
+  unknown_ticket: { zh: '上报了云端从未售出的票', en: 'reported tickets the cloud never issued' },
+  st2_unverified: { zh: '上报的离线票签名无法验证', en: 'reported offline tickets whose signature does not verify' },
+  rate_exceeded: { zh: '上报的入园速度超过通道能力', en: 'reported admissions faster than a lane can pass' },
+  future_time: { zh: '上报了未来时间的入园', en: 'reported admissions dated in the future' },
+};
+
+function anomalyAlert(site: string, gate: string, reason: Anomaly, n: number, at: Date): StaffAlert {
+  const t = ANOMALY_TEXT[reason];
+  return {
+    site,
+    kind: 'gate_anomaly',
+    message: { zh: `闸机 ${gate} ${t.zh}（${n} 条），未计入，请检查该闸机。`, en: `Gate ${gate} ${t.en} (${n}); not counted. Please check the gate.` },
+    at: at.toISOString(),
+    details: { gate, reason, count: n },
+  };
 }

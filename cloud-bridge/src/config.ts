@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { formatIssues, StileError, StileErrorCode } from '@stile/config';
+import { formatIssues, PublicKeySchema, StileError, StileErrorCode } from '@stile/config';
 import type { CloudBridgeOptions } from './bridge.js';
 import { CapacityConfigSchema } from './capacity/levels.js';
 import { catalogueIssues, parseCatalogue } from './catalogue/catalogue.js';
+import { MIN_ID_HASH_KEY } from './credential-checks.js';
+import { MIN_WEBHOOK_SECRET } from './notify/webhook.js';
 import type { SiteConfig } from './sites.js';
 
 const SiteSchema = z
@@ -16,6 +18,10 @@ const SiteSchema = z
       .strict()
       .refine((k) => (k.privateKeyPem === undefined) !== (k.privateKeyFile === undefined), { message: 'give exactly one of privateKeyPem, privateKeyFile' }),
     gates: z.array(z.string().min(1)).optional(),
+    /** Public keys of the site's offline ST2 tickets (the gates' keys.offline): ST2 admissions are checked against them. */
+    offlineKeys: z.array(PublicKeySchema).optional(),
+    /** Admissions per second one lane can pass; faster claims are stored as anomalies (0: unchecked). */
+    maxAdmissionsPerSecond: z.number().min(0).max(1000).optional(),
     /** Online and kiosk sales for this site (the channel API); absent: the site only syncs gates. */
     sales: z
       .object({
@@ -25,7 +31,7 @@ const SiteSchema = z
         /** daily (persons), yellow/orange/red fractions, kioskReserve, announcement texts per level. */
         capacity: CapacityConfigSchema,
         /** The gates' keys.idHash secret (same value), so a visitor's ID card finds their ticket. */
-        idHashKey: z.string().min(16, 'idHashKey: at least 16 characters').optional(),
+        idHashKey: z.string().min(MIN_ID_HASH_KEY, `idHashKey: at least ${MIN_ID_HASH_KEY} characters, as the gates require`).optional(),
         idHashKeyFile: z.string().min(1).optional(),
         /** SHA-256 (hex) of the staff token for pause/resume and the audit log. */
         staffTokenSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits (the SHA-256 of the token)').optional(),
@@ -55,21 +61,38 @@ export const CloudConfigSchema = z
       })
       .strict(),
     /** Embedded Aedes broker for a single-box install; mqtt.url then points at it. */
-    broker: z.object({ port: z.number().int().min(1).max(65535) }).strict().optional(),
+    broker: z.object({ port: z.number().int().min(1).max(65535), host: z.string().default('127.0.0.1') }).strict().optional(),
     database: z
       .object({ url: z.string().optional(), sqlitePath: z.string().default('cloud.db') })
       .strict()
       .default({ sqlitePath: 'cloud.db' }),
     http: z
-      .object({ port: z.number().int().min(0).max(65535).default(8080), host: z.string().default('127.0.0.1'), publicUrl: z.string().url().optional() })
+      .object({
+        port: z.number().int().min(0).max(65535).default(8080),
+        host: z.string().default('127.0.0.1'),
+        publicUrl: z.string().url().optional(),
+        /** A listener of its own for the gate routes (snapshot, changes, ticket-types), e.g. only on the park VPN. */
+        gatePort: z.number().int().min(0).max(65535).optional(),
+        gateHost: z.string().optional(),
+        /** SHA-256 (hex) of the bearer token for GET /metrics; without it /metrics answers 401. */
+        metricsTokenSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits (the SHA-256 of the token)').optional(),
+      })
       .strict()
       .default({ port: 8080, host: '127.0.0.1' }),
     unknownGates: z.enum(['reject', 'register']).default('reject'),
     retainDeltas: z.number().int().min(1).default(10_000),
+    /** Demo mode: accept the public demo API keys (never in production). */
+    demo: z.boolean().default(false),
     sites: z.array(SiteSchema).min(1),
     /** Staff alerts (capacity levels, partition conflicts, channel pauses): always logged; also POSTed here. */
     alerts: z
-      .object({ webhookUrl: z.string().url(), secret: z.string().min(16, 'secret: at least 16 characters').optional() })
+      .object({
+        webhookUrl: z.string().url(),
+        /** Every alert is signed with it (x-stile-signature: t=…,v1=…); required, unsigned alerts could be forged. */
+        secret: z
+          .string({ error: (iss) => (iss.input === undefined ? `required whenever alerts.webhookUrl is set: at least ${MIN_WEBHOOK_SECRET} characters, e.g. openssl rand -hex 24` : undefined) })
+          .min(MIN_WEBHOOK_SECRET, `at least ${MIN_WEBHOOK_SECRET} characters (e.g. openssl rand -hex 24)`),
+      })
       .strict()
       .optional(),
   })
@@ -96,6 +119,7 @@ function loadSales(file: string, i: number, s: SalesConfig, abs: (p: string) => 
     throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, list), list);
   }
   const idHashKey = s.idHashKey ?? readFor(file, `${field}.idHashKeyFile`, abs(s.idHashKeyFile!)).trim();
+  if (idHashKey.length < MIN_ID_HASH_KEY) throw new StileError(StileErrorCode.ConfigInvalid, `${file}: ${field}.idHashKeyFile: the key in ${s.idHashKeyFile} has ${idHashKey.length} characters; at least ${MIN_ID_HASH_KEY} are required, as on the gates`);
   return {
     catalogue: parseCatalogue(raw),
     capacity: s.capacity,
@@ -108,7 +132,7 @@ function loadSales(file: string, i: number, s: SalesConfig, abs: (p: string) => 
 
 export interface LoadedCloudConfig {
   options: Omit<CloudBridgeOptions, 'logger'>;
-  broker?: { port: number };
+  broker?: { port: number; host: string };
 }
 
 /**
@@ -144,7 +168,14 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
         throw new StileError(StileErrorCode.ConfigInvalid, `${file}: sites.${i}.controlKey.privateKeyFile: cannot read: ${(err as Error).message}`);
       }
     }
-    return { id: s.id, controlKey: { id: s.controlKey.id, privateKeyPem: pem! }, ...(s.gates ? { gates: s.gates } : {}), ...(s.sales ? { sales: loadSales(file, i, s.sales, abs) } : {}) };
+    return {
+      id: s.id,
+      controlKey: { id: s.controlKey.id, privateKeyPem: pem! },
+      ...(s.gates ? { gates: s.gates } : {}),
+      ...(s.offlineKeys ? { offlineKeys: s.offlineKeys } : {}),
+      ...(s.maxAdmissionsPerSecond !== undefined ? { maxAdmissionsPerSecond: s.maxAdmissionsPerSecond } : {}),
+      ...(s.sales ? { sales: loadSales(file, i, s.sales, abs) } : {}),
+    };
   });
   const databaseUrl = env.DATABASE_URL || cfg.database.url;
   return {
@@ -159,10 +190,13 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       httpPort: cfg.http.port,
       httpHost: cfg.http.host,
       ...(cfg.http.publicUrl ? { publicUrl: cfg.http.publicUrl } : {}),
+      ...(cfg.http.gatePort !== undefined ? { gateHttpPort: cfg.http.gatePort, ...(cfg.http.gateHost ? { gateHttpHost: cfg.http.gateHost } : {}) } : {}),
+      ...(cfg.http.metricsTokenSha256 ? { metricsTokenSha256: cfg.http.metricsTokenSha256 } : {}),
       unknownGates: cfg.unknownGates,
       retainDeltas: cfg.retainDeltas,
       sites,
-      ...(cfg.alerts ? { alertWebhook: { url: cfg.alerts.webhookUrl, ...(cfg.alerts.secret ? { secret: cfg.alerts.secret } : {}) } } : {}),
+      ...(cfg.alerts ? { alertWebhook: { url: cfg.alerts.webhookUrl, secret: cfg.alerts.secret } } : {}),
+      ...(cfg.demo ? { demoMode: true } : {}),
     },
     ...(cfg.broker ? { broker: cfg.broker } : {}),
   };

@@ -22,9 +22,21 @@ export class Metrics {
   staleStatusIgnored = 0;
   commandsSent = 0;
   acksReceived = 0;
+  /** Admissions stored as anomalies, by reason (unknown_ticket, st2_unverified, rate_exceeded, future_time). */
+  anomalies: Record<string, number> = {};
+  /** Refusals at a trust boundary, by reason (http_unauthorized, broker: anonymous, publish_denied, …). */
+  refused: Record<string, number> = {};
 
   drop(reason: string): void {
     this.invalid[reason] = (this.invalid[reason] ?? 0) + 1;
+  }
+
+  anomaly(reason: string, n = 1): void {
+    this.anomalies[reason] = (this.anomalies[reason] ?? 0) + n;
+  }
+
+  refuse(reason: string): void {
+    this.refused[reason] = (this.refused[reason] ?? 0) + 1;
   }
 
   toJSON(): Record<string, unknown> {
@@ -43,6 +55,8 @@ export class Metrics {
       staleStatusIgnored: this.staleStatusIgnored,
       commandsSent: this.commandsSent,
       acksReceived: this.acksReceived,
+      anomalies: { ...this.anomalies },
+      refused: { ...this.refused },
     };
   }
 }

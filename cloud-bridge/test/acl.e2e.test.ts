@@ -6,14 +6,25 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { topics } from '@stile/config';
+import { deviceUsername, gateUsername, topics } from '@stile/config';
 
 // A private Mosquitto with password_file + acl_file, the ACL taken verbatim from
 // docs/mqtt-security.md, checked with real clients.
 
 const DOC = fileURLToPath(new URL('../../docs/mqtt-security.md', import.meta.url));
 const SITE = 'west-lake';
-const PASSWORDS: Record<string, string> = { 'stile-cloud': 'cloud-secret-1', 'gate-west-lake-north-1': 'gate-secret-1', 'gate-west-lake-north-2': 'gate-secret-2' };
+const OTHER = 'tea-garden';
+const G1 = gateUsername(SITE, 'north-1');
+const G2 = gateUsername(SITE, 'north-2');
+const OTHER_GATE = gateUsername(OTHER, 'main-1');
+const SCREEN = deviceUsername({ kind: 'screen', site: SITE, id: 'lobby' });
+const PASSWORDS: Record<string, string> = {
+  'stile-cloud': 'cloud-secret-1',
+  [G1]: 'gate-secret-1',
+  [G2]: 'gate-secret-2',
+  [OTHER_GATE]: 'gate-secret-3',
+  [SCREEN]: 'screen-secret-1',
+};
 
 function binary(name: string): string {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin', '/sbin'])) {
@@ -40,6 +51,8 @@ async function freePort(): Promise<number> {
 }
 
 let dir = '';
+let passwd = '';
+let mosquittoPasswd = '';
 let broker: ChildProcess | undefined;
 let brokerLog = '';
 let url = '';
@@ -57,6 +70,28 @@ function collect(c: MqttClient): { topic: string; payload: string }[] {
   return got;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What really went through the broker: the cloud user (it may read all of `stile/#`)
+ * subscribed to everything. A PUBACK is no proof: MQTT 3.1.1 acknowledges a denied publish.
+ */
+async function observer(): Promise<{ topic: string; payload: string }[]> {
+  const c = await connectAs('stile-cloud');
+  const got = collect(c);
+  const [grant] = await c.subscribeAsync('stile/#', { qos: 1 });
+  expect(grant!.qos).toBe(1);
+  return got;
+}
+
+/** Publish something the ACL must refuse; MQTT 5 Mosquitto answers PUBACK 0x87, which mqtt.js reports as an error. */
+async function publishDenied(c: MqttClient, topic: string, payload: string, retain = false): Promise<void> {
+  await c.publishAsync(topic, payload, { qos: 1, retain }).then(
+    () => undefined,
+    (err: Error) => expect(err.message).toMatch(/not authorized|135/i),
+  );
+}
+
 async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
@@ -67,9 +102,9 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promi
 
 beforeAll(async () => {
   const mosquitto = binary('mosquitto');
-  const mosquittoPasswd = binary('mosquitto_passwd');
+  mosquittoPasswd = binary('mosquitto_passwd');
   dir = mkdtempSync(join(tmpdir(), 'stile-acl-'));
-  const passwd = join(dir, 'stile.passwd');
+  passwd = join(dir, 'stile.passwd');
   writeFileSync(passwd, '', { mode: 0o600 });
   for (const [user, pw] of Object.entries(PASSWORDS)) {
     const r = spawnSync(mosquittoPasswd, ['-b', passwd, user, pw], { encoding: 'utf8' });
@@ -114,9 +149,13 @@ afterAll(async () => {
 });
 
 describe('Mosquitto ACL from docs/mqtt-security.md', () => {
-  it('refuses anonymous clients and a wrong password', async () => {
-    await expect(connectAsync(url, { protocolVersion: 5, clientId: 'anon', reconnectPeriod: 0 })).rejects.toThrow();
-    await expect(connectAsync(url, { protocolVersion: 5, clientId: 'wrong', username: 'gate-west-lake-north-1', password: 'nope', reconnectPeriod: 0 })).rejects.toThrow();
+  it('refuses anonymous clients, a wrong password and an unknown user', async () => {
+    const refused = /not authorized|bad user name or password/i;
+    await expect(connectAsync(url, { protocolVersion: 5, clientId: 'anon', reconnectPeriod: 0 })).rejects.toThrow(refused);
+    await expect(connectAsync(url, { protocolVersion: 4, clientId: 'anon-311', reconnectPeriod: 0 })).rejects.toThrow(refused);
+    await expect(connectAsync(url, { protocolVersion: 5, clientId: 'wrong', username: G1, password: 'nope', reconnectPeriod: 0 })).rejects.toThrow(refused);
+    await expect(connectAsync(url, { protocolVersion: 5, clientId: 'wrong-s', username: SCREEN, password: PASSWORDS[G1], reconnectPeriod: 0 })).rejects.toThrow(refused);
+    await expect(connectAsync(url, { protocolVersion: 5, clientId: 'old', username: 'gate-west-lake-north-1', password: PASSWORDS[G1], reconnectPeriod: 0 })).rejects.toThrow(refused);
   });
 
   it("lets a gate publish its own entries, status and acks, and drops what it publishes on another gate's topics", async () => {
@@ -129,7 +168,7 @@ describe('Mosquitto ACL from docs/mqtt-security.md', () => {
     });
     expect(grants.map((g) => g.qos)).toEqual([1, 1, 1]);
 
-    const gate = await connectAs('gate-west-lake-north-1');
+    const gate = await connectAs(G1);
     // Refused first, allowed last: one client's messages are delivered in order, so once
     // the allowed ones arrived, a refused one that got through would be there too.
     const refused = [topics.entries(SITE, 'north-2'), topics.status(SITE, 'north-2'), topics.cmdAck(SITE, 'north-2'), topics.entries('other-park', 'north-1'), topics.whitelistDelta(SITE), topics.cmd(SITE, 'north-1')];
@@ -147,10 +186,10 @@ describe('Mosquitto ACL from docs/mqtt-security.md', () => {
       { topic: topics.status(SITE, 'north-1'), payload: 'own-status' },
       { topic: topics.cmdAck(SITE, 'north-1'), payload: 'own-ack' },
     ]);
-    expect(brokerLog).toMatch(/Denied PUBLISH from gate-west-lake-north-1-\d+ .*stile\/west-lake\/gates\/north-2\/entries/);
+    expect(brokerLog).toMatch(/Denied PUBLISH from gate\.west-lake\.north-1-\d+ .*stile\/west-lake\/gates\/north-2\/entries/);
 
     // The same over MQTT 3.1.1: the broker acknowledges and silently drops.
-    const gate311 = await connectAs('gate-west-lake-north-1', undefined, { protocolVersion: 4 });
+    const gate311 = await connectAs(G1, undefined, { protocolVersion: 4 });
     await gate311.publishAsync(topics.entries(SITE, 'north-2'), 'forged-311', { qos: 1 });
     await gate311.publishAsync(topics.entries(SITE, 'north-1'), 'own-311', { qos: 1 });
     await until(() => got.length >= 4, 'the 3.1.1 message');
@@ -159,8 +198,8 @@ describe('Mosquitto ACL from docs/mqtt-security.md', () => {
 
   it("lets a gate read its site's whitelist and its own commands only; the cloud publishes them", async () => {
     const cloud = await connectAs('stile-cloud');
-    const g1 = await connectAs('gate-west-lake-north-1');
-    const g2 = await connectAs('gate-west-lake-north-2');
+    const g1 = await connectAs(G1);
+    const g2 = await connectAs(G2);
     const got1 = collect(g1);
     const got2 = collect(g2);
     const own = await g1.subscribeAsync({ [topics.whitelistDelta(SITE)]: { qos: 1 }, [topics.whitelistHead(SITE)]: { qos: 1 }, [topics.cmd(SITE, 'north-1')]: { qos: 1 }, [`stile/${SITE}/gates/north-1/entries/ack`]: { qos: 1 } });
@@ -180,5 +219,116 @@ describe('Mosquitto ACL from docs/mqtt-security.md', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(got1.map((m) => m.payload)).toEqual(['delta', 'head', 'cmd-1', 'receipt-1']);
     expect(got2.map((m) => m.payload)).toEqual(['cmd-2']);
+  });
+  it('lets the cloud publish the retained capacity and announcements: gates and screens of the site get them, a gate of another site nothing', async () => {
+    const cloud = await connectAs('stile-cloud');
+    const seen = await observer();
+    await cloud.publishAsync(topics.capacity(SITE), 'cap-1', { qos: 1, retain: true });
+    await cloud.publishAsync(topics.capacity(OTHER), 'cap-other', { qos: 1, retain: true });
+
+    // Subscribed after the capacity was published: they get it as the retained message.
+    const site = { [topics.capacity(SITE)]: { qos: 1 as const }, [topics.announce(SITE)]: { qos: 1 as const } };
+    const screen = await connectAs(SCREEN);
+    const gate = await connectAs(G1);
+    const other = await connectAs(OTHER_GATE);
+    const wide = await connectAs(SCREEN);
+    const [gotScreen, gotGate, gotOther, gotWide] = [collect(screen), collect(gate), collect(other), collect(wide)];
+    const retained: string[] = [];
+    screen.on('message', (_t, payload, packet) => packet.retain && retained.push(payload.toString()));
+    expect((await screen.subscribeAsync(site)).map((g) => g.qos)).toEqual([1, 1]);
+    expect((await gate.subscribeAsync(site)).map((g) => g.qos)).toEqual([1, 1]);
+    await other.subscribeAsync({ ...site, [topics.capacity(OTHER)]: { qos: 1 }, [topics.announce(OTHER)]: { qos: 1 } });
+    // A screen listening to everything still gets only its site's capacity and announcements.
+    await wide.subscribeAsync('stile/#', { qos: 1 });
+
+    await cloud.publishAsync(topics.whitelistDelta(SITE), 'delta-x', { qos: 1 });
+    await cloud.publishAsync(topics.cmd(SITE, 'north-1'), 'cmd-x', { qos: 1 });
+    await cloud.publishAsync(topics.announce(SITE), 'ann-1', { qos: 1 });
+    await cloud.publishAsync(topics.announce(OTHER), 'ann-other', { qos: 1 });
+    await until(() => gotScreen.length >= 2 && gotGate.length >= 2 && gotOther.length >= 2 && gotWide.length >= 2, 'capacity and announcements at the devices');
+    await until(() => seen.some((m) => m.payload === 'ann-other'), 'the last announcement at the observer');
+    await sleep(200);
+
+    const ours = [
+      { topic: topics.capacity(SITE), payload: 'cap-1' },
+      { topic: topics.announce(SITE), payload: 'ann-1' },
+    ];
+    expect(gotScreen).toEqual(ours);
+    expect(retained).toEqual(['cap-1']);
+    expect(gotGate).toEqual(ours);
+    expect(gotWide).toEqual(ours);
+    expect(gotOther).toEqual([
+      { topic: topics.capacity(OTHER), payload: 'cap-other' },
+      { topic: topics.announce(OTHER), payload: 'ann-other' },
+    ]);
+    expect(seen.map((m) => m.payload)).toEqual(expect.arrayContaining(['cap-1', 'cap-other', 'delta-x', 'cmd-x', 'ann-1', 'ann-other']));
+  });
+
+  it('drops capacity and announcements from a screen or a gate, and a gate\u2019s receipts and other gates\u2019 entries: nothing arrives', async () => {
+    const cloud = await connectAs('stile-cloud');
+    await cloud.publishAsync(topics.capacity(SITE), 'cap-2', { qos: 1, retain: true });
+    const seen = await observer();
+    const screenRx = await connectAs(SCREEN);
+    const g2 = await connectAs(G2);
+    const g1 = await connectAs(G1);
+    const [gotScreen, gotG2, gotG1] = [collect(screenRx), collect(g2), collect(g1)];
+    await screenRx.subscribeAsync({ [topics.capacity(SITE)]: { qos: 1 }, [topics.announce(SITE)]: { qos: 1 } });
+    await g2.subscribeAsync({ [topics.capacity(SITE)]: { qos: 1 }, [topics.announce(SITE)]: { qos: 1 } });
+    await g1.subscribeAsync({ [topics.entriesAck(SITE, 'north-1')]: { qos: 1 } });
+    await until(() => gotScreen.length >= 1 && gotG2.length >= 1, 'the retained capacity');
+
+    const screen = await connectAs(SCREEN);
+    const screen311 = await connectAs(SCREEN, undefined, { protocolVersion: 4 });
+    const forged: [MqttClient, string, boolean][] = [
+      [screen, topics.capacity(SITE), true],
+      [screen, topics.announce(SITE), false],
+      [screen, topics.whitelistDelta(SITE), false],
+      [screen, topics.status(SITE, 'north-1'), true],
+      [screen311, topics.capacity(SITE), true],
+      [screen311, topics.announce(SITE), false],
+      [g1, topics.capacity(SITE), true],
+      [g1, topics.announce(SITE), false],
+      [g1, topics.capacity(OTHER), true],
+      [g1, topics.entries(SITE, 'north-2'), false],
+      [g1, topics.entriesAck(SITE, 'north-1'), false],
+      [g1, topics.entriesAck(SITE, 'north-2'), false],
+    ];
+    for (const [i, [c, topic, retain]] of forged.entries()) await publishDenied(c, topic, `forged-${i}`, retain);
+    // The fences: the cloud's own messages, sent after every forged publish was answered.
+    // Mosquitto queues a message to its subscribers before it answers the publisher, so a
+    // forged one that got through would be queued ahead of these.
+    await cloud.publishAsync(topics.announce(SITE), 'fence', { qos: 1 });
+    await cloud.publishAsync(topics.entriesAck(SITE, 'north-1'), 'receipt-fence', { qos: 1 });
+    await until(() => seen.some((m) => m.payload === 'receipt-fence') && gotScreen.length >= 2 && gotG2.length >= 2 && gotG1.length >= 1, 'the fences');
+    await sleep(200);
+
+    expect(seen.filter((m) => m.payload.startsWith('forged'))).toEqual([]);
+    expect(gotScreen.map((m) => m.payload)).toEqual(['cap-2', 'fence']);
+    expect(gotG2.map((m) => m.payload)).toEqual(['cap-2', 'fence']);
+    expect(gotG1.map((m) => m.payload)).toEqual(['receipt-fence']);
+    // The retained capacity is still the cloud's: no forged one replaced it.
+    const late = await connectAs(SCREEN);
+    const gotLate = collect(late);
+    await late.subscribeAsync(topics.capacity(SITE), { qos: 1 });
+    await until(() => gotLate.length >= 1, 'the retained capacity at a late screen');
+    await sleep(100);
+    expect(gotLate).toEqual([{ topic: topics.capacity(SITE), payload: 'cap-2' }]);
+    expect(brokerLog).toMatch(/Denied PUBLISH from screen\.west-lake\.lobby-\d+ .*'stile\/west-lake\/capacity'/);
+    expect(brokerLog).toMatch(/Denied PUBLISH from gate\.west-lake\.north-1-\d+ .*'stile\/west-lake\/gates\/north-1\/entries\/ack'/);
+  });
+
+  // Last: it removes a user from the password file.
+  it('revokes a gate with mosquitto_passwd -D and a HUP: its session is closed and it cannot connect again', async () => {
+    const g2 = await connectAs(G2);
+    let closed = false;
+    g2.on('close', () => (closed = true));
+    const r = spawnSync(mosquittoPasswd, ['-D', passwd, G2], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    broker!.kill('SIGHUP');
+    await until(() => closed, 'the revoked gate’s session to be closed');
+    await expect(connectAsync(url, { protocolVersion: 5, clientId: `${G2}-again`, username: G2, password: PASSWORDS[G2], reconnectPeriod: 0 })).rejects.toThrow(/not authorized|bad user name or password/i);
+    // The other devices are untouched.
+    const g1 = await connectAs(G1);
+    await g1.publishAsync(topics.status(SITE, 'north-1'), 'still-here', { qos: 1 });
   });
 });

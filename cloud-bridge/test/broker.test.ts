@@ -2,36 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { connectAsync } from 'mqtt';
 import { topics } from '@stile/config';
 import { startEmbeddedBroker } from '../src/broker.js';
-import { admit, entriesMessage, testBridge, testDb, testSite, waitFor } from './helpers.js';
+import type { CloudBridge } from '../src/bridge.js';
+import { admit, entriesMessage, seedTickets, testBridge, testDb, testSite, waitFor } from './helpers.js';
 
 describe('embedded broker', () => {
-  it('accepts MQTT 3.1.1 clients and routes a message', async () => {
-    const broker = await startEmbeddedBroker(0);
-    try {
-      const url = `mqtt://127.0.0.1:${broker.port}`;
-      const sub = await connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 });
-      const pub = await connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 });
-      const got = new Promise<string>((resolve) => sub.on('message', (_t, p) => resolve(p.toString())));
-      await sub.subscribeAsync('stile/x/whitelist/delta', { qos: 1 });
-      await pub.publishAsync('stile/x/whitelist/delta', 'hello', { qos: 1 });
-      expect(await got).toBe('hello');
-      await sub.endAsync();
-      await pub.endAsync();
-    } finally {
-      await broker.close();
-    }
-  });
-
-  it('runs the cloud bridge over MQTT 3.1.1 (plain subscription) end to end', async () => {
-    const broker = await startEmbeddedBroker(0);
+  it('runs the cloud bridge over MQTT 3.1.1 (plain subscription) end to end, gates logged in from the registry', async () => {
+    let bridge: CloudBridge | undefined;
+    const broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => bridge?.registry.verify(u, p) ?? Promise.resolve(null) });
     const db = await testDb('sqlite');
     const site = testSite(['g1']);
     const s = site.config.id;
-    const bridge = await testBridge(db, [site.config], { mqttUrl: `mqtt://127.0.0.1:${broker.port}`, mqttProtocol: 4 });
+    bridge = await testBridge(db, [site.config], { mqttUrl: broker.cloudUrl, mqttProtocol: 4 });
     try {
-      const gate = await connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 4, reconnectPeriod: 0 });
+      const login = await bridge.registry.issue(s, 'gate', 'g1');
+      await seedTickets(bridge, s, ['TKT-EMB-0001']);
+      const gate = await connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 4, reconnectPeriod: 0, clientId: `stile-${s}-g1`, username: login.username, password: login.token });
+      const receipts: string[] = [];
+      gate.on('message', (_t, p) => receipts.push(p.toString()));
+      await gate.subscribeAsync(topics.entriesAck(s, 'g1'), { qos: 1 });
       await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-EMB-0001')]), { qos: 1 });
-      await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the entry via the embedded broker');
+      await waitFor(async () => (await bridge!.store.countEntries(s)) === 1, 'the entry via the embedded broker');
+      await waitFor(() => receipts.length === 1, 'the signed receipt on the gate’s own topic');
+      expect(JSON.parse(receipts[0]!)).toMatchObject({ v: 1, site: s, gate: 'g1', from: '1', to: '1', sig: expect.stringMatching(/^ck1\./) });
       await gate.endAsync();
     } finally {
       await bridge.close();

@@ -5,10 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnnounceMessageSchema, CapacityMessageSchema, topics, type AnnounceMessage, type CapacityMessage } from '@stile/config';
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue } from '../src/catalogue/catalogue.js';
-import { signBody } from '../src/notify/webhook.js';
+import { verifyWebhookSignature } from '../src/notify/webhook.js';
 import { admit, DIALECTS, entriesMessage, idNumber, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';
+const HOOK_SECRET = 'webhook-secret-0123456789abcdef0123456789';
 
 describe.each(DIALECTS)('capacity levels live on %s', (dialect) => {
   const open: { bridge: CloudBridge; db: TestDb; hook: Server }[] = [];
@@ -27,7 +28,7 @@ describe.each(DIALECTS)('capacity levels live on %s', (dialect) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        if (req.headers['x-stile-signature'] === signBody('webhook-secret-0123456789', body)) alerts.push(JSON.parse(body) as (typeof alerts)[number]);
+        if (verifyWebhookSignature(HOOK_SECRET, req.headers['x-stile-signature'], body, Date.now() / 1000).ok) alerts.push(JSON.parse(body) as (typeof alerts)[number]);
         res.writeHead(204).end();
       });
     });
@@ -38,7 +39,7 @@ describe.each(DIALECTS)('capacity levels live on %s', (dialect) => {
       db,
       // Day tickets (no slots): the test runs at any hour of the park's day.
       [{ ...site.config, sales: { catalogue: { ...demoCatalogue(), slots: [] }, capacity: { daily: 10, yellow: 0.7, orange: 0.85, red: 1, kioskReserve: 0 }, idHashKey: 'id-hash-key-for-tests-0123456789', staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') } }],
-      { alertWebhook: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`, secret: 'webhook-secret-0123456789' } },
+      { alertWebhook: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`, secret: HOOK_SECRET }, demoMode: true },
     );
     open.push({ bridge, db, hook });
     const s = site.config.id;

@@ -219,9 +219,11 @@ describe('announcements and messages', () => {
 
   it('builds payloads that pass their own schemas, on the expected topics', () => {
     const at = new Date('2026-05-01T02:30:00.000Z');
-    const m = capacityMessage(std, 'park1', { level: 'yellow', date: '2026-05-01' }, 3600, at);
-    expect(CapacityMessageSchema.parse(m)).toEqual({ v: 1, site: 'park1', date: '2026-05-01', level: 'yellow', load: 3600, capacity: 5000, percent: 72, at: '2026-05-01T02:30:00.000Z' });
-    const a = announcementMessage(std, 'park1', 'red', 5000, at);
+    // Unsigned as built; the monitor adds the control-key signature, which the schema requires.
+    const m = { ...capacityMessage(std, 'park1', { level: 'yellow', date: '2026-05-01' }, 3600, at), sig: 'k1.sig' };
+    expect(CapacityMessageSchema.safeParse({ ...m, sig: undefined }).success).toBe(false);
+    expect(CapacityMessageSchema.parse(m)).toEqual({ v: 1, site: 'park1', date: '2026-05-01', level: 'yellow', load: 3600, capacity: 5000, percent: 72, at: '2026-05-01T02:30:00.000Z', sig: 'k1.sig' });
+    const a = { ...announcementMessage(std, 'park1', 'red', 5000, at), sig: 'k1.sig' };
     expect(AnnouncementMessageSchema.parse(a).text).toEqual(std.announcements.red);
     expect(capacityTopic('park1')).toBe('stile/park1/capacity');
     expect(announceTopic('park1')).toBe('stile/park1/announce');

@@ -63,7 +63,12 @@ describe('stile-cloud CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stile-cloud-cli-'));
     const site = testSite(['g1']);
     writeFileSync(join(dir, 'control.pem'), site.config.controlKey.privateKeyPem);
-    writeFileSync(join(dir, 'catalogue.yaml'), readFileSync(new URL('../../docs/examples/catalogue.yaml', import.meta.url)));
+    // The example's placeholder hashes, with a key of this test's own for Meituan.
+    const meituanKey = 'cli-meituan-key-0123456789abcdef0123456789abcdef';
+    const example = readFileSync(new URL('../../docs/examples/catalogue.yaml', import.meta.url), 'utf8');
+    const catalogue = example.replace(/(id: meituan,[^}]*apiKeySha256: )[0-9a-f]{64}/, `$1${createHash('sha256').update(meituanKey).digest('hex')}`);
+    expect(catalogue).not.toBe(example);
+    writeFileSync(join(dir, 'catalogue.yaml'), catalogue);
     const token = 'cli-staff-token-0123456789';
     const file = join(dir, 'cloud.yaml');
     writeFileSync(
@@ -74,7 +79,7 @@ describe('stile-cloud CLI', () => {
         'sites:',
         `  - id: ${site.config.id}`,
         '    controlKey: { id: ck1, privateKeyFile: control.pem }',
-        `    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 100 }, idHashKey: a-long-enough-id-hash-key, staffTokenSha256: ${createHash('sha256').update(token).digest('hex')} }`,
+        `    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 100 }, idHashKey: a-long-enough-id-hash-key-0123456789, staffTokenSha256: ${createHash('sha256').update(token).digest('hex')} }`,
         '',
       ].join('\n'),
     );
@@ -90,7 +95,7 @@ describe('stile-cloud CLI', () => {
       expect(await ok.exit).toBe(0);
       expect(ok.out()).toContain(`meituan at ${site.config.id} paused by staff:li`);
       const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
-      const av = (await (await fetch(`${url}/v1/channel/availability?date=${today}`, { headers: { authorization: 'Bearer demo-meituan-key' } })).json()) as { paused: boolean };
+      const av = (await (await fetch(`${url}/v1/channel/availability?date=${today}`, { headers: { authorization: `Bearer ${meituanKey}` } })).json()) as { paused: boolean };
       expect(av.paused).toBe(true);
       const usage = run(['channel', 'pause', '--site', site.config.id], { STILE_STAFF_TOKEN: token });
       expect(await usage.exit).toBe(2);

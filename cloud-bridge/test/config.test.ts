@@ -63,24 +63,24 @@ describe('cloud.yaml', () => {
     const catalogue = readFileSync(new URL('../../docs/examples/catalogue.yaml', import.meta.url), 'utf8');
     const file = write(
       ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales:', '      catalogueFile: catalogue.yaml', '      capacity: { daily: 5000 }', '      idHashKeyFile: id.key', '      reportAt: "21:30"', ''].join('\n'),
-      { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': catalogue, 'id.key': 'a-long-enough-id-hash-key\n' },
+      { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': catalogue, 'id.key': 'a-long-enough-id-hash-key-0123456789\n' },
     );
     const sales = loadCloudConfig(file, {}).options.sites[0]!.sales!;
     expect(sales.catalogue.ticketTypes.map((t) => t.id)).toEqual(['adult', 'child', 'senior', 'family', 'weekend']);
     expect(sales.capacity).toMatchObject({ daily: 5000, yellow: 0.7, orange: 0.85, red: 1, kioskReserve: 250 });
-    expect(sales.idHashKey).toBe('a-long-enough-id-hash-key');
+    expect(sales.idHashKey).toBe('a-long-enough-id-hash-key-0123456789');
     expect(sales.reportAt).toBe('21:30');
   });
 
   it('names the file and the catalogue path of every mistake, and bad capacity thresholds', () => {
     const bad = readFileSync(new URL('../../docs/examples/catalogue.yaml', import.meta.url), 'utf8').replace('type: family, priceFen: 17000', 'type: vip, priceFen: 17000');
     const file = write(
-      ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 5000 }, idHashKey: a-long-enough-id-hash-key }', ''].join('\n'),
+      ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 5000 }, idHashKey: a-long-enough-id-hash-key-0123456789 }', ''].join('\n'),
       { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': bad },
     );
     expect(() => loadCloudConfig(file, {})).toThrow(/sites\.0\.sales\.catalogue \(catalogue\.yaml\).*pricing\[4\]\.type: unknown ticket type "vip"/s);
     const thresholds = write(
-      ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 5000, yellow: 0.9 }, idHashKey: a-long-enough-id-hash-key }', ''].join('\n'),
+      ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 5000, yellow: 0.9 }, idHashKey: a-long-enough-id-hash-key-0123456789 }', ''].join('\n'),
       { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': bad },
     );
     expect(() => loadCloudConfig(thresholds, {})).toThrow(/orange \(0\.85\) must be above yellow \(0\.9\)/);

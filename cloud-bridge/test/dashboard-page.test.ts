@@ -51,13 +51,21 @@ describe('dashboard page', () => {
 
   it('carries the elements and data attributes the browser test relies on', () => {
     const html = dashboardHtml({ site: 'demo', lang: 'en' });
-    for (const id of ['capacity', 'admitted', 'gates', 'channels', 'entries-chart', 'alerts', 'conflicts', 'conn-badge', 'auth-error'])
+    for (const id of ['capacity', 'admitted', 'gates', 'channels', 'entries-chart', 'alerts', 'conflicts', 'conn-badge', 'auth-error', 'report-date', 'report-html', 'report-csv', 'report-link'])
       expect(html, id).toContain(`id="${id}"`);
     expect(html).toContain('data-lang="zh-CN"');
     expect(html).toContain('data-lang="en"');
     const script = scripts(html)[0]!;
-    for (const s of ["'data-gate'", "'data-channel'", "'data-action'", '__stileDashboard', "'data-level'", 'EventSource', '/dashboard/stream?token='])
+    for (const s of ["'data-gate'", "'data-channel'", "'data-action'", '__stileDashboard', "'data-level'", "'/dashboard/stream'", 'getReader()', 'createObjectURL'])
       expect(script, s).toContain(s);
+  });
+
+  it('never puts the staff token in a URL: no EventSource, no ?token=', () => {
+    const script = scripts(dashboardHtml({ site: 'demo', lang: 'en' }))[0]!;
+    expect(script).not.toContain('EventSource(');
+    expect(script).not.toMatch(/[?&]token=/);
+    // The token is read from the fragment and sent only as a header.
+    expect(script).toContain("Authorization: 'Bearer ' + token");
   });
 
   it('keeps a hostile site name inert', () => {

@@ -34,7 +34,7 @@ describe('dashboard in Chromium', () => {
         gates: [gateId],
         sales: { catalogue: demoCatalogue(), capacity: { daily: 50, yellow: 0.7, orange: 0.85 }, idHashKey: 'id-hash-key-for-tests-0123456789', staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') },
       },
-    ]);
+    ], { demoMode: true });
     gate = await makeGate({ gateId, mqttUrl: MQTT_URL, controlPublicKey: pair.publicKey, tickets: 50 });
     gateCleanup(t, gate);
     await startGate(gate);
@@ -53,6 +53,9 @@ describe('dashboard in Chromium', () => {
 
   it('shows a scan at the gate live, and pausing a channel closes its availability', async () => {
     const page = await browser.newPage();
+    // Every URL the page asks for: the token must be in none of them (only in the fragment it was opened with).
+    const requested: string[] = [];
+    page.context().on('request', (r) => void requested.push(r.url()));
     const base = `http://127.0.0.1:${bridge.httpPort}`;
     await page.goto(`${base}/dashboard/${SITE}?lang=en#token=${STAFF_TOKEN}`);
     const admitted = page.locator('#admitted');
@@ -81,6 +84,28 @@ describe('dashboard in Chromium', () => {
     await expect.poll(async () => row.locator('[data-action="resume"]').count(), { timeout: 10_000 }).toBe(1);
     const audit = await (await fetch(`${base}/v1/staff/sites/${SITE}/audit`, { headers: { authorization: `Bearer ${STAFF_TOKEN}` } })).json();
     expect((audit as { entries: { actor: string; action: string; reason: string }[] }).entries[0]).toMatchObject({ actor: 'staff:li', action: 'channel_pause', reason: 'queue at the east gate' });
+
+    // The stream came over fetch() with the header: live, with no token in its URL.
+    await expect.poll(async () => page.locator('#conn-badge').getAttribute('data-state')).toBe('live');
+    // Today's report: fetched with the header, shown in a new tab from a blob: URL.
+    const popup = page.waitForEvent('popup');
+    await page.locator('#report-html').click();
+    const tab = await popup;
+    await expect.poll(() => tab.url(), { timeout: 10_000 }).toMatch(/^blob:/);
+    await tab.waitForLoadState();
+    expect(await tab.locator('svg').count()).toBeGreaterThan(0);
+    expect(await tab.title()).toMatch(/\d{4}-\d{2}-\d{2}$/); // the report's own title, with its date
+    await expect.poll(async () => page.locator('#report-link').isVisible()).toBe(true);
+    expect(await page.locator('#report-link').getAttribute('href')).toMatch(/^blob:/);
+    await tab.close();
+    // The CSV downloads the same way.
+    const download = page.waitForEvent('download');
+    await page.locator('#report-csv').click();
+    expect((await download).suggestedFilename()).toMatch(new RegExp(`^${SITE}-\\d{4}-\\d{2}-\\d{2}\\.csv$`));
+
+    expect(requested.some((u) => u.includes(`${base}/v1/staff/sites/${SITE}/dashboard/stream`))).toBe(true);
+    expect(requested.filter((u) => u.includes(STAFF_TOKEN) && !u.endsWith(`#token=${STAFF_TOKEN}`))).toEqual([]);
+    expect(requested.filter((u) => /[?&]token=/.test(u))).toEqual([]);
     await page.close();
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { pino } from 'pino';
-import { generateSigningKeyPair, loadTrustedKeys, type TrustedKeys } from '@stile/config';
+import { generateSigningKeyPair, issueOfflineTicket, loadSigningKey, loadTrustedKeys, type SigningKey, type TrustedKeys } from '@stile/config';
 import { startCloudBridge, type CloudBridge, type CloudBridgeOptions } from '../src/bridge.js';
 import type { SiteConfig } from '../src/sites.js';
 
@@ -52,15 +52,21 @@ export interface TestSite {
   config: SiteConfig;
   trusted: TrustedKeys;
   publicKey: string;
+  /** The site's offline-ticket key (its public half is in config.offlineKeys). */
+  offlineKey: SigningKey;
 }
 
 export function testSite(gates: string[] = ['g1', 'g2']): TestSite {
   const id = uniqueId('c');
   const pair = generateSigningKeyPair('ck1');
+  const offline = generateSigningKeyPair('ok1');
   return {
-    config: { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates },
+    // The tests replay fixed timestamps far faster than a lane passes people: the lane rate
+    // check is off here and tested on its own (trust.test.ts).
+    config: { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates, offlineKeys: [{ id: offline.keyId, publicKey: offline.publicKey }], maxAdmissionsPerSecond: 0 },
     trusted: loadTrustedKeys([{ id: pair.keyId, publicKey: pair.publicKey }]),
     publicKey: pair.publicKey,
+    offlineKey: loadSigningKey(offline.keyId, offline.privateKeyPem),
   };
 }
 
@@ -107,6 +113,17 @@ export function admit(seq: number, ticketId: string, extra: Record<string, unkno
     at: '2026-11-25T09:00:00+08:00',
     ...extra,
   };
+}
+
+/** An admission of a signed offline ticket, carrying its real ST2 code (the cloud verifies it). */
+export function signedAdmit(site: TestSite, seq: number, ticketId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const code = issueOfflineTicket(site.offlineKey, { site: site.config.id, ticketId, typeId: 'adult', visitDate: '2026-11-25', slotStart: null, slotEnd: null, persons: 1, issuedAt: 1_764_000_000 });
+  return admit(seq, ticketId, { credential: 'signed-qr', code, ...extra });
+}
+
+/** Tickets the cloud issued (as a sale would), so admissions of them are believed. */
+export async function seedTickets(bridge: CloudBridge, site: string, ids: string[], visitDate = '2026-11-25'): Promise<void> {
+  await bridge.publishChanges(site, ids.map((ticketId) => ({ op: 'upsert' as const, ticket: { ticketId, typeId: 'adult', status: 'valid' as const, visitDate, persons: 1, entriesUsed: 0 } })));
 }
 
 export function entriesMessage(site: string, gate: string, events: Record<string, unknown>[]): string {

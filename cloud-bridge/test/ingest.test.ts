@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { topics, verifyControl, WhitelistDeltaSchema, WhitelistHeadSchema, type WhitelistDelta } from '@stile/config';
 import type { CloudBridge } from '../src/bridge.js';
-import { admit, DIALECTS, entriesMessage, testBridge, testClient, testDb, testSite, waitFor, type TestDb } from './helpers.js';
+import { admit, DIALECTS, entriesMessage, seedTickets, signedAdmit, testBridge, testClient, testDb, testSite, waitFor, type TestDb } from './helpers.js';
 
 const today = '2026-11-25';
 
@@ -38,6 +38,7 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
 
   it('stores a batch once when it is delivered twice (QoS 1 redelivery)', async () => {
     const { s, bridge, publish } = await setup();
+    await seedTickets(bridge, s, ['TKT-T1-0000', 'TKT-T2-0000', 'TKT-T3-0000']);
     const events = [admit(1, 'TKT-T1-0000'), admit(2, 'TKT-T2-0000'), admit(3, 'TKT-T3-0000')];
     await publish('g1', events);
     await publish('g1', events);
@@ -49,7 +50,7 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
   });
 
   it('counts a batch of admissions like event by event: repeats within it, known and learned tickets, an earlier correction, conflicts', async () => {
-    const { s, bridge, publish, deltas } = await setup();
+    const { site, s, bridge, publish, deltas } = await setup();
     await bridge.publishChanges(s, [
       { op: 'upsert', ticket: { ticketId: 'TKT-KN01', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } },
       { op: 'upsert', ticket: { ticketId: 'TKT-KN02', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } },
@@ -59,13 +60,13 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
     await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the correction');
     const first = admit(1, 'TKT-KN01');
     await publish('g1', [
-      admit(3, 'TKT-LRN1'), // learned, then admitted again at seq 5: a conflict with seq 3
+      signedAdmit(site, 3, 'TKT-LRN1'), // a signed ticket learned from its verified code, then admitted again at seq 5: a conflict with seq 3
       first,
       first, // the same event twice in one message: stored and counted once
       { ...admit(2, 'TKT-KN01'), eventId: 'same-seq-other-id' }, // seq 2 …
       admit(2, 'TKT-KN01'), // … twice under different event ids: the first one counts
       admit(4, 'TKT-KN02'), // given back already: net zero
-      admit(5, 'TKT-LRN1'),
+      signedAdmit(site, 5, 'TKT-LRN1'),
     ]);
     await waitFor(async () => (await bridge.store.countEntries(s)) === 6, 'the batch');
     expect(bridge.metrics.inserted).toBe(6);
@@ -89,12 +90,15 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
     expect(last.changes.some((c) => c.op === 'used-elsewhere' && c.ticketId === 'TKT-KN02')).toBe(false);
   });
 
-  it('admissions of tickets it cannot learn (bad ids) are stored but take no delta seq: the next delta follows without a gap', async () => {
+  it('admissions of tickets the cloud never issued are stored as anomalies and take no delta seq: the next delta follows without a gap', async () => {
     const { s, bridge, publish, deltas } = await setup();
+    await seedTickets(bridge, s, ['TKT-GOOD-001']);
     const head = (await bridge.store.headSeq(s))!;
-    await publish('g1', [admit(1, 'bad id!'), admit(2, 'short')]);
+    await publish('g1', [admit(1, 'bad id!'), admit(2, 'TKT-NEVER-SOLD')]);
     await waitFor(async () => (await bridge.store.countEntries(s)) === 2, 'the two entries');
     expect(await bridge.store.headSeq(s)).toBe(head);
+    expect(await bridge.store.getTicket(s, 'TKT-NEVER-SOLD')).toBeUndefined();
+    expect((await bridge.store.anomalies(s)).map((a) => a.anomaly)).toEqual(['unknown_ticket', 'unknown_ticket']);
     await publish('g1', [admit(3, 'TKT-GOOD-001')]);
     await waitFor(() => deltas.some((d) => d.changes.some((c) => c.op === 'used-elsewhere' && c.ticketId === 'TKT-GOOD-001')), 'the delta');
     expect(deltas.at(-1)!.seq).toBe(String(head + 1));
@@ -138,11 +142,12 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
     await gate.publishAsync(topics.entries(other.config.id, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-X2-0000')]), { qos: 1 });
     await gate.publishAsync(topics.entries(other.config.id, 'g1'), entriesMessage(other.config.id, 'g1', [admit(1, 'TKT-X3-0000')]), { qos: 1 });
     await publish('g9', [admit(1, 'TKT-X4-0000')]);
+    await seedTickets(bridge, s, ['TKT-OK1-0000']);
     await gate.publishAsync(topics.entries(s, 'g1'), Buffer.alloc(300 * 1024, 0x20), { qos: 1 });
     await publish('g1', [admit(1, 'TKT-OK1-0000')]);
     await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the valid batch');
     expect(bridge.metrics.invalid).toMatchObject({ bad_json: 1, schema: 1, topic_mismatch: 2, unknown_site: 1, unknown_gate: 1, oversized: 1 });
-    expect(await bridge.store.getTicket(s, 'TKT-OK1-0000')).toBeDefined();
+    expect((await bridge.store.getTicket(s, 'TKT-OK1-0000'))?.entriesUsed).toBe(1);
     expect(await bridge.store.gateKnown(s, 'g9')).toBe(false);
   });
 
@@ -193,10 +198,11 @@ describe.each(DIALECTS)('entries ingest over Mosquitto (%s)', (dialect) => {
 
   it('gives the entry back on a full not-passed and applies it when it arrives before the admission', async () => {
     const { s, bridge, deltas, publish } = await setup();
+    await seedTickets(bridge, s, ['TKT-NP01']);
     await publish('g1', [admit(1, 'TKT-NP01', { persons: 2 }), { ...admit(2, 'TKT-NP01', { persons: 2 }), kind: 'not-passed', refSeq: '1' }]);
-    await waitFor(() => deltas.length >= 1, 'the usage delta');
+    await waitFor(() => deltas.length >= 2, 'the usage delta');
     expect((await bridge.store.getTicket(s, 'TKT-NP01'))?.entriesUsed).toBe(0);
-    expect(deltas[0]!.changes).toEqual([{ op: 'used-elsewhere', ticketId: 'TKT-NP01', gate: 'g1', entriesUsed: 0 }]);
+    expect(deltas[1]!.changes).toEqual([{ op: 'used-elsewhere', ticketId: 'TKT-NP01', gate: 'g1', entriesUsed: 0 }]);
     // The correction first, the admission later: net zero, no conflict.
     await bridge.publishChanges(s, [{ op: 'upsert', ticket: { ticketId: 'TKT-NP02', typeId: 'adult', status: 'valid', visitDate: today, persons: 1, entriesUsed: 0 } }]);
     await publish('g2', [{ ...admit(6, 'TKT-NP02'), kind: 'not-passed', refSeq: '5' }]);

@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { topics, verifyControl, type WhitelistDelta } from '@stile/config';
+import { createHash } from 'node:crypto';
+import { basicAuthorization, topics, verifyControl, type WhitelistDelta } from '@stile/config';
 import { GateStore, importSnapshot, openDatabase } from '../../gate-agent/src/store/index.js';
-import { admit, DIALECTS, entriesMessage, testBridge, testClient, testDb, testSite, waitFor } from './helpers.js';
+import { admit, DIALECTS, entriesMessage, seedTickets, testBridge, testClient, testDb, testSite, waitFor } from './helpers.js';
 
 const today = '2026-11-25';
 const ticket = (id: string, extra: Record<string, unknown> = {}) => ({ ticketId: id, typeId: 'adult', status: 'valid' as const, visitDate: today, persons: 1, entriesUsed: 0, ...extra });
@@ -18,15 +19,18 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     const db = await testDb(dialect);
     cleanups.push(() => db.cleanup());
     const site = testSite(['g1']);
-    const bridge = await testBridge(db, [site.config], { publicUrl: 'http://cloud.example', ...(retainDeltas ? { retainDeltas } : {}) });
+    const bridge = await testBridge(db, [site.config], { publicUrl: 'http://cloud.example', metricsTokenSha256: createHash('sha256').update('metrics-token').digest('hex'), ...(retainDeltas ? { retainDeltas } : {}) });
     cleanups.push(() => bridge.close());
     const base = `http://127.0.0.1:${bridge.httpPort}`;
+    const login = await bridge.registry.issue(site.config.id, 'gate', 'g1');
+    // The gate routes want the gate's own credential (HTTP Basic, the same pair as its MQTT login).
+    const get = (path: string) => fetch(`${base}${path}`, { headers: { authorization: basicAuthorization(login.username, login.token) } });
     cleanups.push(async () => {
       const c = await testClient();
       await c.publishAsync(topics.whitelistHead(site.config.id), '', { qos: 1, retain: true });
       await c.endAsync();
     });
-    return { site, s: site.config.id, bridge, base };
+    return { site, s: site.config.id, bridge, base, get, login };
   }
 
   it('publishChanges stores, signs and publishes a delta with the next seq', async () => {
@@ -50,7 +54,7 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
   });
 
   it('serves a snapshot that a gate imports with importSnapshot', async () => {
-    const { s, bridge, base } = await setup();
+    const { site, s, bridge, get } = await setup();
     await bridge.publishChanges(s, [{ op: 'upsert', ticket: ticket('TKT-S0002', { slotStart: '09:00', slotEnd: '11:00' }) }, { op: 'upsert', ticket: ticket('TKT-S0001') }]);
     // One admission at g1 makes TKT-S0001 used in the cloud (delta 2).
     const gate = await testClient();
@@ -58,13 +62,16 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-S0001')]), { qos: 1 });
     await waitFor(async () => (await bridge.store.headSeq(s)) === 2, 'the usage delta');
 
-    const res = await fetch(`${base}/v1/sites/${s}/whitelist/snapshot`);
+    const res = await get(`/v1/sites/${s}/whitelist/snapshot`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/x-ndjson');
     const body = await res.text();
     const lines = body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toEqual({ snapshot: { site: s, asOfSeq: '2' } });
-    expect(lines.slice(1).map((t) => t.ticketId)).toEqual(['TKT-S0001', 'TKT-S0002']);
+    expect(lines.slice(1, -1).map((t) => t.ticketId)).toEqual(['TKT-S0001', 'TKT-S0002']);
+    // The last line signs the digest of the ticket lines with the site's control key.
+    expect(lines.at(-1)).toMatchObject({ signature: { v: 1, site: s, asOfSeq: '2', tickets: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(verifyControl(lines.at(-1)!.signature as Record<string, unknown>, site.trusted, today).ok).toBe(true);
 
     const dir = mkdtempSync(join(tmpdir(), 'stile-cloud-snap-'));
     const file = join(dir, 'snapshot.ndjson');
@@ -72,39 +79,42 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     const gateDb = openDatabase(join(dir, 'gate.db'));
     const gs = new GateStore(gateDb);
     cleanups.push(() => gs.close());
-    const r = await importSnapshot(gateDb, file, { siteId: s });
-    expect(r).toMatchObject({ tickets: 2, asOfSeq: '2' });
+    const r = await importSnapshot(gateDb, file, { siteId: s, signature: { trusted: site.trusted, today, required: true } });
+    expect(r).toMatchObject({ tickets: 2, asOfSeq: '2', signed: true });
     const row = gateDb.prepare('SELECT entries_used, slot_start FROM tickets WHERE ticket_id = ?').get('TKT-S0001') as { entries_used: number };
     expect(row.entries_used).toBe(1);
     expect(gateDb.prepare("SELECT value FROM meta WHERE key = 'whitelist_seq'").pluck().get()).toBe('2');
 
-    expect((await fetch(`${base}/v1/sites/nope/whitelist/snapshot`)).status).toBe(404);
+    // A credential of this site's gate does not open another site's data.
+    expect((await get(`/v1/sites/nope/whitelist/snapshot`)).status).toBe(403);
   });
 
   it('answers changes?since=N and 410 Gone when N is older than the retained window', async () => {
-    const { s, bridge, base } = await setup(3);
+    const { s, bridge, get } = await setup(3);
     for (let i = 1; i <= 5; i++) await bridge.publishChanges(s, [{ op: 'upsert', ticket: ticket(`TKT-C000${i}`) }]);
-    const ok = await fetch(`${base}/v1/sites/${s}/whitelist/changes?since=3`);
+    const ok = await get(`/v1/sites/${s}/whitelist/changes?since=3`);
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as { v: number; deltas: WhitelistDelta[] };
     expect(body.v).toBe(1);
     expect(body.deltas.map((d) => d.seq)).toEqual(['4', '5']);
     expect(body.deltas[0]!.changes[0]).toMatchObject({ op: 'upsert', ticket: { ticketId: 'TKT-C0004' } });
-    expect(await (await fetch(`${base}/v1/sites/${s}/whitelist/changes?since=5`)).json()).toEqual({ v: 1, deltas: [] });
-    const gone = await fetch(`${base}/v1/sites/${s}/whitelist/changes?since=1`);
+    expect(await (await get(`/v1/sites/${s}/whitelist/changes?since=5`)).json()).toEqual({ v: 1, deltas: [] });
+    const gone = await get(`/v1/sites/${s}/whitelist/changes?since=1`);
     expect(gone.status).toBe(410);
     expect(await gone.json()).toEqual({ error: 'gone' });
-    expect((await fetch(`${base}/v1/sites/${s}/whitelist/changes?since=9`)).status).toBe(410);
-    expect((await fetch(`${base}/v1/sites/${s}/whitelist/changes?since=abc`)).status).toBe(400);
-    expect((await fetch(`${base}/v1/sites/${s}/whitelist/changes`)).status).toBe(400);
-    expect((await fetch(`${base}/v1/sites/nope/whitelist/changes?since=0`)).status).toBe(404);
+    expect((await get(`/v1/sites/${s}/whitelist/changes?since=9`)).status).toBe(410);
+    expect((await get(`/v1/sites/${s}/whitelist/changes?since=abc`)).status).toBe(400);
+    expect((await get(`/v1/sites/${s}/whitelist/changes`)).status).toBe(400);
+    expect((await get(`/v1/sites/nope/whitelist/changes?since=0`)).status).toBe(403);
   });
 
   it('serves /healthz and /metrics', async () => {
     const { base } = await setup();
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ ok: true });
-    const m = (await (await fetch(`${base}/metrics`)).json()) as Record<string, unknown>;
-    expect(m).toMatchObject({ received: expect.any(Number), inserted: 0, duplicates: 0, invalid: expect.any(Object), conflicts: 0, dbErrors: 0 });
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    const m = (await (await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer metrics-token' } })).json()) as Record<string, unknown>;
+    expect(m).toMatchObject({ received: expect.any(Number), inserted: 0, duplicates: 0, invalid: expect.any(Object), conflicts: 0, dbErrors: 0, refused: { metrics_unauthorized: 2 } });
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
   });
@@ -119,5 +129,19 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     await c.subscribeAsync(topics.whitelistHead(s), { qos: 1 });
     await waitFor(() => heads.length > 0, 'the retained head');
     expect(heads[0]).toEqual({ v: 1, seq: '1', snapshotUrl: `http://cloud.example/v1/sites/${s}/whitelist/snapshot` });
+  });
+
+  it('refuses the gate routes without the gate\'s own valid credential, and after it is revoked', async () => {
+    const { s, bridge, base, get, login } = await setup();
+    await seedTickets(bridge, s, ['TKT-Z0001']);
+    for (const path of [`/v1/sites/${s}/whitelist/snapshot`, `/v1/sites/${s}/whitelist/changes?since=0`, `/v1/sites/${s}/ticket-types`]) {
+      expect((await fetch(`${base}${path}`)).status).toBe(401);
+      expect((await fetch(`${base}${path}`, { headers: { authorization: basicAuthorization(login.username, 'guessed') } })).status).toBe(401);
+      expect((await fetch(`${base}${path}`, { headers: { authorization: basicAuthorization(`gate.${s}.g2`, login.token) } })).status).toBe(401);
+    }
+    expect((await get(`/v1/sites/${s}/whitelist/changes?since=0`)).status).toBe(200);
+    expect(await bridge.registry.revoke(s, 'gate', 'g1')).toBe(true);
+    expect((await get(`/v1/sites/${s}/whitelist/snapshot`)).status).toBe(401);
+    expect(bridge.metrics.refused.gate_unauthorized).toBe(10);
   });
 });

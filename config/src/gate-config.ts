@@ -46,11 +46,53 @@ export const MqttSchema = z
     reconnectMaxMs: z.number().int().min(10).default(60_000),
     /** Session expiry on the broker, so QoS 1 deltas and commands sent during a short outage are delivered. */
     sessionExpirySec: z.number().int().min(0).default(600),
-    /** Base URL of the cloud's HTTP API for whitelist resyncs, e.g. http://cloud:8080. */
+    /**
+     * Base URL of the cloud's HTTP API for whitelist resyncs, e.g. https://cloud.example.
+     * Must be https:// (the gate sends its credential and acts on what comes back), except
+     * to a loopback host (single-box install, tests) or with `insecure: true`.
+     */
     snapshotUrl: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional(),
+    /**
+     * Allows plain http:// in snapshotUrl to a non-loopback cloud. For closed test networks
+     * only: the gate's credential would cross the network in the clear.
+     */
+    insecure: z.literal(true).optional(),
+    /** A snapshot download larger than this is stopped and discarded (a 1M-ticket whitelist is ~150 MB). */
+    snapshotMaxBytes: z.number().int().min(1).default(1024 ** 3),
+    /** The whole snapshot download (connect and body) must finish within this many seconds. */
+    snapshotTimeoutSec: z.number().int().min(1).default(900),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.snapshotUrl === undefined) return;
+    const problem = plainHttpProblem(m.snapshotUrl, m.insecure === true);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (or set mqtt.insecure: true on a closed test network)`, path: ['snapshotUrl'] });
+  });
 export type MqttConfig = z.infer<typeof MqttSchema>;
+
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Why `url` may not be used for the gate's cloud requests, or null when it may: https://
+ * always, http:// only to a loopback host or when `insecure` is set.
+ */
+export function plainHttpProblem(url: string, insecure: boolean): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `"${url}" is not a valid URL`;
+  }
+  if (u.protocol === 'https:') return null;
+  if (u.protocol !== 'http:') return `expected an https:// URL, got ${u.protocol}//`;
+  // The URL parser normalises hosts (e.g. http://2130706433/ is 127.0.0.1), so this checks what will be dialled.
+  if (isLoopbackHost(u.hostname) || insecure) return null;
+  return `plain http:// to ${u.hostname} would send the gate's credential and whitelist in the clear; use https://`;
+}
 
 /** Secret that may be given inline (dev) or as a file path (production). */
 const SecretSchema = z

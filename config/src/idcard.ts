@@ -31,12 +31,14 @@ export function hashIdNumber(siteKey: string | Buffer, id: string): string {
 }
 
 /**
- * For logs and displays. A full 18-char number keeps its region prefix and last 4
- * ('1101**********1234'); anything else keeps at most its last 2 and far less when short.
+ * For logs and displays. A full 18-char number keeps only its last 4 ('**************1234');
+ * anything else keeps at most its last 2 and far less when short. Never the region prefix:
+ * with a site's ID-hash key (taken from a stolen gate), prefix and last 4 leave a birth date
+ * and 3 sequence digits, so one HMAC per candidate (13,752 of them) recovers the whole number.
  */
 export function maskIdNumber(id: string): string {
   const n = normalizeIdNumber(id);
-  if (n.length === 18) return `${n.slice(0, 4)}${'*'.repeat(10)}${n.slice(14)}`;
+  if (n.length === 18) return `${'*'.repeat(14)}${n.slice(14)}`;
   const keep = n.length >= 8 ? 2 : n.length >= 4 ? 1 : 0;
   // Cap the stars so arbitrary input cannot blow up a log line.
   return '*'.repeat(Math.min(n.length - keep, 32)) + n.slice(n.length - keep);

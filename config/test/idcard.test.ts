@@ -64,9 +64,10 @@ describe('hashIdNumber', () => {
 });
 
 describe('maskIdNumber', () => {
-  it('keeps region prefix and last 4 of a full number', () => {
-    expect(maskIdNumber('110101199003071234')).toBe('1101**********1234');
-    expect(maskIdNumber('11010519491231002x')).toBe('1101**********002X');
+  it('keeps only the last 4 of a full number, never the region prefix', () => {
+    expect(maskIdNumber('110101199003071234')).toBe('**************1234');
+    expect(maskIdNumber('11010519491231002x')).toBe('**************002X');
+    expect(maskIdNumber(' 44030419851212004X\n')).toBe('**************004X');
   });
   it.each([
     ['', ''],
@@ -78,11 +79,13 @@ describe('maskIdNumber', () => {
     ['1101051949123100212', '*****************12'],
   ])('%j -> %j', (id, want) => expect(maskIdNumber(id)).toBe(want));
 
-  it('never reveals more than 8 characters nor all of a short input', () => {
+  it('never reveals more than the last 4 characters nor all of a short input', () => {
     for (let n = 1; n <= 60; n++) {
       const id = '9'.repeat(n);
-      const shown = maskIdNumber(id).replace(/\*/g, '');
-      expect(shown.length).toBeLessThanOrEqual(8);
+      const masked = maskIdNumber(id);
+      const shown = masked.replace(/\*/g, '');
+      expect(shown.length).toBeLessThanOrEqual(4);
+      expect(masked.endsWith(shown)).toBe(true);
       expect(shown.length).toBeLessThan(n);
     }
     expect(maskIdNumber('9'.repeat(10_000)).length).toBeLessThanOrEqual(34);

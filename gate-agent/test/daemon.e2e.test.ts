@@ -69,13 +69,20 @@ describe('stile-gate daemon (real process, FIFO input, logging relay)', () => {
 
   it('an ID card tap admits once even when tapped again', async () => {
     const idNumber = site.sample.idCards[1]!;
-    scanner.write(`IDCARD:${idNumber}\nIDCARD:${idNumber}\n`);
-    await gate.waitFor((l) => l.some((x) => x.event === 'reject' && x.idcard !== undefined));
-    const admits = gate.events('admit').filter((a) => a.idcard !== undefined);
+    const stranger = '11010519491231002X'; // valid, bound to no ticket
+    scanner.write(`IDCARD:${idNumber}\nIDCARD:${idNumber}\nIDCARD:${stranger}\n`);
+    await gate.waitFor((l) => l.some((x) => x.event === 'reject' && x.reason === 'no_ticket_today'));
+    const admits = gate.events('admit').filter((a) => a.credential === 'idcard');
     expect(admits).toHaveLength(1);
+    expect(gate.logs.some((x) => x.event === 'reject' && x.credential === 'idcard' && x.reason === 'entries_exhausted')).toBe(true);
     // The full number never reaches the log.
     expect(JSON.stringify(gate.logs)).not.toContain(idNumber);
-    expect(admits[0]!.idcard).toMatch(/^\d{4}\*{10}[\dX]{4}$/);
+    expect(JSON.stringify(gate.logs)).not.toContain(stranger);
+    // A mask next to a ticket id ties a person to a visit: only a card without a ticket is logged masked.
+    const masked = gate.logs.filter((x) => x.idcard !== undefined);
+    expect(masked.map((x) => x.reason)).toEqual(['no_ticket_today']);
+    expect(masked[0]!.idcard).toMatch(/^\*{14}\d{3}[\dX]$/);
+    expect(gate.logs.filter((x) => x.idcard !== undefined && x.ticketId != null)).toEqual([]);
   });
 
   it('keeps reading when the scanner process closes the FIFO and another opens it', async () => {

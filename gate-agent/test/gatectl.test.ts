@@ -1,15 +1,17 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { generateSigningKeyPair, issueOfflineTicket, loadSigningKey, type GateConfig } from '@stile/config';
+import { basicAuthorization, generateSigningKeyPair, issueOfflineTicket, loadSigningKey, signControl, type GateConfig } from '@stile/config';
 import { startGateDaemon, type GateDaemon } from '../src/daemon/gate-daemon.js';
 import { writeWhitelist } from '../src/demo/demo-site.js';
 import { GATECTL_BIN } from './helpers/processes.js';
 import { makeSite, silent, type TestSite } from './helpers/site.js';
+import { controlKey, signSnapshotFile } from './helpers/signed-snapshot.js';
 
 /**
  * gatectl end to end: the real built CLI (bin/gatectl.js → dist) as a child process,
@@ -107,7 +109,7 @@ describe('gatectl check (dry run)', () => {
 
   it('check --idcard admits and never shows the full ID number', async () => {
     const idNumber = site.sample.idCards[0]!;
-    const masked = `${idNumber.slice(0, 4)}**********${idNumber.slice(14)}`;
+    const masked = `**************${idNumber.slice(14)}`;
     const [text, asJson] = await Promise.all([gatectl('check', '--idcard', idNumber), gatectl('check', '--idcard', idNumber, '--json')]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^admit: /);
@@ -128,7 +130,7 @@ describe('gatectl check (dry run)', () => {
       gatectl('tickets', 'lookup', idNumber),
       gatectl(idNumber),
     ]);
-    expectOneLineError(runs[0]!, 1, 'not a valid ID number', '1101**********');
+    expectOneLineError(runs[0]!, 1, 'not a valid ID number', `**************${badCheckDigit.slice(14)}`);
     expectOneLineError(runs[1]!, 2, 'looks like an ID number');
     expectOneLineError(runs[2]!, 1, 'looks like an ID number');
     expectOneLineError(runs[3]!, 2, 'unknown command');
@@ -358,10 +360,31 @@ describe('gatectl tickets import', () => {
     const fresh = await writeWhitelist(file, { count: 25, today: other.today, idHashKey: other.idHashKey, asOfSeq: '7' });
     const r = await g('tickets', 'import', file);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^imported 25 tickets in \d+\.\d s \(seq 7, 0 kept from local use\)$/m);
+    expect(r.stdout).toMatch(/^imported 25 tickets in \d+\.\d s \(seq 7, 0 kept from local use; unsigned file\)$/m);
     expect(json(await g('tickets', 'lookup', fresh.ids[0]!, '--json'))).toMatchObject({ ticketId: fresh.ids[0], entriesUsed: 0 });
     const again = json(await g('tickets', 'import', file, '--json'));
-    expect(again).toMatchObject({ imported: true, tickets: 25, asOfSeq: '7' });
+    expect(again).toMatchObject({ imported: true, tickets: 25, asOfSeq: '7', signed: false });
+  });
+
+  it("a signed snapshot is verified against keys.control and reported as signed; a forged one is refused", async () => {
+    const cloud = controlKey('c1');
+    const yaml = parse(readFileSync(other.configPath, 'utf8')) as { keys: Record<string, unknown> };
+    yaml.keys.control = [{ id: 'c1', publicKey: cloud.publicKey }];
+    const withKey = join(other.dir, 'gate-with-control.yaml');
+    writeFileSync(withKey, stringify(yaml));
+    const signed = join(other.dir, 'signed.ndjson');
+    await writeWhitelist(signed, { count: 12, today: other.today, idHashKey: other.idHashKey, asOfSeq: '30' });
+    signSnapshotFile(signed, cloud.key);
+    const r = await gatectlAt(withKey, 'tickets', 'import', signed);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\(seq 30, 0 kept from local use; signed by the site's control key\)$/m);
+
+    const before = json<{ whitelist: unknown }>(await gatectlAt(withKey, 'status', '--json')).whitelist;
+    const forged = join(other.dir, 'forged.ndjson');
+    await writeWhitelist(forged, { count: 12, today: other.today, idHashKey: other.idHashKey, asOfSeq: '31' });
+    signSnapshotFile(forged, controlKey('c1').key);
+    expectOneLineError(await gatectlAt(withKey, 'tickets', 'import', forged), 1, `${forged}: snapshot signature: bad_signature`, 'whitelist unchanged');
+    expect(json<{ whitelist: unknown }>(await gatectlAt(withKey, 'status', '--json')).whitelist).toEqual(before);
   });
 
   it('a snapshot with a bad line is refused with file:line in one line, and the old whitelist stays', async () => {
@@ -456,42 +479,116 @@ describe('gatectl usage', () => {
 });
 
 describe('gatectl config pull-types', () => {
-  it("replaces ticketTypes with the cloud's rules (entry windows included), keeps the file valid and its comments; a bad answer changes nothing", async () => {
-    const other = await makeSite(8);
-    try {
-      writeFileSync(other.configPath, `# the park's east lane\n${readFileSync(other.configPath, 'utf8')}`);
-      const types = [
-        { id: 'adult', name: 'Adult', entries: { mode: 'single' }, slotGrace: { earlyMin: 15, lateMin: 30 }, antiPassbackSec: 0 },
-        { id: 'adult@early', name: 'Adult (early-bird)', entries: { mode: 'single' }, entryWindow: { from: '00:00', to: '08:00' }, slotGrace: { earlyMin: 15, lateMin: 30 }, antiPassbackSec: 0 },
-      ];
-      let answer: unknown = { site: 'demo-park', ticketTypes: types };
-      const paths: string[] = [];
-      const server = createServer((req, res) => {
-        paths.push(req.url ?? '');
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      try {
-        const pulled = await gatectlAt(other.configPath, 'config', 'pull-types', '--url', url, '--json');
-        expect(pulled.code, pulled.stderr).toBe(0);
-        expect(json(pulled)).toMatchObject({ types: 2, added: ['adult@early'] });
-        expect(paths).toEqual(['/v1/sites/demo-park/ticket-types']);
-        const shown = json<GateConfig>(await gatectlAt(other.configPath, 'config', 'show', '--json'));
-        expect(shown.ticketTypes.map((t) => t.id)).toEqual(['adult', 'adult@early']);
-        expect(shown.ticketTypes[1]!.entryWindow).toEqual({ from: '00:00', to: '08:00' });
-        expect(readFileSync(other.configPath, 'utf8')).toMatch(/^# the park's east lane/);
+  const types = [
+    { id: 'adult', name: 'Adult', entries: { mode: 'single' }, slotGrace: { earlyMin: 15, lateMin: 30 }, antiPassbackSec: 0 },
+    { id: 'adult@early', name: 'Adult (early-bird)', entries: { mode: 'single' }, entryWindow: { from: '00:00', to: '08:00' }, slotGrace: { earlyMin: 15, lateMin: 30 }, antiPassbackSec: 0 },
+  ];
+  const cloud = controlKey('c1');
+  const signedTypes = (ticketTypes: unknown[], key = cloud.key, site = 'demo-park') => signControl({ v: 1 as const, site, ticketTypes, at: new Date().toISOString() }, key);
 
-        const before = readFileSync(other.configPath, 'utf8');
-        answer = { ticketTypes: [] };
-        expectOneLineError(await gatectlAt(other.configPath, 'config', 'pull-types', '--url', url), 1, 'did not send valid ticket types', 'gate.yaml unchanged');
-        expect(readFileSync(other.configPath, 'utf8')).toBe(before);
-        expectOneLineError(await gatectlAt(other.configPath, 'config', 'pull-types'), 2, '--url');
-      } finally {
+  /** A demo gate whose gate.yaml trusts `cloud` and has the gate's credential; and a fake cloud answering `answer`. */
+  async function pullSetup(host = '127.0.0.1') {
+    const other = await makeSite(8);
+    const yaml = parse(readFileSync(other.configPath, 'utf8')) as Record<string, unknown> & { keys: Record<string, unknown>; gate: { id: string } };
+    yaml.keys.control = [{ id: 'c1', publicKey: cloud.publicKey }];
+    yaml.mqtt = { url: 'mqtt://127.0.0.1:1883', passwordFile: 'gate.pw' };
+    writeFileSync(join(other.dir, 'gate.pw'), 'the-gate-password\n', { mode: 0o600 });
+    writeFileSync(other.configPath, `# the park's east lane\n${stringify(yaml)}`, { mode: 0o600 });
+    chmodSync(other.configPath, 0o600);
+    const box = { answer: signedTypes(types) as unknown, paths: [] as string[], auth: [] as (string | undefined)[] };
+    const server = createServer((req, res) => {
+      box.paths.push(req.url ?? '');
+      box.auth.push(req.headers.authorization);
+      if (req.headers.authorization !== basicAuthorization(`gate.demo-park.${yaml.gate.id}`, 'the-gate-password')) return res.writeHead(401).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(box.answer));
+    });
+    await new Promise<void>((r) => server.listen(0, host === '127.0.0.1' ? '127.0.0.1' : '0.0.0.0', r));
+    const url = `http://${host}:${(server.address() as AddressInfo).port}`;
+    return {
+      other,
+      box,
+      url,
+      user: `gate.demo-park.${yaml.gate.id}`,
+      pull: (...args: string[]) => gatectlAt(other.configPath, 'config', 'pull-types', ...args),
+      close() {
         server.close();
+        other.cleanup();
+      },
+    };
+  }
+
+  it("replaces ticketTypes with the cloud's signed rules (entry windows included), sends the gate's credential, keeps the file valid, its comments and its mode", async () => {
+    const t = await pullSetup();
+    try {
+      const pulled = await t.pull('--url', t.url, '--json');
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(json(pulled)).toMatchObject({ types: 2, added: ['adult@early'] });
+      expect(t.box.paths).toEqual(['/v1/sites/demo-park/ticket-types']);
+      expect(t.box.auth).toEqual([basicAuthorization(t.user, 'the-gate-password')]);
+      const shown = json<GateConfig>(await gatectlAt(t.other.configPath, 'config', 'show', '--json'));
+      expect(shown.ticketTypes.map((x) => x.id)).toEqual(['adult', 'adult@early']);
+      expect(shown.ticketTypes[1]!.entryWindow).toEqual({ from: '00:00', to: '08:00' });
+      expect(readFileSync(t.other.configPath, 'utf8')).toMatch(/^# the park's east lane/);
+      expect(statSync(t.other.configPath).mode & 0o777).toBe(0o600);
+      // Another mode is kept as it was.
+      chmodSync(t.other.configPath, 0o640);
+      expect((await t.pull('--url', t.url)).code).toBe(0);
+      expect(statSync(t.other.configPath).mode & 0o777).toBe(0o640);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a forged, unsigned, foreign-site or invalid document leaves gate.yaml unchanged and 0600; a refused credential names the user', async () => {
+    const t = await pullSetup();
+    try {
+      const before = readFileSync(t.other.configPath, 'utf8');
+      const unchanged = () => {
+        expect(readFileSync(t.other.configPath, 'utf8')).toBe(before);
+        expect(statSync(t.other.configPath).mode & 0o777).toBe(0o600);
+      };
+      const evil = [{ id: 'adult', name: 'Adult', entries: { mode: 'unlimited' } }];
+      const attacks: [unknown, string][] = [
+        [signedTypes(evil, controlKey('c1').key), 'ticket types refused: bad_signature'],
+        [signedTypes(evil, controlKey('c9').key), 'ticket types refused: unknown_key'],
+        [{ site: 'demo-park', ticketTypes: evil }, 'ticket types refused: invalid'],
+        [{ ...signedTypes(types), ticketTypes: evil }, 'ticket types refused: bad_signature'],
+        [signedTypes(evil, cloud.key, 'other-park'), 'ticket types refused: wrong_site'],
+        [signedTypes([{ id: 'no-name' }]), 'did not send valid ticket types'],
+      ];
+      for (const [answer, message] of attacks) {
+        t.box.answer = answer;
+        expectOneLineError(await t.pull('--url', t.url), 1, message, 'gate.yaml unchanged');
+        unchanged();
+      }
+      writeFileSync(join(t.other.dir, 'gate.pw'), 'a-revoked-password\n');
+      const refused = await t.pull('--url', t.url);
+      expectOneLineError(refused, 1, `HTTP 401: the cloud refused this gate's credential (user "${t.user}"; revoked or wrong password)`, 'gate.yaml unchanged');
+      expect(refused.stderr).not.toContain('a-revoked-password');
+      unchanged();
+      expectOneLineError(await t.pull(), 2, '--url');
+    } finally {
+      t.close();
+    }
+  });
+
+  it('--url must be https:// unless loopback or --insecure', async () => {
+    const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    const t = await pullSetup(lan ?? '127.0.0.1');
+    try {
+      const before = readFileSync(t.other.configPath, 'utf8');
+      expectOneLineError(await t.pull('--url', 'http://cloud.example:8080'), 2, 'plain http:// to cloud.example', 'use https://', '--insecure');
+      expectOneLineError(await t.pull('--url', 'ftp://cloud.example'), 2, 'https://');
+      expect(readFileSync(t.other.configPath, 'utf8')).toBe(before);
+      if (lan) {
+        // A real non-loopback address of this machine: refused without --insecure, pulled with it.
+        expectOneLineError(await t.pull('--url', t.url), 2, `plain http:// to ${lan}`);
+        expect(t.box.paths).toEqual([]);
+        const r = await t.pull('--url', t.url, '--insecure');
+        expect(r.code, r.stderr).toBe(0);
       }
     } finally {
-      other.cleanup();
+      t.close();
     }
   });
 });

@@ -77,13 +77,31 @@ describe('schema v2', () => {
   it('a v1 gate database upgrades in place: entries kept, ref_seq added', () => {
     const a = admit(ticket());
     const path = join(dir, 'gate.db');
-    // Back to what a v1 database looked like (v3 added seen_commands).
-    store.db.exec('DROP TABLE seen_commands; DROP INDEX entries_ref_seq; ALTER TABLE entries DROP COLUMN ref_seq; PRAGMA user_version = 1');
+    // Back to what a v1 database looked like (v3 added seen_commands, v4 remote_usage and revoked_tickets.source).
+    store.db.exec(`${V4_UNDONE} DROP TABLE seen_commands; DROP INDEX entries_ref_seq; ALTER TABLE entries DROP COLUMN ref_seq; PRAGMA user_version = 1`);
     store.close();
     store = new GateStore(openDatabase(path));
-    expect(SCHEMA_VERSION).toBe(3);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
     expect(store.entriesForTicket('TICKET000001')).toMatchObject([{ seq: a.seq, kind: 'admit', refSeq: null }]);
+  });
+});
+
+/** A v4 database taken back to the v3 tables. */
+const V4_UNDONE = `DROP TABLE remote_usage; DROP TABLE revoked_tickets;
+  CREATE TABLE revoked_tickets (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;`;
+
+describe('schema v4', () => {
+  it('a v3 database upgrades in place: its revocations kept as cloud ones (origin unknown), which a config sync leaves alone', () => {
+    const path = join(dir, 'gate.db');
+    store.db.exec(`${V4_UNDONE} INSERT INTO revoked_tickets (ticket_id) VALUES ('OLDREVOKED01'), ('OLDREVOKED02'); PRAGMA user_version = 3`);
+    store.close();
+    store = new GateStore(openDatabase(path));
+    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+    expect(store.revokedCountsBySource()).toEqual({ config: 0, cloud: 2 });
+    store.saveKeysAndRevocations([], []);
+    expect(store.isRevoked('OLDREVOKED01')).toBe(true);
+    expect(store.remoteEntriesUsed('OLDREVOKED01')).toBe(0);
   });
 });
 

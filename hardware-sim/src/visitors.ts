@@ -81,7 +81,7 @@ export interface VisitorResult {
   seq: number;
   kind: VisitorKind;
   lane: number;
-  /** The QR text, or the ID number masked to its first 4 and last 4. */
+  /** The QR text, or the ID number masked to its last 4 (as the gate masks it). */
   code: string | null;
   outcome: 'admitted' | 'rejected' | 'skipped' | 'error';
   expected: 'admitted' | 'rejected';
@@ -132,7 +132,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-const mask = (id: string) => (id.length > 8 ? `${id.slice(0, 4)}${'*'.repeat(id.length - 8)}${id.slice(-4)}` : '*'.repeat(id.length));
+const mask = (id: string) => (id.length > 8 ? `${'*'.repeat(id.length - 4)}${id.slice(-4)}` : '*'.repeat(id.length));
 
 /** Watches one lane's relay channel; every ON goes to the visitor being served, or counts as late. */
 class LaneWatch {

@@ -5,12 +5,15 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { loadCloudConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { CHANNEL_USAGE, channelCommand } from './channel-command.js';
+import { DEVICE_USAGE, deviceCommand } from './device-command.js';
+import type { DeviceIdentity } from '@stile/config';
 
-const USAGE = `usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postgres://… (overrides database.url), LOG_LEVEL=info\n${CHANNEL_USAGE}`;
+const USAGE = `usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postgres://… (overrides database.url), LOG_LEVEL=info\n${CHANNEL_USAGE}\n${DEVICE_USAGE}`;
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv[0] === 'channel') return channelCommand(argv.slice(1), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (argv[0] === 'gate' || argv[0] === 'screen' || argv[0] === 'devices') return deviceCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   let values;
   try {
     ({ values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
@@ -35,11 +38,15 @@ async function main(): Promise<number> {
     return 2;
   }
   let broker: EmbeddedBroker | undefined;
+  // The broker comes up before the bridge (which connects to it) and checks devices against
+  // the bridge's registry once that is open; until then only the bridge itself gets in.
+  let verifyDevice: (u: string | undefined, p: Buffer | undefined) => Promise<DeviceIdentity | null> = () => Promise.resolve(null);
   if (loaded.broker) {
-    broker = await startEmbeddedBroker(loaded.broker.port);
-    log.info({ port: broker.port }, 'embedded MQTT broker listening');
+    broker = await startEmbeddedBroker({ port: loaded.broker.port, host: loaded.broker.host, verifyDevice: (u, p) => verifyDevice(u, p), log });
+    log.info({ port: broker.port }, 'embedded MQTT broker listening (every client authenticated against the device registry)');
   }
-  const bridge = await startCloudBridge({ ...loaded.options, logger: log });
+  const bridge = await startCloudBridge({ ...loaded.options, ...(broker ? { mqttUrl: broker.cloudUrl } : {}), logger: log });
+  verifyDevice = (u, p) => bridge.registry.verify(u, p);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -218,12 +218,12 @@ export type { CapacityMessage, AnnounceMessage as AnnouncementMessage } from '@s
 export const capacityTopic = (site: string): string => topics.capacity(site);
 export const announceTopic = (site: string): string => topics.announce(site);
 
-/** The retained capacity payload for a site's state. */
-export function capacityMessage(cfg: CapacityLimits, site: string, state: CapacityState, load: number, at: Date): CapacityMessage {
+/** The retained capacity payload for a site's state, before the control-key signature. */
+export function capacityMessage(cfg: CapacityLimits, site: string, state: CapacityState, load: number, at: Date): Omit<CapacityMessage, 'sig'> {
   return { v: 1, site, date: state.date, level: state.level, load, capacity: cfg.daily, percent: percentOf(load, cfg.daily), at: at.toISOString() };
 }
 
-/** The announcement payload for a level change. */
-export function announcementMessage(cfg: CapacityLimits, site: string, level: Level, load: number, at: Date): AnnounceMessage {
+/** The announcement payload for a level change, before the control-key signature. */
+export function announcementMessage(cfg: CapacityLimits, site: string, level: Level, load: number, at: Date): Omit<AnnounceMessage, 'sig'> {
   return { v: 1, site, level, text: renderAnnouncement(cfg, level, { count: load, capacity: cfg.daily }), at: at.toISOString() };
 }

@@ -7,6 +7,7 @@ import type { StaffAlert, StaffNotifier } from '../notify/webhook.js';
 import { localDate } from '../sales/local-date.js';
 import type { SalesSite } from '../sales/sales.js';
 import type { CloudStore } from '../store/store.js';
+import type { SiteKeys } from '../sites.js';
 import { announcementMessage, announceTopic, capacityMessage, capacityTopic, nextLevel, type CapacityMessage } from './levels.js';
 
 type Listener = (model: DashboardModel) => void;
@@ -34,6 +35,8 @@ export class CapacityMonitor {
     private readonly site: (id: string) => SalesSite | undefined,
     private readonly siteIds: () => string[],
     private readonly mqtt: Publisher,
+    /** Capacity and announce are signed with the site's control key: screens and the PA refuse anything else. */
+    private readonly keys: Pick<SiteKeys, 'sign'>,
     private readonly notifier: StaffNotifier,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
@@ -116,9 +119,10 @@ export class CapacityMonitor {
     const prev = this.levels.get(siteId) ?? null;
     const { level, changed } = nextLevel(prev, { load: load.load, date: load.date }, site.capacity);
     this.levels.set(siteId, { level, date: load.date });
-    const capacity: CapacityMessage = { ...capacityMessage(site.capacity, siteId, { level, date: load.date }, load.load, now), admitted: load.admitted, soldForToday: load.soldToday };
-    const key = `${capacity.date}|${capacity.level}|${capacity.load}`;
+    const unsigned = { ...capacityMessage(site.capacity, siteId, { level, date: load.date }, load.load, now), admitted: load.admitted, soldForToday: load.soldToday };
+    const key = `${unsigned.date}|${unsigned.level}|${unsigned.load}`;
     if (this.lastPublished.get(siteId) !== key) {
+      const capacity: CapacityMessage = this.keys.sign(siteId, unsigned);
       // Remembered only once published: a failed publish is tried again on the next refresh.
       await this.mqtt.publish(capacityTopic(siteId), JSON.stringify(capacity), { qos: 1, retain: true }).then(
         () => this.lastPublished.set(siteId, key),
@@ -136,7 +140,7 @@ export class CapacityMonitor {
   }
 
   private async levelChanged(site: SalesSite, from: Level | null, to: Level, load: number, now: Date): Promise<void> {
-    const announcement = announcementMessage(site.capacity, site.id, to, load, now);
+    const announcement = this.keys.sign(site.id, announcementMessage(site.capacity, site.id, to, load, now));
     const text = announcement.text;
     this.log.warn({ site: site.id, from, to, load, alert: 'capacity_level' }, 'capacity level changed');
     await this.mqtt.publish(announceTopic(site.id), JSON.stringify(announcement), { qos: 1 }).catch((err: Error) => this.log.warn({ site: site.id, err: err.message }, 'announcement not published'));

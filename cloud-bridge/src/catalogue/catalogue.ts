@@ -427,12 +427,23 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** Fixed API keys of the demo channels; the demo prints them, the catalogue holds only their hashes. */
+/**
+ * Fixed API keys of the demo channels; the demo prints them, the catalogue holds only their
+ * hashes. They are public: a cloud not in demo mode refuses a catalogue that uses them.
+ */
 export const DEMO_API_KEYS = {
   wechat: 'demo-wechat-key',
   meituan: 'demo-meituan-key',
   kiosk: 'demo-kiosk-key',
 } as const;
+
+/** SHA-256 (lowercase hex) of every public demo key. */
+const DEMO_KEY_HASHES: ReadonlySet<string> = new Set(Object.values(DEMO_API_KEYS).map(sha256Hex));
+
+/** The ids of the channels whose API key is one of the public {@link DEMO_API_KEYS}. */
+export function demoKeyChannels(catalogue: Pick<Catalogue, 'channels'>): string[] {
+  return catalogue.channels.filter((c) => DEMO_KEY_HASHES.has(c.apiKeySha256.toLowerCase())).map((c) => c.id);
+}
 
 /** A realistic catalogue for a small 3A scenic park. */
 export function demoCatalogue(): Catalogue {

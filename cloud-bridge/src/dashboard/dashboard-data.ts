@@ -28,7 +28,7 @@ export async function todayLoad(store: CloudStore, site: SalesSite, now: Date): 
   const db = store.db;
   const [sold, entries, soldTickets] = await Promise.all([
     db.selectFrom('inventory').select('sold').where('site', '=', site.id).where('visit_date', '=', date).where('slot_id', '=', '*').executeTakeFirst(),
-    db.selectFrom('entries').select(['at', 'persons', 'ticket_id']).where('site', '=', site.id).where('kind', '=', 'admit').where('at', '>=', from).where('at', '<', to).execute(),
+    db.selectFrom('entries').select(['at', 'persons', 'ticket_id']).where('site', '=', site.id).where('kind', '=', 'admit').where('anomaly', 'is', null).where('at', '>=', from).where('at', '<', to).execute(),
     db
       .selectFrom('order_visitors')
       .innerJoin('orders', 'orders.order_id', 'order_visitors.order_id')

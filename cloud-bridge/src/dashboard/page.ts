@@ -3,10 +3,11 @@
  * resources) that renders a {@link DashboardModel} live for one site.
  *
  * The staff token travels in the URL fragment (`#token=…`), which browsers never send to the
- * server; the page keeps it in memory and in sessionStorage (so a reload keeps working), opens
- * the SSE stream with `?token=` (EventSource cannot send headers) and uses
- * `Authorization: Bearer` for everything else. Every value from the model reaches the DOM
- * through `textContent` / attributes, never as markup.
+ * server; the page keeps it in memory and in sessionStorage (so a reload keeps working) and
+ * sends it only as `Authorization: Bearer`, never in a URL (URLs end up in access logs and
+ * history): the live stream is read with fetch() and a small SSE parser rather than
+ * EventSource (which cannot send headers), and reports are fetched and shown from a blob: URL.
+ * Every value from the model reaches the DOM through `textContent` / attributes, never as markup.
  */
 import { randomBytes } from 'node:crypto';
 import { escapeHtml } from '../reports/daily-report.js';
@@ -82,6 +83,12 @@ const ZH = {
   conflicts: '分区冲突',
   conflictHead: '票号 · 首次闸机 → 第二闸机',
   none: '暂无',
+  reports: '日报',
+  reportDate: '日期',
+  viewReport: '查看报表',
+  downloadCsv: '下载 CSV',
+  reportLoading: '报表生成中…',
+  openReport: '打开报表',
 } as const;
 
 type TextKey = keyof typeof ZH;
@@ -155,6 +162,12 @@ const EN: Record<TextKey, string> = {
   conflicts: 'Partition conflicts',
   conflictHead: 'Ticket · first gate → second gate',
   none: 'none',
+  reports: 'Daily report',
+  reportDate: 'Date',
+  viewReport: 'View report',
+  downloadCsv: 'Download CSV',
+  reportLoading: 'Preparing the report…',
+  openReport: 'Open the report',
 };
 
 /** Every label of the page in both languages (same keys; `{name}` placeholders are filled in by the page). */
@@ -278,6 +291,10 @@ button[data-action="resume"] { border-color: var(--green); color: var(--green); 
 .conflict { overflow-wrap: anywhere; }
 .conflict code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #eef2f6; padding: 1px 4px; border-radius: 4px; }
 .noscript { margin: 16px; padding: 12px; background: #fff6da; border-radius: 8px; }
+.report-row { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 8px; }
+.report-row label { display: grid; gap: 2px; font-size: .85rem; color: var(--muted); }
+.report-row input { font: inherit; font-size: 16px; padding: 6px 8px; border: 1px solid #9aa6b5; border-radius: 6px; color: var(--ink); min-height: 40px; }
+#report-link { display: inline-block; margin-top: 8px; color: var(--blue); font-weight: 600; }
 [hidden] { display: none !important; }
 @media (min-width: 760px) {
   main { grid-template-columns: 1fr 1fr; }
@@ -309,6 +326,9 @@ const SCRIPT = String.raw`
   var LEVELS = ['green', 'yellow', 'orange', 'red'];
   var STREAM_GRACE_MS = 5000;
   var POLL_MS = 2000;
+  // The server sends a comment line every 20 s; a stream silent for longer is dead (a dropped
+  // connection fetch() would otherwise wait on forever): drop it and connect again.
+  var STREAM_IDLE_MS = 45000;
 
   // ---- storage, language ----
   function storage(kind) {
@@ -442,7 +462,8 @@ const SCRIPT = String.raw`
 
   // ---- connection: SSE first, polling while it is down ----
   var token = null;
-  var es = null;
+  var stream = null; // the AbortController of the live stream's fetch
+  var idleTimer = null;
   var streamUp = false;
   var connState = 'connecting';
   var downTimer = null;
@@ -489,9 +510,13 @@ const SCRIPT = String.raw`
     fetchModel();
     pollTimer = setInterval(function () { if (streamUp) stopPolling(); else fetchModel(); }, POLL_MS);
   }
-  function stopStream() {
-    if (es) { es.close(); es = null; }
+  function closeStream() {
+    if (idleTimer) { clearTimeout(idleTimer); idleTimer = null; }
+    if (stream) { var s = stream; stream = null; s.abort(); }
     streamUp = false;
+  }
+  function stopStream() {
+    closeStream();
     if (downTimer) { clearTimeout(downTimer); downTimer = null; }
     if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
   }
@@ -512,45 +537,84 @@ const SCRIPT = String.raw`
     reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, reconnectDelay);
     reconnectDelay = Math.min(reconnectDelay * 2, 15000);
   }
+  /**
+   * Server-sent events from a fetch() body: calls onData with each event's data. Only what
+   * the server sends is handled (data lines, comments, LF or CRLF line ends); id, event and
+   * retry are not used.
+   */
+  function readEvents(body, onChunk, onData) {
+    var reader = body.getReader();
+    var decoder = new TextDecoder();
+    var buf = '';
+    var data = [];
+    function line(l) {
+      if (l === '') {
+        if (data.length) { var d = data.join('\n'); data = []; onData(d); }
+        return;
+      }
+      if (l.charAt(0) === ':') return; // comment: the server's heartbeat
+      var i = l.indexOf(':');
+      var field = i < 0 ? l : l.slice(0, i);
+      var value = i < 0 ? '' : l.slice(i + 1);
+      if (value.charAt(0) === ' ') value = value.slice(1);
+      if (field === 'data') data.push(value);
+    }
+    function pump() {
+      return reader.read().then(function (r) {
+        if (r.done) return;
+        if (onChunk() === false) { reader.cancel(); return; }
+        buf += decoder.decode(r.value, { stream: true });
+        var lines = buf.split('\n');
+        buf = lines.pop();
+        lines.forEach(function (l) { line(l.charAt(l.length - 1) === '\r' ? l.slice(0, -1) : l); });
+        return pump();
+      });
+    }
+    return pump();
+  }
+  function streamDown(ctrl) {
+    if (stream !== ctrl) return;
+    closeStream();
+    if (!pollTimer) setConn('reconnecting');
+    if (!downTimer && !pollTimer) {
+      downTimer = setTimeout(function () { downTimer = null; if (!streamUp) startPolling(); }, STREAM_GRACE_MS);
+    }
+    scheduleReconnect();
+    // One GET right away: tells a wrong token (401) apart from a network blip.
+    if (Date.now() - lastProbe > POLL_MS) fetchModel();
+  }
   function connect() {
     // Not stopStream(): the "down for 5 s, start polling" timer must survive our own reconnect attempts.
-    if (es) { es.close(); es = null; }
-    streamUp = false;
+    closeStream();
     if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
     if (!token) { onUnauthorized(); return; }
-    if (typeof EventSource !== 'function') { startPolling(); return; }
-    var source = new EventSource(API + '/dashboard/stream?token=' + encodeURIComponent(token));
-    es = source;
-    source.onopen = function () {
-      if (es !== source) return;
-      streamUp = true;
-      reconnectDelay = 1000;
-      if (downTimer) { clearTimeout(downTimer); downTimer = null; }
-      stopPolling();
-      setConn('live');
-    };
-    source.onmessage = function (ev) {
-      if (es !== source) return;
-      var m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      if (!streamUp) source.onopen();
-      accept(m);
-    };
-    source.onerror = function () {
-      if (es !== source) return;
-      streamUp = false;
-      if (!pollTimer) setConn('reconnecting');
-      if (!downTimer && !pollTimer) {
-        downTimer = setTimeout(function () { downTimer = null; if (!streamUp) startPolling(); }, STREAM_GRACE_MS);
-      }
-      if (source.readyState === 2) { // CLOSED: the browser gives up (non-200 answer); retry ourselves
-        source.close();
-        es = null;
-        scheduleReconnect();
-      }
-      // One GET right away: tells a wrong token (401) apart from a network blip.
-      if (Date.now() - lastProbe > POLL_MS) fetchModel();
-    };
+    if (typeof AbortController !== 'function' || typeof TextDecoder !== 'function' || typeof ReadableStream !== 'function') { startPolling(); return; }
+    var ctrl = new AbortController();
+    stream = ctrl;
+    function alive() {
+      if (stream !== ctrl) return false;
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = setTimeout(function () { streamDown(ctrl); }, STREAM_IDLE_MS);
+      return true;
+    }
+    fetch(API + '/dashboard/stream', { headers: authHeaders({ Accept: 'text/event-stream' }), cache: 'no-store', signal: ctrl.signal })
+      .then(function (res) {
+        if (stream !== ctrl) return;
+        if (res.status === 401) { onUnauthorized(); return; }
+        if (!res.ok || !res.body) { streamDown(ctrl); return; }
+        streamUp = true;
+        reconnectDelay = 1000;
+        if (downTimer) { clearTimeout(downTimer); downTimer = null; }
+        stopPolling();
+        setConn('live');
+        alive();
+        return readEvents(res.body, alive, function (data) {
+          var m;
+          try { m = JSON.parse(data); } catch (e) { return; }
+          accept(m);
+        }).then(function () { streamDown(ctrl); }); // the server ended the stream
+      })
+      .catch(function () { streamDown(ctrl); }); // network error, or our own abort (then stream !== ctrl)
   }
   function authHeaders(extra) {
     var h = { Authorization: 'Bearer ' + token, Accept: 'application/json' };
@@ -588,6 +652,50 @@ const SCRIPT = String.raw`
     }
     render(m);
   }
+  // ---- reports: fetched with the header, shown from a blob: URL (a link would need the token in it) ----
+  var reportUrl = null;
+  function reportStatus(text) {
+    var n = $('report-status');
+    n.textContent = text || '';
+    n.hidden = !text;
+  }
+  function openReport(format) {
+    if (!token) { onUnauthorized(); return; }
+    var date = $('report-date').value || (lastModel && lastModel.date) || '';
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { $('report-date').focus(); return; }
+    // Opened now, inside the click, so it is not a blocked popup; the report goes into it when it arrives.
+    var win = format === 'html' ? window.open('', '_blank') : null;
+    if (win) win.opener = null;
+    reportStatus(t('reportLoading'));
+    fetch(API + '/reports/' + date + '?format=' + format + '&lang=' + encodeURIComponent(lang), { headers: authHeaders({ Accept: format === 'csv' ? 'text/csv' : 'text/html' }), cache: 'no-store' })
+      .then(function (res) {
+        if (!res.ok) {
+          if (win) win.close();
+          if (res.status === 401) onUnauthorized();
+          return res.text().then(function (body) { reportStatus(errorText(res, body)); });
+        }
+        return res.blob().then(function (blob) {
+          var url = URL.createObjectURL(blob);
+          reportStatus('');
+          if (format === 'csv') {
+            var a = el('a', { href: url, download: SITE + '-' + date + '.csv', hidden: true });
+            document.body.appendChild(a);
+            a.click();
+            a.remove();
+            setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+            return;
+          }
+          if (reportUrl) URL.revokeObjectURL(reportUrl);
+          reportUrl = url;
+          var link = $('report-link');
+          link.href = url;
+          link.setAttribute('data-date', date);
+          link.hidden = false;
+          if (win) win.location.href = url;
+        });
+      }, function () { if (win) win.close(); reportStatus(t('networkError')); });
+  }
+
   function restart() {
     token = loadToken();
     clearUnauthorized();
@@ -605,6 +713,11 @@ const SCRIPT = String.raw`
     $('date').textContent = m ? fmtDate(m.date) : '';
     $('updated').textContent = m ? fmtAt(m.updatedAt) : '—';
     if (m && m.updatedAt) $('updated').setAttribute('datetime', str(m.updatedAt));
+    var rd = $('report-date');
+    if (m && /^\d{4}-\d{2}-\d{2}$/.test(str(m.date))) {
+      rd.max = m.date;
+      if (!rd.value) rd.value = m.date;
+    }
   }
 
   function renderCapacity(m) {
@@ -902,6 +1015,8 @@ const SCRIPT = String.raw`
     b.addEventListener('click', function () { setLang(b.getAttribute('data-lang')); });
   });
   $('retry').addEventListener('click', restart);
+  $('report-html').addEventListener('click', function () { openReport('html'); });
+  $('report-csv').addEventListener('click', function () { openReport('csv'); });
   window.addEventListener('hashchange', function () {
     var next = tokenFromHash();
     if (next && next !== token) restart();
@@ -984,6 +1099,15 @@ export function dashboardHtml(opts: { site: string; lang?: DashboardLang }): str
   </section>
   <section class="card" aria-labelledby="alerts-title"><h2 id="alerts-title" data-i18n="alerts">${tx('alerts')}</h2><ul id="alerts" class="rows"></ul></section>
   <section class="card" aria-labelledby="conflicts-title"><h2 id="conflicts-title" data-i18n="conflicts">${tx('conflicts')}</h2><ul id="conflicts" class="rows"></ul></section>
+  <section class="card" aria-labelledby="reports-title"><h2 id="reports-title" data-i18n="reports">${tx('reports')}</h2>
+    <div class="report-row">
+      <label><span data-i18n="reportDate">${tx('reportDate')}</span><input type="date" id="report-date"></label>
+      <button type="button" id="report-html" data-i18n="viewReport">${tx('viewReport')}</button>
+      <button type="button" id="report-csv" data-i18n="downloadCsv">${tx('downloadCsv')}</button>
+    </div>
+    <p id="report-status" class="muted" role="status" hidden></p>
+    <a id="report-link" target="_blank" rel="noopener" data-i18n="openReport" hidden>${tx('openReport')}</a>
+  </section>
 </main>
 <script nonce="${nonce}">${script}</script>
 </body>

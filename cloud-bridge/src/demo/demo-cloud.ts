@@ -2,7 +2,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { AnnounceMessageSchema, CapacityMessageSchema, generateSigningKeyPair, minutesOfDay, topics, type CapacityMessage } from '@stile/config';
+import {
+  AnnounceMessageSchema,
+  CapacityMessageSchema,
+  generateSigningKeyPair,
+  loadTrustedKeys,
+  minutesOfDay,
+  topics,
+  verifySiteDocument,
+  type CapacityMessage,
+  type PublicKeyConfig,
+  type TrustedKeys,
+} from '@stile/config';
 import { startCloudBridge, type CloudBridge } from '../bridge.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { DEMO_API_KEYS, demoCatalogue, gateTicketTypes, type Catalogue } from '../catalogue/catalogue.js';
@@ -52,19 +63,31 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
   const colour = process.stdout.isTTY && !process.env.NO_COLOR;
   const paint = (level: Level, text: string) => (colour ? `\x1b[${COLOUR[level]}m${text}\x1b[0m` : text);
 
-  /** Prints one line per level change from the retained capacity and the announce topics, as a PA screen would see them. */
-  async function watchCapacity(mqttUrl: string): Promise<void> {
-    const client = await connectAsync(mqttUrl, { protocolVersion: 4, clientId: `stile-demo-screen-${process.pid}`, reconnectPeriod: 500 });
+  /**
+   * Prints one line per level change from the retained capacity and the announce topics, as a
+   * PA screen would see them: logged in with its own screen credential, and showing nothing
+   * that is not signed by the site's control key.
+   */
+  async function watchCapacity(mqttUrl: string, login: { username: string; token: string }, trusted: TrustedKeys): Promise<void> {
+    const client = await connectAsync(mqttUrl, { protocolVersion: 4, clientId: `stile-screen-${siteId}-entrance`, username: login.username, password: login.token, reconnectPeriod: 500 });
     watcher = client;
     let latest: CapacityMessage | undefined;
     let shown: Level = 'green';
+    const today = () => localDate(new Date(), catalogue.timeZone);
     client.on('message', (topic, payload) => {
       try {
+        const raw: unknown = JSON.parse(payload.toString());
         if (topic === topics.capacity(siteId)) {
-          latest = CapacityMessageSchema.parse(JSON.parse(payload.toString()));
+          const c = verifySiteDocument(raw, CapacityMessageSchema, siteId, trusted, today());
+          if (c.ok) latest = c.doc;
           return;
         }
-        const a = AnnounceMessageSchema.parse(JSON.parse(payload.toString()));
+        const v = verifySiteDocument(raw, AnnounceMessageSchema, siteId, trusted, today());
+        if (!v.ok) {
+          print(`screen: announcement refused (${v.reason}): not spoken`);
+          return;
+        }
+        const a = v.doc;
         const time = new Date(a.at).toLocaleTimeString('en-GB', { timeZone: catalogue.timeZone });
         const arrow = LEVEL_RANK[a.level] >= LEVEL_RANK[shown] ? '▲' : '▼';
         shown = a.level;
@@ -78,7 +101,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
   }
 
   return {
-    async start(dir: string, site: { id: string; gates: string[]; idHashKey: string }) {
+    async start(dir: string, site: { id: string; gates: string[]; idHashKey: string; offlineKeys?: PublicKeyConfig[] }) {
       siteId = site.id;
       const pair = generateSigningKeyPair('demo-control');
       // Outside the catalogue's opening hours (late evening, night) the demo sells day tickets without a slot.
@@ -86,11 +109,16 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       const nightDemo = openSlot(catalogue, now) === undefined;
       if (nightDemo) catalogue = { ...catalogue, slots: [] };
       const staffToken = randomBytes(16).toString('hex');
-      broker = await startEmbeddedBroker(0);
+      const metricsToken = randomBytes(16).toString('hex');
+      // Every client of the broker logs in: gates and the screen with credentials from the
+      // cloud's device registry (made below, once the bridge is up), the bridge internally.
+      let registry: CloudBridge['registry'] | undefined;
+      broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => registry?.verify(u, p) ?? Promise.resolve(null) });
       const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
       bridge = await startCloudBridge({
         sqlitePath: join(dir, 'cloud.db'),
-        mqttUrl,
+        mqttUrl: broker.cloudUrl,
+        metricsTokenSha256: createHash('sha256').update(metricsToken).digest('hex'),
         mqttProtocol: 4, // Aedes speaks MQTT 3.1.1
         httpPort: 0,
         sites: [
@@ -98,6 +126,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
             id: site.id,
             controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem },
             gates: site.gates,
+            ...(site.offlineKeys ? { offlineKeys: site.offlineKeys } : {}),
             sales: {
               catalogue,
               capacity: { daily, yellow: 0.7, orange: 0.85 },
@@ -107,23 +136,29 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
           },
         ],
         sharedGroup: 'stile-demo',
+        demoMode: true, // the demo catalogue sells with the public DEMO_API_KEYS
         clientId: 'stile-demo-cloud',
         // Level changes are printed as capacity lines (below); the rest of the log as pino writes it.
         logger: pino({ level: opts.logLevel ?? process.env.DEMO_LOG_LEVEL ?? 'warn' }, { write: (line: string) => void (line.includes('"alert":"capacity_level"') || process.stdout.write(line)) }),
       });
-      await watchCapacity(mqttUrl);
+      registry = bridge.registry;
+      const gateCredentials: Record<string, { username: string; token: string }> = {};
+      for (const g of site.gates) gateCredentials[g] = await registry.issue(site.id, 'gate', g);
+      await watchCapacity(mqttUrl, await registry.issue(site.id, 'screen', 'entrance'), loadTrustedKeys([{ id: pair.keyId, publicKey: pair.publicKey }]));
       const base = `http://127.0.0.1:${bridge.httpPort}`;
       const dashboard = `${base}/dashboard/${encodeURIComponent(site.id)}#token=${staffToken}`;
       const describe = [
         `cloud: embedded MQTT broker ${mqttUrl}, cloud-bridge on ${join(dir, 'cloud.db')}, daily capacity ${daily} persons${nightDemo ? ' (outside the time slots: day tickets)' : ''}`,
         `channel API: ${base}/docs   (demo keys: ${Object.entries(DEMO_API_KEYS).map(([c, k]) => `${c} ${k}`).join(', ')})`,
-        `metrics: ${base}/metrics`,
+        `metrics: curl -H 'Authorization: Bearer ${metricsToken}' ${base}/metrics`,
         '',
         `  dashboard: ${dashboard}`,
         '',
       ].join('\n');
       return {
         mqtt: { url: mqttUrl, protocolVersion: 4, reconnectMinMs: 200, reconnectMaxMs: 2000 },
+        /** Each gate's own broker login (the demo made them in the registry, as `stile-cloud gate add` does). */
+        gateCredentials,
         control: { id: pair.keyId, publicKey: pair.publicKey },
         /** The ticket types tickets sold by the channel API carry; the gates need them in gate.yaml. */
         ticketTypes: gateTicketTypes(catalogue),

@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type { CapacityMonitor } from '../capacity/monitor.js';
 import { dashboardHtml } from '../dashboard/page.js';
-import { gateTicketTypes, type Channel } from '../catalogue/catalogue.js';
+import type { Channel } from '../catalogue/catalogue.js';
 import type { Logger } from '../log.js';
 import { reportToCsv, reportToHtml } from '../reports/daily-report.js';
 import type { Reports } from '../reports/report-service.js';
@@ -142,12 +142,16 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
     send(c, await sales.rebook(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
   );
 
-  // Staff: a per-site token; who and why go into the audit log.
+  // Staff: a per-site token; who and why go into the audit log. Only ever in the Authorization
+  // header: a token in the URL ends up in access logs, proxies and browser history, so
+  // ?token= is not read at all (the dashboard streams with fetch() and opens reports as blobs).
   const staffAuth = (c: Context, site: string): Response | undefined => {
     const want = opts.staffTokens.get(site);
-    // ?token= too: report links and the dashboard's EventSource cannot send headers.
-    const token = bearer(c) ?? c.req.query('token');
-    if (!want || !token || !sameSha256(token, want)) return c.json({ error: 'unauthorized', message: 'send the site staff token as Authorization: Bearer <token>' }, 401);
+    const token = bearer(c);
+    if (!want || !token || !sameSha256(token, want)) {
+      const hint = c.req.query('token') !== undefined ? ' (never in the URL: ?token= is not accepted)' : '';
+      return c.json({ error: 'unauthorized', message: `send the site staff token as Authorization: Bearer <token>${hint}` }, 401);
+    }
     return undefined;
   };
   for (const action of ['pause', 'resume'] as const) {
@@ -189,7 +193,7 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/v1/staff/sites/{site}/reports', tags: ['staff'], security: [{ staffToken: [] }], summary: 'Kept daily reports, newest first, with their headline numbers', request: { params: z.object({ site: z.string() }), query: z.object({ token: z.string().optional() }) }, responses: { 200: json(ANY, 'Report list'), ...errors } }),
+    createRoute({ method: 'get', path: '/v1/staff/sites/{site}/reports', tags: ['staff'], security: [{ staffToken: [] }], summary: 'Kept daily reports, newest first, with their headline numbers', request: { params: z.object({ site: z.string() }) }, responses: { 200: json(ANY, 'Report list'), ...errors } }),
     async (c) => {
       const { site } = c.req.valid('param');
       const denied = staffAuth(c, site);
@@ -212,7 +216,7 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
             .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
             .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'not a calendar date'),
         }),
-        query: z.object({ format: z.enum(['json', 'csv', 'html']).default('json'), lang: z.enum(['zh-CN', 'en']).default('zh-CN'), token: z.string().optional() }),
+        query: z.object({ format: z.enum(['json', 'csv', 'html']).default('json'), lang: z.enum(['zh-CN', 'en']).default('zh-CN') }),
       },
       responses: { 200: json(ANY, 'Report'), ...errors },
     });
@@ -291,14 +295,7 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
   });
 
   // The gates' rules, derived from the catalogue: early/night variants carry their windows.
-  app.openapi(
-    createRoute({ method: 'get', path: '/v1/sites/{site}/ticket-types', tags: ['gates'], summary: 'Ticket-type rules for gate.yaml (`ticketTypes`), incl. the early/night entry windows', request: { params: z.object({ site: z.string() }) }, responses: { 200: json(ANY, 'Rules'), 404: errors[404] } }),
-    (c) => {
-      const site = sales.site(c.req.valid('param').site);
-      if (!site) return c.json({ error: 'unknown_site', message: 'no such site' }, 404);
-      return c.json({ site: site.id, ticketTypes: gateTicketTypes(site.catalogue) }, 200);
-    },
-  );
+  // GET /v1/sites/{site}/ticket-types is a gate route (http/server.ts): it needs the gate's credential and is signed.
 
   const doc = { openapi: '3.0.3', info: { title: 'Stile cloud-bridge API', version: '1', description: 'Sales channels, park staff and gates. Money is integer fen (1 CNY = 100 fen). Every write takes an Idempotency-Key.' } };
   app.doc('/openapi.json', doc);

@@ -1,4 +1,5 @@
-import { EntriesMessageSchema, SnapshotTicketSchema, type EntriesAck, type EntriesMessage, type EntryEvent, type SnapshotTicket, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import { EntriesMessageSchema, type EntriesMessage, type EntryEvent, type SnapshotTicket, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import { judgeAdmissions, LaneRateLimiter, ticketFromPayload, type AdmissionVerdicts, type Anomaly } from './admission-check.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteKeys } from '../sites.js';
@@ -22,6 +23,39 @@ interface BatchResult {
   conflicts: number;
   gap: boolean;
   delta: WhitelistDelta | null;
+  /** Admissions stored as anomalies, by reason. */
+  anomalies: Map<Anomaly, number>;
+}
+
+/** What the cloud tells a gate once its entries are committed (signed by the bridge). */
+export interface EntriesReceipt {
+  from: string;
+  to: string;
+  firstEventId: string;
+  lastEventId: string;
+}
+
+export interface EntriesIngestDeps {
+  store: CloudStore;
+  keys: SiteKeys;
+  whitelist: WhitelistPublisher;
+  metrics: Metrics;
+  log: Logger;
+  unknownGates?: UnknownGatePolicy;
+  /** A gate whose credential was revoked: its messages are refused (acknowledged, not stored). */
+  isRevoked?: (site: string, gate: string) => Promise<boolean>;
+  /** Admissions per second a lane of this site can pass (0: unchecked). Default 5. */
+  maxAdmissionsPerSecond?: (site: string) => number;
+  /** Tell the gate its entries are committed (they may leave its outbox). */
+  receipt?: (site: string, gate: string, receipt: EntriesReceipt) => void;
+  /** Admissions stored as anomalies: alert staff. */
+  onAnomalies?: (site: string, gate: string, counts: ReadonlyMap<Anomaly, number>) => void;
+  now?: () => number;
+}
+
+interface PendingMessage {
+  msg: EntriesMessage;
+  verdicts: AdmissionVerdicts;
 }
 
 /**
@@ -32,18 +66,22 @@ interface BatchResult {
  * group instead of one per message.
  */
 export class EntriesIngest {
-  private readonly commits = new GroupCommit<EntriesMessage, BatchResult | null>((group) => this.storeGroup(group));
+  private readonly commits = new GroupCommit<PendingMessage, BatchResult | null>((group) => this.storeGroup(group));
+  private readonly store: CloudStore;
+  private readonly whitelist: WhitelistPublisher;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly unknownGates: UnknownGatePolicy;
+  private readonly limiter: LaneRateLimiter;
 
-  constructor(
-    private readonly store: CloudStore,
-    private readonly keys: SiteKeys,
-    private readonly whitelist: WhitelistPublisher,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    private readonly unknownGates: UnknownGatePolicy = 'reject',
-    /** Tell the gate its entries are committed (they may leave its outbox). */
-    private readonly receipt: (site: string, gate: string, ack: EntriesAck) => void = () => {},
-  ) {}
+  constructor(private readonly d: EntriesIngestDeps) {
+    this.store = d.store;
+    this.whitelist = d.whitelist;
+    this.metrics = d.metrics;
+    this.log = d.log;
+    this.unknownGates = d.unknownGates ?? 'reject';
+    this.limiter = new LaneRateLimiter(d.maxAdmissionsPerSecond ?? (() => 5));
+  }
 
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
     this.metrics.received++;
@@ -65,12 +103,14 @@ export class EntriesIngest {
     if (!parsed.success) return drop('schema', parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`));
     const msg = parsed.data;
     if (msg.site !== where.site || msg.gate !== where.gate) return drop('topic_mismatch', { site: msg.site, gate: msg.gate });
-    if (!this.keys.has(msg.site)) return drop('unknown_site', { site: msg.site });
+    if (!this.d.keys.has(msg.site)) return drop('unknown_site', { site: msg.site });
     if (msg.events.some((e) => BigInt(e.seq) > MAX_SEQ || (e.refSeq !== undefined && BigInt(e.refSeq) > MAX_SEQ))) return drop('seq_out_of_range');
 
     let result: BatchResult | null;
     try {
-      result = await this.commits.submit(msg);
+      if (await this.d.isRevoked?.(msg.site, msg.gate)) return drop('gate_revoked', { site: msg.site, gate: msg.gate });
+      const verdicts = judgeAdmissions(msg.site, msg.gate, msg.events, this.d.keys.offlineKeys(msg.site), this.limiter, (this.d.now ?? Date.now)());
+      result = await this.commits.submit({ msg, verdicts });
     } catch (err) {
       this.metrics.dbErrors++;
       this.log.error({ err, topic }, 'entries not stored; message left unacknowledged for redelivery');
@@ -81,38 +121,43 @@ export class EntriesIngest {
     this.metrics.duplicates += result.duplicates;
     this.metrics.conflicts += result.conflicts;
     if (result.gap) this.metrics.seqGaps++;
+    if (result.anomalies.size > 0) {
+      for (const [reason, n] of result.anomalies) this.metrics.anomaly(reason, n);
+      this.log.warn({ alert: 'gate_anomaly', site: msg.site, gate: msg.gate, anomalies: Object.fromEntries(result.anomalies) }, 'admissions not taken on the gate\'s word: stored as anomalies, not counted');
+      this.d.onAnomalies?.(msg.site, msg.gate, result.anomalies);
+    }
     // Published after the commit, and not awaited: the PUBACK for the entries must not wait
     // on the broker's PUBACK for the delta (both travel through the same client).
     if (result.delta) void this.whitelist.announce(result.delta);
     // The gate deletes outbox rows only on this receipt, never on a broker's PUBACK alone.
     // Duplicates get one too: their first receipt may have been lost.
-    this.receipt(msg.site, msg.gate, { v: 1, from: String(minSeq(msg.events)), to: String(maxSeq(msg.events)) });
+    this.d.receipt?.(msg.site, msg.gate, receiptFor(msg.events));
     return 'ack';
   }
 
   /** One transaction for the group, messages in (site, gate, first seq) order. */
-  private async storeGroup(group: EntriesMessage[]): Promise<(BatchResult | null)[]> {
-    const order = group.map((msg, i) => ({ msg, i, first: minSeq(msg.events) }));
+  private async storeGroup(group: PendingMessage[]): Promise<(BatchResult | null)[]> {
+    const order = group.map((p, i) => ({ msg: p.msg, verdicts: p.verdicts, i, first: minSeq(p.msg.events) }));
     order.sort((a, b) => (a.msg.site < b.msg.site ? -1 : a.msg.site > b.msg.site ? 1 : a.msg.gate < b.msg.gate ? -1 : a.msg.gate > b.msg.gate ? 1 : a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
     const results = await this.store.db.transaction().execute(async (trx) => {
       const out: (BatchResult | null)[] = new Array(group.length).fill(null);
-      for (const { msg, i } of order) out[i] = await this.storeMessage(trx, msg);
+      for (const { msg, verdicts, i } of order) out[i] = await this.storeMessage(trx, msg, verdicts);
       return out;
     });
     this.metrics.ingestCommits++;
     return results;
   }
 
-  private async storeMessage(trx: Db, msg: EntriesMessage): Promise<BatchResult | null> {
+  private async storeMessage(trx: Db, msg: EntriesMessage, verdicts: AdmissionVerdicts): Promise<BatchResult | null> {
     if (!(await this.store.gateKnown(msg.site, msg.gate, trx))) {
       if (this.unknownGates === 'reject') return null;
       await this.store.registerGate(msg.site, msg.gate, trx);
       this.log.info({ site: msg.site, gate: msg.gate }, 'new gate registered');
     }
-    return this.storeBatch(trx, msg.site, msg.gate, msg.events);
+    return this.storeBatch(trx, msg.site, msg.gate, msg.events, verdicts);
   }
 
-  private async storeBatch(trx: Db, site: string, gate: string, events: EntryEvent[]): Promise<BatchResult> {
+  private async storeBatch(trx: Db, site: string, gate: string, events: EntryEvent[], v: AdmissionVerdicts): Promise<BatchResult> {
     const receivedAt = new Date().toISOString();
     // Order by seq, not arrival, so an admission precedes its not-passed correction.
     const ordered = [...events].sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : BigInt(a.seq) > BigInt(b.seq) ? 1 : 0));
@@ -121,15 +166,21 @@ export class EntriesIngest {
     let conflicts = 0;
     /** The delta seq, when storeAdmits allocated it and marked the tickets with it. */
     let deltaSeq: number | null = null;
+    const anomalies = new Map<Anomaly, number>();
     if (ordered.every((e) => e.kind === 'admit')) {
       // The usual batch: admissions only. Set-based, a handful of statements per message.
-      ({ inserted, conflicts, deltaSeq } = await this.storeAdmits(trx, site, gate, ordered, receivedAt, usage));
+      ({ inserted, conflicts, deltaSeq } = await this.storeAdmits(trx, site, gate, ordered, receivedAt, usage, v, anomalies));
     } else {
       // With not-passed corrections the order within the batch matters: event by event.
       for (const e of ordered) {
-        if (!(await this.store.insertEntry(trx, site, gate, e, receivedAt))) continue;
+        if (!(await this.store.insertEntry(trx, site, gate, e, receivedAt, v.anomalies.get(e.eventId) ?? null))) continue;
         inserted++;
-        const outcome = e.kind === 'admit' ? await this.applyAdmit(trx, site, gate, e) : await this.applyNotPassed(trx, site, gate, e);
+        const judged = v.anomalies.get(e.eventId);
+        if (judged) {
+          anomalies.set(judged, (anomalies.get(judged) ?? 0) + 1);
+          continue;
+        }
+        const outcome = e.kind === 'admit' ? await this.applyAdmit(trx, site, gate, e, v, anomalies) : await this.applyNotPassed(trx, site, gate, e);
         if (outcome.conflict) conflicts++;
         if (outcome.entriesUsed !== null) usage.set(e.ticketId, outcome.entriesUsed);
       }
@@ -151,7 +202,21 @@ export class EntriesIngest {
         await this.store.markTicketsChanged(trx, site, [...usage.keys()], Number(delta.seq));
       }
     }
-    return { inserted, duplicates: events.length - inserted, conflicts, gap, delta };
+    return { inserted, duplicates: events.length - inserted, conflicts, gap, delta, anomalies };
+  }
+
+  /**
+   * An admission of a ticket the cloud has no row for: a verified signed ticket is learned
+   * from its signed payload (so other gates hear it is used); anything else is an anomaly —
+   * the cloud never issued it, and a gate's word does not make it real.
+   */
+  private async unknownTicket(trx: Db, site: string, gate: string, e: EntryEvent, v: AdmissionVerdicts, anomalies: Map<Anomaly, number>): Promise<SnapshotTicket | null> {
+    const payload = v.signed.get(e.eventId);
+    if (payload) return ticketFromPayload(payload, 1);
+    await this.store.flagEntries(trx, site, [e.eventId], 'unknown_ticket');
+    anomalies.set('unknown_ticket', (anomalies.get('unknown_ticket') ?? 0) + 1);
+    this.log.warn({ site, gate, seq: e.seq, credential: e.credential }, 'admission of a ticket the cloud never issued: stored as an anomaly');
+    return null;
   }
 
   /**
@@ -168,14 +233,22 @@ export class EntriesIngest {
     ordered: EntryEvent[],
     receivedAt: string,
     usage: Map<string, number>,
+    v: AdmissionVerdicts,
+    anomalies: Map<Anomaly, number>,
   ): Promise<{ inserted: number; conflicts: number; deltaSeq: number | null }> {
-    const ids = await this.store.insertEntries(trx, site, gate, ordered, receivedAt);
+    const ids = await this.store.insertEntries(trx, site, gate, ordered, receivedAt, v.anomalies);
     // An event repeated within the batch is inserted once: count its first occurrence.
+    // Anomalies are stored but count for nothing.
     const fresh: EntryEvent[] = [];
+    let inserted = 0;
     for (const e of ordered) {
-      if (ids.delete(e.eventId)) fresh.push(e);
+      if (!ids.delete(e.eventId)) continue;
+      inserted++;
+      const judged = v.anomalies.get(e.eventId);
+      if (judged) anomalies.set(judged, (anomalies.get(judged) ?? 0) + 1);
+      else fresh.push(e);
     }
-    if (fresh.length === 0) return { inserted: 0, conflicts: 0, deltaSeq: null };
+    if (fresh.length === 0) return { inserted, conflicts: 0, deltaSeq: null };
     // Corrections stored before this batch (this batch has none): a fully given-back admission counts for nothing.
     const back = await this.store.notPassedForMany(trx, site, gate, fresh.map((e) => e.seq));
     const counts = fresh.map((e) => {
@@ -184,7 +257,7 @@ export class EntriesIngest {
     });
     const added = new Map<string, number>();
     fresh.forEach((e, i) => counts[i] && added.set(e.ticketId, (added.get(e.ticketId) ?? 0) + 1));
-    if (added.size === 0) return { inserted: fresh.length, conflicts: 0, deltaSeq: null };
+    if (added.size === 0) return { inserted, conflicts: 0, deltaSeq: null };
 
     // The used-elsewhere delta's seq, allocated now so the ticket writes carry it.
     const deltaSeq = await this.store.allocateSeq(trx, site);
@@ -204,15 +277,12 @@ export class EntriesIngest {
       if (!counts[i] || unlearnable.has(e.ticketId)) continue;
       const before = used.get(e.ticketId);
       if (before === undefined) {
-        // Not sold through the cloud (a signed offline ticket): learn it from the admission,
-        // so other gates hear it is used. Only ids a snapshot can carry.
-        const parsedTicket = SnapshotTicketSchema.safeParse({ ticketId: e.ticketId, typeId: e.typeId, status: 'valid', visitDate: e.at.slice(0, 10), persons: e.persons, entriesUsed: 1 });
-        if (!parsedTicket.success) {
+        const ticket = await this.unknownTicket(trx, site, gate, e, v, anomalies);
+        if (!ticket) {
           unlearnable.add(e.ticketId);
-          this.log.warn({ site, gate, ticketId: e.ticketId }, 'admission of a ticket the cloud does not know and cannot learn (bad id); usage not tracked');
           continue;
         }
-        learned.set(e.ticketId, parsedTicket.data);
+        learned.set(e.ticketId, ticket);
         used.set(e.ticketId, 1);
         limit.set(e.ticketId, 1); // as stored by upsertTickets: the default max_entries
         usage.set(e.ticketId, 1);
@@ -245,29 +315,24 @@ export class EntriesIngest {
       usage.set(e.ticketId, now);
     }
     if (usage.size === 0) {
-      // Only unlearnable tickets: no delta, so give the seq back (still ours: same transaction).
+      // Only anomalies: no delta, so give the seq back (still ours: same transaction).
       await this.store.releaseSeq(trx, site, deltaSeq);
-      return { inserted: fresh.length, conflicts, deltaSeq: null };
+      return { inserted, conflicts, deltaSeq: null };
     }
     if (learned.size > 0) await this.store.upsertTickets(trx, site, [...learned.values()], deltaSeq);
-    return { inserted: fresh.length, conflicts, deltaSeq };
+    return { inserted, conflicts, deltaSeq };
   }
 
   /** A new admission: count it on the ticket; beyond what the ticket allows is a partition conflict. */
-  private async applyAdmit(trx: Db, site: string, gate: string, e: EntryEvent): Promise<{ entriesUsed: number | null; conflict: boolean }> {
+  private async applyAdmit(trx: Db, site: string, gate: string, e: EntryEvent, v: AdmissionVerdicts, anomalies: Map<Anomaly, number>): Promise<{ entriesUsed: number | null; conflict: boolean }> {
     // Its full not-passed correction arrived first (batches out of order): net zero.
     const back = await this.store.notPassedFor(trx, site, gate, e.seq);
     if (back !== null && back >= e.persons) return { entriesUsed: null, conflict: false };
     const t = await this.store.getTicket(site, e.ticketId, trx);
     if (!t) {
-      // Not sold through the cloud (a signed offline ticket): learn it from the admission,
-      // so other gates hear it is used. Only ids a snapshot can carry.
-      const learned = SnapshotTicketSchema.safeParse({ ticketId: e.ticketId, typeId: e.typeId, status: 'valid', visitDate: e.at.slice(0, 10), persons: e.persons, entriesUsed: 1 });
-      if (!learned.success) {
-        this.log.warn({ site, gate, ticketId: e.ticketId }, 'admission of a ticket the cloud does not know and cannot learn (bad id); usage not tracked');
-        return { entriesUsed: null, conflict: false };
-      }
-      await this.store.upsertTicket(trx, site, learned.data, null);
+      const learned = await this.unknownTicket(trx, site, gate, e, v, anomalies);
+      if (!learned) return { entriesUsed: null, conflict: false };
+      await this.store.upsertTicket(trx, site, learned, null);
       return { entriesUsed: 1, conflict: false };
     }
     const used = t.entriesUsed + 1;
@@ -306,10 +371,17 @@ export class EntriesIngest {
   }
 }
 
-function minSeq(events: EntryEvent[]): bigint {
-  return events.reduce((m, e) => (BigInt(e.seq) < m ? BigInt(e.seq) : m), BigInt(events[0]!.seq));
+/** The receipt names the message's first and last events by seq and by their random eventIds. */
+function receiptFor(events: EntryEvent[]): EntriesReceipt {
+  let first = events[0]!;
+  let last = events[0]!;
+  for (const e of events) {
+    if (BigInt(e.seq) < BigInt(first.seq)) first = e;
+    if (BigInt(e.seq) > BigInt(last.seq)) last = e;
+  }
+  return { from: BigInt(first.seq).toString(), to: BigInt(last.seq).toString(), firstEventId: first.eventId, lastEventId: last.eventId };
 }
 
-function maxSeq(events: EntryEvent[]): bigint {
-  return events.reduce((m, e) => (BigInt(e.seq) > m ? BigInt(e.seq) : m), BigInt(events[0]!.seq));
+function minSeq(events: EntryEvent[]): bigint {
+  return events.reduce((m, e) => (BigInt(e.seq) < m ? BigInt(e.seq) : m), BigInt(events[0]!.seq));
 }

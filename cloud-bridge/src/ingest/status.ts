@@ -1,4 +1,4 @@
-import { GateStatusSchema } from '@stile/config';
+import { GateStatusSchema, MAX_EPOCH_JUMP } from '@stile/config';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteKeys } from '../sites.js';
@@ -6,7 +6,11 @@ import type { CloudStore } from '../store/store.js';
 import { parseGateTopic } from '../topics.js';
 import type { UnknownGatePolicy } from './entries.js';
 
-/** Retained gate status (and its LWT) → gate_state. Always acknowledged. */
+/**
+ * Retained gate status (and its LWT) → gate_state. Always acknowledged. An older epoch is
+ * stale (a late Last Will); an epoch more than MAX_EPOCH_JUMP above the one the cloud knows
+ * is refused, so one forged or corrupt retained status cannot pin the gate's epoch.
+ */
 export class StatusIngest {
   constructor(
     private readonly store: CloudStore,
@@ -39,8 +43,12 @@ export class StatusIngest {
         return;
       }
       const s = parsed.data;
-      const r = await this.store.recordStatus(where.site, where.gate, s, payload.toString('utf8'));
-      if (r === 'stale') {
+      const r = await this.store.recordStatus(where.site, where.gate, s, payload.toString('utf8'), MAX_EPOCH_JUMP);
+      if (r === 'epoch_jump') {
+        this.metrics.drop('status_epoch_jump');
+        const known = (await this.store.gateState(where.site, where.gate))?.epoch ?? 0;
+        this.log.warn({ site: where.site, gate: where.gate, epoch: s.epoch, known, maxJump: MAX_EPOCH_JUMP }, 'gate status refused: epoch too far ahead of the known one');
+      } else if (r === 'stale') {
         this.metrics.staleStatusIgnored++;
         this.log.info({ site: where.site, gate: where.gate, state: s.state, epoch: s.epoch }, 'stale gate status ignored (older epoch)');
       } else {

@@ -1,14 +1,17 @@
 /**
- * Staff alerts. Notifiers never throw: an alert that cannot be delivered is logged and
- * dropped, because the caller (capacity, conflict detection) must carry on regardless.
+ * Staff alerts. Notifiers never throw once built: an alert that cannot be delivered is logged
+ * and dropped, because the caller (capacity, conflict detection) must carry on regardless.
+ * Webhook requests are always signed (Stripe-style, with a timestamp); receivers check them
+ * with {@link verifyWebhookSignature} (docs/park-operations.md, "Staff alerts").
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { StileError, StileErrorCode } from '@stile/config';
 import type { Level, LocalizedText } from '../capacity/levels.js';
 import type { Logger } from '../log.js';
 
 export interface StaffAlert {
   site: string;
-  kind: 'capacity_level' | 'partition_conflict' | 'channel_paused' | 'channel_resumed';
+  kind: 'capacity_level' | 'partition_conflict' | 'channel_paused' | 'channel_resumed' | 'gate_anomaly';
   level?: Level;
   message: LocalizedText;
   /** ISO timestamp. */
@@ -20,10 +23,20 @@ export interface StaffNotifier {
   notify(alert: StaffAlert): Promise<void>;
 }
 
+/** Shortest webhook secret accepted: 32 characters (e.g. `openssl rand -hex 24` gives 48). */
+export const MIN_WEBHOOK_SECRET = 32;
+/** Default replay window of {@link verifyWebhookSignature}, seconds either side of the receiver's clock. */
+export const WEBHOOK_TOLERANCE_SEC = 300;
+export const SIGNATURE_HEADER = 'x-stile-signature';
+export const TIMESTAMP_HEADER = 'x-stile-timestamp';
+
 export interface WebhookNotifierOptions {
   url: string;
-  /** When set, each request carries `x-stile-signature: sha256=<hex HMAC-SHA256 of the body>`. */
-  secret?: string;
+  /**
+   * Every request is signed with it: `x-stile-signature: t=<unix seconds>,v1=<hex
+   * HMAC-SHA256 of "<t>.<body>">` and `x-stile-timestamp: <t>`. At least 32 characters.
+   */
+  secret: string;
   logger: Logger;
   /** Total attempts, default 3. */
   attempts?: number;
@@ -31,11 +44,62 @@ export interface WebhookNotifierOptions {
   backoffMs?: number[];
   /** Per-attempt timeout, default 5000. */
   timeoutMs?: number;
+  /** Clock for the signature timestamp (ms since the epoch); default Date.now. */
+  now?: () => number;
 }
 
-/** The hex signature a receiver recomputes over the raw request body. */
-export function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+/** The hex HMAC-SHA256 of `"<t>.<body>"`: what `v1=` carries. */
+function hmacHex(secret: string, t: number, body: string | Uint8Array): string {
+  const h = createHmac('sha256', secret).update(`${t}.`, 'utf8');
+  return (typeof body === 'string' ? h.update(body, 'utf8') : h.update(body)).digest('hex');
+}
+
+/** The `x-stile-signature` value for a body sent at `t` (unix seconds). */
+export function signWebhook(secret: string, t: number, body: string): string {
+  return `t=${t},v1=${hmacHex(secret, t, body)}`;
+}
+
+export type WebhookVerification = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'bad_signature' | 'expired' };
+
+/**
+ * For receivers: checks `x-stile-signature` against the raw request body (the exact bytes,
+ * before any JSON parsing) and refuses a request signed more than `toleranceSec` away from
+ * `nowSec`, so a captured request cannot be replayed later. Pure; compares in constant time.
+ * Several `v1=` entries are allowed (any one matching will do).
+ */
+export function verifyWebhookSignature(
+  secret: string,
+  header: string | readonly string[] | null | undefined,
+  rawBody: string | Uint8Array,
+  nowSec: number,
+  toleranceSec: number = WEBHOOK_TOLERANCE_SEC,
+): WebhookVerification {
+  if (header === null || header === undefined || header.length === 0) return { ok: false, reason: 'missing' };
+  if (typeof header !== 'string') return header.length === 1 ? verifyWebhookSignature(secret, header[0], rawBody, nowSec, toleranceSec) : { ok: false, reason: 'malformed' };
+  let t: number | undefined;
+  const sigs: Buffer[] = [];
+  for (const part of header.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) return { ok: false, reason: 'malformed' };
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (key === 't') {
+      if (t !== undefined || !/^\d{1,12}$/.test(value)) return { ok: false, reason: 'malformed' };
+      t = Number(value);
+    } else if (key === 'v1') {
+      if (!/^[0-9a-f]{64}$/i.test(value)) return { ok: false, reason: 'malformed' };
+      sigs.push(Buffer.from(value, 'hex'));
+    }
+    // Other keys (a future v2) are skipped, as Stripe's scheme does.
+  }
+  if (t === undefined || sigs.length === 0) return { ok: false, reason: 'malformed' };
+  const want = Buffer.from(hmacHex(secret, t, rawBody), 'hex');
+  // Every candidate is compared, so the time taken does not say which one matched.
+  let match = false;
+  for (const sig of sigs) match = timingSafeEqual(sig, want) || match;
+  if (!match) return { ok: false, reason: 'bad_signature' };
+  if (!Number.isFinite(nowSec) || Math.abs(nowSec - t) > toleranceSec) return { ok: false, reason: 'expired' };
+  return { ok: true };
 }
 
 /** Errors worth another attempt: the network, timeouts, 5xx, 408 and 429. Other 4xx will not get better. */
@@ -50,7 +114,13 @@ export class WebhookNotifier implements StaffNotifier {
   /** For logs: webhook URLs often carry a token in the query (e.g. WeCom ?key=), so it is left out. */
   private readonly where: string;
 
+  private readonly now: () => number;
+
   constructor(private readonly opts: WebhookNotifierOptions) {
+    // Unsigned alerts could be forged by anyone who learns the URL: refuse rather than send them.
+    if (typeof opts.secret !== 'string' || opts.secret.length < MIN_WEBHOOK_SECRET)
+      throw new StileError(StileErrorCode.ConfigInvalid, `alert webhook: secret is required, at least ${MIN_WEBHOOK_SECRET} characters (e.g. openssl rand -hex 24)`);
+    this.now = opts.now ?? Date.now;
     this.attempts = Math.max(1, opts.attempts ?? 3);
     this.backoffMs = opts.backoffMs && opts.backoffMs.length > 0 ? opts.backoffMs : [200, 1000];
     this.timeoutMs = opts.timeoutMs ?? 5000;
@@ -72,11 +142,12 @@ export class WebhookNotifier implements StaffNotifier {
       this.opts.logger.warn({ site: alert.site, kind: alert.kind, reason: (err as Error).message }, 'staff alert not sent: not serializable');
       return;
     }
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.opts.secret !== undefined) headers['x-stile-signature'] = signBody(this.opts.secret, body);
     let reason = 'no attempt made';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       if (attempt > 1) await sleep(this.backoffMs[Math.min(attempt - 2, this.backoffMs.length - 1)]!);
+      // Signed per attempt: the timestamp says when this copy was sent, for the receiver's window.
+      const t = Math.floor(this.now() / 1000);
+      const headers = { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(this.opts.secret, t, body), [TIMESTAMP_HEADER]: String(t) };
       try {
         // redirect: manual — a redirected POST would be re-sent as a GET to somewhere else.
         const res = await fetch(this.opts.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });

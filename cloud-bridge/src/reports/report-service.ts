@@ -32,7 +32,7 @@ export class Reports {
       .where('site', '=', site.id)
       .where((eb) => eb.or([eb.and([eb('paid_at', '>=', from), eb('paid_at', '<', to)]), eb.and([eb('refunded_at', '>=', from), eb('refunded_at', '<', to)])]))
       .execute();
-    const entries = await db.selectFrom('entries').select(['at', 'gate', 'persons']).where('site', '=', site.id).where('kind', '=', 'admit').where('at', '>=', from).where('at', '<', to).execute();
+    const entries = await db.selectFrom('entries').select(['at', 'gate', 'persons']).where('site', '=', site.id).where('kind', '=', 'admit').where('anomaly', 'is', null).where('at', '>=', from).where('at', '<', to).execute();
     return {
       site: site.id,
       date,

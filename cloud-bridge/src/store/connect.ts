@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -15,6 +15,17 @@ export interface DbOptions {
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/**
+ * The database holds ID-number hashes (reversible by anyone with the site key and patience),
+ * visitors' names and phone numbers: readable by the service user only. The file is created
+ * 0600 before SQLite opens it (SQLite then gives -wal and -shm the main file's mode), and an
+ * existing one, with any -wal/-shm/-journal left from an older version, is narrowed to 0600.
+ */
+function ownerOnly(path: string): void {
+  closeSync(openSync(path, 'a', 0o600)); // creates it if missing, never truncates
+  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(p)) chmodSync(p, 0o600);
+}
+
 /** One Kysely instance; every query in the store is written once for both dialects. */
 export function connectDb(opts: DbOptions): { db: Kysely<Database>; dialect: Dialect } {
   if (opts.databaseUrl) {
@@ -22,7 +33,10 @@ export function connectDb(opts: DbOptions): { db: Kysely<Database>; dialect: Dia
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
   const path = opts.sqlitePath ?? 'cloud.db';
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true });
+    ownerOnly(path);
+  }
   const sqlite = new BetterSqlite3(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');

@@ -200,6 +200,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('entries_site_at_ix').on('entries').columns(['site', 'at']).execute();
     },
   },
+  '0005_trust': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      // The device registry: one token per gate or screen (only its SHA-256), revocable.
+      await db.schema
+        .createTable('device_credentials')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('device', 'text', (c) => c.notNull())
+        .addColumn('token_sha256', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .addPrimaryKeyConstraint('device_credentials_pk', ['site', 'kind', 'device'])
+        .execute();
+      // An admission the cloud does not take on the gate's word (unknown ticket, unverifiable
+      // ST2 code, faster than a lane, from the future): kept, flagged, counted nowhere.
+      await db.schema.alterTable('entries').addColumn('anomaly', 'text').execute();
+      // A status epoch beyond any real gate's life pinned its gate before epochs were bounded: unpin.
+      await db.updateTable('gate_state').set({ epoch: 0 }).where('epoch', '>', 2 ** 31 - 1).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -44,6 +44,19 @@ export interface EntriesTable {
   persons: number;
   at: string;
   received_at: string;
+  /** Why the cloud did not take this admission on the gate's word; null for a normal one. */
+  anomaly: string | null;
+}
+
+export interface DeviceCredentialsTable {
+  site: string;
+  /** gate | screen */
+  kind: string;
+  device: string;
+  /** SHA-256 (hex) of the device's random token: enough for a 256-bit secret, no slow hash needed. */
+  token_sha256: string;
+  created_at: string;
+  revoked_at: string | null;
 }
 
 export interface GateStateTable {
@@ -185,4 +198,5 @@ export interface Database {
   gate_state: GateStateTable;
   deltas: DeltasTable;
   conflicts: ConflictsTable;
+  device_credentials: DeviceCredentialsTable;
 }

@@ -120,20 +120,34 @@ export class CloudStore {
 
   /**
    * Record a status message unless it is older than the session we know (rule 4: a late
-   * "offline" LWT from a previous epoch must not mark a reconnected gate offline).
+   * "offline" LWT from a previous epoch must not mark a reconnected gate offline), or claims
+   * an epoch more than `maxEpochJump` above it (`epoch_jump`: one retained status with a
+   * huge epoch would otherwise make every later real status look stale). The known epoch of
+   * a gate never seen is 0. A refused status changes nothing, not even the gate's row. The
+   * ingest passes MAX_EPOCH_JUMP; without it only the stale rule applies.
    */
-  async recordStatus(site: string, gate: string, status: { state: string; epoch: number; at: string }, raw: string): Promise<'applied' | 'stale'> {
+  async recordStatus(
+    site: string,
+    gate: string,
+    status: { state: string; epoch: number; at: string },
+    raw: string,
+    maxEpochJump = Number.POSITIVE_INFINITY,
+  ): Promise<'applied' | 'stale' | 'epoch_jump'> {
     return this.db.transaction().execute(async (trx) => {
+      const cur = await trx.selectFrom('gate_state').select('epoch').where('site', '=', site).where('gate', '=', gate).executeTakeFirst();
+      const known = num(cur?.epoch);
+      if (status.epoch < known) return 'stale';
+      if (status.epoch - known > maxEpochJump) return 'epoch_jump';
       await this.registerGate(site, gate, trx);
-      const cur = await trx.selectFrom('gate_state').select(['epoch', 'state']).where('site', '=', site).where('gate', '=', gate).executeTakeFirstOrThrow();
-      if (status.epoch < num(cur.epoch)) return 'stale';
-      await trx
+      // The epoch guard repeats the stale check in the write: a concurrent higher status wins.
+      const r = await trx
         .updateTable('gate_state')
         .set({ epoch: status.epoch, state: status.state, last_status: raw, status_at: status.at, online: status.state === 'offline' ? 0 : 1 })
         .where('site', '=', site)
         .where('gate', '=', gate)
-        .execute();
-      return 'applied';
+        .where('epoch', '<=', status.epoch)
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n ? 'applied' : 'stale';
     });
   }
 
@@ -150,7 +164,7 @@ export class CloudStore {
   // ---- entries -------------------------------------------------------------------------
 
   /** Insert one event unless its eventId or (site, gate, seq) is already stored; true if inserted. */
-  async insertEntry(db: Db, site: string, gate: string, e: EntryEvent, receivedAt: string): Promise<boolean> {
+  async insertEntry(db: Db, site: string, gate: string, e: EntryEvent, receivedAt: string, anomaly: string | null = null): Promise<boolean> {
     const rows = await db
       .insertInto('entries')
       .values({
@@ -167,6 +181,7 @@ export class CloudStore {
         persons: e.persons,
         at: e.at,
         received_at: receivedAt,
+        anomaly,
       })
       .onConflict((oc) => oc.doNothing())
       .returning('event_id')
@@ -179,18 +194,19 @@ export class CloudStore {
    * (site, gate, seq) is already stored (or repeated earlier in the batch). Returns the
    * eventIds that were inserted.
    */
-  async insertEntries(db: Db, site: string, gate: string, events: EntryEvent[], receivedAt: string): Promise<Set<string>> {
+  async insertEntries(db: Db, site: string, gate: string, events: EntryEvent[], receivedAt: string, anomalies: ReadonlyMap<string, string> = new Map()): Promise<Set<string>> {
     const inserted = new Set<string>();
     if (this.dialect === 'postgres') {
-      // One array parameter per column: PostgreSQL parses and plans 13 parameters, not 13 per row.
+      // One array parameter per column: PostgreSQL parses and plans 14 parameters, not 14 per row.
       const col = <T>(f: (e: EntryEvent) => T): T[] => events.map(f);
       const r = await sql<{ event_id: string }>`
-        INSERT INTO entries (event_id, site, gate, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, received_at)
-        SELECT u.event_id, ${site}, ${gate}, u.seq, u.epoch, u.kind, u.ref_seq, u.ticket_id, u.type_id, u.credential, u.persons, u.at, ${receivedAt}
+        INSERT INTO entries (event_id, site, gate, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, received_at, anomaly)
+        SELECT u.event_id, ${site}, ${gate}, u.seq, u.epoch, u.kind, u.ref_seq, u.ticket_id, u.type_id, u.credential, u.persons, u.at, ${receivedAt}, u.anomaly
         FROM unnest(${col((e) => e.eventId)}::text[], ${col((e) => e.seq)}::bigint[], ${col((e) => e.epoch)}::bigint[], ${col((e) => e.kind)}::text[],
                     ${col((e) => e.refSeq ?? null)}::bigint[], ${col((e) => e.ticketId)}::text[], ${col((e) => e.typeId)}::text[],
-                    ${col((e) => e.credential)}::text[], ${col((e) => e.persons)}::integer[], ${col((e) => e.at)}::text[])
-          WITH ORDINALITY AS u(event_id, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, n)
+                    ${col((e) => e.credential)}::text[], ${col((e) => e.persons)}::integer[], ${col((e) => e.at)}::text[],
+                    ${col((e) => anomalies.get(e.eventId) ?? null)}::text[])
+          WITH ORDINALITY AS u(event_id, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, anomaly, n)
         ORDER BY u.n
         ON CONFLICT DO NOTHING
         RETURNING event_id`.execute(db);
@@ -200,10 +216,10 @@ export class CloudStore {
     // One JSON parameter, expanded by json_each: one short statement (prepared once) instead
     // of 13 bound parameters a row for Kysely to build and SQLite to parse. Row order = seq
     // order, so a repeat within the batch keeps its first occurrence.
-    const rows = events.map((e) => [e.eventId, e.seq, e.epoch, e.kind, e.refSeq ?? null, e.ticketId, e.typeId, e.credential, e.persons, e.at]);
+    const rows = events.map((e) => [e.eventId, e.seq, e.epoch, e.kind, e.refSeq ?? null, e.ticketId, e.typeId, e.credential, e.persons, e.at, anomalies.get(e.eventId) ?? null]);
     const r = await sql<{ event_id: string }>`
-      INSERT INTO entries (event_id, site, gate, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, received_at)
-      SELECT j.value->>0, ${site}, ${gate}, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, j.value->>8, j.value->>9, ${receivedAt}
+      INSERT INTO entries (event_id, site, gate, seq, epoch, kind, ref_seq, ticket_id, type_id, credential, persons, at, received_at, anomaly)
+      SELECT j.value->>0, ${site}, ${gate}, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, j.value->>8, j.value->>9, ${receivedAt}, j.value->>10
       FROM json_each(${JSON.stringify(rows)}) AS j
       WHERE true
       ORDER BY j.key
@@ -211,6 +227,25 @@ export class CloudStore {
       RETURNING event_id`.execute(db);
     for (const row of r.rows) inserted.add(row.event_id);
     return inserted;
+  }
+
+  /** Mark stored entries as anomalies (they then count for nothing). */
+  async flagEntries(db: Db, site: string, eventIds: string[], anomaly: string): Promise<void> {
+    if (eventIds.length === 0) return;
+    await db.updateTable('entries').set({ anomaly }).where('site', '=', site).where(this.oneOf('event_id', eventIds, 'text')).execute();
+  }
+
+  /** Admissions stored as anomalies, newest first (the dashboard, the threat-model tests). */
+  async anomalies(site: string, limit = 100): Promise<{ gate: string; seq: string; ticketId: string; credential: string; anomaly: string; at: string }[]> {
+    const rows = await this.db
+      .selectFrom('entries')
+      .select(['gate', sql<string>`CAST(seq AS TEXT)`.as('seq'), 'ticket_id', 'credential', 'anomaly', 'at'])
+      .where('site', '=', site)
+      .where('anomaly', 'is not', null)
+      .orderBy('received_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ gate: r.gate, seq: r.seq, ticketId: r.ticket_id, credential: r.credential, anomaly: r.anomaly!, at: r.at }));
   }
 
   /** notPassedFor() for many admissions of one gate at once: admission seq → persons not passed. */

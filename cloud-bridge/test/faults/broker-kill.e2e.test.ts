@@ -22,7 +22,7 @@ beforeAll(async () => {
   await broker.start();
   cloud = await makeCloud(s.dir, broker.url, ['east-1']);
   t.add(() => cloud.db.cleanup());
-  gate = await makeGate({ gateId: 'east-1', mqttUrl: broker.url, controlPublicKey: cloud.publicKey, tickets: 6000 });
+  gate = await makeGate({ gateId: 'east-1', mqttUrl: broker.url, controlPublicKey: cloud.publicKey, cloud, tickets: 6000 });
   gateCleanup(t, gate);
 });
 afterAll(() => t.run());

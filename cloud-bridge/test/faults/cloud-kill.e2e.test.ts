@@ -36,7 +36,7 @@ describe.each(DIALECTS)('stile-cloud kill -9 and restart mid-stream (%s)', (dial
     await broker.start();
     const cloud = await makeCloud(s.dir, broker.url, ['east-1'], dialect);
     t.add(() => cloud.db.cleanup());
-    const gate = await makeGate({ gateId: 'east-1', mqttUrl: broker.url, controlPublicKey: cloud.publicKey, tickets: 6000 });
+    const gate = await makeGate({ gateId: 'east-1', mqttUrl: broker.url, controlPublicKey: cloud.publicKey, cloud, tickets: 6000 });
     gateCleanup(t, gate);
 
     let cloudProc = await CloudProcess.start(cloud);

@@ -47,7 +47,7 @@ beforeAll(async () => {
   t.add(() => link.close());
   cloud = await makeCloud(s.dir, broker.url, ['east-1']);
   t.add(() => cloud.db.cleanup());
-  gate = await makeGate({ gateId: 'east-1', mqttUrl: link.url, controlPublicKey: cloud.publicKey, tickets: 6000 });
+  gate = await makeGate({ gateId: 'east-1', mqttUrl: link.url, controlPublicKey: cloud.publicKey, cloud, tickets: 6000 });
   gateCleanup(t, gate);
 });
 afterAll(() => t.run());

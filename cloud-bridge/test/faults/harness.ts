@@ -3,12 +3,12 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
-import { generateSigningKeyPair } from '@stile/config';
+import { generateSigningKeyPair, type SnapshotTicket } from '@stile/config';
 import { GateProcess, makeFifo, openFifoWriter } from '../../../gate-agent/test/helpers/processes.js';
 import { makeSite, type TestSite } from '../../../gate-agent/test/helpers/site.js';
 import { PG_URL, testDb, type TestDialect, type TestDb } from '../helpers.js';
@@ -153,7 +153,8 @@ export async function makeCloud(dir: string, mqttUrl: string, gates: string[], d
       mqtt: { url: mqttUrl, sharedGroup: 'faults', clientId: `faults-cloud-${process.pid}`, sessionExpirySec: 600 },
       http: { port: httpPort },
       database,
-      sites: [{ id: SITE, controlKey: { id: 'ck1', privateKeyFile: 'control.pem' }, gates }],
+      // The fault streams scan ~100× faster than a lane passes people: the lane rate check is off here.
+      sites: [{ id: SITE, controlKey: { id: 'ck1', privateKeyFile: 'control.pem' }, gates, maxAdmissionsPerSecond: 0 }],
     }),
   );
   return { dialect, db, configPath, publicKey: pair.publicKey, httpUrl: `http://127.0.0.1:${httpPort}` };
@@ -196,7 +197,32 @@ export interface GateSide {
   scanner: WriteStream | undefined;
 }
 
-export async function makeGate(o: { gateId: string; mqttUrl: string; controlPublicKey: string; tickets: number; whitelistFrom?: TestSite; snapshotUrl?: string }): Promise<GateSide> {
+/**
+ * What provisioning does for a real gate: the cloud issues the gate's tickets (it believes
+ * admissions only of tickets it issued) and the gate's credential (its MQTT and HTTP login).
+ */
+async function provision(cloud: CloudSide, gateId: string, whitelistPath: string, gateDir: string): Promise<{ username: string; passwordFile: string }> {
+  const { CloudStore } = await import('../../src/store/store.js');
+  const { DeviceRegistry } = await import('../../src/registry/device-registry.js');
+  const store = await CloudStore.open(cloud.db.options);
+  try {
+    await store.ensureSite(SITE, 'ck1');
+    const tickets = readFileSync(whitelistPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((t) => !('snapshot' in t) && !('signature' in t)) as unknown as SnapshotTicket[];
+    await store.upsertTickets(store.db, SITE, tickets, null);
+    const cred = await new DeviceRegistry(store).issue(SITE, 'gate', gateId);
+    const passwordFile = join(gateDir, 'mqtt.pw');
+    writeFileSync(passwordFile, `${cred.token}\n`, { mode: 0o600 });
+    return { username: cred.username, passwordFile };
+  } finally {
+    await store.close();
+  }
+}
+
+export async function makeGate(o: { gateId: string; mqttUrl: string; controlPublicKey: string; tickets: number; whitelistFrom?: TestSite; snapshotUrl?: string; cloud?: CloudSide }): Promise<GateSide> {
   const fifo = join(tmpdir(), `stile-faults-${process.pid}-${Date.now().toString(36)}-${o.gateId}`);
   makeFifo(fifo);
   const site = await makeSite(o.whitelistFrom ? 8 : o.tickets, { input: fifo });
@@ -205,7 +231,8 @@ export async function makeGate(o: { gateId: string; mqttUrl: string; controlPubl
   cfg.relay = { type: 'log', pulseMs: 50, gapMs: 0 };
   cfg.log = { level: 'info' };
   cfg.keys!.control = [{ id: 'ck1', publicKey: o.controlPublicKey }];
-  cfg.mqtt = { url: o.mqttUrl, batchSize: 100, reconnectMinMs: 50, reconnectMaxMs: 300, keepaliveSec: 5, ...(o.snapshotUrl ? { snapshotUrl: o.snapshotUrl } : {}) };
+  const login = o.cloud ? await provision(o.cloud, o.gateId, (o.whitelistFrom ?? site).whitelistPath, dirname(site.configPath)) : undefined;
+  cfg.mqtt = { url: o.mqttUrl, batchSize: 100, reconnectMinMs: 50, reconnectMaxMs: 300, keepaliveSec: 5, ...(o.snapshotUrl ? { snapshotUrl: o.snapshotUrl } : {}), ...(login ?? {}) };
   writeFileSync(site.configPath, stringify(cfg));
   if (o.whitelistFrom) {
     // The same tickets as another gate of the site (two lanes, one whitelist).

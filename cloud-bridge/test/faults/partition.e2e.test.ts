@@ -48,9 +48,9 @@ beforeAll(async () => {
   }
   cloud = await makeCloud(s.dir, broker.url, ['east-1', 'east-2']);
   t.add(() => cloud.db.cleanup());
-  east1 = await makeGate({ gateId: 'east-1', mqttUrl: links[0]!.url, controlPublicKey: cloud.publicKey, tickets: 400, snapshotUrl: cloud.httpUrl });
+  east1 = await makeGate({ gateId: 'east-1', mqttUrl: links[0]!.url, controlPublicKey: cloud.publicKey, cloud, tickets: 400, snapshotUrl: cloud.httpUrl });
   gateCleanup(t, east1);
-  east2 = await makeGate({ gateId: 'east-2', mqttUrl: links[1]!.url, controlPublicKey: cloud.publicKey, tickets: 400, whitelistFrom: east1.site, snapshotUrl: cloud.httpUrl });
+  east2 = await makeGate({ gateId: 'east-2', mqttUrl: links[1]!.url, controlPublicKey: cloud.publicKey, cloud, tickets: 400, whitelistFrom: east1.site, snapshotUrl: cloud.httpUrl });
   gateCleanup(t, east2);
 });
 afterAll(() => t.run());

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { parseDocument, stringify } from 'yaml';
 import {
-  generateSigningKeyPair, hashIdNumber, isValidIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey,
-  maskIdNumber, parseTicketCode, StileError, StileErrorCode, TicketTypeSchema, type GateConfig, type TicketType,
+  generateSigningKeyPair, hashIdNumber, isValidIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey, loadTrustedKeys,
+  maskIdNumber, parseTicketCode, plainHttpProblem, StileError, StileErrorCode, TicketTypeSchema, TicketTypesDocumentSchema,
+  verifySiteDocument, type GateConfig, type TicketType,
 } from '@stile/config';
 import { openGate } from '../daemon/gate-context.js';
 import { loadIdHashKey } from '../daemon/secrets.js';
 import { importSnapshot, type EntryRow } from '../store/index.js';
+import { authHeaders, cloudCredential, httpError, readCapped } from '../sync/resync-http.js';
+import { localClock } from '../validation/index.js';
 import { CliError, table, type Out } from './output.js';
 import { progressBar } from './progress.js';
 import { deviceLine, kindOf, laneLines, syncLines, type StoredStatus } from './status-lines.js';
@@ -144,44 +147,61 @@ export function configShow(ctx: Ctx): void {
   ctx.out.result(shown, () => stringify(shown).trimEnd());
 }
 
-/** The cloud's base URL: --url, else the origin of mqtt.snapshotUrl. */
+/** The cloud's base URL: --url, else the origin of mqtt.snapshotUrl; https unless loopback or insecure. */
 function cloudUrl(ctx: Ctx, cfg: GateConfig): string {
   const given = typeof ctx.flags.url === 'string' ? ctx.flags.url : undefined;
   const fromSnapshot = cfg.mqtt?.snapshotUrl ? new URL(cfg.mqtt.snapshotUrl).origin : undefined;
   const url = given ?? fromSnapshot;
-  if (!url) throw new CliError('usage: gatectl config pull-types --url http(s)://cloud-host[:port] (or set mqtt.snapshotUrl in gate.yaml)', 2);
+  if (!url) throw new CliError('usage: gatectl config pull-types --url https://cloud-host[:port] (or set mqtt.snapshotUrl in gate.yaml)', 2);
+  if (!/^https?:\/\//.test(url)) throw new CliError(`usage: --url must be an https:// URL, got "${url}"`, 2);
+  const insecure = ctx.flags.insecure === true || (given === undefined && cfg.mqtt?.insecure === true);
+  const problem = plainHttpProblem(url, insecure);
+  if (problem) throw new CliError(`${problem} (or pass --insecure on a closed test network)`, 2);
   return url.replace(/\/$/, '');
 }
 
+/** A ticket-types document is a few KiB; anything far larger is not one. */
+const TICKET_TYPES_MAX_BYTES = 4 * 1024 * 1024;
+
 /**
  * Replace gate.yaml's ticketTypes with the site's catalogue rules from the cloud (entry
- * windows of early-bird/night tickets included). The file is checked as a whole before it
- * replaces the old one, and its comments stay. The daemon picks it up on restart or the
- * reload-config command.
+ * windows of early-bird/night tickets included). The answer must be signed by one of the
+ * gate's control keys for this site; then the file is checked as a whole before it
+ * replaces the old one (same mode; 0600 if new), and its comments stay. The daemon picks it
+ * up on restart or the reload-config command.
  */
 export async function configPullTypes(ctx: Ctx): Promise<void> {
   const cfg = config(ctx);
   const url = `${cloudUrl(ctx, cfg)}/v1/sites/${encodeURIComponent(cfg.site.id)}/ticket-types`;
+  const credential = cloudCredential(cfg.mqtt, cfg.site.id, cfg.gate.id, cfg.mqtt?.passwordFile !== undefined ? readFileSync(cfg.mqtt.passwordFile, 'utf8') : undefined);
   let body: unknown;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    body = await res.json();
+    const res = await fetch(url, { headers: authHeaders(credential), redirect: 'error', signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw httpError('GET ticket-types', res.status, credential);
+    }
+    body = JSON.parse((await readCapped(res, TICKET_TYPES_MAX_BYTES, 'GET ticket-types')).toString('utf8'));
   } catch (err) {
     throw new StileError(StileErrorCode.ConfigInvalid, `cannot get ticket types from ${url}: ${(err as Error).message}; gate.yaml unchanged`);
   }
-  const parsed = TicketTypeSchema.array().min(1).safeParse((body as { ticketTypes?: unknown }).ticketTypes);
+  if (cfg.keys.control.length === 0) throw new StileError(StileErrorCode.ConfigInvalid, `${ctx.configPath}: keys.control is empty, so the ticket types from ${url} cannot be verified; gate.yaml unchanged`);
+  const today = localClock(cfg.site.timezone, Date.now()).date;
+  const verdict = verifySiteDocument(body, TicketTypesDocumentSchema, cfg.site.id, loadTrustedKeys(cfg.keys.control), today);
+  if (!verdict.ok) throw new StileError(StileErrorCode.ConfigInvalid, `${url}: ticket types refused: ${verdict.reason}: ${verdict.detail}; gate.yaml unchanged`);
+  const parsed = TicketTypeSchema.array().min(1).safeParse(verdict.doc.ticketTypes);
   if (!parsed.success) throw new StileError(StileErrorCode.ConfigInvalid, `${url} did not send valid ticket types (${parsed.error.issues[0]?.message ?? 'invalid'}); gate.yaml unchanged`);
   const types: TicketType[] = parsed.data;
   const doc = parseDocument(readFileSync(ctx.configPath, 'utf8'));
   doc.set('ticketTypes', doc.createNode(types));
-  // Write beside it, check the whole file as the daemon would, then swap.
+  // Write beside it with the old file's mode (it may name secrets), check the whole file as the daemon would, then swap.
+  const mode = existsSync(ctx.configPath) ? statSync(ctx.configPath).mode & 0o777 : 0o600;
   const tmp = `${ctx.configPath}.pull-${process.pid}`;
-  writeFileSync(tmp, doc.toString());
   try {
+    writeFileSync(tmp, doc.toString(), { mode, flag: 'wx' });
     loadGateConfig(tmp);
   } catch (err) {
-    unlinkSync(tmp);
+    rmQuiet(tmp);
     throw err;
   }
   renameSync(tmp, ctx.configPath);
@@ -193,6 +213,14 @@ export async function configPullTypes(ctx: Ctx): Promise<void> {
   ctx.out.result({ file: ctx.configPath, from: url, types: types.length, added, changed, removed }, () =>
     `${ctx.configPath}: ${types.length} ticket types from ${url} (added ${added.join(', ') || '-'}; changed ${changed.join(', ') || '-'}; removed ${removed.join(', ') || '-'}); restart stile-gate or send reload-config to apply`,
   );
+}
+
+function rmQuiet(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // never written
+  }
 }
 
 export async function ticketsImport(ctx: Ctx): Promise<void> {
@@ -210,10 +238,14 @@ export async function ticketsImport(ctx: Ctx): Promise<void> {
     try {
       const result = await importSnapshot(store.db, file, {
         siteId: cfg.site.id,
+        // A technician's local file may be unsigned; a signed one must verify.
+        signature: { required: false, trusted: loadTrustedKeys(cfg.keys.control), today: localClock(cfg.site.timezone, Date.now()).date },
         onProgress: (p) => bar.update(p.bytesRead, p.totalBytes, `${p.tickets} tickets`),
       });
       bar.done();
-      ctx.out.result({ imported: true, file, ...result }, () => `imported ${result.tickets} tickets in ${(result.ms / 1000).toFixed(1)} s (seq ${result.asOfSeq ?? '-'}, ${result.carriedOver} kept from local use)`);
+      ctx.out.result({ imported: true, file, ...result }, () =>
+        `imported ${result.tickets} tickets in ${(result.ms / 1000).toFixed(1)} s (seq ${result.asOfSeq ?? '-'}, ${result.carriedOver} kept from local use; ${result.signed ? 'signed by the site\'s control key' : 'unsigned file'})`,
+      );
     } catch (err) {
       bar.done();
       throw err;
@@ -297,8 +329,12 @@ export function entriesTail(ctx: Ctx): Promise<void> {
 export function keysList(ctx: Ctx): Promise<void> {
   return withGate(config(ctx), 'inspect', ({ store }) => {
     const keys = store.listKeys();
-    const data = { trusted: keys, revokedTickets: store.revokedCount() };
-    ctx.out.result(data, () => [...table([['KEY', 'NOT AFTER', 'PUBLIC KEY'], ...keys.map((k) => [k.keyId, k.notAfter, k.publicKey])]), `${data.revokedTickets} revoked ticket(s)`]);
+    const bySource = store.revokedCountsBySource();
+    const data = { trusted: keys, revokedTickets: store.revokedCount(), revokedBySource: bySource };
+    ctx.out.result(data, () => [
+      ...table([['KEY', 'NOT AFTER', 'PUBLIC KEY'], ...keys.map((k) => [k.keyId, k.notAfter, k.publicKey])]),
+      `${data.revokedTickets} revoked ticket(s): ${bySource.config} listed in gate.yaml, ${bySource.cloud} sent by the cloud`,
+    ]);
   });
 }
 

@@ -12,7 +12,8 @@ usage: gatectl [--config gate.yaml] [--json] <command>
   status                      daemon, inputs, whitelist, entries and outbox at a glance
   config validate             check gate.yaml; lists every error with its field path
   config show                 the effective config (secrets redacted)
-  config pull-types [--url U] replace ticketTypes with the site's catalogue rules from the cloud
+  config pull-types [--url U] [--insecure]  replace ticketTypes with the site's signed catalogue rules
+                              from the cloud (https://; --insecure allows http:// on a closed test network)
   tickets import <file>       load a whitelist snapshot (NDJSON) atomically, with progress
   tickets lookup <id|code>    one ticket and its entries
   check <code>                dry-run decision for a scanned code (never uses the ticket)
@@ -69,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
         out: { type: 'string' }, 'fail-on-reject': { type: 'boolean' },
         'signing-key': { type: 'string' }, 'key-id': { type: 'string' }, ticket: { type: 'string' }, type: { type: 'string' },
         date: { type: 'string' }, slot: { type: 'string' }, persons: { type: 'string' },
-        input: { type: 'string' }, timeout: { type: 'string' }, url: { type: 'string' },
+        input: { type: 'string' }, timeout: { type: 'string' }, url: { type: 'string' }, insecure: { type: 'boolean' },
       },
     });
   } catch (err) {

@@ -94,7 +94,9 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       ? { decision: 'reject', reason: 'gate_locked', persons: 0, ticketId: null, typeId: null, credential: cred.kind === 'idcard' ? 'idcard' : 'qr', dryRun: false }
       : gatekeeper.evaluate(cred, { input });
     const decisionMs = performance.now() - t0;
-    const who = cred.kind === 'idcard' ? { idcard: cred.masked } : {};
+    // The mask never goes next to a ticket id: together they tie a person to a visit. It is
+    // logged only when no ticket was found, where it is what the staff need to help.
+    const who = cred.kind === 'idcard' && outcome.ticketId === null ? { idcard: cred.masked } : {};
     if (outcome.decision === 'admit') {
       st.admitted++;
       st.persons += outcome.persons;

@@ -35,9 +35,11 @@ export interface DemoCloud {
   /** Start it for the demo site; the answer goes into each gate's gate.yaml. */
   start(
     dir: string,
-    site: { id: string; gates: string[]; idHashKey: string },
+    site: { id: string; gates: string[]; idHashKey: string; offlineKeys?: { id: string; publicKey: string }[] },
   ): Promise<{
     mqtt: Record<string, unknown>;
+    /** Each gate's own broker and HTTP login, from the cloud's device registry. */
+    gateCredentials?: Record<string, { username: string; token: string }>;
     control: { id: string; publicKey: string };
     describe: string;
     /** Ticket types of what the cloud sells (added to the gates' ticketTypes). */
@@ -290,7 +292,13 @@ async function drainPulses(gates: DemoGate[]): Promise<void> {
 function writeGateConfig(
   site: DemoSite,
   gate: string,
-  o: { mqtt?: Record<string, unknown>; control?: { id: string; publicKey: string }; devices?: DemoGateDevices; ticketTypes?: { id: string }[] },
+  o: {
+    mqtt?: Record<string, unknown>;
+    login?: { username: string; token: string };
+    control?: { id: string; publicKey: string };
+    devices?: DemoGateDevices;
+    ticketTypes?: { id: string }[];
+  },
 ): string {
   const doc = parse(readFileSync(site.configPath, 'utf8')) as Record<string, unknown> & { keys: Record<string, unknown> };
   const gateDir = join(site.dir, gate);
@@ -302,9 +310,14 @@ function writeGateConfig(
   const sold = o.ticketTypes;
   if (sold) doc.ticketTypes = [...sold, ...DEMO_TICKET_TYPES.filter((t) => !sold.some((c) => c.id === t.id))];
   if (o.mqtt) doc.mqtt = o.mqtt;
+  if (o.mqtt && o.login) {
+    // The gate's own credential, readable by it alone, as a technician provisions one.
+    writeFileSync(join(gateDir, 'mqtt.pw'), `${o.login.token}\n`, { mode: 0o600 });
+    doc.mqtt = { ...o.mqtt, username: o.login.username, passwordFile: 'mqtt.pw' };
+  }
   if (o.devices) Object.assign(doc, { inputs: o.devices.inputs, relay: o.devices.relay });
   const path = join(gateDir, 'gate.yaml');
-  writeFileSync(path, `# Generated demo gate config (see docs/gate-config.md)\n${stringify(doc)}`);
+  writeFileSync(path, `# Generated demo gate config (see docs/gate-config.md)\n${stringify(doc)}`, { mode: 0o600 });
   return path;
 }
 
@@ -315,7 +328,9 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
   console.log(`Stile demo park — generating a park with 20,000 tickets and ${GATES.length} gates…`);
   // With a cloud the whitelist is at seq 0, so the cloud's first delta (seq 1) applies.
   const site = await createDemoSite(dir, { tickets: 20_000, ...(cloud ? { asOfSeq: '0' } : {}) });
-  const started = cloud ? await cloud.start(dir, { id: 'demo-park', gates: [...GATES], idHashKey: site.idHashKey }) : undefined;
+  // The cloud checks the signed ST2 codes the gates admit against the site's offline keys.
+  const offlineKeys = (parse(readFileSync(site.configPath, 'utf8')) as { keys: { offline?: { id: string; publicKey: string }[] } }).keys.offline ?? [];
+  const started = cloud ? await cloud.start(dir, { id: 'demo-park', gates: [...GATES], idHashKey: site.idHashKey, offlineKeys }) : undefined;
   if (started) console.log(started.describe);
   const sales = started?.sales;
   const key = loadSigningKey(site.keyId, readFileSync(site.signingKeyPath, 'utf8'));
@@ -333,7 +348,13 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
     else if (opts.hardware) console.log(opts.hardware.describe);
     for (const id of GATES) {
       const devices = opts.hardware ? await opts.hardware.gate(join(dir, id, 'dev'), id) : undefined;
-      const configPath = writeGateConfig(site, id, { ...(started ? { mqtt: started.mqtt, control: started.control } : {}), ...(devices ? { devices } : {}), ...(started?.ticketTypes ? { ticketTypes: started.ticketTypes } : {}) });
+      const login = started?.gateCredentials?.[id];
+      const configPath = writeGateConfig(site, id, {
+        ...(started ? { mqtt: started.mqtt, control: started.control } : {}),
+        ...(login ? { login } : {}),
+        ...(devices ? { devices } : {}),
+        ...(started?.ticketTypes ? { ticketTypes: started.ticketTypes } : {}),
+      });
       const cfg = loadGateConfig(configPath);
       const store = new GateStore(openDatabase(cfg.store.path));
       const imported = await importSnapshot(store.db, site.whitelistPath);

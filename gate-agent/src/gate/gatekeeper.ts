@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RejectReason, TicketRecord, TicketType, TrustedKeys, OfflineTicketPayload } from '@stile/config';
-import { parseTicketCode, verifyOfflineTicket } from '@stile/config';
+import { normalizeScan, parseTicketCode, verifyOfflineTicket } from '@stile/config';
 import type { EntryRow, GateStore } from '../store/index.js';
 import { decide, localClock, recordAdmission, type Decision, type GateContext } from '../validation/index.js';
 import type { Credential } from './credential.js';
@@ -28,7 +28,15 @@ export interface GatekeeperDeps {
 }
 
 type Resolved =
-  | { ok: true; ticket: TicketRecord | undefined; credential: ScanOutcome['credential'] }
+  | {
+      ok: true;
+      ticket: TicketRecord | undefined;
+      credential: ScanOutcome['credential'];
+      /** The ticket's state again, under the write lock. */
+      reread: (ticketId: string) => TicketRecord | undefined;
+      /** signed-qr: the normalised code, carried in the entry event. */
+      code?: string;
+    }
   | { ok: false; outcome: ScanOutcome };
 
 /**
@@ -45,7 +53,7 @@ export class Gatekeeper {
     if (cred.kind === 'idcard') return this.evaluateIdCard(cred.idHash, now, dryRun, opts.input);
     const resolved = this.resolveQr(cred.text, now, dryRun);
     if (!resolved.ok) return resolved.outcome;
-    return this.admitOrReject(resolved.ticket, resolved.credential, now, dryRun, opts.input, (id) => this.deps.store.getTicket(id) ?? resolved.ticket);
+    return this.admitOrReject(resolved.ticket, resolved.credential, now, dryRun, { input: opts.input, code: resolved.code }, resolved.reread);
   }
 
   private resolveQr(text: string, now: number, dryRun: boolean): Resolved {
@@ -53,7 +61,7 @@ export class Gatekeeper {
     if (!parsed.ok) return { ok: false, outcome: reject(parsed.reason, 'qr', dryRun, null, parsed.detail) };
     if (parsed.kind === 'st1') {
       if (this.deps.store.isRevoked(parsed.ticketId)) return { ok: false, outcome: reject('revoked', 'qr', dryRun, parsed.ticketId) };
-      return { ok: true, ticket: this.deps.store.getTicket(parsed.ticketId), credential: 'qr' };
+      return { ok: true, ticket: this.deps.store.getTicket(parsed.ticketId), credential: 'qr', reread: (id) => this.deps.store.getTicket(id) };
     }
     const today = localClock(this.deps.gate.timeZone, now).date;
     const verified = verifyOfflineTicket(parsed, this.deps.trustedKeys, today);
@@ -64,7 +72,10 @@ export class Gatekeeper {
     }
     if (this.deps.store.isRevoked(p.ticketId)) return { ok: false, outcome: reject('revoked', 'signed-qr', dryRun, p.ticketId) };
     // A signed ticket admits even before the whitelist knows it; once known, the whitelist state wins.
-    return { ok: true, ticket: this.deps.store.getTicket(p.ticketId) ?? ticketFromSignedPayload(p), credential: 'signed-qr' };
+    // Unknown here, it still counts what other gates reported, or a single entry would admit at every gate.
+    const store = this.deps.store;
+    const signed = (id: string) => store.getTicket(id) ?? ticketFromSignedPayload(p, store.remoteEntriesUsed(id));
+    return { ok: true, ticket: signed(p.ticketId), credential: 'signed-qr', reread: signed, code: normalizeScan(text) };
   }
 
   private evaluateIdCard(idHash: string, now: number, dryRun: boolean, input?: string): ScanOutcome {
@@ -76,7 +87,7 @@ export class Gatekeeper {
     let firstRejected: TicketRecord | undefined;
     for (const t of todays) {
       const d = this.decideFor(t, now);
-      if (d.decision === 'admit') return this.admitOrReject(t, 'idcard', now, dryRun, input, (id) => this.deps.store.getTicket(id));
+      if (d.decision === 'admit') return this.admitOrReject(t, 'idcard', now, dryRun, { input }, (id) => this.deps.store.getTicket(id));
       if (!firstReject) {
         firstReject = d;
         firstRejected = t;
@@ -94,7 +105,7 @@ export class Gatekeeper {
     credential: ScanOutcome['credential'],
     now: number,
     dryRun: boolean,
-    input: string | undefined,
+    extra: { input: string | undefined; code?: string | undefined },
     reread: (ticketId: string) => TicketRecord | undefined,
   ): ScanOutcome {
     const first = this.decideFor(ticket, now);
@@ -112,7 +123,8 @@ export class Gatekeeper {
           at: now,
           gateSite: this.deps.gate.siteId,
           gateId: this.deps.gate.gateId,
-          ...(input !== undefined ? { input } : {}),
+          ...(extra.input !== undefined ? { input: extra.input } : {}),
+          ...(extra.code !== undefined ? { code: extra.code } : {}),
         });
         return { ...outcomeOf(d, current, credential, false), entry };
       });
@@ -123,7 +135,7 @@ export class Gatekeeper {
   }
 }
 
-function ticketFromSignedPayload(p: OfflineTicketPayload): TicketRecord {
+function ticketFromSignedPayload(p: OfflineTicketPayload, entriesUsed: number): TicketRecord {
   return {
     ticketId: p.ticketId,
     typeId: p.typeId,
@@ -132,7 +144,7 @@ function ticketFromSignedPayload(p: OfflineTicketPayload): TicketRecord {
     slotStart: p.slotStart,
     slotEnd: p.slotEnd,
     persons: p.persons,
-    entriesUsed: 0,
+    entriesUsed,
     entriesDay: null,
     entriesDayCount: 0,
     lastEntryAt: null,

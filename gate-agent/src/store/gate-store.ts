@@ -29,7 +29,12 @@ export interface AdmissionInput {
   gateSite: string;
   gateId: string;
   input?: string;
+  /** signed-qr only: the normalised scanned `ST2:` text, sent so the cloud checks the signature itself. */
+  code?: string;
 }
+
+/** Where a revocation came from: gate.yaml (replaced on every config sync) or a cloud delta (kept). */
+export type RevocationSource = 'config' | 'cloud';
 
 export interface NotPassedInput {
   /** The admission nobody (or not everybody) walked through. */
@@ -72,6 +77,10 @@ export class GateStore {
   private readonly giveBackStmt;
   private readonly notPassedTx;
   private readonly isRevokedStmt;
+  private readonly revokeStmt;
+  private readonly remoteUsageStmt;
+  private readonly addRemoteUsageStmt;
+  private readonly eventIdAtStmt;
   private readonly getMetaStmt;
   private readonly setMetaStmt;
   private readonly admitTx;
@@ -110,7 +119,16 @@ export class GateStore {
          last_entry_at = CASE WHEN entries_used <= 1 THEN NULL ELSE last_entry_at END
        WHERE ticket_id = @ticketId`,
     );
-    this.isRevokedStmt = db.prepare<[string], { x: number }>('SELECT 1 AS x FROM revoked_tickets WHERE ticket_id = ?');
+    // Either source revokes; the (ticket_id, source) key makes this a prefix lookup.
+    this.isRevokedStmt = db.prepare<[string], { x: number }>('SELECT 1 AS x FROM revoked_tickets WHERE ticket_id = ? LIMIT 1');
+    this.revokeStmt = db.prepare<[string, RevocationSource]>('INSERT OR IGNORE INTO revoked_tickets (ticket_id, source) VALUES (?, ?)');
+    this.remoteUsageStmt = db.prepare<[string], { n: number }>('SELECT entries_used AS n FROM remote_usage WHERE ticket_id = ?');
+    // Deltas may repeat or arrive after a later one was folded in: usage only grows.
+    this.addRemoteUsageStmt = db.prepare<[string, number]>(
+      `INSERT INTO remote_usage (ticket_id, entries_used) VALUES (?, ?)
+       ON CONFLICT(ticket_id) DO UPDATE SET entries_used = max(remote_usage.entries_used, excluded.entries_used)`,
+    );
+    this.eventIdAtStmt = db.prepare<[number], { eventId: string }>('SELECT event_id AS eventId FROM entries WHERE seq = ?');
     this.getMetaStmt = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
     this.setMetaStmt = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.admitTx = db.transaction((a: AdmissionInput): EntryRow => this.writeAdmission(a));
@@ -128,6 +146,19 @@ export class GateStore {
 
   isRevoked(ticketId: string): boolean {
     return this.isRevokedStmt.get(ticketId) !== undefined;
+  }
+
+  /**
+   * Entries other gates reported (used-elsewhere) for a ticket this gate has no row for;
+   * 0 when none. A signed ticket built from its code starts from this.
+   */
+  remoteEntriesUsed(ticketId: string): number {
+    return this.remoteUsageStmt.get(ticketId)?.n ?? 0;
+  }
+
+  /** The event id of this gate's entry `seq`, to check that a receipt names real events. */
+  eventIdAt(seq: number): string | undefined {
+    return this.eventIdAtStmt.get(seq)?.eventId;
   }
 
   /**
@@ -159,6 +190,8 @@ export class GateStore {
       credential: a.credential,
       persons: a.persons,
       at: new Date(a.at).toISOString(),
+      // The cloud verifies the signature itself instead of trusting the gate with a ticket it never issued.
+      ...(a.credential === 'signed-qr' && a.code !== undefined ? { code: a.code } : {}),
     };
     this.insertOutboxStmt.run(seq, JSON.stringify(event));
     return { seq, eventId, epoch: this.epoch, kind: 'admit', ticketId: a.ticket.ticketId, typeId: a.ticket.typeId, credential: a.credential, persons: a.persons, at: a.at, input, refSeq: null };
@@ -233,14 +266,16 @@ export class GateStore {
     }));
   }
 
-  /** Replace the revocation list and trusted keys with what the config says (the cloud will push them later). */
+  /**
+   * Replace the trusted keys and the config-listed revocations with what gate.yaml says.
+   * Cloud revocations stay: they arrived as deltas the gate will not be sent again.
+   */
   saveKeysAndRevocations(keys: readonly { id: string; publicKey: string; notAfter?: string | undefined }[], revoked: readonly string[]): void {
     this.exclusive(() => {
-      this.db.exec('DELETE FROM trusted_keys; DELETE FROM revoked_tickets;');
+      this.db.exec("DELETE FROM trusted_keys; DELETE FROM revoked_tickets WHERE source = 'config';");
       const putKey = this.db.prepare('INSERT INTO trusted_keys (key_id, public_key, not_after) VALUES (?, ?, ?)');
       for (const k of keys) putKey.run(k.id, k.publicKey, k.notAfter ?? null);
-      const putRev = this.db.prepare('INSERT OR IGNORE INTO revoked_tickets (ticket_id) VALUES (?)');
-      for (const id of revoked) putRev.run(id);
+      for (const id of revoked) this.revokeStmt.run(id, 'config');
     });
   }
 
@@ -250,8 +285,16 @@ export class GateStore {
     ).all();
   }
 
+  /** Revoked ticket ids (one listed by both config and cloud counts once). */
   revokedCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM revoked_tickets').get() as { n: number }).n;
+    return (this.db.prepare('SELECT count(DISTINCT ticket_id) AS n FROM revoked_tickets').get() as { n: number }).n;
+  }
+
+  revokedCountsBySource(): Record<RevocationSource, number> {
+    const rows = this.db.prepare<[], { source: RevocationSource; n: number }>('SELECT source, count(*) AS n FROM revoked_tickets GROUP BY source').all();
+    const counts: Record<RevocationSource, number> = { config: 0, cloud: 0 };
+    for (const r of rows) counts[r.source] = r.n;
+    return counts;
   }
 
   ticketCount(): number {
@@ -304,14 +347,14 @@ export class GateStore {
             break;
           case 'revoke':
             this.setTicketStatus(c.ticketId, 'revoked');
-            this.db.prepare('INSERT OR IGNORE INTO revoked_tickets (ticket_id) VALUES (?)').run(c.ticketId);
+            this.revokeStmt.run(c.ticketId, 'cloud');
             break;
           case 'rebook':
             this.setTicketStatus(c.ticketId, 'rebooked');
             this.upsertWhitelistTicket(c.newTicket);
             break;
           case 'used-elsewhere':
-            this.db.prepare('UPDATE tickets SET entries_used = max(entries_used, ?) WHERE ticket_id = ?').run(c.entriesUsed, c.ticketId);
+            this.recordUsedElsewhere(c.ticketId, c.entriesUsed);
             break;
         }
       }
@@ -346,7 +389,16 @@ export class GateStore {
   /** A refunded/revoked/rebooked ticket this gate has never seen (a signed one) is added to the revocation list. */
   private setTicketStatus(ticketId: string, status: 'refunded' | 'revoked' | 'rebooked'): void {
     const changed = this.db.prepare('UPDATE tickets SET status = ? WHERE ticket_id = ?').run(status, ticketId).changes;
-    if (changed === 0) this.db.prepare('INSERT OR IGNORE INTO revoked_tickets (ticket_id) VALUES (?)').run(ticketId);
+    if (changed === 0) this.revokeStmt.run(ticketId, 'cloud');
+  }
+
+  /**
+   * Another gate used a ticket. Without a row here (a signed code this gate never saw) the
+   * usage is kept apart, or the code would build a fresh, unused ticket and admit again.
+   */
+  private recordUsedElsewhere(ticketId: string, entriesUsed: number): void {
+    const changed = this.db.prepare('UPDATE tickets SET entries_used = max(entries_used, ?) WHERE ticket_id = ?').run(entriesUsed, ticketId).changes;
+    if (changed === 0) this.addRemoteUsageStmt.run(ticketId, entriesUsed);
   }
 
   /** The oldest outbox rows after `afterSeq`, in seq order. */

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StileError, StileErrorCode } from '@stile/config';
@@ -17,7 +17,8 @@ export interface OpenOptions {
 export function openDatabase(path: string, opts: OpenOptions = {}): Database.Database {
   let db: Database.Database;
   try {
-    if (!opts.mustExist && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (!opts.mustExist && onDisk(path)) mkdirSync(dirname(path), { recursive: true });
+    if (onDisk(path)) ownerOnly(path, !opts.mustExist);
     db = new Database(path, { fileMustExist: opts.mustExist ?? false });
   } catch (err) {
     throw new StileError(StileErrorCode.StoreUnavailable, `cannot open gate database ${path}: ${(err as Error).message}`);
@@ -40,4 +41,28 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database.Dat
     );
   }
   return db;
+}
+
+/** ':memory:' and '' (an anonymous temporary database) have no file to protect. */
+function onDisk(path: string): boolean {
+  return path !== ':memory:' && path !== '';
+}
+
+/**
+ * The database holds ID-card hashes and every entry: owner only (0600). SQLite gives the
+ * -wal and -shm files the main file's mode, so the main file must have it before the first
+ * open; a missing one is created with it. An older install's 0644 files are tightened.
+ * A user who may write the file but does not own it (EPERM) cannot change its mode; the
+ * owner's daemon does at its next start.
+ */
+function ownerOnly(path: string, create: boolean): void {
+  if (create) closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (!existsSync(file)) continue;
+    try {
+      chmodSync(file, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
 }

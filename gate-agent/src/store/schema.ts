@@ -57,6 +57,21 @@ const MIGRATIONS: string[] = [
   `
   CREATE TABLE seen_commands (cmd_id TEXT PRIMARY KEY, action TEXT NOT NULL, at TEXT NOT NULL, result TEXT) WITHOUT ROWID;
   `,
+  // v4: revocations keep where they came from, so syncing gate.yaml replaces only its own and
+  // a cloud revocation survives restarts. Older rows' origin is unknown: kept as 'cloud' (the safe side).
+  // remote_usage: entries other gates reported for tickets this gate has no row for (signed codes),
+  // outside `tickets` so a snapshot import (which swaps that table) cannot drop it.
+  `
+  CREATE TABLE revoked_tickets_v4 (
+    ticket_id TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('config', 'cloud')),
+    PRIMARY KEY (ticket_id, source)
+  ) WITHOUT ROWID;
+  INSERT INTO revoked_tickets_v4 (ticket_id, source) SELECT ticket_id, 'cloud' FROM revoked_tickets;
+  DROP TABLE revoked_tickets;
+  ALTER TABLE revoked_tickets_v4 RENAME TO revoked_tickets;
+  CREATE TABLE remote_usage (ticket_id TEXT PRIMARY KEY, entries_used INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

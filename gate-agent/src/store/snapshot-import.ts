@@ -1,13 +1,24 @@
-import { rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import type Database from 'better-sqlite3';
-import { SnapshotTicketSchema, StileError, StileErrorCode } from '@stile/config';
+import { SnapshotDigest, SnapshotTicketSchema, StileError, StileErrorCode, verifySnapshotSignature, type TrustedKeys } from '@stile/config';
 
 export interface ImportProgress {
   bytesRead: number;
   totalBytes: number;
   tickets: number;
+}
+
+export interface SnapshotSignatureCheck {
+  /** The gate's control keys (keys.control): the cloud signs the trailer with the site's control key. */
+  trusted: TrustedKeys;
+  /** The park's local date, for key validity. */
+  today: string;
+  /**
+   * true (the gate's own resync): a file without a signature line is refused. false
+   * (a technician's local file via gatectl): it imports, but a signed file is still verified.
+   */
+  required: boolean;
 }
 
 export interface ImportOptions {
@@ -16,6 +27,11 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   /** Rows per write transaction while loading the shadow table (and between progress reports). */
   batchSize?: number;
+  /**
+   * Verify the signature line. Without it a signature line is accepted in its place but
+   * not verified: only for files the caller already trusts (tests, benchmarks).
+   */
+  signature?: SnapshotSignatureCheck;
 }
 
 export interface ImportResult {
@@ -23,7 +39,12 @@ export interface ImportResult {
   asOfSeq: string | null;
   carriedOver: number;
   ms: number;
+  /** The file had a signature line and it verified under `signature.trusted`. */
+  signed: boolean;
 }
+
+/** A ticket line is well under 1 KiB; a longer line than this is not a snapshot. */
+export const SNAPSHOT_LINE_MAX_BYTES = 64 * 1024;
 
 const COLUMNS = `ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used,
   entries_day, entries_day_count, last_entry_at, id_hash, source`;
@@ -34,16 +55,20 @@ const STAGED_DDL = `ticket_id TEXT NOT NULL, type_id TEXT NOT NULL, status TEXT 
 const STAGE = 'import_stage';
 /** Small reads keep memory flat: lines sliced from a big chunk keep the whole chunk alive. */
 const READ_CHUNK = 64 * 1024;
+const LF = 0x0a;
+const CR = 0x0d;
 /** Page cache of the staging database while it is attached (KiB). */
 const STAGE_CACHE_KIB = 4 * 1024;
 
 /**
  * Load an NDJSON whitelist snapshot atomically. An optional first line
- * `{"snapshot":{"site":"…","asOfSeq":"…"}}` is the header; every other line is one ticket.
+ * `{"snapshot":{"site":"…","asOfSeq":"…"}}` is the header; an optional last line
+ * `{"signature":{…}}` signs the digest of the ticket lines; every other line is one ticket.
  *
  * 1. Every line is validated into a staging database next to the gate database
- *    (`<db>-import`, attached; no journal, no fsync, deleted afterwards), so nothing
- *    touches the gate's tables or write lock until the whole file is known to be good.
+ *    (`<db>-import`, 0600, attached; no journal, no fsync, deleted afterwards), so nothing
+ *    touches the gate's tables or write lock until the whole file is known to be good,
+ *    and the signature (`opts.signature`) is checked against what was read.
  * 2. The staged tickets are sorted by ticket id (inside SQLite, in bounded memory).
  * 3. They are appended to a shadow table in key order, one short transaction per batch
  *    (the daemon keeps admitting meanwhile, so no long write lock). Key order matters:
@@ -59,14 +84,21 @@ export async function importSnapshot(db: Database.Database, file: string, opts: 
   const batchSize = Math.max(1, opts.batchSize ?? 5_000);
   // An in-memory gate (tests) stages into an anonymous temporary database instead.
   const stagePath = db.memory ? '' : `${db.name}-import`;
-  if (stagePath) rmSync(stagePath, { force: true });
+  if (stagePath) {
+    rmSync(stagePath, { force: true });
+    // SQLite would create it 0644; it holds the site's ID-card hashes. An empty file is an empty database.
+    closeSync(openSync(stagePath, 'wx', 0o600));
+  }
   db.prepare(`ATTACH DATABASE ? AS ${STAGE}`).run(stagePath);
   try {
     db.pragma(`${STAGE}.journal_mode = OFF`);
     db.pragma(`${STAGE}.synchronous = OFF`);
     db.pragma(`${STAGE}.cache_size = -${STAGE_CACHE_KIB}`);
     db.exec(`CREATE TABLE ${STAGE}.staged (line INTEGER NOT NULL, ${STAGED_DDL})`);
-    const { tickets, asOfSeq } = await stageLines(db, file, totalBytes, batchSize, opts);
+    const staged = await stageLines(db, file, totalBytes, batchSize, opts);
+    const { tickets, asOfSeq } = staged;
+    // Before anything is written to the gate's own tables.
+    const signed = checkSignature(file, staged, opts);
     // Rows go in in ORDER BY order, so the rowid of `sorted` is the position in ticket-id order
     // (BINARY, the primary key's collation). Only speed depends on that, never correctness.
     db.exec(`CREATE TABLE ${STAGE}.sorted AS SELECT line, ${STAGED} FROM ${STAGE}.staged ORDER BY ticket_id, line`);
@@ -75,7 +107,7 @@ export async function importSnapshot(db: Database.Database, file: string, opts: 
     opts.onProgress?.({ bytesRead: totalBytes, totalBytes, tickets });
     const carriedOver = swapIn(db, { generation, asOfSeq, tickets });
     db.exec('DROP TABLE IF EXISTS tickets_old');
-    return { tickets, asOfSeq, carriedOver, ms: performance.now() - started };
+    return { tickets, asOfSeq, carriedOver, ms: performance.now() - started, signed };
   } finally {
     try {
       db.exec(`DETACH DATABASE ${STAGE}`);
@@ -85,9 +117,26 @@ export async function importSnapshot(db: Database.Database, file: string, opts: 
   }
 }
 
+interface Staged {
+  tickets: number;
+  asOfSeq: string | null;
+  /** The header's site, if it named one. */
+  site: string | undefined;
+  /** The signature line's `signature` object, if there was one. */
+  trailer: { raw: unknown; line: number } | undefined;
+  /** SnapshotDigest of the ticket lines as read. */
+  sha256: string;
+}
+
 /**
- * Phase 1: read, parse and validate every line into the staging table. Each chunk read
- * is one transaction on the staging database; none stays open across an await.
+ * Phase 1: read, parse and validate every line into the staging table, digesting each
+ * ticket line's exact text. Each chunk read is one transaction on the staging database;
+ * none stays open across an await.
+ *
+ * Lines are cut at the byte level: each read is split after its last line break, only
+ * the unfinished tail is carried (at most SNAPSHOT_LINE_MAX_BYTES), and a tail that grows
+ * past that aborts at once. Prepending the tail to the next decoded chunk instead made a
+ * 32 MiB line cost a full re-copy and re-scan per 64 KiB read (25 s, 433 MB RSS).
  */
 async function stageLines(
   db: Database.Database,
@@ -95,16 +144,22 @@ async function stageLines(
   totalBytes: number,
   batchSize: number,
   opts: ImportOptions,
-): Promise<{ tickets: number; asOfSeq: string | null }> {
+): Promise<Staged> {
   const put = db.prepare(`INSERT INTO ${STAGE}.staged (line, ${STAGED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const digest = new SnapshotDigest();
   let asOfSeq: string | null = null;
+  let site: string | undefined;
+  let trailer: Staged['trailer'];
   let lineNo = 0;
   let tickets = 0;
   let bytesRead = 0;
 
   const onLine = (line: string): void => {
     lineNo++;
+    // Bytes ≤ 3 × UTF-16 length, so only a suspiciously long string is measured.
+    if (line.length > SNAPSHOT_LINE_MAX_BYTES / 3 && Buffer.byteLength(line) > SNAPSHOT_LINE_MAX_BYTES) throw tooLong(file, lineNo);
     if (line.trim() === '') return;
+    if (trailer) throw invalid(file, lineNo, `nothing may follow the signature line (line ${trailer.line})`);
     let obj: unknown;
     try {
       obj = JSON.parse(line);
@@ -116,6 +171,12 @@ async function stageLines(
         throw invalid(file, lineNo, `snapshot is for site "${obj.snapshot.site}", this gate is "${opts.siteId}"`);
       }
       asOfSeq = obj.snapshot.asOfSeq ?? null;
+      site = obj.snapshot.site;
+      return;
+    }
+    if (isTrailer(obj)) {
+      if (Object.keys(obj).length !== 1) throw invalid(file, lineNo, 'the signature line may hold only "signature"');
+      trailer = { raw: obj.signature, line: lineNo };
       return;
     }
     const parsed = SnapshotTicketSchema.safeParse(obj);
@@ -123,6 +184,7 @@ async function stageLines(
       const issue = parsed.error.issues[0]!;
       throw invalid(file, lineNo, `${issue.path.join('.') || '(line)'}: ${issue.message}`);
     }
+    digest.line(line);
     const t = parsed.data;
     put.run(lineNo, t.ticketId, t.typeId, t.status, t.visitDate, t.slotStart ?? null, t.slotEnd ?? null, t.persons, t.entriesUsed, t.idHash ?? null);
     if (++tickets % batchSize === 0) opts.onProgress?.({ bytesRead, totalBytes, tickets });
@@ -133,32 +195,72 @@ async function stageLines(
     if (text.indexOf('\r') < 0) return onLine(text);
     for (const part of text.split('\r')) onLine(part);
   };
-  /** Every complete line in `text`; returns the unfinished rest. */
-  const onChunk = db.transaction((text: string, last: boolean): string => {
+  /** Text that ends at a line break (or at the end of the file): every line in it. */
+  const onBlock = db.transaction((text: string): void => {
     let from = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
       onText(text.slice(from, nl));
       from = nl + 1;
     }
-    if (last && from < text.length) onText(text.slice(from));
-    return last ? '' : text.slice(from);
+    if (from < text.length) onText(text.slice(from));
   });
 
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.allocUnsafe(READ_CHUNK);
-    const decoder = new StringDecoder('utf8');
-    let rest = '';
+    /** The unfinished line: bytes after the last break, copied out of `buf`. */
+    let tail: Buffer[] = [];
+    let tailBytes = 0;
+    /** The last block ended in \r: a \n first in the next read completes that \r\n. */
+    let afterCr = false;
     for (;;) {
       const { bytesRead: n } = await fh.read(buf, 0, READ_CHUNK, null);
-      bytesRead += n;
-      rest = onChunk(rest + (n > 0 ? decoder.write(buf.subarray(0, n)) : decoder.end()), n === 0);
       if (n === 0) break;
+      bytesRead += n;
+      let chunk = buf.subarray(0, n);
+      if (afterCr && chunk[0] === LF) chunk = chunk.subarray(1);
+      afterCr = false;
+      // 0x0a and 0x0d never occur inside a multi-byte UTF-8 sequence: cutting there is safe.
+      const cut = Math.max(chunk.lastIndexOf(LF), chunk.lastIndexOf(CR)) + 1;
+      if (cut === 0) {
+        tailBytes += chunk.length;
+        if (tailBytes > SNAPSHOT_LINE_MAX_BYTES) throw tooLong(file, lineNo + 1);
+        if (chunk.length > 0) tail.push(Buffer.from(chunk));
+        continue;
+      }
+      const head = chunk.subarray(0, cut);
+      onBlock((tailBytes > 0 ? Buffer.concat([...tail, head]) : head).toString('utf8'));
+      afterCr = chunk[cut - 1] === CR;
+      tail = cut < chunk.length ? [Buffer.from(chunk.subarray(cut))] : [];
+      tailBytes = chunk.length - cut;
     }
+    if (tailBytes > 0) onBlock(Buffer.concat(tail).toString('utf8'));
   } finally {
     await fh.close();
   }
-  return { tickets, asOfSeq };
+  return { tickets, asOfSeq, site, trailer, sha256: digest.hex() };
+}
+
+/**
+ * The signature line against what was read; throws before the swap when it does not
+ * hold. Returns whether the file was signed (and verified).
+ */
+function checkSignature(file: string, staged: Staged, opts: ImportOptions): boolean {
+  const check = opts.signature;
+  if (!check) return false;
+  if (!staged.trailer) {
+    if (check.required) throw refused(file, 'unsigned', 'snapshot is not signed');
+    return false;
+  }
+  const verdict = verifySnapshotSignature(
+    staged.trailer.raw,
+    // A header without a site: the signature must name this gate's.
+    { site: staged.site ?? opts.siteId ?? '', asOfSeq: staged.asOfSeq, tickets: staged.tickets, sha256: staged.sha256 },
+    check.trusted,
+    check.today,
+  );
+  if (!verdict.ok) throw refused(file, verdict.reason, `snapshot signature: ${verdict.reason}: ${verdict.detail}`);
+  return true;
 }
 
 /**
@@ -237,6 +339,19 @@ function swapIn(db: Database.Database, s: { generation: number; asOfSeq: string 
 
 function isHeader(obj: unknown): obj is { snapshot: { site?: string; asOfSeq?: string } } {
   return typeof obj === 'object' && obj !== null && 'snapshot' in obj && typeof (obj as { snapshot: unknown }).snapshot === 'object';
+}
+
+function isTrailer(obj: unknown): obj is { signature: unknown } {
+  return typeof obj === 'object' && obj !== null && !Array.isArray(obj) && 'signature' in obj;
+}
+
+function tooLong(file: string, line: number): StileError {
+  return invalid(file, line, `line longer than ${SNAPSHOT_LINE_MAX_BYTES} bytes`);
+}
+
+/** A snapshot that does not carry a valid signature; `details.reason` is the verdict (unsigned, bad_signature, mismatch, …). */
+function refused(file: string, reason: string, message: string): StileError {
+  return new StileError(StileErrorCode.SnapshotInvalid, `${file}: ${message}; whitelist unchanged`, { reason });
 }
 
 function invalid(file: string, line: number, message: string): StileError {

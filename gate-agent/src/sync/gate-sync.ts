@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { connect, type MqttClient } from 'mqtt';
@@ -7,8 +8,10 @@ import type { DeviceHealth } from '../devices/supervisor.js';
 import type { GateStore } from '../store/index.js';
 import { localClock } from '../validation/index.js';
 import { CommandHandler, type GateActions } from './commands.js';
+import { checkControl } from './control.js';
 import { mqttOptions, nextReconnectMs } from './mqtt-options.js';
 import { OutboxDrain } from './outbox-drain.js';
+import { cloudCredential } from './resync-http.js';
 import { bump, newSyncStatus, type SyncStatus } from './status.js';
 import { WhitelistSync } from './whitelist-sync.js';
 
@@ -51,6 +54,8 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
   const status = newSyncStatus(cfg.mqtt.url.replace(/\/\/[^@/]*@/, '//'));
   const trusted = loadTrustedKeys(cfg.keys.control);
   const today = () => localClock(cfg.site.timezone, deps.clock()).date;
+  // Read once at start: the same credential for the broker and the cloud's HTTP API. Never logged.
+  const credential = cloudCredential(cfg.mqtt, site, gate, cfg.mqtt.passwordFile !== undefined ? readFileSync(cfg.mqtt.passwordFile, 'utf8') : undefined);
   const t = {
     entries: topics.entries(site, gate),
     entriesAck: topics.entriesAck(site, gate),
@@ -91,6 +96,8 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     trusted,
     today,
     snapshotUrl: cfg.mqtt.snapshotUrl,
+    credential,
+    snapshotLimits: { maxBytes: cfg.mqtt.snapshotMaxBytes, timeoutMs: cfg.mqtt.snapshotTimeoutSec * 1000 },
     downloadPath: join(dirname(dbPath), `${dbPath.split('/').pop() ?? 'gate.db'}.snapshot-download`),
     status,
     log,
@@ -181,20 +188,30 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     }
   });
 
-  /** The cloud's receipt: only these rows leave the outbox. */
+  /**
+   * The cloud's receipt: only these rows leave the outbox. It must be signed by the site's
+   * control key, name this gate, and name the eventIds the journal holds at `from` and
+   * `to`, so neither a foreign publisher nor a receipt replayed after a database reset
+   * (seqs start again at 1) can delete entries the cloud never stored.
+   */
   function handleReceipt(payload: Buffer): void {
-    let parsed;
-    try {
-      parsed = EntriesAckSchema.safeParse(JSON.parse(payload.toString('utf8')));
-    } catch {
-      parsed = undefined;
+    const c = checkControl(payload, EntriesAckSchema, trusted, today());
+    if (!c.ok) return dropReceipt(c.reason === 'invalid' || c.reason === 'bad_json' ? 'invalid_receipt' : c.reason, c.detail);
+    const r = c.msg;
+    if (r.site !== site || r.gate !== gate) return dropReceipt('wrong_gate', `receipt is for ${r.site}/${r.gate}`);
+    const from = Number(r.from);
+    const to = Number(r.to);
+    const first = store.eventIdAt(from);
+    const last = store.eventIdAt(to);
+    if (first !== r.firstEventId || last !== r.lastEventId) {
+      return dropReceipt('receipt_mismatch', `seq ${r.from}..${r.to} holds ${first ?? 'nothing'}..${last ?? 'nothing'}, receipt names ${r.firstEventId}..${r.lastEventId}`);
     }
-    if (!parsed?.success) {
-      bump(status.dropped, 'invalid_receipt');
-      log.warn({ event: 'message_dropped', topic: t.entriesAck, reason: 'invalid_receipt' }, 'entries receipt dropped');
-      return;
-    }
-    drain.receipt(Number(parsed.data.from), Number(parsed.data.to));
+    drain.receipt(from, to);
+  }
+
+  function dropReceipt(reason: string, detail: string): void {
+    bump(status.dropped, reason);
+    log.warn({ event: 'message_dropped', topic: t.entriesAck, reason, detail }, 'entries receipt dropped');
   }
 
   let lastSeq = safe(() => store.lastSeq(), 0);

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { WhitelistDeltaSchema, WhitelistHeadSchema, type TrustedKeys, type WhitelistDelta } from '@stile/config';
+import { isStileError, StileErrorCode, WhitelistDeltaSchema, WhitelistHeadSchema, type TrustedKeys, type WhitelistDelta } from '@stile/config';
 import { importSnapshot, type GateStore } from '../store/index.js';
 import { checkControl, checkControlObject } from './control.js';
-import { downloadSnapshot, fetchChanges } from './resync-http.js';
+import { downloadSnapshot, fetchChanges, type CloudCredential, type SnapshotLimits } from './resync-http.js';
 import { bump, type SyncStatus } from './status.js';
 
 export interface WhitelistSyncDeps {
@@ -13,6 +13,10 @@ export interface WhitelistSyncDeps {
   /** The park's local date, for control-key validity. */
   today(): string;
   snapshotUrl: string | undefined;
+  /** The gate's HTTP Basic credential for the cloud (null: none configured). */
+  credential: CloudCredential | null;
+  /** mqtt.snapshotMaxBytes / snapshotTimeoutSec. */
+  snapshotLimits: SnapshotLimits;
   /** Where the snapshot is downloaded to before import. */
   downloadPath: string;
   status: SyncStatus;
@@ -124,12 +128,17 @@ export class WhitelistSync {
     r.state = 'snapshot';
     const file = this.d.downloadPath;
     try {
-      await downloadSnapshot(base, this.d.site, file, (n) => (r.bytes = n));
+      await downloadSnapshot(base, this.d.site, file, this.d.credential, this.d.snapshotLimits, (n) => (r.bytes = n));
       const result = await importSnapshot(this.d.store.db, file, {
         siteId: this.d.site,
+        // Only what the site's control key signed reaches the whitelist.
+        signature: { required: true, trusted: this.d.trusted, today: this.d.today() },
         onProgress: (p) => {
           r.tickets = p.tickets;
         },
+      }).catch((err: unknown) => {
+        if (isStileError(err, StileErrorCode.SnapshotInvalid)) this.refused(err.message, err.details);
+        throw err;
       });
       this.d.log.info({ event: 'snapshot_imported', tickets: result.tickets, asOfSeq: result.asOfSeq, carriedOver: result.carriedOver, ms: Math.round(result.ms) }, 'whitelist snapshot imported');
     } finally {
@@ -144,7 +153,7 @@ export class WhitelistSync {
 
   /** GET changes?since=local and apply them; true when that closed the gap. */
   private async catchUp(base: string, since: string): Promise<boolean> {
-    const res = await fetchChanges(base, this.d.site, since);
+    const res = await fetchChanges(base, this.d.site, since, this.d.credential);
     if (res.kind === 'gone') {
       this.d.log.info({ event: 'changes_gone', since }, 'changes no longer available; downloading a snapshot');
       return false;
@@ -189,6 +198,13 @@ export class WhitelistSync {
   private changed(): void {
     this.d.status.whitelistSeq = this.d.store.whitelistSeq() ?? null;
     this.d.onChange?.();
+  }
+
+  /** A downloaded snapshot that was not imported: unsigned, forged, tampered or malformed. The old whitelist stays. */
+  private refused(detail: string, details: unknown): void {
+    const reason = typeof (details as { reason?: unknown } | undefined)?.reason === 'string' ? (details as { reason: string }).reason : 'invalid';
+    bump(this.d.status.dropped, `snapshot_${reason}`);
+    this.d.log.warn({ event: 'snapshot_refused', reason, detail }, 'whitelist snapshot refused; the gate keeps the whitelist it has');
   }
 
   private drop(reason: string, detail: string, raw?: Record<string, unknown>): void {

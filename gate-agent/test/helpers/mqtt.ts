@@ -5,7 +5,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { AddressInfo } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import Database from 'better-sqlite3';
-import { generateSigningKeyPair, loadSigningKey, MqttSchema, signControl, topics, type GateConfig, type SigningKey } from '@stile/config';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { basicAuthorization, gateUsername, generateSigningKeyPair, loadSigningKey, MqttSchema, signControl, topics, type GateConfig, type SigningKey } from '@stile/config';
 import { startGateDaemon, type GateDaemon } from '../../src/daemon/gate-daemon.js';
 import { RecordingRelay, captureLog } from './lane.js';
 import { makeSite, noonShanghai, type TestSite } from './site.js';
@@ -121,14 +123,15 @@ export class Observer {
   /** Remove a retained message this test created. */
   /**
    * Play the cloud's part of the uplink: answer every entries message on `entriesTopic`
-   * with a receipt, as cloud-bridge does after its commit. Without it nothing leaves the outbox.
+   * with a receipt signed by the site's control key, as cloud-bridge does after its
+   * commit. Without it nothing leaves the outbox.
    */
-  async actAsCloud(site: string, gate: string): Promise<void> {
+  async actAsCloud(site: string, gate: string, controlKey: SigningKey): Promise<void> {
     const entries = topics.entries(site, gate);
     this.client.on('message', (topic, payload) => {
       if (topic !== entries) return;
-      const seqs = (JSON.parse(payload.toString('utf8')) as { events: { seq: string }[] }).events.map((e) => Number(e.seq));
-      void this.client.publishAsync(topics.entriesAck(site, gate), JSON.stringify({ v: 1, from: String(Math.min(...seqs)), to: String(Math.max(...seqs)) }), { qos: 1 });
+      const events = (JSON.parse(payload.toString('utf8')) as { events: { seq: string; eventId: string }[] }).events;
+      void this.client.publishAsync(topics.entriesAck(site, gate), JSON.stringify(receiptFor(site, gate, events, controlKey)), { qos: 1 });
     });
     await this.subscribe(entries);
   }
@@ -142,6 +145,13 @@ export class Observer {
   }
 }
 
+/** The cloud's signed receipt for one entries message (events in seq order, as the gate sends them). */
+export function receiptFor(site: string, gate: string, events: readonly { seq: string; eventId: string }[], controlKey: SigningKey) {
+  const first = events[0]!;
+  const last = events[events.length - 1]!;
+  return signControl({ v: 1 as const, site, gate, from: first.seq, to: last.seq, firstEventId: first.eventId, lastEventId: last.eventId }, controlKey);
+}
+
 export interface SyncedGate {
   site: TestSite;
   siteId: string;
@@ -151,6 +161,9 @@ export interface SyncedGate {
   relay: RecordingRelay;
   log: ReturnType<typeof captureLog>;
   controlKey: SigningKey;
+  /** The gate's one credential (mqtt.passwordFile), and the Authorization header the cloud should see. */
+  password: string;
+  authorization: string;
   now: number;
   sign<T extends Record<string, unknown>>(m: T): T & { sig: string };
   /** Rows in the outbox, read through a second connection. */
@@ -160,16 +173,42 @@ export interface SyncedGate {
 }
 
 /** An in-process gate daemon with an `mqtt` section and its own site id and control key. */
-export async function startSyncedGate(opts: { url?: string; snapshotUrl?: string; tickets?: number; beforeStart?: (dbPath: string) => void; configFile?: boolean } = {}): Promise<SyncedGate> {
+export async function startSyncedGate(
+  opts: {
+    url?: string;
+    snapshotUrl?: string;
+    tickets?: number;
+    beforeStart?: (dbPath: string) => void;
+    configFile?: boolean;
+    /** The site's control key pair (default: a new c1), for tests that must sign before the gate exists. */
+    control?: { privateKeyPem: string; publicKey: string };
+    /** More mqtt settings (snapshotMaxBytes, …). */
+    mqtt?: Record<string, unknown>;
+  } = {},
+): Promise<SyncedGate> {
   const site = await makeSite(opts.tickets ?? 100);
   const siteId = uniqueSiteId();
-  const pair = generateSigningKeyPair('c1');
+  const pair = opts.control ?? generateSigningKeyPair('c1');
   const controlKey = loadSigningKey('c1', pair.privateKeyPem);
+  // The gate's one credential: MQTT login (anonymous Mosquitto ignores it) and HTTP Basic for the cloud API.
+  const password = randomBytes(18).toString('base64url');
+  const passwordFile = join(site.dir, 'gate.pw');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  const username = gateUsername(siteId, site.cfg.gate.id);
   const cfg: GateConfig = {
     ...site.cfg,
     site: { ...site.cfg.site, id: siteId },
     keys: { ...site.cfg.keys, control: [{ id: 'c1', publicKey: pair.publicKey }] },
-    mqtt: MqttSchema.parse({ url: opts.url ?? BROKER, batchSize: 100, reconnectMinMs: 50, reconnectMaxMs: 300, ...(opts.snapshotUrl ? { snapshotUrl: opts.snapshotUrl } : {}) }),
+    mqtt: MqttSchema.parse({
+      url: opts.url ?? BROKER,
+      username,
+      passwordFile,
+      batchSize: 100,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 300,
+      ...(opts.snapshotUrl ? { snapshotUrl: opts.snapshotUrl } : {}),
+      ...opts.mqtt,
+    }),
   };
   opts.beforeStart?.(cfg.store.path);
   const log = captureLog();
@@ -188,6 +227,8 @@ export async function startSyncedGate(opts: { url?: string; snapshotUrl?: string
     relay,
     log,
     controlKey,
+    password,
+    authorization: basicAuthorization(username, password),
     now,
     sign: (m) => signControl(m, controlKey),
     outboxSeqs: () => reader.prepare<[], { seq: number }>('SELECT seq FROM outbox ORDER BY seq').all().map((r) => r.seq),
@@ -201,10 +242,14 @@ export async function startSyncedGate(opts: { url?: string; snapshotUrl?: string
 }
 
 /** A tiny cloud HTTP API for resync tests; `handler` answers what the test wants. */
-export async function startHttp(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; requests: string[]; close(): Promise<void>; server: HttpServer }> {
+export async function startHttp(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; requests: string[]; authorizations: (string | undefined)[]; close(): Promise<void>; server: HttpServer }> {
   const requests: string[] = [];
+  const authorizations: (string | undefined)[] = [];
   const server = createHttpServer((req, res) => {
     requests.push(req.url ?? '');
+    authorizations.push(req.headers.authorization);
     handler(req, res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -212,7 +257,13 @@ export async function startHttp(handler: (req: IncomingMessage, res: ServerRespo
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    authorizations,
     server,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        // Endless or slow test responses must not hold the close up.
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

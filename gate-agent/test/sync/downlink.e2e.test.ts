@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { CommandAckSchema, generateSigningKeyPair, loadSigningKey, signControl, topics, type CommandAck, type SnapshotTicket, type WhitelistChange } from '@stile/config';
 import { Observer, startHttp, startSyncedGate, waitFor, type SyncedGate } from '../helpers/mqtt.js';
+import { signedSnapshot } from '../helpers/signed-snapshot.js';
 
 // Real Mosquitto at 127.0.0.1:1883 (anonymous). Each test has its own site id.
 let cleanups: (() => Promise<void>)[] = [];
@@ -15,10 +16,14 @@ afterEach(async () => {
 
 type Http = Awaited<ReturnType<typeof startHttp>>;
 
-async function setup(opts: { http?: Parameters<typeof startHttp>[0]; fresh?: boolean; configFile?: boolean } = {}): Promise<{ gate: SyncedGate; obs: Observer; http: Http | undefined }> {
+async function setup(
+  opts: { http?: Parameters<typeof startHttp>[0]; fresh?: boolean; configFile?: boolean; control?: { privateKeyPem: string; publicKey: string }; mqtt?: Record<string, unknown> } = {},
+): Promise<{ gate: SyncedGate; obs: Observer; http: Http | undefined }> {
   const http = opts.http ? await startHttp(opts.http) : undefined;
   const gate = await startSyncedGate({
     ...(opts.configFile ? { configFile: true } : {}),
+    ...(opts.control ? { control: opts.control } : {}),
+    ...(opts.mqtt ? { mqtt: opts.mqtt } : {}),
     ...(http ? { snapshotUrl: http.url } : {}),
     ...(opts.fresh ? { beforeStart: (db: string) => void new Database(db).exec("DELETE FROM meta WHERE key = 'whitelist_seq'").close() } : {}),
   });
@@ -102,6 +107,8 @@ describe('sync downlink: signed whitelist deltas', () => {
     await obs.publish(topics.whitelistDelta(gate.siteId), delta(gate, 4, [refund(ids[4]!)]));
     await waitFor(() => gate.daemon.sync!.status.whitelistSeq === '4', 'caught up to 4');
     expect(http!.requests).toContain(`/v1/sites/${gate.siteId}/whitelist/changes?since=1`);
+    // Basic auth with the gate's one credential on every request.
+    expect(new Set(http!.authorizations)).toEqual(new Set([gate.authorization]));
     for (const n of [2, 3, 4]) expect((await gate.scanId(ids[n]!)).reason).toBe('refunded');
     expect(gate.daemon.sync!.status.resync).toMatchObject({ state: 'idle', count: 1 });
   }, 60_000);
@@ -113,7 +120,7 @@ describe('sync downlink: signed whitelist deltas', () => {
       const ids = admissible(gate);
       return [
         { ticketId: ids[0]!, typeId: 'adult', visitDate: gate.site.today }, // used locally before the snapshot
-        { ticketId: ids[1]!, typeId: 'adult', visitDate: gate.site.today, status: 'refunded' },
+        { ticketId: ids[1]!, typeId: 'adult', visitDate: gate.site.today, status: 'refunded' as const },
         { ticketId: ids[2]!, typeId: 'adult', visitDate: gate.site.today },
       ];
     };
@@ -122,7 +129,7 @@ describe('sync downlink: signed whitelist deltas', () => {
         if (req.url?.includes('/whitelist/changes')) return json(res, 410, { error: 'gone' });
         if (req.url === `/v1/sites/${box.gate.siteId}/whitelist/snapshot`) {
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-          res.end([{ snapshot: { site: box.gate.siteId, asOfSeq: '10' } }, ...snapshotTickets()].map((l) => JSON.stringify(l)).join('\n') + '\n');
+          res.end(signedSnapshot(box.gate.controlKey, { site: box.gate.siteId, asOfSeq: '10', tickets: snapshotTickets() }));
           return;
         }
         json(res, 404);
@@ -134,6 +141,7 @@ describe('sync downlink: signed whitelist deltas', () => {
     await obs.publish(topics.whitelistDelta(gate.siteId), delta(gate, 7, [refund(ids[3]!)]));
     await waitFor(() => gate.daemon.sync!.status.whitelistSeq === '10', 'snapshot imported');
     expect(http!.requests.some((u) => u.endsWith('/whitelist/snapshot'))).toBe(true);
+    expect(new Set(http!.authorizations)).toEqual(new Set([gate.authorization]));
     expect((await gate.scanId(ids[0]!)).reason).toBe('entries_exhausted');
     expect((await gate.scanId(ids[1]!)).reason).toBe('refunded');
     expect((await gate.scanId(ids[2]!)).decision).toBe('admit');
@@ -155,14 +163,17 @@ describe('sync downlink: signed whitelist deltas', () => {
     await obs.publish(topics.whitelistHead(gate.siteId), { v: 1, seq: '2' }, true);
     await waitFor(() => gate.daemon.sync!.status.whitelistSeq === '2', 'caught up to head');
 
+    // The gate asks as soon as it connects, before setup() returns: its control key is made here.
+    const control = generateSigningKeyPair('c1');
     const other = await setup({
       fresh: true,
+      control,
       http: (req, res) => {
-        // The gate asks as soon as it connects, before setup() returns: take the site from the URL.
+        // …and the site taken from the URL.
         const m = /^\/v1\/sites\/([^/]+)\/whitelist\/snapshot$/.exec(req.url ?? '');
         if (m) {
           res.writeHead(200);
-          res.end(`${JSON.stringify({ snapshot: { site: m[1], asOfSeq: '5' } })}\n${JSON.stringify({ ticketId: 'FRESHTICKET000000000001', typeId: 'adult', visitDate: gate.site.today })}\n`);
+          res.end(signedSnapshot(loadSigningKey('c1', control.privateKeyPem), { site: m[1]!, asOfSeq: '5', tickets: [{ ticketId: 'FRESHTICKET000000000001', typeId: 'adult', visitDate: gate.site.today }] }));
         } else json(res, 404);
       },
     }).catch((err: Error) => err);
@@ -170,6 +181,97 @@ describe('sync downlink: signed whitelist deltas', () => {
     const fresh = other.gate;
     await waitFor(() => fresh.daemon.sync!.status.whitelistSeq === '5', 'fresh gate imported a snapshot');
     expect((await fresh.scanId('FRESHTICKET000000000001')).decision).toBe('admit');
+  }, 60_000);
+});
+
+describe('sync downlink: only a signed snapshot replaces the whitelist', () => {
+  it('a forged, a tampered and an unsigned snapshot are refused and counted; the old whitelist and seq stay; a signed one imports', async () => {
+    const box = {} as { gate: SyncedGate; serve: () => string };
+    const { gate, http } = await setup({
+      http: (req, res) => {
+        if (req.url?.includes('/whitelist/changes')) return json(res, 410, { error: 'gone' });
+        if (req.url?.endsWith('/whitelist/snapshot')) {
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+          res.end(box.serve());
+          return;
+        }
+        json(res, 404);
+      },
+    });
+    box.gate = gate;
+    const s = gate.daemon.sync!.status;
+    const [a, b] = admissible(gate);
+    const tickets = [
+      { ticketId: 'FORGEDTICKET00000000001', typeId: 'adult', visitDate: gate.site.today },
+      { ticketId: a!, typeId: 'adult', visitDate: gate.site.today, status: 'refunded' as const },
+    ];
+    const stranger = loadSigningKey('c1', generateSigningKeyPair('c1').privateKeyPem);
+    const good = signedSnapshot(gate.controlKey, { site: gate.siteId, asOfSeq: '10', tickets });
+    const attacks: [string, string][] = [
+      // Valid lines, trailer signed by a key with the trusted id that is not the trusted key.
+      ['bad_signature', signedSnapshot(stranger, { site: gate.siteId, asOfSeq: '10', tickets })],
+      // The cloud's own signature, one ticket line changed on the way.
+      ['mismatch', good.replace('"status":"refunded"', '"status":"valid"   ')],
+      ['unsigned', good.split('\n').filter((l) => !l.startsWith('{"signature"')).join('\n')],
+    ];
+    for (const [reason, text] of attacks) {
+      box.serve = () => text;
+      await gate.daemon.sync!.resync();
+      expect(s.dropped[`snapshot_${reason}`], reason).toBe(1);
+      expect(gate.log.events('snapshot_refused').at(-1)).toMatchObject({ reason });
+      expect(s.resync).toMatchObject({ state: 'failed', lastError: expect.stringContaining('whitelist unchanged') });
+      expect(s.whitelistSeq).toBe('1');
+      expect(gate.daemon.sync!.status.whitelistSeq).toBe('1');
+      expect((await gate.scanId('FORGEDTICKET00000000001')).reason).toBe('unknown_ticket');
+    }
+    expect(http!.requests.filter((u) => u.endsWith('/whitelist/snapshot'))).toHaveLength(3);
+    // The old whitelist still admits; the refused snapshots' refund never applied.
+    expect((await gate.scanId(a!)).decision).toBe('admit');
+
+    box.serve = () => good;
+    await gate.daemon.sync!.resync();
+    expect(s.resync.state).toBe('idle');
+    expect(s.whitelistSeq).toBe('10');
+    expect((await gate.scanId('FORGEDTICKET00000000001')).decision).toBe('admit');
+    expect((await gate.scanId(b!)).reason).toBe('unknown_ticket');
+  }, 60_000);
+
+  it('an endless snapshot stops at mqtt.snapshotMaxBytes, a slow-drip one at mqtt.snapshotTimeoutSec; nothing is left behind', async () => {
+    const box = { mode: 'endless' as 'endless' | 'drip' };
+    const { gate } = await setup({
+      mqtt: { snapshotMaxBytes: 256 * 1024, snapshotTimeoutSec: 1 },
+      http: (req, res) => {
+        if (req.url?.includes('/whitelist/changes')) return json(res, 410, { error: 'gone' });
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        const line = `${JSON.stringify({ ticketId: 'ENDLESS0000000000000001', typeId: 'adult', visitDate: '2026-11-25' })}\n`;
+        const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(box.mode === 'endless' ? line.repeat(200) : '{')), box.mode === 'endless' ? 1 : 20);
+        res.on('close', () => clearInterval(timer));
+      },
+    });
+    const r = gate.daemon.sync!.status.resync;
+    const download = `${gate.cfg.store.path}.snapshot-download`;
+    await gate.daemon.sync!.resync();
+    expect(r).toMatchObject({ state: 'failed', lastError: `GET snapshot: larger than ${256 * 1024} bytes (mqtt.snapshotMaxBytes); download stopped` });
+    expect(r.bytes).toBeLessThanOrEqual(256 * 1024);
+    expect(existsSync(download)).toBe(false);
+
+    box.mode = 'drip';
+    const started = Date.now();
+    await gate.daemon.sync!.resync();
+    expect(r).toMatchObject({ state: 'failed', lastError: 'GET snapshot: not finished after 1 s (mqtt.snapshotTimeoutSec); download stopped' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(existsSync(download)).toBe(false);
+    expect(gate.daemon.sync!.status.whitelistSeq).toBe('1');
+    expect((await gate.scanId(admissible(gate)[0]!)).decision).toBe('admit');
+  }, 60_000);
+
+  it("a 401 names the gate's user, never its password", async () => {
+    const { gate } = await setup({ http: (_req, res) => json(res, 401, { error: 'unauthorized' }) });
+    await gate.daemon.sync!.resync();
+    const err = gate.daemon.sync!.status.resync.lastError ?? '';
+    expect(err).toContain(`the cloud refused this gate's credential (user "gate.${gate.siteId}.${gate.gateId}"; revoked or wrong password)`);
+    expect(JSON.stringify(gate.log.lines)).not.toContain(gate.password);
+    expect(JSON.stringify(gate.daemon.sync!.status)).not.toContain(gate.password);
   }, 60_000);
 });
 

@@ -27,9 +27,9 @@ describe('gate.yaml mqtt and keys.control', () => {
     const cfg = load(`${BASE}keys:
   idHash: { value: "0123456789abcdef0123456789abcdef" }
   control: [{ id: c1, publicKey: "${control}" }]
-mqtt: { url: "mqtts://broker:8883", passwordFile: secrets/mqtt.pw, snapshotUrl: "http://cloud:8080" }
+mqtt: { url: "mqtts://broker:8883", passwordFile: secrets/mqtt.pw, snapshotUrl: "https://cloud:8443" }
 `);
-    expect(cfg.mqtt).toMatchObject({ batchSize: 200, outboxMax: 1_000_000, keepaliveSec: 30, protocolVersion: 5, snapshotUrl: 'http://cloud:8080' });
+    expect(cfg.mqtt).toMatchObject({ batchSize: 200, outboxMax: 1_000_000, keepaliveSec: 30, protocolVersion: 5, snapshotUrl: 'https://cloud:8443', snapshotMaxBytes: 1024 ** 3, snapshotTimeoutSec: 900 });
     expect(cfg.mqtt!.passwordFile).toMatch(/^\/.*secrets\/mqtt\.pw$/);
     expect(clientIdOf(cfg)).toBe('stile-west-lake-north-2');
   });
@@ -59,6 +59,31 @@ mqtt: { url: "mqtt://127.0.0.1:1883", protocolVersion: 4 }
     expect(isStileError(err)).toBe(true);
     expect((err as Error).message).toMatch(/keys\.control: mqtt needs at least one control key/);
     expect((err as Error).message).toMatch(/mqtt\.batchSize/);
+  });
+
+  it('snapshotUrl must be https:// unless the host is loopback or insecure: true is set', () => {
+    const withUrl = (url: string, extra = '') => `${BASE}keys:
+  idHash: { value: "0123456789abcdef0123456789abcdef" }
+  control: [{ id: c1, publicKey: "${control}" }]
+mqtt: { url: "mqtts://broker:8883", snapshotUrl: "${url}"${extra} }
+`;
+    for (const url of ['http://cloud:8080', 'http://10.0.0.5', 'http://127.0.0.1.evil.example', 'http://localhost.evil.example:80']) {
+      let err: unknown;
+      try {
+        load(withUrl(url));
+      } catch (e) {
+        err = e;
+      }
+      expect(isStileError(err), url).toBe(true);
+      expect((err as Error).message).toMatch(/: mqtt\.snapshotUrl: plain http:\/\/ to .* in the clear; use https:\/\/ \(or set mqtt\.insecure: true/);
+    }
+    // Loopback: a single-box install; the URL parser normalises the host first.
+    for (const url of ['http://127.0.0.1:8080', 'http://127.9.8.7', 'http://localhost:8080', 'http://[::1]:8080', 'http://2130706433/', 'https://cloud.example']) {
+      expect(load(withUrl(url)).mqtt!.snapshotUrl, url).toBe(url);
+    }
+    expect(load(withUrl('http://cloud:8080', ', insecure: true')).mqtt).toMatchObject({ snapshotUrl: 'http://cloud:8080', insecure: true });
+    expect(() => load(withUrl('http://cloud:8080', ', insecure: false'))).toThrow(/mqtt\.insecure/);
+    expect(() => load(withUrl('https://cloud', ', snapshotMaxBytes: 1.5'))).toThrow(/mqtt\.snapshotMaxBytes/);
   });
 
   it('reconnect backoff doubles up to the maximum, with at most 25 % jitter', () => {

@@ -30,7 +30,7 @@ describe('sync uplink: outbox → entries topic', () => {
   it('drains the outbox in seq order and deletes rows only on the cloud’s receipt', async () => {
     const { gate, obs, proxy } = await setup({ proxy: true, tickets: 400 });
     const entries = topics.entries(gate.siteId, gate.gateId);
-    await obs.actAsCloud(gate.siteId, gate.gateId);
+    await obs.actAsCloud(gate.siteId, gate.gateId, gate.controlKey);
     await waitFor(() => gate.daemon.sync!.status.connected, 'gate connected');
 
     // Let the first status publish get its PUBACK (mqtt.js resends unacked messages before it reports a reconnect).
@@ -84,13 +84,13 @@ describe('sync uplink: outbox → entries topic', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(gate.outboxSeqs()).toEqual(admitted);
     // The cloud comes (back): the gate sends again after its receipt timeout, and the rows go.
-    await obs.actAsCloud(gate.siteId, gate.gateId);
+    await obs.actAsCloud(gate.siteId, gate.gateId, gate.controlKey);
     await waitFor(() => gate.outboxSeqs().length === 0, 'outbox drained once receipted', 30_000);
   }, 60_000);
 
   it('keeps admitting and keeps every row while the broker is unreachable', async () => {
     const { gate, obs, proxy } = await setup({ proxy: true });
-    await obs.actAsCloud(gate.siteId, gate.gateId);
+    await obs.actAsCloud(gate.siteId, gate.gateId, gate.controlKey);
     await waitFor(() => gate.daemon.sync!.status.connected, 'gate connected');
     proxy!.refuse = true;
     proxy!.cut();
