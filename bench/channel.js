@@ -137,12 +137,13 @@ async function salesBridge(dialect) {
   const sales = {
     catalogue,
     capacity: { daily: DAILY_CAPACITY, yellow: 0.7, orange: 0.85 },
-    idHashKey: `bench-id-hash-key-${RUN}`,
+    idHashKey: `bench-id-hash-key-${RUN}-0123456789abcdef`,
     staffTokenSha256: createHash('sha256').update(`bench-staff-${RUN}`).digest('hex'),
   };
   const site = { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates: ['g1'], sales };
   const db = dialect === 'sqlite' ? { sqlitePath: join(dir, 'cloud-channel.db') } : { databaseUrl: await pgSchema(PG_URL, RUN, cleanups) };
-  const bridge = await startCloudBridge({ ...db, mqttUrl: MQTT_URL, httpPort: 0, sites: [site], sharedGroup: `grp-${id}`, clientId: `cloud-${id}`, sessionExpirySec: 60, logger: silent });
+  // demoMode: the demo catalogue's channels use the public demo keys.
+  const bridge = await startCloudBridge({ ...db, mqttUrl: MQTT_URL, httpPort: 0, sites: [site], sharedGroup: `grp-${id}`, clientId: `cloud-${id}`, sessionExpirySec: 60, demoMode: true, logger: silent });
   const close = onCleanup(() => bridge.close());
   return { bridge, id, url: `http://127.0.0.1:${bridge.httpPort}`, slots: catalogue.slots.map((s) => s.id), close };
 }

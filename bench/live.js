@@ -33,13 +33,14 @@ const bridge = await startCloudBridge({
   sharedGroup: `grp-${RUN}`,
   clientId: `cloud-${RUN}`,
   sessionExpirySec: 60,
+  demoMode: true, // the demo catalogue's channels use the public demo keys
   logger: pino({ level: 'silent' }),
   sites: [
     {
       id: SITE,
       controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem },
       gates: ['g1'],
-      sales: { catalogue: demoCatalogue(), capacity: { daily: 1_000_000, yellow: 0.7, orange: 0.85 }, idHashKey: 'bench-id-hash-key-0123456789', staffTokenSha256: createHash('sha256').update(TOKEN).digest('hex') },
+      sales: { catalogue: demoCatalogue(), capacity: { daily: 1_000_000, yellow: 0.7, orange: 0.85 }, idHashKey: 'bench-id-hash-key-0123456789abcdef', staffTokenSha256: createHash('sha256').update(TOKEN).digest('hex') },
     },
   ],
 });
@@ -59,7 +60,7 @@ try {
   });
   await screen.subscribeAsync({ [topics.capacity(SITE)]: { qos: 1 }, [`bench/${RUN}/bare`]: { qos: 1 } });
 
-  const res = await fetch(`http://127.0.0.1:${bridge.httpPort}/v1/staff/sites/${SITE}/dashboard/stream?token=${TOKEN}`);
+  const res = await fetch(`http://127.0.0.1:${bridge.httpPort}/v1/staff/sites/${SITE}/dashboard/stream`, { headers: { authorization: `Bearer ${TOKEN}` } });
   if (!res.ok) throw new Error(`dashboard stream: HTTP ${res.status}`);
   let admitted = 0;
   let dashboardSeen = () => {};

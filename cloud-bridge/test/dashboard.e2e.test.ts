@@ -5,7 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue } from '../src/catalogue/catalogue.js';
 import { generateSigningKeyPair } from '@stile/config';
-import { feed, makeGate, SITE, startGate, Teardown, gateCleanup, type GateSide } from './faults/harness.js';
+import { feed, makeGate, SITE, startGate, Teardown, gateCleanup, type CloudSide, type GateSide } from './faults/harness.js';
 import { MQTT_URL, testBridge, testDb, type TestDb } from './helpers.js';
 
 const CHROMIUM = process.env.STILE_CHROMIUM ?? '/usr/bin/chromium';
@@ -35,7 +35,9 @@ describe('dashboard in Chromium', () => {
         sales: { catalogue: demoCatalogue(), capacity: { daily: 50, yellow: 0.7, orange: 0.85 }, idHashKey: 'id-hash-key-for-tests-0123456789', staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') },
       },
     ], { demoMode: true });
-    gate = await makeGate({ gateId, mqttUrl: MQTT_URL, controlPublicKey: pair.publicKey, tickets: 50 });
+    // Provisioned by the cloud (its tickets issued there, its credential), so its admissions count.
+    const cloud: CloudSide = { dialect: 'sqlite', db, configPath: '', publicKey: pair.publicKey, httpUrl: `http://127.0.0.1:${bridge.httpPort}` };
+    gate = await makeGate({ gateId, mqttUrl: MQTT_URL, controlPublicKey: pair.publicKey, tickets: 50, cloud });
     gateCleanup(t, gate);
     await startGate(gate);
     browser = await chromium.launch({

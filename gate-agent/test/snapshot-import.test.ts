@@ -264,6 +264,14 @@ describe('importSnapshot: signature line', () => {
     const text = [JSON.stringify({ snapshot: { site: 'demo-park', asOfSeq: '20' } }), ...lines, signatureLine(cloud.key, 'demo-park', '20', lines)].join('\r\n');
     writeFileSync(file, text);
     expect(await importSnapshot(store.db, file, { siteId: 'demo-park', ...sig(true) })).toMatchObject({ tickets: 2, signed: true });
+    // Blank lines between tickets are not part of the digest; no line break after the signature line.
+    writeFileSync(file, [JSON.stringify({ snapshot: { site: 'demo-park', asOfSeq: '21' } }), lines[0], '', '  ', lines[1], signatureLine(cloud.key, 'demo-park', '21', lines)].join('\n'));
+    expect(await importSnapshot(store.db, file, { siteId: 'demo-park', ...sig(true) })).toMatchObject({ tickets: 2, signed: true });
+    // Many tickets across several 64 KiB reads, mixed \n and \r\n.
+    const many = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ ticketId: `MIXED${String(i).padStart(6, '0')}`, typeId: 'adult', visitDate: today, idHash: 'b'.repeat(64) }));
+    const body = many.map((l, i) => `${l}${i % 7 === 0 ? '\r\n' : '\n'}`).join('');
+    writeFileSync(file, `{"snapshot":{"site":"demo-park","asOfSeq":"22"}}\n${body}${signatureLine(cloud.key, 'demo-park', '22', many)}\n`);
+    expect(await importSnapshot(store.db, file, { siteId: 'demo-park', ...sig(true) })).toMatchObject({ tickets: 2000, signed: true });
   });
 });
 

@@ -3,6 +3,7 @@ import { isStileError } from '@stile/config';
 import { startCloudBridge } from '../bridge.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { loadCloudConfig } from '../config.js';
+import { assertCredentials } from '../credential-checks.js';
 import { createLogger } from '../log.js';
 import { CHANNEL_USAGE, channelCommand } from './channel-command.js';
 import { DEVICE_USAGE, deviceCommand } from './device-command.js';
@@ -33,6 +34,13 @@ async function main(): Promise<number> {
   let loaded;
   try {
     loaded = loadCloudConfig(values.config);
+  } catch (err) {
+    process.stderr.write(`${isStileError(err) ? err.message : String(err)}\n`);
+    return 2;
+  }
+  try {
+    // Weak keys, public demo keys, an unsigned webhook: refused before any port is opened.
+    assertCredentials(loaded.options);
   } catch (err) {
     process.stderr.write(`${isStileError(err) ? err.message : String(err)}\n`);
     return 2;

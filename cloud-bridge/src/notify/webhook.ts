@@ -113,7 +113,6 @@ export class WebhookNotifier implements StaffNotifier {
   private readonly timeoutMs: number;
   /** For logs: webhook URLs often carry a token in the query (e.g. WeCom ?key=), so it is left out. */
   private readonly where: string;
-
   private readonly now: () => number;
 
   constructor(private readonly opts: WebhookNotifierOptions) {

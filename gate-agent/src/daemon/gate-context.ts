@@ -17,6 +17,7 @@ export function openGate(cfg: GateConfig, logger: Logger, opts: { clock?: () => 
   // gatectl inspects with the config's rules but leaves the daemon's stored copy alone.
   if (!opts.inspectOnly) {
     store.saveTicketTypes(cfg.ticketTypes);
+    // Replaces gate.yaml's own revocations only: cloud ones came as deltas and are not sent again.
     store.saveKeysAndRevocations(cfg.keys.offline, cfg.revokedTickets);
   }
   const ticketTypes = new Map(cfg.ticketTypes.map((t) => [t.id, t]));

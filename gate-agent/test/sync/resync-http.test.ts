@@ -9,7 +9,7 @@ import { startHttp } from '../helpers/mqtt.js';
 
 // The gate's HTTP client against a local fake cloud: credential, size and time bounds.
 type Http = Awaited<ReturnType<typeof startHttp>>;
-let servers: Http[] = [];
+const servers: Http[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
