@@ -40,6 +40,8 @@ const bridge = await startCloudBridge({
       id: SITE,
       controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem },
       gates: ['g1'],
+      // Samples arrive faster than one lane passes people: the lane rate check is off here.
+      maxAdmissionsPerSecond: 0,
       sales: { catalogue: demoCatalogue(), capacity: { daily: 1_000_000, yellow: 0.7, orange: 0.85 }, idHashKey: 'bench-id-hash-key-0123456789abcdef', staffTokenSha256: createHash('sha256').update(TOKEN).digest('hex') },
     },
   ],
@@ -107,8 +109,12 @@ try {
   const toDashboard = [];
   const bare = [];
   note(`live: ${SAMPLES} admissions, one at a time, each timed to the capacity topic and the dashboard stream`);
+  // The tickets the gate admits were issued by the cloud (walk-ins for today: not sold for today).
+  const liveId = (i) => `LIVE${RUN}${String(i).padStart(6, '0')}`.slice(0, 64);
+  const visitDate = new Date().toISOString().slice(0, 10);
+  await bridge.store.upsertTickets(bridge.store.db, SITE, Array.from({ length: SAMPLES + 5 }, (_, k) => ({ ticketId: liveId(k + 1), typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 })), null);
   for (let i = 1; i <= SAMPLES + 5; i++) {
-    const event = { eventId: `${RUN}-${i}`, seq: String(i), epoch: 1, kind: 'admit', ticketId: `LIVE${RUN}${String(i).padStart(6, '0')}`.slice(0, 64), typeId: 'adult', credential: 'qr', persons: 1, at: new Date().toISOString() };
+    const event = { eventId: `${RUN}-${i}`, seq: String(i), epoch: 1, kind: 'admit', ticketId: liveId(i), typeId: 'adult', credential: 'qr', persons: 1, at: new Date().toISOString() };
     const payload = JSON.stringify({ v: 1, site: SITE, gate: 'g1', events: [event] });
     const t0 = nowMs();
     const cap = waitUntil(() => capacityLoad >= i, (f) => (capacitySeen = f));

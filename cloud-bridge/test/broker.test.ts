@@ -7,12 +7,12 @@ import { admit, entriesMessage, seedTickets, testBridge, testDb, testSite, waitF
 
 describe('embedded broker', () => {
   it('runs the cloud bridge over MQTT 3.1.1 (plain subscription) end to end, gates logged in from the registry', async () => {
-    let bridge: CloudBridge | undefined;
-    const broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => bridge?.registry.verify(u, p) ?? Promise.resolve(null) });
+    const late: { bridge?: CloudBridge } = {};
+    const broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => late.bridge?.registry.verify(u, p) ?? Promise.resolve(null) });
     const db = await testDb('sqlite');
     const site = testSite(['g1']);
     const s = site.config.id;
-    bridge = await testBridge(db, [site.config], { mqttUrl: broker.cloudUrl, mqttProtocol: 4 });
+    const bridge = (late.bridge = await testBridge(db, [site.config], { mqttUrl: broker.cloudUrl, mqttProtocol: 4 }));
     try {
       const login = await bridge.registry.issue(s, 'gate', 'g1');
       await seedTickets(bridge, s, ['TKT-EMB-0001']);
@@ -21,7 +21,7 @@ describe('embedded broker', () => {
       gate.on('message', (_t, p) => receipts.push(p.toString()));
       await gate.subscribeAsync(topics.entriesAck(s, 'g1'), { qos: 1 });
       await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-EMB-0001')]), { qos: 1 });
-      await waitFor(async () => (await bridge!.store.countEntries(s)) === 1, 'the entry via the embedded broker');
+      await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the entry via the embedded broker');
       await waitFor(() => receipts.length === 1, 'the signed receipt on the gate’s own topic');
       expect(JSON.parse(receipts[0]!)).toMatchObject({ v: 1, site: s, gate: 'g1', from: '1', to: '1', sig: expect.stringMatching(/^ck1\./) });
       await gate.endAsync();

@@ -6,7 +6,7 @@ import { AnnounceMessageSchema, CapacityMessageSchema, topics, type AnnounceMess
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue } from '../src/catalogue/catalogue.js';
 import { verifyWebhookSignature } from '../src/notify/webhook.js';
-import { admit, DIALECTS, entriesMessage, idNumber, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
+import { DIALECTS, entriesMessage, idNumber, signedAdmit, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';
 const HOOK_SECRET = 'webhook-secret-0123456789abcdef0123456789';
@@ -81,7 +81,8 @@ describe.each(DIALECTS)('capacity levels live on %s', (dialect) => {
 
       // A walk-in on a ticket not sold for today (an offline kiosk ticket) tips the park into red.
       const gate = await testClient();
-      await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(1, 'KIOSKOFFLINE01', { at: new Date().toISOString() })]), { qos: 1 });
+      // Its signed code travels with the entry, so the cloud believes it.
+      await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [signedAdmit(site, 1, 'KIOSKOFFLINE01', { at: new Date().toISOString() })]), { qos: 1 });
       await gate.endAsync();
       await waitFor(() => announced.some((a) => a.level === 'red'), 'the red announcement');
       expect(levels.at(-1)).toMatchObject({ level: 'red', load: 10, admitted: 1, percent: 100 });

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashIdNumber, topics, WhitelistDeltaSchema, type WhitelistDelta } from '@stile/config';
+import { basicAuthorization, hashIdNumber, TicketTypesDocumentSchema, topics, verifySiteDocument, WhitelistDeltaSchema, type WhitelistDelta } from '@stile/config';
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue, type Catalogue } from '../src/catalogue/catalogue.js';
 import { LogSmsSender } from '../src/notify/sms.js';
 import { Reports } from '../src/reports/report-service.js';
-import { admit, DIALECTS, entriesMessage, idNumber, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
+import { admit, DIALECTS, entriesMessage, idNumber, seedTickets, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';
 const ID_KEY = 'id-hash-key-for-tests-0123456789';
@@ -39,7 +39,7 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     };
     const order = (body: Record<string, unknown>, idem = uniqueId('idem'), key?: string) => call('POST', '/v1/channel/orders', body, { 'idempotency-key': idem }, key);
     const write = (orderId: string, action: string, body: unknown, idem = uniqueId('idem'), key?: string) => call('POST', `/v1/channel/orders/${orderId}/${action}`, body, { 'idempotency-key': idem }, key);
-    return { bridge, site: site.config.id, sms, call, order, write };
+    return { bridge, site: site.config.id, trusted: site.trusted, base, sms, call, order, write };
   }
 
   const adults = (n: number, from = 1) => ({ typeId: 'adult', date: DAY, slotId: 's10', contactPhone: '13800138000', visitors: Array.from({ length: n }, (_, i) => ({ name: `游客${from + i}`, idNumber: idNumber(from + i) })) });
@@ -273,6 +273,8 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     await p.write(b.body.orderId, 'refund', { reason: 'weather' }, uniqueId('i'), DEMO_API_KEYS.meituan);
     // Two admissions at the gate today, 10:xx local time.
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    // Tickets the cloud issued (another channel's), admitted today: the cloud believes only those.
+    await seedTickets(p.bridge, p.site, ['TKT-R1-0000', 'TKT-R2-0000'], today);
     const gate = await testClient();
     await gate.publishAsync(topics.entries(p.site, 'g1'), entriesMessage(p.site, 'g1', [admit(1, 'TKT-R1-0000', { at: `${today}T10:05:00+08:00`, persons: 2 }), admit(2, 'TKT-R2-0000', { at: `${today}T10:40:00+08:00` })]), { qos: 1 });
     await gate.endAsync();
@@ -318,7 +320,13 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     const doc = await p.call('GET', '/docs');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/channel/availability', '/v1/channel/orders', '/v1/channel/orders/{orderId}/pay']));
-    const rules = await p.call('GET', `/v1/sites/${p.site}/ticket-types`);
-    expect(rules.body.ticketTypes.find((t: { id: string }) => t.id === 'adult@early').entryWindow).toEqual({ from: '00:00', to: '08:00' });
+    // A gate route: the gate's own credential, and the rules come signed for this site.
+    expect((await p.call('GET', `/v1/sites/${p.site}/ticket-types`)).status).toBe(401);
+    const login = await p.bridge.registry.issue(p.site, 'gate', 'g1');
+    const res = await fetch(`${p.base}/v1/sites/${p.site}/ticket-types`, { headers: { authorization: basicAuthorization(login.username, login.token) } });
+    const rules = (await res.json()) as Record<string, unknown>;
+    const verified = verifySiteDocument(rules, TicketTypesDocumentSchema, p.site, p.trusted, new Date().toISOString().slice(0, 10));
+    expect(verified.ok).toBe(true);
+    expect((rules.ticketTypes as { id: string; entryWindow?: unknown }[]).find((t) => t.id === 'adult@early')!.entryWindow).toEqual({ from: '00:00', to: '08:00' });
   });
 });

@@ -37,7 +37,7 @@ describe('cloud.yaml', () => {
     const { options, broker } = loadCloudConfig(file, { DATABASE_URL: 'postgres://env/db' });
     expect(options.databaseUrl).toBe('postgres://env/db');
     expect(options.sqlitePath).toBeUndefined();
-    expect(broker).toEqual({ port: 1884 });
+    expect(broker).toEqual({ port: 1884, host: '127.0.0.1' });
   });
 
   it('names the file and every bad field', () => {

@@ -112,8 +112,8 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       const metricsToken = randomBytes(16).toString('hex');
       // Every client of the broker logs in: gates and the screen with credentials from the
       // cloud's device registry (made below, once the bridge is up), the bridge internally.
-      let registry: CloudBridge['registry'] | undefined;
-      broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => registry?.verify(u, p) ?? Promise.resolve(null) });
+      const late: { registry?: CloudBridge['registry'] } = {};
+      broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => late.registry?.verify(u, p) ?? Promise.resolve(null) });
       const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
       bridge = await startCloudBridge({
         sqlitePath: join(dir, 'cloud.db'),
@@ -141,7 +141,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         // Level changes are printed as capacity lines (below); the rest of the log as pino writes it.
         logger: pino({ level: opts.logLevel ?? process.env.DEMO_LOG_LEVEL ?? 'warn' }, { write: (line: string) => void (line.includes('"alert":"capacity_level"') || process.stdout.write(line)) }),
       });
-      registry = bridge.registry;
+      const registry = (late.registry = bridge.registry);
       const gateCredentials: Record<string, { username: string; token: string }> = {};
       for (const g of site.gates) gateCredentials[g] = await registry.issue(site.id, 'gate', g);
       await watchCapacity(mqttUrl, await registry.issue(site.id, 'screen', 'entrance'), loadTrustedKeys([{ id: pair.keyId, publicKey: pair.publicKey }]));
