@@ -21,6 +21,8 @@ export interface EmbeddedBrokerOptions {
   /** How often connected devices are checked again (a revoked gate is cut off). Default 5 s. */
   recheckMs?: number;
   log?: Logger;
+  /** Each refusal, for the cloud's /metrics (`refused.broker_<reason>`). */
+  onRefuse?: (reason: string) => void;
 }
 
 /** The cloud-bridge's own broker user; its password is made fresh at every start and never leaves the process. */
@@ -45,6 +47,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const refused: Record<string, number> = {};
   const refuse = (reason: string, detail: Record<string, unknown>): void => {
     refused[reason] = (refused[reason] ?? 0) + 1;
+    opts.onRefuse?.(reason);
     opts.log?.warn({ reason, ...detail }, 'broker refused a client action');
   };
   const isCloud = (username: string | undefined, password: Buffer | undefined): boolean => {

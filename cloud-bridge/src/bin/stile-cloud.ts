@@ -49,12 +49,14 @@ async function main(): Promise<number> {
   // The broker comes up before the bridge (which connects to it) and checks devices against
   // the bridge's registry once that is open; until then only the bridge itself gets in.
   let verifyDevice: (u: string | undefined, p: Buffer | undefined) => Promise<DeviceIdentity | null> = () => Promise.resolve(null);
+  let refused: (reason: string) => void = () => {};
   if (loaded.broker) {
-    broker = await startEmbeddedBroker({ port: loaded.broker.port, host: loaded.broker.host, verifyDevice: (u, p) => verifyDevice(u, p), log });
+    broker = await startEmbeddedBroker({ port: loaded.broker.port, host: loaded.broker.host, verifyDevice: (u, p) => verifyDevice(u, p), onRefuse: (r) => refused(r), log });
     log.info({ port: broker.port }, 'embedded MQTT broker listening (every client authenticated against the device registry)');
   }
   const bridge = await startCloudBridge({ ...loaded.options, ...(broker ? { mqttUrl: broker.cloudUrl } : {}), logger: log });
   verifyDevice = (u, p) => bridge.registry.verify(u, p);
+  refused = (r) => bridge.metrics.refuse(`broker_${r}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

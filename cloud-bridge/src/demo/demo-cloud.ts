@@ -113,7 +113,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       // Every client of the broker logs in: gates and the screen with credentials from the
       // cloud's device registry (made below, once the bridge is up), the bridge internally.
       const late: { registry?: CloudBridge['registry'] } = {};
-      broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => late.registry?.verify(u, p) ?? Promise.resolve(null) });
+      broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => late.registry?.verify(u, p) ?? Promise.resolve(null), onRefuse: (r) => bridge?.metrics.refuse(`broker_${r}`) });
       const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
       bridge = await startCloudBridge({
         sqlitePath: join(dir, 'cloud.db'),
