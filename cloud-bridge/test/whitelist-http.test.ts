@@ -144,4 +144,24 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     expect((await get(`/v1/sites/${s}/whitelist/snapshot`)).status).toBe(401);
     expect(bridge.metrics.refused.gate_unauthorized).toBe(10);
   });
+
+  it('serves the gate routes on a listener of their own when gateHttpPort is set, and none of them on the public port', async () => {
+    const db = await testDb(dialect);
+    cleanups.push(() => db.cleanup());
+    const site = testSite(['g1']);
+    const bridge = await testBridge(db, [site.config], { gateHttpPort: 0 });
+    cleanups.push(() => bridge.close());
+    const s = site.config.id;
+    const login = await bridge.registry.issue(s, 'gate', 'g1');
+    const headers = { authorization: basicAuthorization(login.username, login.token) };
+    const pub = `http://127.0.0.1:${bridge.httpPort}`;
+    const gates = `http://127.0.0.1:${bridge.gateHttpPort!}`;
+    expect(bridge.gateHttpPort).not.toBe(bridge.httpPort);
+    expect((await fetch(`${pub}/v1/sites/${s}/whitelist/changes?since=0`, { headers })).status).toBe(404);
+    expect((await fetch(`${gates}/v1/sites/${s}/whitelist/changes?since=0`, { headers })).status).toBe(200);
+    expect((await fetch(`${gates}/v1/sites/${s}/whitelist/changes?since=0`)).status).toBe(401);
+    expect((await fetch(`${gates}/metrics`)).status).toBe(404);
+    expect((await fetch(`${gates}/v1/channel/availability`)).status).toBe(404);
+    expect((await fetch(`${gates}/healthz`)).status).toBe(200);
+  });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import type { GateConfig, MqttConfig } from '@stile/config';
+import { gateUsername, type GateConfig, type MqttConfig } from '@stile/config';
 
 export function clientIdOf(cfg: GateConfig): string {
   return cfg.mqtt?.clientId ?? `stile-${cfg.site.id}-${cfg.gate.id}`;
@@ -25,8 +25,9 @@ export function mqttOptions(cfg: GateConfig & { mqtt: MqttConfig }, will: { topi
     queueQoSZero: false,
     resubscribe: false,
     will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
-    ...(m.username !== undefined ? { username: m.username } : {}),
-    ...(m.passwordFile !== undefined ? { password: readFileSync(m.passwordFile, 'utf8').trim() } : {}),
+    // The registry's name for this gate unless the config says otherwise: the same login as its HTTP requests.
+    ...(m.username !== undefined || m.passwordFile !== undefined ? { username: m.username ?? gateUsername(cfg.site.id, cfg.gate.id) } : {}),
+    ...(m.passwordFile !== undefined ? { password: readFileSync(m.passwordFile, 'utf8').split('\n')[0]!.trim() } : {}),
     ...(m.caFile !== undefined ? { ca: read(m.caFile) } : {}),
     ...(m.certFile !== undefined ? { cert: read(m.certFile) } : {}),
     ...(m.keyFile !== undefined ? { key: read(m.keyFile) } : {}),
