@@ -3,7 +3,7 @@
 // (a real gate keeps 2 in flight), as fast as PUBACKs come back. The events are split
 // evenly between the gates, each with its own seq from 1.
 // argv: url site gates events batch window tag. IPC: {started} before the first publish,
-// {done, ms} after the last PUBACK.
+// {done, ms, cpuMs} after the last PUBACK (cpuMs: this process's user+system CPU).
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { connectAsync } from 'mqtt';
@@ -41,6 +41,7 @@ process.send({ started: true });
 const t0 = performance.now();
 const share = Math.floor(EVENTS / GATES);
 await Promise.all(Array.from({ length: GATES }, (_, i) => gate(i + 1, i === GATES - 1 ? EVENTS - share * (GATES - 1) : share)));
-process.send({ done: true, ms: performance.now() - t0 });
+const cpu = process.cpuUsage();
+process.send({ done: true, ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 });
 await client.endAsync();
 process.disconnect();

@@ -4,7 +4,6 @@
 // stdout: one `key=value` line per figure (see bench/README.md); stderr: progress.
 // Nothing is asserted. Every site id and PostgreSQL schema is unique to this run and
 // removed at the end (also on Ctrl-C).
-import { fork } from 'node:child_process';
 import { createServer, connect as netConnect } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,13 +11,14 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { connectAsync } from 'mqtt';
 import pino from 'pino';
-import { sql } from 'kysely';
-import { generateSigningKeyPair, loadGateConfig, MqttSchema, topics } from '../config/dist/index.js';
+import { loadGateConfig, MqttSchema, topics } from '../config/dist/index.js';
 import { startCloudBridge } from '../cloud-bridge/dist/index.js';
 import { startGateDaemon } from '../gate-agent/dist/daemon/gate-daemon.js';
 import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
 import { createDemoSite, newTicketId } from '../gate-agent/dist/demo/demo-site.js';
 import { importSnapshot } from '../gate-agent/dist/store/index.js';
+import { startIngestFloor } from './ingest-floor.js';
+import { cloudSite, ingestGates, loadRun as publisherRun, seedIngestTickets, sleep, waitUntil } from './ingest-lib.js';
 import { fmt, intEnv, line, note, nowMs, pgSchema, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,14 +26,12 @@ const root = join(here, '..');
 const MQTT_URL = process.env.BENCH_MQTT ?? 'mqtt://127.0.0.1:1883';
 const PG_URL = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const INGEST_EVENTS = intEnv('BENCH_INGEST_EVENTS', 100_000);
-const INGEST_BATCH = 200;
-const INGEST_GATES = 10; // gates draining at once, as after a park-wide outage
-const PUB_WINDOW = 2; // unacknowledged batches per gate (what the gate agent keeps in flight)
 const DRAIN_EVENTS = 10_000;
 const DELTA_SAMPLES = intEnv('BENCH_DELTAS', 500);
 const DELTA_GATES = 3;
-// BENCH_SYNC_ONLY=postgres,drain runs only those parts (bare, sqlite, postgres, drain, delta).
-const ONLY = new Set((process.env.BENCH_SYNC_ONLY ?? 'bare,sqlite,postgres,drain,delta').split(',').map((s) => s.trim()));
+// BENCH_SYNC_ONLY=postgres,drain runs only those parts (bare, floor, sqlite, postgres, drain,
+// delta; floor = the bare insert consumer on each store selected by sqlite/postgres).
+const ONLY = new Set((process.env.BENCH_SYNC_ONLY ?? 'bare,floor,sqlite,postgres,drain,delta').split(',').map((s) => s.trim()));
 
 
 const RUN = `b${process.pid}${Date.now().toString(36)}`;
@@ -49,40 +47,7 @@ async function cleanup() {
 }
 for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitUntil(cond, what, timeoutMs = 120_000, everyMs = 5) {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-function cloudSite(id, gates) {
-  const pair = generateSigningKeyPair('ck1');
-  // The publisher replays events far faster than a lane passes people: the lane rate check is off.
-  return { config: { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates, maxAdmissionsPerSecond: 0 }, publicKey: pair.publicKey };
-}
-
-/** Run the publisher child for `site`/`gate`; resolves with the ms from its first publish once `consumed()` is true. */
-async function loadRun(site, tag, consumed) {
-  const child = fork(join(here, 'sync-publisher.js'), [MQTT_URL, site, String(INGEST_GATES), String(INGEST_EVENTS), String(INGEST_BATCH), String(PUB_WINDOW), tag], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let t0 = 0;
-  let pubMs = NaN;
-  const exited = new Promise((resolve, reject) => {
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited with ${code}`))));
-    child.on('error', reject);
-  });
-  child.on('message', (m) => {
-    if (m.started) t0 = nowMs();
-    if (m.done) pubMs = m.ms;
-  });
-  await waitUntil(() => t0 > 0 && consumed(), `${tag}: all ${INGEST_EVENTS} events consumed`, 300_000, 2);
-  const ms = nowMs() - t0;
-  await exited;
-  note(`${tag}: ${INGEST_EVENTS} events consumed in ${ms.toFixed(0)} ms (publisher done after ${pubMs.toFixed(0)} ms)`);
-  return ms;
-}
+const loadRun = async (site, tag, consumed) => (await publisherRun(MQTT_URL, site, tag, INGEST_EVENTS, consumed)).ms;
 
 async function bareSubscriber() {
   const site = `${RUN}-bare`;
@@ -97,24 +62,32 @@ async function bareSubscriber() {
   return (INGEST_EVENTS / ms) * 1000;
 }
 
+/** The floor (bench/ingest-floor.js): receive, parse, multi-row insert into an `entries` table of the same shape, PUBACK after commit. */
+async function floorIngest(dialect) {
+  const site = `${RUN}-floor${dialect}`;
+  const db = dialect === 'sqlite' ? { sqlitePath: join(dir, 'floor-ingest.db') } : { databaseUrl: await pgSchema(PG_URL, `${RUN}floor`, cleanups) };
+  const floor = await startIngestFloor({ mqttUrl: MQTT_URL, site, group: `grp-${site}`, clientId: `floor-${site}`, db });
+  try {
+    const ms = await loadRun(site, `floor-${dialect}`, () => floor.state.inserted >= INGEST_EVENTS);
+    note(`floor-${dialect}: ${JSON.stringify(floor.state)} (${(floor.state.messages / Math.max(1, floor.state.commits)).toFixed(1)} messages per commit)`);
+    return (INGEST_EVENTS / ms) * 1000;
+  } finally {
+    await floor.close();
+  }
+}
+
 async function bridgeIngest(dialect) {
   const id = `${RUN}-${dialect}`;
-  const site = cloudSite(id, Array.from({ length: INGEST_GATES }, (_, i) => `g${i + 1}`));
+  const site = cloudSite(id, ingestGates());
   const db = dialect === 'sqlite' ? { sqlitePath: join(dir, 'cloud-ingest.db') } : { databaseUrl: await pgSchema(PG_URL, RUN, cleanups) };
   const bridge = await startCloudBridge({ ...db, mqttUrl: MQTT_URL, httpPort: 0, sites: [site.config], sharedGroup: `grp-${id}`, clientId: `cloud-${id}`, sessionExpirySec: 60, logger: silent });
   try {
     // The tickets were sold through the cloud, so it knows them (as the publisher names them).
-    const visitDate = new Date().toISOString().slice(0, 10);
-    for (let i = 0; i < INGEST_EVENTS; i += 5000) {
-      const n = Math.min(5000, INGEST_EVENTS - i);
-      const tickets = Array.from({ length: n }, (_, k) => ({ ticketId: `BENCH${dialect}${String(i + k + 1).padStart(9, '0')}`, typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 }));
-      await bridge.store.upsertTickets(bridge.store.db, id, tickets, null);
-    }
-    // Planner statistics as a long-lived table has them (autovacuum would analyze it soon).
-    await sql`ANALYZE`.execute(bridge.store.db);
+    await seedIngestTickets(bridge, id, dialect, INGEST_EVENTS);
     const ms = await loadRun(id, dialect, () => bridge.metrics.inserted >= INGEST_EVENTS);
     const stored = await bridge.store.countEntries(id);
-    note(`${dialect}: entries stored ${stored}, metrics ${JSON.stringify({ received: bridge.metrics.received, inserted: bridge.metrics.inserted, duplicates: bridge.metrics.duplicates, dbErrors: bridge.metrics.dbErrors })}`);
+    const m = bridge.metrics;
+    note(`${dialect}: entries stored ${stored}, metrics ${JSON.stringify({ received: m.received, inserted: m.inserted, duplicates: m.duplicates, dbErrors: m.dbErrors, commits: m.ingestCommits })} (${(m.received / Math.max(1, m.ingestCommits)).toFixed(1)} messages per commit)`);
     return (INGEST_EVENTS / ms) * 1000;
   } finally {
     await bridge.close();
@@ -272,13 +245,19 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   note(`sync bench: broker ${MQTT_URL}, PostgreSQL ${PG_URL.replace(/\/\/[^@/]*@/, '//')}, run ${RUN}`);
 
-  // (a) ingest: the bare subscriber and the bridge on both databases, same publisher child.
+  // (a) ingest: the bare subscriber, then per store the floor consumer and the bridge, same publisher child.
   const bare = ONLY.has('bare') ? await bareSubscriber() : NaN;
+  const floorSqlite = ONLY.has('floor') && ONLY.has('sqlite') ? await floorIngest('sqlite') : NaN;
   const sqlite = ONLY.has('sqlite') ? await bridgeIngest('sqlite') : NaN;
+  const floorPg = ONLY.has('floor') && ONLY.has('postgres') ? await floorIngest('postgres') : NaN;
   const pgRate = ONLY.has('postgres') ? await bridgeIngest('postgres') : NaN;
   line(
     { ingest_sqlite_events_per_s: sqlite.toFixed(0), ingest_pg_events_per_s: pgRate.toFixed(0), bare_subscriber_events_per_s: bare.toFixed(0), ratio_sqlite: fmt(sqlite / bare), ratio_pg: fmt(pgRate / bare) },
     '(targets sqlite>=20000 pg>=10000)',
+  );
+  line(
+    { floor_sqlite_events_per_s: floorSqlite.toFixed(0), floor_pg_events_per_s: floorPg.toFixed(0), ratio_floor_sqlite: fmt(sqlite / floorSqlite), ratio_floor_pg: fmt(pgRate / floorPg), floor: 'insert-per-message,grouped-commit' },
+    '(target ratio_floor>=0.5)',
   );
 
   // (b) outbox drain after an outage.

@@ -17,7 +17,7 @@ import { EntriesIngest, type UnknownGatePolicy } from './ingest/entries.js';
 import { StatusIngest } from './ingest/status.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { closeMqtt, connectMqtt, redactUrl } from './mqtt/connection.js';
+import { closeMqtt, connectMqtt, redactUrl, type ConnectionHealth, type MqttConnection } from './mqtt/connection.js';
 import { SiteKeys, type SiteConfig } from './sites.js';
 import { CloudStore } from './store/store.js';
 import { ALL_CMD_ACKS, ALL_ENTRIES, ALL_STATUS, parseGateTopic } from './topics.js';
@@ -129,8 +129,18 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const snapshotUrl = (site: string): string | undefined =>
       opts.publicUrl ? `${opts.publicUrl.replace(/\/$/, '')}/v1/sites/${encodeURIComponent(site)}/whitelist/snapshot` : undefined;
 
-    // The MQTT client and the modules that publish through it need each other: route late.
-    let route: (topic: string, payload: Buffer) => Promise<boolean> = () => Promise.resolve(false);
+    // The MQTT client and the modules that publish through it need each other. A resumed
+    // session delivers its queued messages as soon as the client connects, before any module
+    // exists: they wait here for the handlers (nothing is refused, nothing acked unhandled).
+    let wired!: () => void;
+    const handlersReady = new Promise<void>((resolve) => (wired = resolve));
+    let handlers: (topic: string, payload: Buffer) => Promise<boolean> = () => Promise.resolve(false);
+    const route = async (topic: string, payload: Buffer): Promise<boolean> => {
+      await handlersReady;
+      return handlers(topic, payload);
+    };
+    const v5 = (opts.mqttProtocol ?? 5) === 5;
+    const entriesTopic = v5 ? topics.allEntriesShared(opts.sharedGroup) : ALL_ENTRIES;
     const mqttOpts = {
       url: opts.mqttUrl,
       protocolVersion: opts.mqttProtocol ?? 5,
@@ -139,9 +149,14 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       redeliverAfterMs: opts.redeliverAfterMs ?? 2000,
       log,
     };
-    const { client, publisher } = await connectMqtt(mqttOpts, (topic, payload) => route(topic, payload));
+    const connections: MqttConnection[] = [];
+    const main = await connectMqtt({ ...mqttOpts, subscriptions: { [entriesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } } }, route);
+    connections.push(main);
+    const { client, publisher } = main;
     cleanups.push(() => closeMqtt(client));
     const whitelist = new WhitelistPublisher(store, keys, publisher, log, metrics, snapshotUrl);
+    whitelist.startSweep(() => opts.sites.map((s) => s.id));
+    cleanups.push(() => Promise.resolve(whitelist.close()));
     const registry = new DeviceRegistry(store);
     // The capacity monitor needs the sales module, which comes later; ingest reaches it through this.
     const late: { monitor?: CapacityMonitor } = {};
@@ -176,22 +191,21 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const status = new StatusIngest(store, keys, metrics, log, unknownGates);
     const commands = new Commands(keys, publisher, metrics, log);
     cleanups.push(() => Promise.resolve(commands.close()));
-    route = async (topic, payload) => {
+    handlers = async (topic, payload) => {
       const leaf = parseGateTopic(topic)?.leaf;
       if (leaf === 'entries') return (await entries.handle(topic, payload)) === 'ack';
       if (leaf === 'status') await status.handle(topic, payload);
       else if (leaf === 'cmd/ack') commands.handleAck(topic, payload);
       return true;
     };
-    const v5 = (opts.mqttProtocol ?? 5) === 5;
-    const entriesTopic = v5 ? topics.allEntriesShared(opts.sharedGroup) : ALL_ENTRIES;
-    await client.subscribeAsync({ [entriesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } });
+    wired();
     const extraIngest = v5 ? Math.max(0, (opts.ingestConnections ?? 8) - 1) : 0;
     for (let i = 1; i <= extraIngest; i++) {
-      const extra = await connectMqtt({ ...mqttOpts, clientId: `${mqttOpts.clientId}-in${i}` }, (topic, payload) => route(topic, payload));
+      const extra = await connectMqtt({ ...mqttOpts, clientId: `${mqttOpts.clientId}-in${i}`, subscriptions: { [entriesTopic]: { qos: 1 } } }, route);
+      connections.push(extra);
       cleanups.push(() => closeMqtt(extra.client));
-      await extra.client.subscribeAsync({ [entriesTopic]: { qos: 1 } });
     }
+    await untilSubscribed(connections, log);
 
     const salesSites = opts.sites.flatMap((s) => (s.sales ? [{ id: s.id, ...s.sales }] : []));
     const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log, opts.salesClock);
@@ -217,10 +231,24 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       if (!who || who.kind !== 'gate') return 'unauthorized';
       return who.site === site ? 'ok' : 'forbidden';
     };
+    const health = async (): Promise<BridgeHealth> => {
+      let storeHealth: BridgeHealth['store'] = { ok: true };
+      try {
+        await store.db.selectFrom('sites').select('id').limit(1).execute();
+      } catch (err) {
+        storeHealth = { ok: false, error: (err as Error).message };
+      }
+      // A store that answers reads but refuses writes (read-only, disk full) is not ready either.
+      const w = metrics.lastWriteError;
+      if (storeHealth.ok && w && w.at > metrics.lastCommitAt) storeHealth = { ok: false, error: `writes failing since ${new Date(w.at).toISOString()}: ${w.message}` };
+      const mqtt = connections.map((c) => c.health());
+      return { ready: storeHealth.ok && mqtt.every((h) => h.connected && h.subscribed), store: storeHealth, mqtt };
+    };
     const httpDeps = {
       store,
       metrics,
       log,
+      health,
       keys,
       gateAuth,
       ticketTypes: (site: string) => {
@@ -287,4 +315,23 @@ function anomalyAlert(site: string, gate: string, reason: Anomaly, n: number, at
     at: at.toISOString(),
     details: { gate, reason, count: n },
   };
+}
+
+/** The first subscriptions, before the bridge calls itself started (bounded: a refusing broker leaves /healthz unready, not the start hung). */
+async function untilSubscribed(connections: MqttConnection[], log: Logger, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!connections.every((c) => c.health().subscribed)) {
+    if (Date.now() > until) {
+      log.error({ connections: connections.map((c) => c.health()).filter((h) => !h.subscribed) }, 'subscriptions not in place after start; /healthz reports not ready until they are');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** /healthz: ready while the store answers and every connection holds its subscriptions. */
+export interface BridgeHealth {
+  ready: boolean;
+  store: { ok: boolean; error?: string };
+  mqtt: ConnectionHealth[];
 }

@@ -27,6 +27,10 @@ export class Metrics {
   /** Refusals at a trust boundary, by reason (http_unauthorized, broker: anonymous, publish_denied, …). */
   refused: Record<string, number> = {};
 
+  /** When ingest last committed, and its last failed write (for /healthz: a read-only or full store). */
+  lastCommitAt = 0;
+  lastWriteError: { at: number; message: string } | null = null;
+
   drop(reason: string): void {
     this.invalid[reason] = (this.invalid[reason] ?? 0) + 1;
   }

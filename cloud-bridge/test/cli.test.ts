@@ -54,7 +54,7 @@ describe('stile-cloud CLI', () => {
     const p = run(['--config', file]);
     const port = await waitFor(() => /"httpPort":(\d+)/.exec(p.out())?.[1], 'the started log line');
     const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-    expect(await res.json()).toEqual({ ok: true });
+    expect(await res.json()).toMatchObject({ ok: true, ready: true });
     p.child.kill('SIGTERM');
     expect(await p.exit).toBe(0);
   });

@@ -110,7 +110,7 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
 
   it('serves /healthz and /metrics', async () => {
     const { base } = await setup();
-    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ ok: true });
+    expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ ok: true, ready: true, store: { ok: true }, mqtt: expect.arrayContaining([expect.objectContaining({ connected: true, subscribed: true })]) });
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     const m = (await (await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer metrics-token' } })).json()) as Record<string, unknown>;

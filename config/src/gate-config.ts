@@ -57,6 +57,13 @@ export const MqttSchema = z
      * only: the gate's credential would cross the network in the clear.
      */
     insecure: z.literal(true).optional(),
+    /**
+     * Park-local broker mode (docs/park-local-broker.md): also subscribe to the entries of
+     * the site's other gates and count their admissions here at once, so a ticket used at
+     * one lane is refused at the next within a second even while the cloud is unreachable.
+     * Needs a broker whose ACL lets the gate read `stile/<site>/gates/+/entries`.
+     */
+    peers: z.boolean().optional(),
     /** A snapshot download larger than this is stopped and discarded (a 1M-ticket whitelist is ~150 MB). */
     snapshotMaxBytes: z.number().int().min(1).default(1024 ** 3),
     /** The whole snapshot download (connect and body) must finish within this many seconds. */

@@ -22,9 +22,20 @@ export const topics = {
   capacity: (site: string) => `stile/${site}/capacity`,
   announce: (site: string) => `stile/${site}/announce`,
   kioskSales: (site: string, kiosk: string) => `stile/${site}/kiosks/${kiosk}/sales`,
+  /**
+   * Every gate's entries of one site: what a gate in park-local mode (`mqtt.peers`)
+   * subscribes to on the park's broker to learn its peers' admissions.
+   */
+  siteEntries: (site: string) => `stile/${site}/gates/+/entries`,
   /** Shared subscription so several cloud-bridge instances split the gates' entries. */
   allEntriesShared: (group: string) => `$share/${group}/stile/+/gates/+/entries`,
 } as const;
+
+/** The gate of a `stile/{site}/gates/{gate}/entries` topic of `site`, or undefined for any other topic. */
+export function entriesTopicGate(site: string, topic: string): string | undefined {
+  const p = topic.split('/');
+  return p.length === 5 && p[0] === 'stile' && p[1] === site && p[2] === 'gates' && p[4] === 'entries' && p[3] !== '' ? p[3] : undefined;
+}
 
 /** A gate's session counter, bumped once per daemon start: 2^31 starts is beyond any gate's life. */
 export const MAX_EPOCH = 2 ** 31 - 1;

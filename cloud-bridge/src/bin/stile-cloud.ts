@@ -54,23 +54,44 @@ async function main(): Promise<number> {
     broker = await startEmbeddedBroker({ port: loaded.broker.port, host: loaded.broker.host, verifyDevice: (u, p) => verifyDevice(u, p), onRefuse: (r) => refused(r), log });
     log.info({ port: broker.port }, 'embedded MQTT broker listening (every client authenticated against the device registry)');
   }
+  // A start that hangs (a broker that takes the connection and never answers) must end in a
+  // non-zero exit a supervisor restarts, not in a process that serves nothing.
+  const startLimitS = Number(process.env.STILE_START_TIMEOUT_S ?? '') || 120;
+  const startDeadline = setTimeout(() => fatal(`start did not finish within ${startLimitS} s (database, broker or subscriptions); see the log above`), startLimitS * 1000);
   const bridge = await startCloudBridge({ ...loaded.options, ...(broker ? { mqttUrl: broker.cloudUrl } : {}), logger: log });
+  clearTimeout(startDeadline);
   verifyDevice = (u, p) => bridge.registry.verify(u, p);
   refused = (r) => bridge.metrics.refuse(`broker_${r}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  stopping = true;
   log.info('stopping');
   await bridge.close();
   await broker?.close();
   return 0;
 }
 
+let stopping = false;
+
+/** Any fatal error: one line on stderr and a non-zero exit, so `Restart=on-failure` brings it back. */
+function fatal(reason: string): never {
+  process.stderr.write(`stile-cloud: ${reason.split('\n')[0]}\n`);
+  process.exit(1);
+}
+
+process.on('uncaughtException', (err) => fatal(`fatal: ${err.message}`));
+process.on('unhandledRejection', (err) => fatal(`fatal: ${err instanceof Error ? err.message : String(err)}`));
+// Nothing left to wait for before a stop was asked: the event loop ran dry (the old "exit 0, no message").
+process.on('beforeExit', () => {
+  if (!stopping) fatal('stopped unexpectedly: nothing left to run (the broker or database went away during start?)');
+});
+
 main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`stile-cloud: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+  (code) => {
+    stopping = true;
+    process.exit(code);
   },
+  (err: unknown) => fatal(err instanceof Error ? err.message : String(err)),
 );

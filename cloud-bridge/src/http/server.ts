@@ -35,8 +35,8 @@ export interface HttpServerDeps {
   api?: (req: IncomingMessage, res: ServerResponse) => unknown;
   /** all (one listener), public (no gate routes) or gate (only the gate routes and /healthz). */
   serve?: 'all' | 'public' | 'gate';
-  /** Ready when the store answers (issue #13 adds the subscriptions). */
-  healthy?: () => Promise<boolean>;
+  /** Ready while the store answers (and takes writes) and every MQTT connection holds its subscriptions. */
+  health?: () => Promise<{ ready: boolean }>;
 }
 
 function bearerMatches(header: string | undefined, wantHex: string | undefined): boolean {
@@ -71,8 +71,9 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' });
     if (url.pathname === '/healthz') {
-      const ok = deps.healthy ? await deps.healthy() : (await store.db.selectFrom('sites').select('id').limit(1).execute(), true);
-      return sendJson(res, ok ? 200 : 503, { ok });
+      const h = deps.health ? await deps.health() : (await store.db.selectFrom('sites').select('id').limit(1).execute(), { ready: true });
+      // 503 with the reasons: a supervisor or load balancer takes the instance out, a person reads why.
+      return sendJson(res, h.ready ? 200 : 503, { ok: h.ready, ...h });
     }
     if (url.pathname === '/metrics' && serve !== 'gate') {
       if (!bearerMatches(req.headers.authorization, deps.metricsTokenSha256)) return refuse(res, 401, 'metrics_unauthorized', { path: url.pathname });

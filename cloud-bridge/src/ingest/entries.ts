@@ -73,6 +73,8 @@ export class EntriesIngest {
   private readonly log: Logger;
   private readonly unknownGates: UnknownGatePolicy;
   private readonly limiter: LaneRateLimiter;
+  /** Gates whose gate_state row is committed (rows are never deleted): no lookup per message. */
+  private readonly knownGates = new Set<string>();
 
   constructor(private readonly d: EntriesIngestDeps) {
     this.store = d.store;
@@ -113,6 +115,7 @@ export class EntriesIngest {
       result = await this.commits.submit({ msg, verdicts });
     } catch (err) {
       this.metrics.dbErrors++;
+      this.metrics.lastWriteError = { at: Date.now(), message: (err as Error).message };
       this.log.error({ err, topic }, 'entries not stored; message left unacknowledged for redelivery');
       return 'retry';
     }
@@ -144,12 +147,14 @@ export class EntriesIngest {
       for (const { msg, verdicts, i } of order) out[i] = await this.storeMessage(trx, msg, verdicts);
       return out;
     });
+    for (const { msg, i } of order) if (results[i] !== null) this.knownGates.add(`${msg.site}\u0000${msg.gate}`);
     this.metrics.ingestCommits++;
+    this.metrics.lastCommitAt = Date.now();
     return results;
   }
 
   private async storeMessage(trx: Db, msg: EntriesMessage, verdicts: AdmissionVerdicts): Promise<BatchResult | null> {
-    if (!(await this.store.gateKnown(msg.site, msg.gate, trx))) {
+    if (!this.knownGates.has(`${msg.site}\u0000${msg.gate}`) && !(await this.store.gateKnown(msg.site, msg.gate, trx))) {
       if (this.unknownGates === 'reject') return null;
       await this.store.registerGate(msg.site, msg.gate, trx);
       this.log.info({ site: msg.site, gate: msg.gate }, 'new gate registered');

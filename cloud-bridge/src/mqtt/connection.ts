@@ -18,6 +18,32 @@ export interface MqttOptions {
   /** After a message is left unacknowledged, reconnect after this long to have it redelivered. */
   redeliverAfterMs: number;
   log: Logger;
+  /**
+   * Topic filter → QoS this connection must hold. Made again on EVERY connect (a broker
+   * restored from persistence brings the session back without its shared subscriptions;
+   * mqtt.js only re-subscribes when the broker reports no session) and checked against
+   * what the broker granted.
+   */
+  subscriptions?: Record<string, { qos: 0 | 1 }>;
+  /** After a refused subscription, try again this long later (default 2 s). */
+  resubscribeMs?: number;
+}
+
+/** What /healthz shows for one connection. */
+export interface ConnectionHealth {
+  clientId: string;
+  connected: boolean;
+  /** Every subscription granted on the current connection. */
+  subscribed: boolean;
+  /** Why not, when not (refused subscription, broker error). */
+  problem: string | null;
+  connects: number;
+}
+
+export interface MqttConnection {
+  client: MqttClient;
+  publisher: Publisher;
+  health(): ConnectionHealth;
 }
 
 /**
@@ -28,7 +54,7 @@ export interface MqttOptions {
  *
  * Messages are handled one at a time, in arrival order (mqtt.js waits for the callback).
  */
-export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promise<{ client: MqttClient; publisher: Publisher }> {
+export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promise<MqttConnection> {
   const clientOpts: IClientOptions = {
     clientId: opts.clientId,
     protocolVersion: opts.protocolVersion ?? 5,
@@ -37,6 +63,8 @@ export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promi
     reconnectPeriod: 1000,
     queueQoSZero: false,
     connectTimeout: 10_000,
+    // Ours to make on every connect (below), not mqtt.js's to skip when a session is present.
+    resubscribe: false,
   };
   // connect() only starts the socket on a later tick: handleMessage is in place before a
   // resumed session's queued messages can arrive.
@@ -66,14 +94,59 @@ export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promi
       },
     );
   };
-  // Deltas, PUBACKs and receipts are small: without this, Nagle plus the broker's delayed
-  // ACK held them back ~40 ms (bench/sync.js delta p50 48 ms → 29 ms).
-  client.on('connect', () => (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true));
-  client.on('error', (err) => opts.log.warn({ err: err.message }, 'mqtt error'));
+  const health: ConnectionHealth = { clientId: opts.clientId, connected: false, subscribed: !opts.subscriptions, problem: null, connects: 0 };
+  let retrySubscribe: ReturnType<typeof setTimeout> | null = null;
+  const subscribe = (): void => {
+    const wanted = opts.subscriptions;
+    if (!wanted || !client.connected) return;
+    const generation = health.connects;
+    client.subscribeAsync(wanted).then(
+      (granted) => {
+        if (generation !== health.connects) return; // a newer connection subscribes for itself
+        // SUBACK reason codes ≥ 0x80 are refusals (MQTT 3.1.1: 0x80; v5: 0x80–0xA2).
+        const refused = granted.filter((g) => g.qos >= 0x80 || g.qos < (wanted[g.topic]?.qos ?? 0));
+        if (refused.length === 0) {
+          health.subscribed = true;
+          health.problem = null;
+          opts.log.info({ clientId: opts.clientId, topics: granted.map((g) => g.topic) }, 'subscriptions in place');
+          return;
+        }
+        health.problem = `subscription refused by the broker: ${refused.map((g) => `${g.topic} (0x${g.qos.toString(16)})`).join(', ')}`;
+        opts.log.error({ clientId: opts.clientId, refused: refused.map((g) => ({ topic: g.topic, code: g.qos })) }, 'broker refused a subscription; retrying');
+        retrySubscribe = setTimeout(subscribe, opts.resubscribeMs ?? 2000);
+      },
+      (err: Error) => {
+        if (generation !== health.connects) return;
+        health.problem = `subscribe failed: ${err.message}`;
+        opts.log.error({ clientId: opts.clientId, err: err.message }, 'subscribe failed; retrying');
+        retrySubscribe = setTimeout(subscribe, opts.resubscribeMs ?? 2000);
+      },
+    );
+  };
+  client.on('connect', (connack) => {
+    // Deltas, PUBACKs and receipts are small: without this, Nagle plus the broker's delayed
+    // ACK held them back ~40 ms (bench/sync.js delta p50 48 ms → 29 ms).
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    health.connects++;
+    health.connected = true;
+    health.subscribed = !opts.subscriptions;
+    if (retrySubscribe) clearTimeout(retrySubscribe);
+    opts.log.info({ clientId: opts.clientId, sessionPresent: connack.sessionPresent }, 'mqtt connected; subscribing');
+    subscribe();
+  });
+  client.on('close', () => {
+    health.connected = false;
+    health.subscribed = !opts.subscriptions;
+  });
+  client.on('error', (err) => {
+    health.problem = err.message;
+    opts.log.warn({ err: err.message }, 'mqtt error');
+  });
   client.on('offline', () => opts.log.warn('mqtt offline'));
   client.on('reconnect', () => opts.log.debug('mqtt reconnecting'));
   client.on('end', () => {
     if (redeliverTimer) clearTimeout(redeliverTimer);
+    if (retrySubscribe) clearTimeout(retrySubscribe);
   });
   await new Promise<void>((resolve, reject) => {
     const onConnect = (): void => {
@@ -93,7 +166,7 @@ export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promi
       await client.publishAsync(topic, payload, { qos: o.qos, retain: o.retain ?? false });
     },
   };
-  return { client, publisher };
+  return { client, publisher, health: () => ({ ...health }) };
 }
 
 /** End the session for good: DISCONNECT with session expiry 0 so the broker forgets it. */

@@ -221,6 +221,20 @@ const migrations: Record<string, Migration> = {
       await db.updateTable('gate_state').set({ epoch: 0 }).where('epoch', '>', 2 ** 31 - 1).execute();
     },
   },
+  '0006_delta_published': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      // How far each site's deltas have been published, so they leave in seq order whatever
+      // instance committed them. Its own table: `sites` is the row every seq allocation locks.
+      await db.schema
+        .createTable('delta_published')
+        .addColumn('site', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .execute();
+      // Existing sites: what is stored is taken as published (the gates resynced meanwhile if not).
+      await sql`INSERT INTO delta_published (site, seq) SELECT id, delta_seq FROM sites`.execute(db);
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -59,6 +59,12 @@ export interface DeviceCredentialsTable {
   revoked_at: string | null;
 }
 
+export interface DeltaPublishedTable {
+  site: string;
+  /** Every delta of the site up to this seq has been published (PUBACKed), in order. */
+  seq: number | string;
+}
+
 export interface GateStateTable {
   site: string;
   gate: string;
@@ -199,4 +205,5 @@ export interface Database {
   deltas: DeltasTable;
   conflicts: ConflictsTable;
   device_credentials: DeviceCredentialsTable;
+  delta_published: DeltaPublishedTable;
 }

@@ -72,6 +72,47 @@ export class CloudStore {
       .values({ id, control_key_id: controlKeyId })
       .onConflict((oc) => oc.column('id').doUpdateSet({ control_key_id: controlKeyId }))
       .execute();
+    await this.db.insertInto('delta_published').values({ site: id, seq: 0 }).onConflict((oc) => oc.column('site').doNothing()).execute();
+  }
+
+  // ---- delta publication (in seq order, across instances) ------------------------------
+
+  /**
+   * Run `fn` as the site's only delta publisher. PostgreSQL: a transaction-scoped advisory
+   * lock, so instances sharing the database take turns (false: another one is at it, and
+   * will see what we committed on its next pass). SQLite: one instance per database, and
+   * the caller serialises per site; no transaction, so publishing never holds the write lock.
+   */
+  async asDeltaPublisher(site: string, fn: (db: Db) => Promise<void>): Promise<boolean> {
+    if (this.dialect !== 'postgres') {
+      await fn(this.db);
+      return true;
+    }
+    return this.db.transaction().execute(async (trx) => {
+      const r = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(hashtext(${`stile-deltas:${site}`})) AS locked`.execute(trx);
+      if (!r.rows[0]?.locked) return false;
+      await fn(trx);
+      return true;
+    });
+  }
+
+  /** Seq up to which the site's deltas are published, and the site's newest seq. */
+  async deltaProgress(db: Db, site: string): Promise<{ published: number; head: number }> {
+    const [p, h] = await Promise.all([
+      db.selectFrom('delta_published').select('seq').where('site', '=', site).executeTakeFirst(),
+      db.selectFrom('sites').select('delta_seq').where('id', '=', site).executeTakeFirst(),
+    ]);
+    return { published: num(p?.seq), head: num(h?.delta_seq) };
+  }
+
+  /** Stored deltas after `seq`, oldest first. */
+  async deltasAfter(db: Db, site: string, seq: number, limit: number): Promise<WhitelistDelta[]> {
+    const rows = await db.selectFrom('deltas').select('payload').where('site', '=', site).where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+    return rows.map((r) => JSON.parse(r.payload) as WhitelistDelta);
+  }
+
+  async markDeltasPublished(db: Db, site: string, seq: number): Promise<void> {
+    await db.updateTable('delta_published').set({ seq }).where('site', '=', site).where('seq', '<', seq).execute();
   }
 
   async siteExists(id: string): Promise<boolean> {
@@ -110,8 +151,17 @@ export class CloudStore {
     };
   }
 
-  /** Raise the gate's high-water mark to `seq` if higher; returns the previous mark. */
+  /** Raise the gate's high-water mark to `seq` if higher; returns the previous mark (PostgreSQL: `seq` itself when not raised). */
   async raiseHighSeq(db: Db, site: string, gate: string, seq: bigint): Promise<bigint> {
+    if (this.dialect === 'postgres') {
+      // One round trip (ingest runs this per message): the row locked, compared and raised.
+      const r = await sql<{ prev: string }>`
+        WITH cur AS (SELECT high_seq FROM gate_state WHERE site = ${site} AND gate = ${gate} FOR UPDATE)
+        UPDATE gate_state g SET high_seq = ${seq.toString()} FROM cur
+        WHERE g.site = ${site} AND g.gate = ${gate} AND cur.high_seq::numeric < ${seq.toString()}::numeric
+        RETURNING cur.high_seq AS prev`.execute(db);
+      return r.rows[0] ? BigInt(r.rows[0].prev) : seq;
+    }
     const row = await db.selectFrom('gate_state').select('high_seq').where('site', '=', site).where('gate', '=', gate).executeTakeFirst();
     const prev = BigInt(row?.high_seq ?? '0');
     if (seq > prev) await db.updateTable('gate_state').set({ high_seq: seq.toString() }).where('site', '=', site).where('gate', '=', gate).execute();

@@ -5,14 +5,26 @@ import type { Publisher } from '../mqtt/publisher.js';
 import type { SiteKeys } from '../sites.js';
 import type { CloudStore, Db } from '../store/store.js';
 
+/** Deltas read and published per pass. */
+const PUBLISH_BATCH = 500;
+/** How often a site is checked for committed deltas nobody published (another instance's, a failed publish). */
+const SWEEP_MS = 500;
+
 /**
  * Whitelist deltas: allocate the site's next seq and store the signed delta inside the
- * caller's transaction, publish after the commit (QoS 1 on the delta topic, then the
- * retained head). A delta committed but not published (crash, broker down) is not lost:
- * the next delta shows the gate a gap and it fetches changes?since.
+ * caller's transaction; after the commit, `announce` publishes every stored delta the
+ * site has not published yet, **in seq order** (QoS 1 on the delta topic, then the
+ * retained head). Publication reads from the deltas table under the site's publisher lock
+ * (one instance at a time on PostgreSQL) and records how far it got, so concurrent commits,
+ * several ingest connections or several cloud-bridge instances never put delta 7 on the
+ * wire before delta 6 — a gate would see a gap and resync over HTTP. A delta committed but
+ * not published (broker down, crash) goes out on the next pass or sweep.
  */
 export class WhitelistPublisher {
-  private readonly announcedHead = new Map<string, number>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private sweep: ReturnType<typeof setInterval> | null = null;
+  private closed = false;
 
   constructor(
     private readonly store: CloudStore,
@@ -31,21 +43,69 @@ export class WhitelistPublisher {
     return delta;
   }
 
-  /** After the commit: the delta (QoS 1), then the retained head if it moved forward. */
-  async announce(delta: WhitelistDelta): Promise<void> {
-    try {
-      await this.mqtt.publish(topics.whitelistDelta(delta.site), JSON.stringify(delta), { qos: 1 });
-      this.metrics.deltasPublished++;
-      const seq = Number(delta.seq);
-      if (seq > (this.announcedHead.get(delta.site) ?? 0)) {
-        this.announcedHead.set(delta.site, seq);
-        const url = this.snapshotUrl(delta.site);
-        const head = { v: 1, seq: delta.seq, ...(url ? { snapshotUrl: url } : {}) };
-        await this.mqtt.publish(topics.whitelistHead(delta.site), JSON.stringify(head), { qos: 1, retain: true });
+  /** After the commit: publish the site's unpublished deltas in order (this one among them). Never rejects. */
+  announce(delta: Pick<WhitelistDelta, 'site'>): Promise<void> {
+    return this.kick(delta.site);
+  }
+
+  /** Check every `sites()` site now and then for committed deltas nobody published. */
+  startSweep(sites: () => string[]): void {
+    this.sweep = setInterval(() => {
+      for (const site of sites()) {
+        if (this.running.has(site)) continue;
+        void this.store.deltaProgress(this.store.db, site).then(
+          (p) => (p.head > p.published ? this.kick(site) : undefined),
+          () => undefined,
+        );
       }
+    }, SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.sweep) clearInterval(this.sweep);
+  }
+
+  /** One publishing pass per site at a time; a kick during one runs another after it. */
+  private kick(site: string): Promise<void> {
+    const running = this.running.get(site);
+    if (running) {
+      this.again.add(site);
+      return running;
+    }
+    const run = (async () => {
+      do {
+        this.again.delete(site);
+        await this.publishPending(site);
+      } while (this.again.has(site) && !this.closed);
+    })().finally(() => this.running.delete(site));
+    this.running.set(site, run);
+    return run;
+  }
+
+  private async publishPending(site: string): Promise<void> {
+    try {
+      await this.store.asDeltaPublisher(site, async (db) => {
+        for (;;) {
+          const { published } = await this.store.deltaProgress(db, site);
+          const deltas = await this.store.deltasAfter(db, site, published, PUBLISH_BATCH);
+          if (deltas.length === 0) return;
+          const first = Number(deltas[0]!.seq);
+          if (first !== published + 1) this.log.warn({ site, published, next: first }, 'deltas after the last published one were pruned; gates behind will resnapshot');
+          // In order on one connection: the broker keeps the order per topic; wait for every PUBACK.
+          await Promise.all(deltas.map((d) => this.mqtt.publish(topics.whitelistDelta(site), JSON.stringify(d), { qos: 1 })));
+          this.metrics.deltasPublished += deltas.length;
+          const last = deltas[deltas.length - 1]!;
+          const url = this.snapshotUrl(site);
+          await this.mqtt.publish(topics.whitelistHead(site), JSON.stringify({ v: 1, seq: last.seq, ...(url ? { snapshotUrl: url } : {}) }), { qos: 1, retain: true });
+          await this.store.markDeltasPublished(db, site, Number(last.seq));
+          if (deltas.length < PUBLISH_BATCH) return;
+        }
+      });
     } catch (err) {
       this.metrics.publishErrors++;
-      this.log.warn({ err, site: delta.site, seq: delta.seq }, 'whitelist delta stored but not published; gates will catch up via changes?since');
+      this.log.warn({ err, site }, 'whitelist deltas stored but not published yet; the next pass or sweep sends them');
     }
   }
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,9 +58,26 @@ export class Mosquitto {
   constructor(
     readonly port: number,
     dir: string,
+    /** As a production broker runs: sessions, subscriptions and queued messages saved (every second, and on a clean stop). */
+    opts: { persistence?: boolean } = {},
   ) {
     this.conf = join(dir, `mosquitto-${port}.conf`);
-    writeFileSync(this.conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 0\n`);
+    const persistence = opts.persistence
+      ? `persistence true\npersistence_location ${join(dir, `mosquitto-${port}-data`)}/\nautosave_interval 1\n`
+      : 'persistence false\n';
+    if (opts.persistence) mkdirSync(join(dir, `mosquitto-${port}-data`), { recursive: true });
+    // `user root`: Mosquitto started as root otherwise drops to its own user, which cannot write
+    // into the test's private folder — and persistence then fails silently (no session
+    // survives a restart, and the test would prove nothing).
+    writeFileSync(this.conf, `user root\nlistener ${port} 127.0.0.1\nallow_anonymous true\n${persistence}max_queued_messages 0\nmax_inflight_messages 0\n`);
+  }
+  /** A clean stop (SIGTERM): Mosquitto writes its persistence file. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = once(p, 'exit');
+    p.kill('SIGTERM');
+    await exited;
   }
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -140,7 +157,7 @@ export interface CloudSide {
 }
 
 /** cloud.yaml for one site with the given gates; the database is a fresh SQLite file or PostgreSQL schema. */
-export async function makeCloud(dir: string, mqttUrl: string, gates: string[], dialect: TestDialect = 'sqlite'): Promise<CloudSide> {
+export async function makeCloud(dir: string, mqttUrl: string, gates: string[], dialect: TestDialect = 'sqlite', opts: { embeddedBrokerPort?: number } = {}): Promise<CloudSide> {
   const db = await testDb(dialect);
   const pair = generateSigningKeyPair('ck1');
   writeFileSync(join(dir, 'control.pem'), pair.privateKeyPem);
@@ -151,6 +168,7 @@ export async function makeCloud(dir: string, mqttUrl: string, gates: string[], d
     configPath,
     stringify({
       mqtt: { url: mqttUrl, sharedGroup: 'faults', clientId: `faults-cloud-${process.pid}`, sessionExpirySec: 600 },
+      ...(opts.embeddedBrokerPort ? { broker: { port: opts.embeddedBrokerPort } } : {}),
       http: { port: httpPort },
       database,
       // The fault streams scan ~100× faster than a lane passes people: the lane rate check is off here.
@@ -222,7 +240,7 @@ async function provision(cloud: CloudSide, gateId: string, whitelistPath: string
   }
 }
 
-export async function makeGate(o: { gateId: string; mqttUrl: string; controlPublicKey: string; tickets: number; whitelistFrom?: TestSite; snapshotUrl?: string; cloud?: CloudSide }): Promise<GateSide> {
+export async function makeGate(o: { gateId: string; mqttUrl: string; controlPublicKey: string; tickets: number; whitelistFrom?: TestSite; snapshotUrl?: string; cloud?: CloudSide; mqtt?: Record<string, unknown> }): Promise<GateSide> {
   const fifo = join(tmpdir(), `stile-faults-${process.pid}-${Date.now().toString(36)}-${o.gateId}`);
   makeFifo(fifo);
   const site = await makeSite(o.whitelistFrom ? 8 : o.tickets, { input: fifo });
@@ -232,7 +250,7 @@ export async function makeGate(o: { gateId: string; mqttUrl: string; controlPubl
   cfg.log = { level: 'info' };
   cfg.keys!.control = [{ id: 'ck1', publicKey: o.controlPublicKey }];
   const login = o.cloud ? await provision(o.cloud, o.gateId, (o.whitelistFrom ?? site).whitelistPath, dirname(site.configPath)) : undefined;
-  cfg.mqtt = { url: o.mqttUrl, batchSize: 100, reconnectMinMs: 50, reconnectMaxMs: 300, keepaliveSec: 5, ...(o.snapshotUrl ? { snapshotUrl: o.snapshotUrl } : {}), ...(login ?? {}) };
+  cfg.mqtt = { url: o.mqttUrl, batchSize: 100, reconnectMinMs: 50, reconnectMaxMs: 300, keepaliveSec: 5, ...(o.snapshotUrl ? { snapshotUrl: o.snapshotUrl } : {}), ...(login ?? {}), ...o.mqtt };
   writeFileSync(site.configPath, stringify(cfg));
   if (o.whitelistFrom) {
     // The same tickets as another gate of the site (two lanes, one whitelist).

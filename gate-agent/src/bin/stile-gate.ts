@@ -52,4 +52,23 @@ process.on('uncaughtException', (err) => {
   console.error(JSON.stringify({ level: 50, msg: 'uncaught exception', err: err.stack }));
 });
 
-main().then((code) => process.exit(code));
+let finished = false;
+// A daemon whose event loop runs dry has lost its inputs and timers: say so and exit non-zero
+// (a supervisor restarts it) instead of ending with code 0 and no message.
+process.on('beforeExit', () => {
+  if (finished) return;
+  console.error('stile-gate: stopped unexpectedly: nothing left to run (every input and timer gone)');
+  process.exit(1);
+});
+
+main().then(
+  (code) => {
+    finished = true;
+    process.exit(code);
+  },
+  (err: unknown) => {
+    finished = true;
+    console.error(`stile-gate: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { EntryEvent, SnapshotTicket, TicketRecord, TicketType, WhitelistDelta } from '@stile/config';
 import { TicketTypeSchema } from '@stile/config';
+import { WriteLock } from './write-lock.js';
 
 export type CredentialKind = EntryEvent['credential'];
 
@@ -52,6 +53,38 @@ export interface NotPassedResult {
   entryReturned: boolean;
 }
 
+/** One event of another gate of the site (park-local mode), as PeerEntries hands it over. */
+export interface PeerEntryInput {
+  eventId: string;
+  seq: number;
+  kind: 'admit' | 'not-passed';
+  /** not-passed only: the peer's admission it corrects. */
+  refSeq?: number;
+  ticketId: string;
+  persons: number;
+  at: number;
+  /** Park-local date of `at`: the per-day counter it counts on (or is given back on). */
+  day: string;
+  /**
+   * No ticket row here: may the usage go to remote_usage? Only for a signed code this gate
+   * verified itself; anything else this gate does not know is not kept.
+   */
+  remoteOk: boolean;
+}
+
+export interface PeerApplyResult {
+  /** Admissions now counted on a ticket row or in remote_usage. */
+  counted: number;
+  /** Entries given back by a full not-passed. */
+  returned: number;
+  /** Seen before (the peer sent its outbox again): nothing changed. */
+  duplicates: number;
+  /** Neither a ticket row here nor a verified signed code: not kept. */
+  unknown: number;
+  /** Stored, nothing to change yet (a not-passed before its admission; an admission already given back). */
+  held: number;
+}
+
 const TICKET_COLUMNS = `ticket_id AS ticketId, type_id AS typeId, status, visit_date AS visitDate,
   slot_start AS slotStart, slot_end AS slotEnd, persons, entries_used AS entriesUsed,
   entries_day AS entriesDay, entries_day_count AS entriesDayCount, last_entry_at AS lastEntryAt,
@@ -75,7 +108,7 @@ export class GateStore {
   private readonly entryBySeqStmt;
   private readonly hasCompensationStmt;
   private readonly giveBackStmt;
-  private readonly notPassedTx;
+  private readonly writeLock;
   private readonly isRevokedStmt;
   private readonly revokeStmt;
   private readonly remoteUsageStmt;
@@ -83,7 +116,7 @@ export class GateStore {
   private readonly eventIdAtStmt;
   private readonly getMetaStmt;
   private readonly setMetaStmt;
-  private readonly admitTx;
+  private readonly peerTx;
   epoch = 0;
 
   constructor(readonly db: Database.Database) {
@@ -131,8 +164,8 @@ export class GateStore {
     this.eventIdAtStmt = db.prepare<[number], { eventId: string }>('SELECT event_id AS eventId FROM entries WHERE seq = ?');
     this.getMetaStmt = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
     this.setMetaStmt = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-    this.admitTx = db.transaction((a: AdmissionInput): EntryRow => this.writeAdmission(a));
-    this.notPassedTx = db.transaction((n: NotPassedInput): NotPassedResult | undefined => this.writeNotPassed(n));
+    this.writeLock = new WriteLock(db);
+    this.peerTx = this.peerStatements(db);
   }
 
   getTicket(ticketId: string): TicketRecord | undefined {
@@ -166,12 +199,12 @@ export class GateStore {
    * with another writer (a whitelist swap, a second process).
    */
   exclusive<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.writeLock.run(fn);
   }
 
   /** Durably record one admission. Call inside exclusive() after re-deciding. */
   recordAdmission(a: AdmissionInput): EntryRow {
-    return this.db.inTransaction ? this.writeAdmission(a) : this.admitTx.immediate(a);
+    return this.db.inTransaction ? this.writeAdmission(a) : this.writeLock.run(() => this.writeAdmission(a));
   }
 
   private writeAdmission(a: AdmissionInput): EntryRow {
@@ -204,7 +237,7 @@ export class GateStore {
    * or already has its compensating event.
    */
   recordNotPassed(n: NotPassedInput): NotPassedResult | undefined {
-    return this.notPassedTx.immediate(n);
+    return this.writeLock.run(() => this.writeNotPassed(n));
   }
 
   private writeNotPassed(n: NotPassedInput): NotPassedResult | undefined {
@@ -399,6 +432,105 @@ export class GateStore {
   private recordUsedElsewhere(ticketId: string, entriesUsed: number): void {
     const changed = this.db.prepare('UPDATE tickets SET entries_used = max(entries_used, ?) WHERE ticket_id = ?').run(entriesUsed, ticketId).changes;
     if (changed === 0) this.addRemoteUsageStmt.run(ticketId, entriesUsed);
+  }
+
+  /**
+   * Count another gate's entries here (park-local mode, docs/park-local-broker.md), in ONE
+   * transaction: an admission is usage of its ticket as if admitted here (entries_used + 1,
+   * the day counter, last_entry_at for anti-passback), or of remote_usage for a verified
+   * signed ticket without a row; a not-passed of all its persons gives the entry back, as
+   * the cloud does. Idempotent on eventId: a peer sends its outbox again after every
+   * reconnect and receipt timeout, and each event counts once.
+   */
+  applyPeerEntries(gate: string, events: readonly PeerEntryInput[]): PeerApplyResult {
+    return this.peerTx.immediate(gate, events);
+  }
+
+  /** Forget peer events older than `beforeMs`: a peer's event that old is not applied any more (PeerEntries). */
+  prunePeerEntries(beforeMs: number): number {
+    return this.db.prepare('DELETE FROM peer_entries WHERE at < ?').run(beforeMs).changes;
+  }
+
+  private peerStatements(db: Database.Database) {
+    const insert = db.prepare(
+      `INSERT INTO peer_entries (event_id, gate, seq, kind, ticket_id, persons, ref_seq, at, day)
+       VALUES (@eventId, @gate, @seq, @kind, @ticketId, @persons, @refSeq, @at, @day) ON CONFLICT(event_id) DO NOTHING`,
+    );
+    // After a peer's database reset its seqs repeat: the newest row of that (gate, seq) is the one meant.
+    const admission = db.prepare<[string, number], { eventId: string; persons: number; day: string; counted: number; ticketId: string }>(
+      `SELECT event_id AS eventId, persons, day, counted, ticket_id AS ticketId FROM peer_entries
+       WHERE gate = ? AND seq = ? AND kind = 'admit' ORDER BY at DESC LIMIT 1`,
+    );
+    const correction = db.prepare<[string, number], { persons: number }>(
+      `SELECT max(persons) AS persons FROM peer_entries WHERE gate = ? AND ref_seq = ? AND kind = 'not-passed'`,
+    );
+    const forget = db.prepare<[string]>('DELETE FROM peer_entries WHERE event_id = ?');
+    const setCounted = db.prepare<[number, string]>('UPDATE peer_entries SET counted = ? WHERE event_id = ?');
+    // recordAdmission() in SQL: one more entry; the day counter restarts on a later day and is
+    // left alone for an earlier one (a late event); last_entry_at only moves forward.
+    const useTicket = db.prepare(
+      `UPDATE tickets SET entries_used = entries_used + 1,
+         entries_day_count = CASE WHEN entries_day = @day THEN entries_day_count + 1
+                                  WHEN entries_day IS NULL OR entries_day < @day THEN 1 ELSE entries_day_count END,
+         entries_day = CASE WHEN entries_day IS NULL OR entries_day < @day THEN @day ELSE entries_day END,
+         last_entry_at = max(coalesce(last_entry_at, 0), @at)
+       WHERE ticket_id = @ticketId`,
+    );
+    const useRemote = db.prepare<[string]>(
+      `INSERT INTO remote_usage (ticket_id, entries_used) VALUES (?, 1)
+       ON CONFLICT(ticket_id) DO UPDATE SET entries_used = remote_usage.entries_used + 1`,
+    );
+    const hasRemote = db.prepare<[string], { x: number }>('SELECT 1 AS x FROM remote_usage WHERE ticket_id = ?');
+    const giveBackRemote = db.prepare<[string]>('UPDATE remote_usage SET entries_used = max(entries_used - 1, 0) WHERE ticket_id = ?');
+
+    const count = (e: PeerEntryInput): 'counted' | 'unknown' => {
+      if (useTicket.run({ ticketId: e.ticketId, day: e.day, at: e.at }).changes === 1) return 'counted';
+      if (!e.remoteOk) return 'unknown';
+      useRemote.run(e.ticketId);
+      return 'counted';
+    };
+    const giveBack = (ticketId: string, day: string): void => {
+      if (this.giveBackStmt.run({ ticketId, day }).changes === 0 && hasRemote.get(ticketId)) giveBackRemote.run(ticketId);
+    };
+
+    return db.transaction((gate: string, events: readonly PeerEntryInput[]): PeerApplyResult => {
+      const r: PeerApplyResult = { counted: 0, returned: 0, duplicates: 0, unknown: 0, held: 0 };
+      // In seq order, so an admission is there before its correction (as the cloud does).
+      for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
+        const row = { eventId: e.eventId, gate, seq: e.seq, kind: e.kind, ticketId: e.ticketId, persons: e.persons, refSeq: e.refSeq ?? null, at: e.at, day: e.day };
+        if (insert.run(row).changes === 0) {
+          r.duplicates++;
+          continue;
+        }
+        if (e.kind === 'admit') {
+          // Its full correction came first (batches overtaking each other): it never counts.
+          const back = correction.get(gate, e.seq)?.persons;
+          if (back != null && back >= e.persons) {
+            r.held++;
+            continue;
+          }
+          if (count(e) === 'unknown') {
+            // Not kept: should the ticket reach this gate later, a resend of the event counts then.
+            forget.run(e.eventId);
+            r.unknown++;
+            continue;
+          }
+          setCounted.run(1, e.eventId);
+          r.counted++;
+          continue;
+        }
+        const a = e.refSeq === undefined ? undefined : admission.get(gate, e.refSeq);
+        // Admission not here (yet): when it comes it sees this correction. Partly passed: the entry stays used.
+        if (a?.counted !== 1 || e.persons < a.persons) {
+          r.held++;
+          continue;
+        }
+        giveBack(a.ticketId, a.day);
+        setCounted.run(0, a.eventId);
+        r.returned++;
+      }
+      return r;
+    });
   }
 
   /** The oldest outbox rows after `afterSeq`, in seq order. */

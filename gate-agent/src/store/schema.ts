@@ -72,6 +72,26 @@ const MIGRATIONS: string[] = [
   ALTER TABLE revoked_tickets_v4 RENAME TO revoked_tickets;
   CREATE TABLE remote_usage (ticket_id TEXT PRIMARY KEY, entries_used INTEGER NOT NULL) WITHOUT ROWID;
   `,
+  // v5: entries of the site's other gates heard on a park-local broker (mqtt.peers). Keyed by
+  // eventId so a peer's outbox sent again counts once; (gate, seq) finds the admission a
+  // not-passed names. counted: the admission is on the ticket now. Pruned by age (at).
+  `
+  CREATE TABLE peer_entries (
+    event_id TEXT PRIMARY KEY,
+    gate TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    persons INTEGER NOT NULL,
+    ref_seq INTEGER,
+    at INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    counted INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE INDEX peer_entries_gate_seq ON peer_entries(gate, seq);
+  CREATE INDEX peer_entries_gate_ref ON peer_entries(gate, ref_seq) WHERE ref_seq IS NOT NULL;
+  CREATE INDEX peer_entries_at ON peer_entries(at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,7 @@ import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
 import { SnapshotTicketSchema, StileError, StileErrorCode, verifySnapshotSignature, type TrustedKeys } from '@stile/config';
+import { replaceTickets } from './snapshot-swap.js';
 
 export interface ImportProgress {
   bytesRead: number;
@@ -26,7 +27,10 @@ export interface ImportOptions {
   /** Refuse a snapshot whose header names another site. */
   siteId?: string;
   onProgress?: (p: ImportProgress) => void;
-  /** Rows per write transaction while loading the shadow table (and between progress reports). */
+  /**
+   * Tickets between progress reports, and the most rows one write transaction of the load
+   * takes (they are sized by time, SLICE_MS, below that).
+   */
   batchSize?: number;
   /**
    * Verify the signature line. Without it a signature line is accepted in its place but
@@ -47,8 +51,6 @@ export interface ImportResult {
 /** A ticket line is well under 1 KiB; a longer line than this is not a snapshot. */
 export const SNAPSHOT_LINE_MAX_BYTES = 64 * 1024;
 
-const COLUMNS = `ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used,
-  entries_day, entries_day_count, last_entry_at, id_hash, source`;
 /** What a snapshot line carries; the usage columns start empty and the swap merges local usage in. */
 const STAGED = 'ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used, id_hash';
 const STAGED_DDL = `ticket_id TEXT NOT NULL, type_id TEXT NOT NULL, status TEXT NOT NULL, visit_date TEXT NOT NULL,
@@ -71,13 +73,14 @@ const STAGE_CACHE_KIB = 4 * 1024;
  *    touches the gate's tables or write lock until the whole file is known to be good,
  *    and the signature (`opts.signature`) is checked against what was read.
  * 2. The staged tickets are sorted by ticket id (inside SQLite, in bounded memory).
- * 3. They are appended to a shadow table in key order, one short transaction per batch
- *    (the daemon keeps admitting meanwhile, so no long write lock). Key order matters:
- *    random ids inserted straight into a WITHOUT ROWID table dirty most of the tree in
- *    every batch, which made a 1M-ticket import I/O-bound.
- * 4. One short transaction carries over what this gate knows and the snapshot may not
- *    (local usage, signed tickets admitted offline) and swaps the tables.
- * Any bad line aborts the import and the old whitelist stays in place.
+ * 3. They are appended to a shadow table in key order (random ids inserted straight into
+ *    a WITHOUT ROWID table dirty most of the tree in every batch, which made a 1M-ticket
+ *    import I/O-bound), what this gate knows and the snapshot may not (local usage,
+ *    signed tickets admitted offline) is carried over, the tables are swapped and the old
+ *    one is removed: all of it in write transactions of a few milliseconds, since the
+ *    daemon keeps admitting meanwhile (snapshot-swap.ts).
+ * Any bad line aborts the import and the old whitelist stays in place; the swap is one
+ * transaction, so a scan sees either the whole old or the whole new whitelist.
  */
 export async function importSnapshot(db: Database.Database, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const started = performance.now();
@@ -104,10 +107,8 @@ export async function importSnapshot(db: Database.Database, file: string, opts: 
     // (BINARY, the primary key's collation). Only speed depends on that, never correctness.
     db.exec(`CREATE TABLE ${STAGE}.sorted AS SELECT line, ${STAGED} FROM ${STAGE}.staged ORDER BY ticket_id, line`);
     const generation = Number((db.prepare("SELECT value FROM meta WHERE key = 'tickets_generation'").get() as { value?: string } | undefined)?.value ?? '0') + 1;
-    await loadSorted(db, file, generation, tickets, batchSize);
+    const carriedOver = await replaceTickets(db, { stage: STAGE, tickets, generation, asOfSeq, maxRows: batchSize, duplicate: () => duplicate(db, file) });
     opts.onProgress?.({ bytesRead: totalBytes, totalBytes, tickets });
-    const carriedOver = swapIn(db, { generation, asOfSeq, tickets });
-    db.exec('DROP TABLE IF EXISTS tickets_old');
     return { tickets, asOfSeq, carriedOver, ms: performance.now() - started, signed };
   } finally {
     try {
@@ -300,42 +301,6 @@ function checkSignature(file: string, staged: Staged, opts: ImportOptions): bool
   return true;
 }
 
-/**
- * Phase 3: append the sorted tickets to tickets_import, one short write transaction per
- * batch, yielding to the event loop between batches.
- */
-async function loadSorted(db: Database.Database, file: string, generation: number, tickets: number, batchSize: number): Promise<void> {
-  db.exec('DROP TABLE IF EXISTS tickets_import; DROP TABLE IF EXISTS tickets_old;');
-  db.exec(`CREATE TABLE tickets_import (
-    ticket_id TEXT PRIMARY KEY, type_id TEXT NOT NULL, status TEXT NOT NULL, visit_date TEXT NOT NULL,
-    slot_start TEXT, slot_end TEXT, persons INTEGER NOT NULL, entries_used INTEGER NOT NULL DEFAULT 0,
-    entries_day TEXT, entries_day_count INTEGER NOT NULL DEFAULT 0, last_entry_at INTEGER, id_hash TEXT,
-    source TEXT NOT NULL DEFAULT 'whitelist') WITHOUT ROWID`);
-  try {
-    const copy = db.prepare(
-      `INSERT INTO tickets_import (${COLUMNS})
-       SELECT ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used, NULL, 0, NULL, id_hash, 'whitelist'
-       FROM ${STAGE}.sorted WHERE rowid > ? AND rowid <= ?`,
-    );
-    const copyBatch = db.transaction((from: number, to: number) => copy.run(from, to));
-    for (let from = 0; from < tickets; from += batchSize) {
-      try {
-        copyBatch(from, from + batchSize);
-      } catch (err) {
-        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw duplicate(db, file);
-        throw err;
-      }
-      // A short pause, not just a turn of the event loop: a daemon waiting in its busy handler gets a gap to take the lock.
-      await new Promise<void>((resolve) => setTimeout(resolve, 1));
-    }
-    db.exec(`CREATE INDEX tickets_id_hash_g${generation} ON tickets_import(id_hash, visit_date) WHERE id_hash IS NOT NULL;
-             CREATE INDEX tickets_used_g${generation} ON tickets_import(last_entry_at) WHERE last_entry_at IS NOT NULL;`);
-  } catch (err) {
-    db.exec('DROP TABLE IF EXISTS tickets_import');
-    throw err;
-  }
-}
-
 /** Duplicates are neighbours in key order; name the earliest repeated line and where the id first appeared. */
 function duplicate(db: Database.Database, file: string): StileError {
   const d = db
@@ -347,31 +312,6 @@ function duplicate(db: Database.Database, file: string): StileError {
   return d
     ? invalid(file, d.again, `duplicate ticketId in snapshot (first on line ${d.first})`)
     : new StileError(StileErrorCode.SnapshotInvalid, `${file}: duplicate ticketId in snapshot; whitelist unchanged`);
-}
-
-function swapIn(db: Database.Database, s: { generation: number; asOfSeq: string | null; tickets: number }): number {
-  return db
-    .transaction(() => {
-      // Tickets only this gate knows: signed offline tickets it admitted.
-      const signed = db.prepare(`INSERT OR IGNORE INTO tickets_import (${COLUMNS}) SELECT ${COLUMNS} FROM tickets WHERE source = 'signed'`).run().changes;
-      // Local usage the snapshot may not include yet (uses the partial index on last_entry_at).
-      const merged = db
-        .prepare(
-          `UPDATE tickets_import SET entries_used = max(tickets_import.entries_used, u.entries_used),
-             entries_day = u.entries_day, entries_day_count = u.entries_day_count, last_entry_at = u.last_entry_at
-           FROM (SELECT ticket_id, entries_used, entries_day, entries_day_count, last_entry_at FROM tickets WHERE last_entry_at IS NOT NULL) AS u
-           WHERE u.ticket_id = tickets_import.ticket_id AND tickets_import.source = 'whitelist'`,
-        )
-        .run().changes;
-      db.exec('ALTER TABLE tickets RENAME TO tickets_old; ALTER TABLE tickets_import RENAME TO tickets;');
-      const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-      put.run('tickets_generation', String(s.generation));
-      put.run('whitelist_imported_at', new Date().toISOString());
-      put.run('whitelist_count', String(s.tickets));
-      if (s.asOfSeq !== null) put.run('whitelist_seq', s.asOfSeq);
-      return signed + merged;
-    })
-    .immediate();
 }
 
 function isHeader(obj: unknown): obj is { snapshot: { site?: string; asOfSeq?: string } } {

@@ -11,6 +11,7 @@ import { CommandHandler, type GateActions } from './commands.js';
 import { checkControl } from './control.js';
 import { mqttOptions, nextReconnectMs } from './mqtt-options.js';
 import { OutboxDrain } from './outbox-drain.js';
+import { PeerEntries, type PeerStats } from './peer-entries.js';
 import { cloudCredential } from './resync-http.js';
 import { bump, newSyncStatus, type SyncStatus } from './status.js';
 import { WhitelistSync } from './whitelist-sync.js';
@@ -27,6 +28,8 @@ export interface GateSyncDeps {
 
 export interface GateSync {
   readonly status: SyncStatus;
+  /** Park-local mode (`mqtt.peers`): what the site's other gates' entries did here; null otherwise. */
+  readonly peers: PeerStats | null;
   /** An admission (or not-passed event) was written: drain soon. */
   notify(): void;
   /** Start a whitelist resync (the `resync` command). */
@@ -117,6 +120,10 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
       client.publishAsync(t.cmdAck, JSON.stringify(ack), { qos: 1 }).catch((err: Error) => log.warn({ event: 'ack_not_published', cmdId: ack.cmdId, err: err.message }, 'command ack not published'));
     },
   });
+  // Park-local broker mode: the site's other gates' entries count here too.
+  const peers = cfg.mqtt.peers
+    ? new PeerEntries({ store, site, gate, timeZone: cfg.site.timezone, offlineKeys: loadTrustedKeys(cfg.keys.offline), clock: deps.clock, status, log })
+    : undefined;
   // One command at a time, in arrival order.
   let commandQueue: Promise<void> = Promise.resolve();
 
@@ -151,7 +158,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     status.lastError = null;
     log.info({ event: 'mqtt_connected', broker: status.broker, sessionPresent: connack.sessionPresent }, 'connected to the cloud');
     client
-      .subscribeAsync({ [t.delta]: { qos: 1 }, [t.head]: { qos: 1 }, [t.cmd]: { qos: 1 }, [t.entriesAck]: { qos: 1 } })
+      .subscribeAsync({ [t.delta]: { qos: 1 }, [t.head]: { qos: 1 }, [t.cmd]: { qos: 1 }, [t.entriesAck]: { qos: 1 }, ...(peers ? { [peers.filter]: { qos: 1 } } : {}) })
       .catch((err: Error) => log.error({ event: 'subscribe_failed', err: err.message }, 'could not subscribe'));
     drain.refreshDepth(true);
     publishStatus();
@@ -182,7 +189,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
       else if (topic === t.head) whitelist.handleHead(payload);
       else if (topic === t.cmd) {
         commandQueue = commandQueue.then(() => commands.handle(payload)).catch((err: Error) => log.error({ event: 'command_crashed', err: err.message }, 'command handling failed'));
-      }
+      } else if (peers?.matches(topic)) peers.handle(topic, payload);
     } catch (err) {
       log.error({ event: 'message_failed', topic, err: (err as Error).message }, 'message handling failed; dropped');
     }
@@ -239,6 +246,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
 
   return {
     status,
+    peers: peers?.stats ?? null,
     notify: () => drain.kick(),
     resync: () => whitelist.resync('command'),
     statusChanged: publishStatus,

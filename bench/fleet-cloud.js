@@ -1,0 +1,90 @@
+// Child process of bench/fleet.js: one cloud-bridge instance (startCloudBridge, PostgreSQL,
+// MQTT 5 shared subscription with the other instance, so they split the gates' entries),
+// plus the park sales this instance makes: every few seconds per park, one
+// publishChanges(site, [{op: 'upsert', ticket}]) whose ticket id carries the µs of the call
+// (`S<park>_<µs>`), so the gates can time sale → delta received.
+// IPC (from the parent): start, sell, stop, close; answers ready, result.
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { startCloudBridge } from '../cloud-bridge/dist/index.js';
+
+const now = () => performance.timeOrigin + performance.now();
+let bridge;
+let selling = false;
+const timers = new Set();
+const sales = { started: 0, done: 0, failed: 0, skipped: 0, callMs: [], firstError: null };
+
+async function start(m) {
+  const t0 = now();
+  // Warnings and errors only, to stderr (anomalies, publish failures); the parent keeps them short.
+  const logger = pino({ level: process.env.BENCH_FLEET_LOG ?? 'error' }, pino.destination(2));
+  bridge = await startCloudBridge({
+    databaseUrl: m.databaseUrl,
+    mqttUrl: m.mqttUrl,
+    httpPort: 0,
+    sites: m.sites,
+    sharedGroup: m.sharedGroup,
+    clientId: m.clientId,
+    sessionExpirySec: 60,
+    logger,
+  });
+  process.send({ cmd: 'ready', ms: now() - t0 });
+}
+
+function sell(m) {
+  selling = true;
+  const visitDate = new Date().toISOString().slice(0, 10);
+  for (const { site, park } of m.sellSites) {
+    let busy = false;
+    const once = () => {
+      if (!selling) return;
+      schedule(m.saleEveryMs * (0.5 + Math.random()));
+      if (busy) {
+        sales.skipped++;
+        return;
+      }
+      busy = true;
+      const t = now();
+      const ticket = { ticketId: `S${park}_${Math.round(t * 1000)}`, typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 };
+      sales.started++;
+      bridge.publishChanges(site, [{ op: 'upsert', ticket }]).then(
+        () => {
+          sales.done++;
+          sales.callMs.push(now() - t);
+        },
+        (err) => {
+          sales.failed++;
+          sales.firstError ??= err.message;
+        },
+      ).finally(() => (busy = false));
+    };
+    const schedule = (ms) => {
+      const h = setTimeout(() => {
+        timers.delete(h);
+        once();
+      }, ms);
+      timers.add(h);
+    };
+    schedule(Math.random() * m.saleEveryMs);
+  }
+}
+
+process.on('message', (m) => {
+  if (m.cmd === 'start')
+    start(m).catch((err) => {
+      process.stderr.write(`fleet-cloud: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    });
+  else if (m.cmd === 'sell') sell(m);
+  else if (m.cmd === 'stop') {
+    selling = false;
+    for (const h of timers) clearTimeout(h);
+    timers.clear();
+  } else if (m.cmd === 'result') process.send({ cmd: 'result', metrics: bridge.metrics.toJSON(), sales });
+  else if (m.cmd === 'close')
+    void bridge
+      .close()
+      .catch(() => {})
+      .finally(() => process.exit(0));
+});
+process.on('disconnect', () => process.exit(0));

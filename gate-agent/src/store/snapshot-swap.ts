@@ -1,0 +1,371 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The write half of a snapshot import: everything that touches the gate's own tables,
+ * cut into write transactions of a few milliseconds each, so that the daemon's
+ * admissions (another connection, or the same one between slices during a resync) never
+ * wait long for the write lock. The staging half is snapshot-import.ts.
+ *
+ * 1. `tickets_import` with both its indexes is created empty, and triggers on `tickets`
+ *    start noting every ticket any writer changes from then on (`tickets_import_dirty`).
+ * 2. The sorted snapshot is appended in key order, one slice per transaction. The indexes
+ *    grow with it: one CREATE INDEX over 1M rows held the lock for ~0.5 s.
+ * 3. Carry-over, slice by slice over the old table: the rows this gate knows and the
+ *    snapshot may not (local usage, signed tickets admitted offline) are merged in.
+ * 4. The tickets the triggers noted since are merged again with their current state,
+ *    until few are left; the swap transaction merges the rest, drops the triggers and
+ *    renames the tables. Merging is idempotent, so noting a ticket twice costs nothing.
+ * 5. The old table is emptied in key-range slices and then dropped: one DROP TABLE of
+ *    1M rows held the lock for 40–600 ms.
+ *
+ * Slices are sized by time (SLICE_MS), not rows, and each is followed by a pause, so an
+ * admission waiting for the lock gets it before the next slice. Slices commit with
+ * synchronous=NORMAL: they are intermediate work, nothing depends on them surviving a
+ * power cut (a later import clears the leftovers), and the swap commits with the
+ * connection's own setting (FULL); an admission's fsync covers every earlier frame too.
+ */
+
+/** Target duration of one write transaction. */
+export const SLICE_MS = 4;
+/** Pause after each write transaction, for a waiting admission to take the lock. */
+const PAUSE_MS = 1;
+/** Checkpoint when the WAL holds about this many frames, below SQLite's autocheckpoint (1000), so an admission's commit never has to copy the import's pages. */
+const CHECKPOINT_FRAMES = 500;
+
+const COLUMNS = `ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used,
+  entries_day, entries_day_count, last_entry_at, id_hash, source`;
+const DIRTY = 'tickets_import_dirty';
+const TRIGGERS = ['tickets_import_track_insert', 'tickets_import_track_update', 'tickets_import_track_delete'];
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface ShadowLoad {
+  /** Name of the attached staging database holding `sorted` (rowid = position in ticket-id order). */
+  stage: string;
+  tickets: number;
+  generation: number;
+  asOfSeq: string | null;
+  /** Upper bound of rows per write transaction. */
+  maxRows: number;
+  /** The error for a duplicate ticket id found while loading. */
+  duplicate: () => Error;
+}
+
+/** Load, carry over and swap in the staged snapshot; then remove the old table. Returns how many rows were carried over. */
+export async function replaceTickets(db: Database.Database, s: ShadowLoad): Promise<number> {
+  const w = new SliceWriter(db);
+  try {
+    await dropLeftovers(db, w);
+    w.once(() =>
+      db.exec(`CREATE TABLE tickets_import (
+        ticket_id TEXT PRIMARY KEY, type_id TEXT NOT NULL, status TEXT NOT NULL, visit_date TEXT NOT NULL,
+        slot_start TEXT, slot_end TEXT, persons INTEGER NOT NULL, entries_used INTEGER NOT NULL DEFAULT 0,
+        entries_day TEXT, entries_day_count INTEGER NOT NULL DEFAULT 0, last_entry_at INTEGER, id_hash TEXT,
+        source TEXT NOT NULL DEFAULT 'whitelist') WITHOUT ROWID;
+      CREATE INDEX tickets_id_hash_g${s.generation} ON tickets_import(id_hash, visit_date) WHERE id_hash IS NOT NULL;
+      CREATE INDEX tickets_used_g${s.generation} ON tickets_import(last_entry_at) WHERE last_entry_at IS NOT NULL;
+      CREATE TABLE ${DIRTY} (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
+      CREATE TRIGGER ${TRIGGERS[0]} AFTER INSERT ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (new.ticket_id); END;
+      CREATE TRIGGER ${TRIGGERS[1]} AFTER UPDATE ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (new.ticket_id); END;
+      CREATE TRIGGER ${TRIGGERS[2]} AFTER DELETE ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (old.ticket_id); END;`),
+    );
+    db.exec(`DROP TABLE IF EXISTS temp.import_ids; DROP TABLE IF EXISTS temp.import_snap;
+      CREATE TEMP TABLE import_ids (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
+      CREATE TEMP TABLE import_snap (ticket_id TEXT PRIMARY KEY, used INTEGER) WITHOUT ROWID;`);
+  } catch (err) {
+    w.restore();
+    throw err;
+  }
+  try {
+    const merge = new Merger(db);
+    await load(db, w, s);
+    await carryOver(db, w, merge);
+    await drainDirty(db, w, merge);
+    const carried = swap(db, w, merge, s);
+    await dropTable(db, w, 'tickets_old');
+    return carried;
+  } catch (err) {
+    // Stop tracking first: the daemon would fill tickets_import_dirty for ever.
+    if (db.inTransaction) db.exec('ROLLBACK');
+    if (tableExists(db, 'tickets_import')) {
+      w.once(() => db.exec(`${TRIGGERS.map((t) => `DROP TRIGGER IF EXISTS ${t};`).join(' ')} DROP TABLE IF EXISTS ${DIRTY};`));
+      await dropTable(db, w, 'tickets_import');
+    }
+    throw err;
+  } finally {
+    db.exec('DROP TABLE IF EXISTS temp.import_ids; DROP TABLE IF EXISTS temp.import_snap;');
+    w.restore();
+  }
+}
+
+/** Phase 2: the sorted snapshot rows, appended in key order. */
+async function load(db: Database.Database, w: SliceWriter, s: ShadowLoad): Promise<void> {
+  const copy = db.prepare(
+    `INSERT INTO tickets_import (${COLUMNS})
+     SELECT ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used, NULL, 0, NULL, id_hash, 'whitelist'
+     FROM ${s.stage}.sorted WHERE rowid > ? AND rowid <= ?`,
+  );
+  const slice = new Slice(500, s.maxRows);
+  for (let from = 0; from < s.tickets; ) {
+    const to = Math.min(s.tickets, from + slice.rows);
+    try {
+      slice.took(w.slice(() => copy.run(from, to)), to - from);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw s.duplicate();
+      throw err;
+    }
+    from = to;
+    await w.pause();
+  }
+}
+
+/**
+ * Phase 3: the old table in key-range slices; the ids of rows with local usage or signed
+ * are read (no lock: only the temp table is written), then merged in one write transaction.
+ * A row that changes after its slice was read is noted by the triggers and merged again.
+ */
+async function carryOver(db: Database.Database, w: SliceWriter, merge: Merger): Promise<void> {
+  const wanted = "(source = 'signed' OR last_entry_at IS NOT NULL)";
+  const bound = db.prepare<[string, number], string>('SELECT ticket_id FROM tickets WHERE ticket_id > ? ORDER BY ticket_id LIMIT 1 OFFSET ?').pluck();
+  const firstBound = db.prepare<[number], string>('SELECT ticket_id FROM tickets ORDER BY ticket_id LIMIT 1 OFFSET ?').pluck();
+  const between = db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM tickets WHERE ticket_id > ? AND ticket_id <= ? AND ${wanted}`);
+  const upTo = db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM tickets WHERE ticket_id <= ? AND ${wanted}`);
+  const after = db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM tickets WHERE ticket_id > ? AND ${wanted}`);
+  const all = db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM tickets WHERE ${wanted}`);
+  // Reading is cheap next to merging: slices of the old table are sized for the read, merges come in few.
+  const slice = new Slice(5_000, 50_000);
+  let lo: string | undefined;
+  for (;;) {
+    const n = slice.rows;
+    const hi = lo === undefined ? firstBound.get(n - 1) : bound.get(lo, n - 1);
+    const started = performance.now();
+    if (hi === undefined) {
+      if (lo === undefined) all.run();
+      else after.run(lo);
+    } else if (lo === undefined) upTo.run(hi);
+    else between.run(lo, hi);
+    const read = performance.now() - started;
+    if (merge.hasPending()) {
+      slice.took(read + w.slice(() => merge.pending()), n);
+      await w.pause();
+    } else slice.took(read, n);
+    if (hi === undefined) return;
+    lo = hi;
+  }
+}
+
+/** Phase 4: merge what changed meanwhile, until little is left for the swap transaction. */
+async function drainDirty(db: Database.Database, w: SliceWriter, merge: Merger): Promise<void> {
+  const count = db.prepare<[], number>(`SELECT count(*) FROM ${DIRTY}`).pluck();
+  const take = db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM ${DIRTY} LIMIT ?`);
+  const forget = db.prepare(`DELETE FROM ${DIRTY} WHERE ticket_id IN (SELECT ticket_id FROM temp.import_ids)`);
+  const slice = new Slice(200, 5_000);
+  // Bounded: should tickets change faster than they are merged, the swap takes the rest.
+  for (let round = 0; round < 1_000 && count.get()! > 20; round++) {
+    const n = slice.rows;
+    slice.took(
+      w.slice(() => {
+        take.run(n);
+        forget.run();
+        merge.pending();
+      }),
+      n,
+    );
+    await w.pause();
+  }
+}
+
+/** Phase 4b: one short transaction merges the last changes, stops tracking and swaps the tables. */
+function swap(db: Database.Database, w: SliceWriter, merge: Merger, s: ShadowLoad): number {
+  return w.once(() => {
+    db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM ${DIRTY}`).run();
+    merge.pending();
+    db.exec(`${TRIGGERS.map((t) => `DROP TRIGGER ${t};`).join(' ')} DROP TABLE ${DIRTY};`);
+    const carried = db
+      .prepare<[], number>(
+        `SELECT count(*) FROM temp.import_snap s JOIN tickets_import i ON i.ticket_id = s.ticket_id
+         WHERE i.source = 'signed' OR i.last_entry_at IS NOT NULL`,
+      )
+      .pluck()
+      .get()!;
+    db.exec('ALTER TABLE tickets RENAME TO tickets_old; ALTER TABLE tickets_import RENAME TO tickets;');
+    const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    put.run('tickets_generation', String(s.generation));
+    put.run('whitelist_imported_at', new Date().toISOString());
+    put.run('whitelist_count', String(s.tickets));
+    if (s.asOfSeq !== null) put.run('whitelist_seq', s.asOfSeq);
+    return carried;
+  }, true);
+}
+
+/**
+ * Merge the tickets listed in temp.import_ids from their current state in `tickets`
+ * (the old table) into tickets_import, the same result as the swap used to compute in one
+ * transaction: the snapshot row keeps its data and takes local usage (entries_used = the
+ * larger, the day counter and last entry from the gate) when the gate's row has a last
+ * entry; a signed ticket the snapshot does not have is copied as it is. The snapshot's own
+ * entries_used is kept aside (temp.import_snap) on the first merge, so a later merge (say,
+ * after a not-passed gave the entry back) starts from it again.
+ */
+class Merger {
+  private readonly steps: Database.Statement[];
+  private readonly any: Database.Statement<[], number>;
+
+  constructor(db: Database.Database) {
+    this.any = db.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM temp.import_ids)').pluck();
+    this.steps = [
+      db.prepare("DELETE FROM tickets_import WHERE source = 'signed' AND ticket_id IN (SELECT ticket_id FROM temp.import_ids)"),
+      db.prepare(
+        `INSERT OR IGNORE INTO temp.import_snap (ticket_id, used)
+         SELECT d.ticket_id, i.entries_used FROM temp.import_ids d LEFT JOIN tickets_import i ON i.ticket_id = d.ticket_id`,
+      ),
+      db.prepare(
+        `UPDATE tickets_import AS i SET
+           entries_used = CASE WHEN o.last_entry_at IS NULL THEN s.used ELSE max(s.used, o.entries_used) END,
+           entries_day = CASE WHEN o.last_entry_at IS NULL THEN NULL ELSE o.entries_day END,
+           entries_day_count = CASE WHEN o.last_entry_at IS NULL THEN 0 ELSE o.entries_day_count END,
+           last_entry_at = o.last_entry_at
+         FROM temp.import_ids d JOIN temp.import_snap s ON s.ticket_id = d.ticket_id LEFT JOIN tickets o ON o.ticket_id = d.ticket_id
+         WHERE i.ticket_id = d.ticket_id`,
+      ),
+      db.prepare(
+        `INSERT OR IGNORE INTO tickets_import (${COLUMNS})
+         SELECT ${COLUMNS.split(',').map((c) => `o.${c.trim()}`).join(', ')}
+         FROM temp.import_ids d JOIN tickets o ON o.ticket_id = d.ticket_id WHERE o.source = 'signed'`,
+      ),
+      db.prepare('DELETE FROM temp.import_ids'),
+    ];
+  }
+
+  hasPending(): boolean {
+    return this.any.get() === 1;
+  }
+
+  /** Inside a write transaction. */
+  pending(): void {
+    for (const s of this.steps) s.run();
+  }
+}
+
+/** Leftovers of an import that was killed: removed the same way, slice by slice. */
+async function dropLeftovers(db: Database.Database, w: SliceWriter): Promise<void> {
+  const triggers = db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN (${TRIGGERS.map((t) => `'${t}'`).join(', ')})`).pluck().all();
+  if (triggers.length > 0 || tableExists(db, DIRTY)) {
+    w.once(() => db.exec(`${triggers.map((t) => `DROP TRIGGER ${t};`).join(' ')} DROP TABLE IF EXISTS ${DIRTY};`));
+  }
+  await dropTable(db, w, 'tickets_import');
+  await dropTable(db, w, 'tickets_old');
+}
+
+/**
+ * DROP TABLE frees every page of the table in one transaction. Instead: its indexes
+ * first (each a fraction of the table), then its rows in key-range slices (a range of
+ * whole leaf pages is freed without being written), then the empty table.
+ */
+async function dropTable(db: Database.Database, w: SliceWriter, table: 'tickets_old' | 'tickets_import'): Promise<void> {
+  if (!tableExists(db, table)) return;
+  const indexes = db.prepare<[string], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").pluck().all(table);
+  for (const index of indexes) {
+    w.slice(() => db.exec(`DROP INDEX "${index.replaceAll('"', '""')}"`));
+    await w.pause();
+  }
+  const chunk = db.prepare(`DELETE FROM ${table} WHERE ticket_id <= (SELECT ticket_id FROM ${table} ORDER BY ticket_id LIMIT 1 OFFSET ?)`);
+  const rest = db.prepare(`DELETE FROM ${table}`);
+  const slice = new Slice(1_000, 20_000);
+  for (;;) {
+    const n = slice.rows;
+    let deleted = 0;
+    slice.took(w.slice(() => (deleted = chunk.run(n - 1).changes)), n);
+    await w.pause();
+    if (deleted < n) break;
+  }
+  w.slice(() => {
+    rest.run();
+    db.exec(`DROP TABLE ${table}`);
+  });
+}
+
+function tableExists(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+/** Rows per transaction, adjusted after each one towards SLICE_MS; at most halved or doubled per step, so one slow commit does not swing it. */
+class Slice {
+  constructor(
+    public rows: number,
+    private readonly max: number,
+  ) {
+    this.rows = Math.min(rows, max);
+  }
+
+  took(ms: number, rows: number): void {
+    if (rows < this.rows) return;
+    const ideal = (this.rows * SLICE_MS) / Math.max(ms, 0.01);
+    this.rows = Math.round(Math.max(16, Math.min(this.max, this.rows * 2, Math.max(this.rows / 2, ideal))));
+  }
+}
+
+/**
+ * Write transactions of the import. The connection may be the daemon's own (a resync),
+ * so every setting changed here is changed back before an admission can run.
+ */
+class SliceWriter {
+  private readonly sync: number;
+  private readonly autocheckpoint: number;
+  private readonly wal: boolean;
+  private framesPerSlice = 100;
+  private slicesSinceCheckpoint = 0;
+
+  constructor(private readonly db: Database.Database) {
+    this.sync = db.pragma('synchronous', { simple: true }) as number;
+    this.autocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+    this.wal = db.pragma('journal_mode', { simple: true }) === 'wal';
+    // The import checkpoints itself, outside its transactions (see checkpoint()).
+    if (this.wal) db.pragma('wal_autocheckpoint = 0');
+  }
+
+  /** One write transaction of intermediate work; returns how long it took (ms). */
+  slice(fn: () => void): number {
+    const started = performance.now();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(fn).immediate();
+    } finally {
+      this.db.pragma(`synchronous = ${this.sync}`);
+    }
+    const ms = performance.now() - started;
+    this.checkpoint();
+    return ms;
+  }
+
+  /** One write transaction that must be durable (the swap), with the connection's own synchronous setting. */
+  once<T>(fn: () => T, checkpointFirst = false): T {
+    if (checkpointFirst) this.checkpoint(true);
+    const r = this.db.transaction(fn).immediate();
+    this.checkpoint();
+    return r;
+  }
+
+  pause(): Promise<void> {
+    return sleep(PAUSE_MS);
+  }
+
+  /**
+   * A PASSIVE checkpoint (takes no write lock) every few slices, often enough that the WAL
+   * stays under SQLite's autocheckpoint: otherwise the next admission's commit crosses it
+   * and copies the import's pages into the database before its relay moves.
+   */
+  private checkpoint(now = false): void {
+    if (!this.wal) return;
+    this.slicesSinceCheckpoint++;
+    if (!now && this.slicesSinceCheckpoint * this.framesPerSlice < CHECKPOINT_FRAMES) return;
+    const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    // `log` counts the frames since the WAL last restarted, i.e. (nearly) since the previous checkpoint.
+    if (r && r.log > 0) this.framesPerSlice = Math.max(1, r.log / this.slicesSinceCheckpoint);
+    this.slicesSinceCheckpoint = 0;
+  }
+
+  restore(): void {
+    if (this.wal) this.db.pragma(`wal_autocheckpoint = ${this.autocheckpoint}`);
+  }
+}
