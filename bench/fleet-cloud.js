@@ -5,8 +5,40 @@
 // (`S<park>_<µs>`), so the gates can time sale → delta received.
 // IPC (from the parent): start, sell, stop, close; answers ready, result.
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import pino from 'pino';
-import { startCloudBridge } from '../cloud-bridge/dist/index.js';
+
+// bench/fleet.js names the build (BENCH_FLEET_CLOUD: a cloud-bridge dist/index.js).
+const { startCloudBridge, EntriesIngest } = await import(pathToFileURL(process.env.BENCH_FLEET_CLOUD ?? new URL('../cloud-bridge/dist/index.js', import.meta.url).pathname).href);
+
+// Where the ingest's time goes: the commit pipeline's busy time (one group transaction at a
+// time) and every PostgreSQL statement's latency (round trip + the database's work).
+const timing = { busyMs: 0, groups: 0, stmts: 0, stmtMs: 0, since: 0 };
+const storeGroup = EntriesIngest.prototype.storeGroup;
+EntriesIngest.prototype.storeGroup = async function (group) {
+  const t0 = now();
+  try {
+    return await storeGroup.call(this, group);
+  } finally {
+    timing.busyMs += now() - t0;
+    timing.groups++;
+  }
+};
+const pgQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function (...args) {
+  const t0 = now();
+  const r = pgQuery.apply(this, args);
+  if (r && typeof r.then === 'function')
+    r.then(
+      () => {
+        timing.stmts++;
+        timing.stmtMs += now() - t0;
+      },
+      () => {},
+    );
+  return r;
+};
 
 const now = () => performance.timeOrigin + performance.now();
 let bridge;
@@ -26,6 +58,7 @@ async function start(m) {
     sharedGroup: m.sharedGroup,
     clientId: m.clientId,
     sessionExpirySec: 60,
+    ...(m.ingestConnections ? { ingestConnections: m.ingestConnections } : {}),
     logger,
   });
   process.send({ cmd: 'ready', ms: now() - t0 });
@@ -33,6 +66,7 @@ async function start(m) {
 
 function sell(m) {
   selling = true;
+  Object.assign(timing, { busyMs: 0, groups: 0, stmts: 0, stmtMs: 0, since: now() });
   const visitDate = new Date().toISOString().slice(0, 10);
   for (const { site, park } of m.sellSites) {
     let busy = false;
@@ -80,7 +114,7 @@ process.on('message', (m) => {
     selling = false;
     for (const h of timers) clearTimeout(h);
     timers.clear();
-  } else if (m.cmd === 'result') process.send({ cmd: 'result', metrics: bridge.metrics.toJSON(), sales });
+  } else if (m.cmd === 'result') process.send({ cmd: 'result', metrics: bridge.metrics.toJSON(), sales, timing: { ...timing, wallMs: now() - timing.since } });
   else if (m.cmd === 'close')
     void bridge
       .close()

@@ -2,7 +2,7 @@
 // children) against one private Mosquitto and two cloud-bridge instances on PostgreSQL
 // (bench/fleet-cloud.js children, MQTT 5 shared subscription), each park at its peak: 5
 // admissions/s and a sale every ~3 s. Steps up the number of parks (BENCH_FLEET_STEPS,
-// default 50,100,250,500,1000) and stops after the first step that does not hold (unless
+// default 10,25,50,100,250,500,1000) and stops after the first step that does not hold (unless
 // BENCH_FLEET_CONTINUE=1), printing one `key=value` line per step and the first limit hit.
 //
 // Everything is on loopback; the broker, the PostgreSQL schema (one per step, `bench_<run>s<n>`)
@@ -11,19 +11,22 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { generateSigningKeyPair } from '../config/dist/index.js';
-import { CloudStore } from '../cloud-bridge/dist/index.js';
 import { fmt, intEnv, line, note, pgSchema, summarize } from './lib.js';
 import { machineCpu, procStat } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// Another build of the cloud (its dist/index.js) to measure instead of this checkout's: the children use it too.
+const CLOUD = process.env.BENCH_FLEET_CLOUD ? resolvePath(process.env.BENCH_FLEET_CLOUD) : join(here, '..', 'cloud-bridge', 'dist', 'index.js');
+const { CloudStore } = await import(pathToFileURL(CLOUD).href);
 const PG_URL = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-const STEPS = (process.env.BENCH_FLEET_STEPS ?? '50,100,250,500,1000').split(',').map((s) => Number(s.trim()));
+const STEPS = (process.env.BENCH_FLEET_STEPS ?? '10,25,50,100,250,500,1000').split(',').map((s) => Number(s.trim()));
 const GATES = intEnv('BENCH_FLEET_GATES', 10);
 const RATE = Number(process.env.BENCH_FLEET_RATE ?? 5); // admissions/s per park at its peak
 const SALE_S = Number(process.env.BENCH_FLEET_SALE_S ?? 3); // seconds between a park's sales (±50 %)
@@ -32,6 +35,8 @@ const SECONDS = intEnv('BENCH_FLEET_SECONDS', 20);
 const GRACE_S = intEnv('BENCH_FLEET_GRACE', 5);
 const GATE_PROCS = intEnv('BENCH_FLEET_GATE_PROCS', 2);
 const CONTINUE = process.env.BENCH_FLEET_CONTINUE === '1';
+// The cloud's `mqtt.ingestConnections` (default 8, at most 32): messages in flight per instance.
+const INGEST_CONNECTIONS = process.env.BENCH_FLEET_INGEST_CONNECTIONS ? intEnv('BENCH_FLEET_INGEST_CONNECTIONS', 8) : undefined;
 /** A step holds when p99s stay within these and (almost) nothing is left unanswered. */
 const LAG_P99_MAX_MS = 1000;
 const SALE_P99_MAX_MS = 1000;
@@ -113,7 +118,7 @@ async function startBroker() {
 
 /** A child with IPC; `request(msg, answer)` sends and waits for the reply whose cmd is `answer`. */
 function child(script, name) {
-  const p = spawnRaised([process.execPath, join(here, script)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const p = spawnRaised([process.execPath, join(here, script)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_FLEET_CLOUD: CLOUD } });
   const waiting = new Map();
   p.on('message', (m) => {
     const w = waiting.get(m.cmd);
@@ -231,7 +236,7 @@ async function step(broker, parks) {
     const tc = now();
     await Promise.all(
       clouds.map((c, i) =>
-        c.request({ cmd: 'start', databaseUrl: `${url}&application_name=${apps[i]}`, mqttUrl: broker.url, sites, sharedGroup: `fleet-${RUN}`, clientId: `fleet-${RUN}-c${i + 1}` }, 'ready'),
+        c.request({ cmd: 'start', databaseUrl: `${url}&application_name=${apps[i]}`, mqttUrl: broker.url, sites, sharedGroup: `fleet-${RUN}-s${parks}`, clientId: `fleet-${RUN}-s${parks}-c${i + 1}`, ingestConnections: INGEST_CONNECTIONS }, 'ready'),
       ),
     );
     note(`${parks} parks: 2 cloud instances up in ${((now() - tc) / 1000).toFixed(1)} s`);
@@ -271,6 +276,12 @@ async function step(broker, parks) {
     await sleep(measureUntil - now());
     clearInterval(refresher);
     const usage = sampler.stop();
+    // Everyone else on the machine, in % of one core (the machine's busy share × its cores).
+    const ours = ['broker', 'cloud1', 'cloud2', 'pg', 'gates'].reduce((a, k) => a + usage[`${k}_cpu_pct`], 0);
+    usage.others_cpu_pct = Math.max(0, (usage.machine_busy_pct * availableParallelism()) - ours);
+    // The clouds' PostgreSQL sessions by state: many `idle in transaction` that stay so = a stall.
+    const states = (await admin.query('SELECT state, count(*)::int AS n FROM pg_stat_activity WHERE application_name = ANY($1) GROUP BY state', [apps])).rows;
+    const idleInTx = states.find((r) => r.state === 'idle in transaction')?.n ?? 0;
     for (const c of gateProcs) c.send({ cmd: 'stop' });
     for (const c of clouds) c.send({ cmd: 'stop' });
     await sleep(GRACE_S * 1000);
@@ -296,6 +307,10 @@ async function step(broker, parks) {
       )
     ).rows[0];
     const m = cloudRes.map((r) => r.metrics);
+    const pipe = cloudRes.map((r) => r.timing);
+    note(
+      `${parks} parks: cloud pipeline ${JSON.stringify(pipe.map((t, i) => ({ busy_pct: +fmt((100 * t.busyMs) / t.wallMs, 0), msgs_per_commit: +fmt(m[i].received / Math.max(1, m[i].ingestCommits), 1), stmts_per_s: +fmt((1000 * t.stmts) / t.wallMs, 0), stmt_mean_ms: +fmt(t.stmtMs / Math.max(1, t.stmts), 2) })))}`,
+    );
     const sales = cloudRes.map((r) => r.sales);
     note(
       `${parks} parks: cloud ingest ${JSON.stringify(m.map((x) => ({ received: x.received, inserted: x.inserted, commits: x.ingestCommits, dbErrors: x.dbErrors, anomalies: x.anomalies, invalid: x.invalid, deltasPublished: x.deltasPublished, publishErrors: x.publishErrors })))}`,
@@ -309,6 +324,7 @@ async function step(broker, parks) {
     const saleMissing = salesInWindow ? salesIncomplete / salesInWindow : 0;
     const problems = [];
     if (connected < parks * GATES) problems.push('connections');
+    if (offered > 0 && missing > 0.5) problems.push('stalled');
     if (count('disconnects') > 0) problems.push('disconnects');
     if (!(lag.p99 <= LAG_P99_MAX_MS) || missing > MISSING_MAX) problems.push('ingest');
     if (!(sale.p99 <= SALE_P99_MAX_MS) || saleMissing > MISSING_MAX) problems.push('sales');
@@ -327,10 +343,11 @@ async function step(broker, parks) {
       sale_p99_ms: fmt(sale.p99, 1),
       sales: salesInWindow,
       sales_incomplete: salesIncomplete,
+      pg_idle_in_tx: idleInTx,
       ...Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, fmt(v, k.endsWith('mb') ? 0 : 0)])),
       verdict,
     };
-    return { r, usage, problems, connected };
+    return { r, usage, problems, connected, idleInTx };
   } finally {
     for (const c of gateProcs) await c.close();
     for (const c of clouds) await c.close();
@@ -341,6 +358,8 @@ async function step(broker, parks) {
 /** Name what ran out first, from the step's problems and who was saturated. */
 function limitOf(s, broker) {
   if (s.problems.includes('connections')) return `connections (${s.connected} of ${s.r.gates}; broker open-files limit ${broker.fdLimit})`;
+  if (s.problems.includes('stalled'))
+    return `the cloud stalled (no receipts for most admissions; ${s.idleInTx} of its PostgreSQL sessions idle in transaction at the end: pool held by delta publish passes waiting for PUBACKs that queue behind a handler waiting for the pool)`;
   const u = s.usage;
   const single = [
     ['broker CPU (Mosquitto is one thread)', u.broker_cpu_pct],
@@ -348,7 +367,8 @@ function limitOf(s, broker) {
     ['cloud instance 2 CPU (one event loop)', u.cloud2_cpu_pct],
   ].filter(([, v]) => v >= SATURATED_PCT);
   if (single.length) return single.sort((a, b) => b[1] - a[1])[0][0];
-  if (u.machine_busy_pct >= 95) return `the bench machine (all cores ${fmt(u.machine_busy_pct, 0)} % busy; PostgreSQL ${fmt(u.pg_cpu_pct, 0)} %, gate simulators ${fmt(u.gates_cpu_pct, 0)} % of a core)`;
+  if (u.machine_busy_pct >= 95)
+    return `the bench machine (all cores ${fmt(u.machine_busy_pct, 0)} % busy; % of one core: PostgreSQL ${fmt(u.pg_cpu_pct, 0)}, clouds ${fmt(u.cloud1_cpu_pct, 0)}+${fmt(u.cloud2_cpu_pct, 0)}, broker ${fmt(u.broker_cpu_pct, 0)}, gate simulators ${fmt(u.gates_cpu_pct, 0)}, other processes ${fmt(u.others_cpu_pct, 0)})`;
   return 'latency without a saturated process: the cloud\'s ingest (one transaction at a time per instance) or PostgreSQL';
 }
 
@@ -356,8 +376,9 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   const fd = fdLimits();
   const broker = await startBroker();
+  note(`fleet: cloud ${CLOUD}`);
   note(`fleet: broker ${broker.url} (pid ${broker.pid}, open files ${broker.fdLimit}), PostgreSQL ${PG_URL.replace(/\/\/[^@/]*@/, '//')}, this process open files ${fd.soft}/${fd.hard}, run ${RUN}`);
-  note(`fleet: ${GATES} gates a park, ${RATE} admissions/s a park, a sale every ~${SALE_S} s a park; ${WARMUP_S} s warm-up, ${SECONDS} s measured, ${GRACE_S} s grace; steps ${STEPS.join(',')}`);
+  note(`fleet: ${GATES} gates a park, ${RATE} admissions/s a park, a sale every ~${SALE_S} s a park; ${WARMUP_S} s warm-up, ${SECONDS} s measured, ${GRACE_S} s grace; steps ${STEPS.join(',')}; ingest connections per instance ${INGEST_CONNECTIONS ?? 'default (8)'}`);
   const done = [];
   let limit = null;
   for (const parks of STEPS) {

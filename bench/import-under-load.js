@@ -47,6 +47,9 @@ function cleanup() {
     // another run still uses it
   }
 }
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     cleanup();
@@ -137,12 +140,16 @@ async function main() {
   const period = 1000 / RATE;
   const t0 = nowMs();
   let ticks = 0;
+  let exhausted = false;
   // Scheduled against the start time, not the previous tick, so the rate holds on a busy machine.
   let timer;
   const feed = () => {
     const due = Math.floor((nowMs() - t0) / period) + 1;
     for (; ticks < due; ticks++) {
-      if (next >= pool.length) throw new Error('ran out of tickets to scan; raise the pool');
+      if (next >= pool.length) {
+        exhausted = true;
+        return;
+      }
       const id = pool[next++];
       sent.set(id, { sentAt: nowMs(), phase });
       w.write(`ST1:${id}\n`);
@@ -166,6 +173,7 @@ async function main() {
   const importEnd = nowMs();
   phase = 'tail';
   if (code !== 0) throw new Error(`gatectl tickets import exited with ${code}: ${impOut}`);
+  if (exhausted) throw new Error(`ran out of tickets to scan (${pool.length}); the import took ${((importEnd - importStart) / 1000).toFixed(0)} s`);
   const result = JSON.parse(impOut);
   await sleep(TAIL_S * 1000);
   clearTimeout(timer);

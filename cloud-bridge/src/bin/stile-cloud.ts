@@ -48,7 +48,11 @@ async function main(): Promise<number> {
   let broker: EmbeddedBroker | undefined;
   // The broker comes up before the bridge (which connects to it) and checks devices against
   // the bridge's registry once that is open; until then only the bridge itself gets in.
-  let verifyDevice: (u: string | undefined, p: Buffer | undefined) => Promise<DeviceIdentity | null> = () => Promise.resolve(null);
+  // Devices that connect before the registry is open wait for it (bounded by their connect
+  // timeout) instead of being refused: a refusal right after a restart strands them.
+  let registryReady!: (verify: (u: string | undefined, p: Buffer | undefined) => Promise<DeviceIdentity | null>) => void;
+  const registry = new Promise<(u: string | undefined, p: Buffer | undefined) => Promise<DeviceIdentity | null>>((resolve) => (registryReady = resolve));
+  const verifyDevice = async (u: string | undefined, p: Buffer | undefined): Promise<DeviceIdentity | null> => (await registry)(u, p);
   let refused: (reason: string) => void = () => {};
   if (loaded.broker) {
     broker = await startEmbeddedBroker({ port: loaded.broker.port, host: loaded.broker.host, verifyDevice: (u, p) => verifyDevice(u, p), onRefuse: (r) => refused(r), log });
@@ -60,7 +64,7 @@ async function main(): Promise<number> {
   const startDeadline = setTimeout(() => fatal(`start did not finish within ${startLimitS} s (database, broker or subscriptions); see the log above`), startLimitS * 1000);
   const bridge = await startCloudBridge({ ...loaded.options, ...(broker ? { mqttUrl: broker.cloudUrl } : {}), logger: log });
   clearTimeout(startDeadline);
-  verifyDevice = (u, p) => bridge.registry.verify(u, p);
+  registryReady((u, p) => bridge.registry.verify(u, p));
   refused = (r) => bridge.metrics.refuse(`broker_${r}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

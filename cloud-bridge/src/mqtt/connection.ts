@@ -65,6 +65,8 @@ export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promi
     connectTimeout: 10_000,
     // Ours to make on every connect (below), not mqtt.js's to skip when a session is present.
     resubscribe: false,
+    // A refused CONNACK (a broker restarting its auth, a password reload) is retried, not final.
+    reconnectOnConnackError: true,
   };
   // connect() only starts the socket on a later tick: handleMessage is in place before a
   // resumed session's queued messages can arrive.

@@ -160,7 +160,8 @@ describe.each(SCENARIOS)('kill -9 in the order: $name (broker persistence on)', 
     for (const step of steps) {
       await Promise.all(step.map((p) => kill(w, p)));
       await sleep(1500);
-      for (const p of step) await restart(w, p);
+      // Broker first: a stile-cloud that finds no broker at start exits 1 (a supervisor would restart it).
+      for (const p of [...step].sort((x, y) => Number(y.startsWith('broker')) - Number(x.startsWith('broker')))) await restart(w, p);
       // Long enough for the broker's once-a-second save: the next kill finds today's sessions on disk.
       await sleep(2500);
     }

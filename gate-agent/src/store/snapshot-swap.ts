@@ -29,8 +29,12 @@ import type Database from 'better-sqlite3';
 export const SLICE_MS = 4;
 /** Pause after each write transaction, for a waiting admission to take the lock. */
 const PAUSE_MS = 1;
-/** Checkpoint when the WAL holds about this many frames, below SQLite's autocheckpoint (1000), so an admission's commit never has to copy the import's pages. */
-const CHECKPOINT_FRAMES = 500;
+/**
+ * Checkpoint before the WAL would pass this many frames: below SQLite's autocheckpoint
+ * (1000), so an admission's commit never finds the WAL over it and copies the import's
+ * pages into the database before its relay moves.
+ */
+const CHECKPOINT_FRAMES = 900;
 
 const COLUMNS = `ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used,
   entries_day, entries_day_count, last_entry_at, id_hash, source`;
@@ -78,11 +82,18 @@ export async function replaceTickets(db: Database.Database, s: ShadowLoad): Prom
   }
   try {
     const merge = new Merger(db);
+    const TR = (l: string) => process.env.TRACE_IMPORT && console.error('TRACE', l, performance.now().toFixed(0), JSON.stringify(w.stats));
+    TR('start');
     await load(db, w, s);
+    TR('load');
     await carryOver(db, w, merge);
+    TR('carry');
     await drainDirty(db, w, merge);
+    TR('drain');
     const carried = swap(db, w, merge, s);
+    TR('swap');
     await dropTable(db, w, 'tickets_old');
+    TR('drop');
     return carried;
   } catch (err) {
     // Stop tracking first: the daemon would fill tickets_import_dirty for ever.
@@ -183,7 +194,7 @@ function swap(db: Database.Database, w: SliceWriter, merge: Merger, s: ShadowLoa
     db.exec(`${TRIGGERS.map((t) => `DROP TRIGGER ${t};`).join(' ')} DROP TABLE ${DIRTY};`);
     const carried = db
       .prepare<[], number>(
-        `SELECT count(*) FROM temp.import_snap s JOIN tickets_import i ON i.ticket_id = s.ticket_id
+        `SELECT count(*) FROM temp.import_snap s CROSS JOIN tickets_import i ON i.ticket_id = s.ticket_id
          WHERE i.source = 'signed' OR i.last_entry_at IS NOT NULL`,
       )
       .pluck()
@@ -231,7 +242,7 @@ class Merger {
       db.prepare(
         `INSERT OR IGNORE INTO tickets_import (${COLUMNS})
          SELECT ${COLUMNS.split(',').map((c) => `o.${c.trim()}`).join(', ')}
-         FROM temp.import_ids d JOIN tickets o ON o.ticket_id = d.ticket_id WHERE o.source = 'signed'`,
+         FROM tickets o WHERE o.ticket_id IN (SELECT ticket_id FROM temp.import_ids) AND o.source = 'signed'`,
       ),
       db.prepare('DELETE FROM temp.import_ids'),
     ];
@@ -315,6 +326,7 @@ class SliceWriter {
   private readonly wal: boolean;
   private framesPerSlice = 100;
   private slicesSinceCheckpoint = 0;
+  stats = { slices: 0, sliceMs: 0, maxSliceMs: 0, checkpoints: 0, checkpointMs: 0, pauses: 0 };
 
   constructor(private readonly db: Database.Database) {
     this.sync = db.pragma('synchronous', { simple: true }) as number;
@@ -334,7 +346,10 @@ class SliceWriter {
       this.db.pragma(`synchronous = ${this.sync}`);
     }
     const ms = performance.now() - started;
+    this.stats.slices++; this.stats.sliceMs += ms; this.stats.maxSliceMs = Math.max(this.stats.maxSliceMs, ms);
+    const c0 = performance.now();
     this.checkpoint();
+    this.stats.checkpointMs += performance.now() - c0;
     return ms;
   }
 
@@ -347,6 +362,7 @@ class SliceWriter {
   }
 
   pause(): Promise<void> {
+    this.stats.pauses++;
     return sleep(PAUSE_MS);
   }
 
@@ -358,9 +374,11 @@ class SliceWriter {
   private checkpoint(now = false): void {
     if (!this.wal) return;
     this.slicesSinceCheckpoint++;
-    if (!now && this.slicesSinceCheckpoint * this.framesPerSlice < CHECKPOINT_FRAMES) return;
+    if (!now && (this.slicesSinceCheckpoint + 1) * this.framesPerSlice < CHECKPOINT_FRAMES) return;
+    this.stats.checkpoints++;
     const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
     // `log` counts the frames since the WAL last restarted, i.e. (nearly) since the previous checkpoint.
+    if (process.env.TRACE_CKPT) console.error('CKPT', JSON.stringify(r), this.slicesSinceCheckpoint);
     if (r && r.log > 0) this.framesPerSlice = Math.max(1, r.log / this.slicesSinceCheckpoint);
     this.slicesSinceCheckpoint = 0;
   }

@@ -24,6 +24,9 @@ export function mqttOptions(cfg: GateConfig & { mqtt: MqttConfig }, will: { topi
     connectTimeout: 30_000,
     queueQoSZero: false,
     resubscribe: false,
+    // A refused login (a broker whose registry is not up yet, a rotated credential) is retried
+    // with the backoff; mqtt.js would otherwise stop reconnecting for good after one refusal.
+    reconnectOnConnackError: true,
     will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
     // The registry's name for this gate unless the config says otherwise: the same login as its HTTP requests.
     ...(m.username !== undefined || m.passwordFile !== undefined ? { username: m.username ?? gateUsername(cfg.site.id, cfg.gate.id) } : {}),
