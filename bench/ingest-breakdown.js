@@ -61,7 +61,7 @@ const KINDS = [
   ['store_delta', /^(insert into|delete from) "?deltas"?/],
   ['allocate_seq', /^update "?sites"?/],
   ['gate_known', /^select "gate" from "gate_state"/],
-  ['high_seq', /^(select "high_seq" from|update) "?gate_state"?/],
+  ['high_seq', /^(select "high_seq" from|update) "?gate_state"?|^with cur as \(select high_seq/],
   ['not_passed', /^select cast\(ref_seq/],
   ['begin_commit', /^(begin|commit|rollback)\b/],
   ['revoked_check', /device_credentials/],

@@ -90,9 +90,17 @@ describe('importSnapshot', () => {
     writeFileSync(file, `${ticketLine('TICKET0001', { idHash: hash })}\n`);
     for (let i = 0; i < 3; i++) await importSnapshot(store.db, file);
     expect(store.ticketsForIdHash(hash).map((t) => t.ticketId)).toEqual(['TICKET0001']);
-    const plan = store.db.prepare('EXPLAIN QUERY PLAN SELECT * FROM tickets WHERE id_hash = ?').all(hash) as { detail: string }[];
-    expect(plan.map((p) => p.detail).join()).toMatch(/USING INDEX tickets_id_hash_g3/);
     expect(readFileSync(file, 'utf8')).toContain(hash);
+    // Lookups go through ticket_idcards (schema v6), whose triggers moved to each new table.
+    const triggers = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets' ORDER BY name").pluck().all();
+    expect(triggers).toEqual(['tickets_idcard_delete', 'tickets_idcard_insert', 'tickets_idcard_update']);
+    expect(store.db.prepare('SELECT * FROM ticket_idcards').all()).toEqual([{ id_hash: hash, visit_date: '2026-11-25', ticket_id: 'TICKET0001' }]);
+    // A delta that moves the card to another ticket is followed by the lookup.
+    store.setMeta('whitelist_seq', '1');
+    const other = 'b'.repeat(64);
+    store.applyWhitelistDelta({ seq: '2', changes: [{ op: 'upsert', ticket: { ticketId: 'TICKET0001', typeId: 'adult', status: 'valid', visitDate: '2026-11-26', persons: 1, entriesUsed: 0, idHash: other } }] });
+    expect(store.ticketsForIdHash(hash)).toEqual([]);
+    expect(store.ticketsForIdHash(other).map((t) => [t.ticketId, t.visitDate])).toEqual([['TICKET0001', '2026-11-26']]);
   });
 });
 

@@ -119,7 +119,8 @@ export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promi
       },
       (err: Error) => {
         if (generation !== health.connects) return;
-        health.problem = `subscribe failed: ${err.message}`;
+        // mqtt.js rejects a SUBACK with a failure code ("Subscribe error: …") as well as a lost connection.
+        health.problem = `subscription refused or failed: ${err.message}`;
         opts.log.error({ clientId: opts.clientId, err: err.message }, 'subscribe failed; retrying');
         retrySubscribe = setTimeout(subscribe, opts.resubscribeMs ?? 2000);
       },

@@ -121,8 +121,11 @@ export class GateStore {
 
   constructor(readonly db: Database.Database) {
     this.getTicketStmt = db.prepare<[string], TicketRecord>(`SELECT ${TICKET_COLUMNS} FROM tickets WHERE ticket_id = ?`);
+    // ticket_idcards (schema v6) holds (id_hash, visit_date, ticket_id) of every row with an id_hash.
     this.byIdHashStmt = db.prepare<[string], TicketRecord>(
-      `SELECT ${TICKET_COLUMNS} FROM tickets WHERE id_hash = ? ORDER BY visit_date LIMIT 50`,
+      `SELECT ${TICKET_COLUMNS} FROM tickets
+       WHERE ticket_id IN (SELECT ticket_id FROM ticket_idcards WHERE id_hash = ? ORDER BY visit_date, ticket_id LIMIT 50)
+       ORDER BY visit_date, ticket_id`,
     );
     this.upsertUsageStmt = db.prepare(
       `INSERT INTO tickets (ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used,

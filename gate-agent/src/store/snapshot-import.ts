@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
 import { SnapshotTicketSchema, StileError, StileErrorCode, verifySnapshotSignature, type TrustedKeys } from '@stile/config';
 import { replaceTickets } from './snapshot-swap.js';
+import { sortStage } from './stage-sort.js';
 
 export interface ImportProgress {
   bytesRead: number;
@@ -72,7 +73,8 @@ const STAGE_CACHE_KIB = 4 * 1024;
  *    (`<db>-import`, 0600, attached; no journal, no fsync, deleted afterwards), so nothing
  *    touches the gate's tables or write lock until the whole file is known to be good,
  *    and the signature (`opts.signature`) is checked against what was read.
- * 2. The staged tickets are sorted by ticket id (inside SQLite, in bounded memory).
+ * 2. The staged tickets are sorted by ticket id (inside SQLite, in bounded memory; in a
+ *    worker thread, so a resync on the daemon's thread does not stall its scans).
  * 3. They are appended to a shadow table in key order (random ids inserted straight into
  *    a WITHOUT ROWID table dirty most of the tree in every batch, which made a 1M-ticket
  *    import I/O-bound), what this gate knows and the snapshot may not (local usage,
@@ -105,9 +107,17 @@ export async function importSnapshot(db: Database.Database, file: string, opts: 
     const signed = checkSignature(file, staged, opts);
     // Rows go in in ORDER BY order, so the rowid of `sorted` is the position in ticket-id order
     // (BINARY, the primary key's collation). Only speed depends on that, never correctness.
-    db.exec(`CREATE TABLE ${STAGE}.sorted AS SELECT line, ${STAGED} FROM ${STAGE}.staged ORDER BY ticket_id, line`);
+    // `idcards` likewise in ticket_idcards' key order.
+    await sortStage(
+      db,
+      STAGE,
+      stagePath,
+      (s) => `CREATE TABLE ${s}sorted AS SELECT line, ${STAGED} FROM ${s}staged ORDER BY ticket_id, line;
+        CREATE TABLE ${s}idcards AS SELECT id_hash, visit_date, ticket_id FROM ${s}staged WHERE id_hash IS NOT NULL ORDER BY id_hash, visit_date, ticket_id;`,
+    );
+    const idcards = (db.prepare(`SELECT max(rowid) AS n FROM ${STAGE}.idcards`).get() as { n: number | null }).n ?? 0;
     const generation = Number((db.prepare("SELECT value FROM meta WHERE key = 'tickets_generation'").get() as { value?: string } | undefined)?.value ?? '0') + 1;
-    const carriedOver = await replaceTickets(db, { stage: STAGE, tickets, generation, asOfSeq, maxRows: batchSize, duplicate: () => duplicate(db, file) });
+    const carriedOver = await replaceTickets(db, { stage: STAGE, tickets, idcards, generation, asOfSeq, maxRows: batchSize, duplicate: () => duplicate(db, file) });
     opts.onProgress?.({ bytesRead: totalBytes, totalBytes, tickets });
     return { tickets, asOfSeq, carriedOver, ms: performance.now() - started, signed };
   } finally {

@@ -6,16 +6,18 @@ import type Database from 'better-sqlite3';
  * admissions (another connection, or the same one between slices during a resync) never
  * wait long for the write lock. The staging half is snapshot-import.ts.
  *
- * 1. `tickets_import` with both its indexes is created empty, and triggers on `tickets`
- *    start noting every ticket any writer changes from then on (`tickets_import_dirty`).
- * 2. The sorted snapshot is appended in key order, one slice per transaction. The indexes
- *    grow with it: one CREATE INDEX over 1M rows held the lock for ~0.5 s.
+ * 1. `tickets_import` is created empty, and triggers on `tickets` start noting every
+ *    ticket any writer changes from then on (`tickets_import_dirty`).
+ * 2. The sorted snapshot is appended in key order, one slice per transaction, and so is
+ *    `ticket_idcards_import` (the ID-card lookup table, schema v6), sorted by id_hash.
+ *    Both grow at their right edge only; an index on tickets(id_hash) cost either one
+ *    CREATE INDEX holding the lock for 0.1–0.5 s or a random page write per bound ticket.
  * 3. Carry-over, slice by slice over the old table: the rows this gate knows and the
  *    snapshot may not (local usage, signed tickets admitted offline) are merged in.
  * 4. The tickets the triggers noted since are merged again with their current state,
  *    until few are left; the swap transaction merges the rest, drops the triggers and
  *    renames the tables. Merging is idempotent, so noting a ticket twice costs nothing.
- * 5. The old table is emptied in key-range slices and then dropped: one DROP TABLE of
+ * 5. The old tables are emptied in key-range slices and then dropped: one DROP TABLE of
  *    1M rows held the lock for 40–600 ms.
  *
  * Slices are sized by time (SLICE_MS), not rows, and each is followed by a pause, so an
@@ -39,14 +41,39 @@ const CHECKPOINT_FRAMES = 900;
 const COLUMNS = `ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used,
   entries_day, entries_day_count, last_entry_at, id_hash, source`;
 const DIRTY = 'tickets_import_dirty';
-const TRIGGERS = ['tickets_import_track_insert', 'tickets_import_track_update', 'tickets_import_track_delete'];
+const TRACKING = ['tickets_import_track_insert', 'tickets_import_track_update', 'tickets_import_track_delete'];
+const IDCARDS_DDL = (table: string) =>
+  `CREATE TABLE ${table} (id_hash TEXT NOT NULL, visit_date TEXT NOT NULL, ticket_id TEXT NOT NULL, PRIMARY KEY (id_hash, visit_date, ticket_id)) WITHOUT ROWID`;
+
+/**
+ * Schema v6's triggers on `tickets`, for `tickets_import`: they keep ticket_idcards_import
+ * in step while signed tickets are carried over (the swap moves the real ones across).
+ */
+function idcardTriggers(tickets: string, idcards: string): string {
+  const prefix = tickets;
+  return `CREATE TRIGGER ${prefix}_idcard_insert AFTER INSERT ON ${tickets} WHEN new.id_hash IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO ${idcards} (id_hash, visit_date, ticket_id) VALUES (new.id_hash, new.visit_date, new.ticket_id);
+  END;
+  CREATE TRIGGER ${prefix}_idcard_update AFTER UPDATE OF id_hash, visit_date, ticket_id ON ${tickets} BEGIN
+    DELETE FROM ${idcards} WHERE id_hash = old.id_hash AND visit_date = old.visit_date AND ticket_id = old.ticket_id;
+    INSERT OR IGNORE INTO ${idcards} (id_hash, visit_date, ticket_id) SELECT new.id_hash, new.visit_date, new.ticket_id WHERE new.id_hash IS NOT NULL;
+  END;
+  CREATE TRIGGER ${prefix}_idcard_delete AFTER DELETE ON ${tickets} WHEN old.id_hash IS NOT NULL BEGIN
+    DELETE FROM ${idcards} WHERE id_hash = old.id_hash AND visit_date = old.visit_date AND ticket_id = old.ticket_id;
+  END;`;
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface ShadowLoad {
-  /** Name of the attached staging database holding `sorted` (rowid = position in ticket-id order). */
+  /**
+   * Name of the attached staging database: `sorted` holds the tickets (rowid = position in
+   * ticket-id order), `idcards` the (id_hash, visit_date, ticket_id) of those with an
+   * id_hash, in that order.
+   */
   stage: string;
   tickets: number;
+  idcards: number;
   generation: number;
   asOfSeq: string | null;
   /** Upper bound of rows per write transaction. */
@@ -55,7 +82,7 @@ export interface ShadowLoad {
   duplicate: () => Error;
 }
 
-/** Load, carry over and swap in the staged snapshot; then remove the old table. Returns how many rows were carried over. */
+/** Load, carry over and swap in the staged snapshot; then remove the old tables. Returns how many rows were carried over. */
 export async function replaceTickets(db: Database.Database, s: ShadowLoad): Promise<number> {
   const w = new SliceWriter(db);
   try {
@@ -66,12 +93,12 @@ export async function replaceTickets(db: Database.Database, s: ShadowLoad): Prom
         slot_start TEXT, slot_end TEXT, persons INTEGER NOT NULL, entries_used INTEGER NOT NULL DEFAULT 0,
         entries_day TEXT, entries_day_count INTEGER NOT NULL DEFAULT 0, last_entry_at INTEGER, id_hash TEXT,
         source TEXT NOT NULL DEFAULT 'whitelist') WITHOUT ROWID;
-      CREATE INDEX tickets_id_hash_g${s.generation} ON tickets_import(id_hash, visit_date) WHERE id_hash IS NOT NULL;
       CREATE INDEX tickets_used_g${s.generation} ON tickets_import(last_entry_at) WHERE last_entry_at IS NOT NULL;
+      ${IDCARDS_DDL('ticket_idcards_import')};
       CREATE TABLE ${DIRTY} (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
-      CREATE TRIGGER ${TRIGGERS[0]} AFTER INSERT ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (new.ticket_id); END;
-      CREATE TRIGGER ${TRIGGERS[1]} AFTER UPDATE ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (new.ticket_id); END;
-      CREATE TRIGGER ${TRIGGERS[2]} AFTER DELETE ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (old.ticket_id); END;`),
+      CREATE TRIGGER ${TRACKING[0]} AFTER INSERT ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (new.ticket_id); END;
+      CREATE TRIGGER ${TRACKING[1]} AFTER UPDATE ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (new.ticket_id); END;
+      CREATE TRIGGER ${TRACKING[2]} AFTER DELETE ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (old.ticket_id); END;`),
     );
     db.exec(`DROP TABLE IF EXISTS temp.import_ids; DROP TABLE IF EXISTS temp.import_snap;
       CREATE TEMP TABLE import_ids (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -81,27 +108,22 @@ export async function replaceTickets(db: Database.Database, s: ShadowLoad): Prom
     throw err;
   }
   try {
-    const merge = new Merger(db);
-    const TR = (l: string) => process.env.TRACE_IMPORT && console.error('TRACE', l, performance.now().toFixed(0), JSON.stringify(w.stats));
-    TR('start');
     await load(db, w, s);
-    TR('load');
+    // From here on, a signed ticket carried into tickets_import is carried into ticket_idcards_import too.
+    w.once(() => db.exec(idcardTriggers('tickets_import', 'ticket_idcards_import')));
+    const merge = new Merger(db);
     await carryOver(db, w, merge);
-    TR('carry');
     await drainDirty(db, w, merge);
-    TR('drain');
     const carried = swap(db, w, merge, s);
-    TR('swap');
     await dropTable(db, w, 'tickets_old');
-    TR('drop');
+    await dropTable(db, w, 'ticket_idcards_old');
     return carried;
   } catch (err) {
-    // Stop tracking first: the daemon would fill tickets_import_dirty for ever.
     if (db.inTransaction) db.exec('ROLLBACK');
-    if (tableExists(db, 'tickets_import')) {
-      w.once(() => db.exec(`${TRIGGERS.map((t) => `DROP TRIGGER IF EXISTS ${t};`).join(' ')} DROP TABLE IF EXISTS ${DIRTY};`));
-      await dropTable(db, w, 'tickets_import');
-    }
+    // Stop tracking first: the daemon would fill tickets_import_dirty for ever.
+    if (tableExists(db, DIRTY)) w.once(() => db.exec(`${TRACKING.map((t) => `DROP TRIGGER IF EXISTS ${t};`).join(' ')} DROP TABLE ${DIRTY};`));
+    await dropTable(db, w, 'tickets_import');
+    await dropTable(db, w, 'ticket_idcards_import');
     throw err;
   } finally {
     db.exec('DROP TABLE IF EXISTS temp.import_ids; DROP TABLE IF EXISTS temp.import_snap;');
@@ -109,22 +131,32 @@ export async function replaceTickets(db: Database.Database, s: ShadowLoad): Prom
   }
 }
 
-/** Phase 2: the sorted snapshot rows, appended in key order. */
+/** Phase 2: the sorted snapshot rows and their ID-card rows, appended in key order. */
 async function load(db: Database.Database, w: SliceWriter, s: ShadowLoad): Promise<void> {
-  const copy = db.prepare(
+  const tickets = db.prepare(
     `INSERT INTO tickets_import (${COLUMNS})
      SELECT ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used, NULL, 0, NULL, id_hash, 'whitelist'
      FROM ${s.stage}.sorted WHERE rowid > ? AND rowid <= ?`,
   );
-  const slice = new Slice(500, s.maxRows);
-  for (let from = 0; from < s.tickets; ) {
-    const to = Math.min(s.tickets, from + slice.rows);
-    try {
-      slice.took(w.slice(() => copy.run(from, to)), to - from);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw s.duplicate();
-      throw err;
-    }
+  try {
+    await sliced(w, s.tickets, s.maxRows, (from, to) => tickets.run(from, to));
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw s.duplicate();
+    throw err;
+  }
+  const idcards = db.prepare(`INSERT INTO ticket_idcards_import (id_hash, visit_date, ticket_id) SELECT id_hash, visit_date, ticket_id FROM ${s.stage}.idcards WHERE rowid > ? AND rowid <= ?`);
+  await sliced(w, s.idcards, s.maxRows * 4, (from, to) => idcards.run(from, to));
+}
+
+/** rows (from, to] of 1…total, one write transaction each, sized by time. */
+async function sliced(w: SliceWriter, total: number, maxRows: number, run: (from: number, to: number) => void): Promise<void> {
+  const slice = new Slice(500, maxRows);
+  for (let from = 0; from < total; ) {
+    const to = Math.min(total, from + slice.rows);
+    slice.took(
+      w.slice(() => run(from, to)),
+      to - from,
+    );
     from = to;
     await w.pause();
   }
@@ -143,7 +175,7 @@ async function carryOver(db: Database.Database, w: SliceWriter, merge: Merger): 
   const upTo = db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM tickets WHERE ticket_id <= ? AND ${wanted}`);
   const after = db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM tickets WHERE ticket_id > ? AND ${wanted}`);
   const all = db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM tickets WHERE ${wanted}`);
-  // Reading is cheap next to merging: slices of the old table are sized for the read, merges come in few.
+  // Reading is cheap next to merging: slices of the old table are sized for the read plus the merge.
   const slice = new Slice(5_000, 50_000);
   let lo: string | undefined;
   for (;;) {
@@ -159,7 +191,11 @@ async function carryOver(db: Database.Database, w: SliceWriter, merge: Merger): 
     if (merge.hasPending()) {
       slice.took(read + w.slice(() => merge.pending()), n);
       await w.pause();
-    } else slice.took(read, n);
+    } else {
+      slice.took(read, n);
+      // No lock to hand over, but a resync shares this thread with the daemon's scans.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     if (hi === undefined) return;
     lo = hi;
   }
@@ -191,7 +227,6 @@ function swap(db: Database.Database, w: SliceWriter, merge: Merger, s: ShadowLoa
   return w.once(() => {
     db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM ${DIRTY}`).run();
     merge.pending();
-    db.exec(`${TRIGGERS.map((t) => `DROP TRIGGER ${t};`).join(' ')} DROP TABLE ${DIRTY};`);
     const carried = db
       .prepare<[], number>(
         `SELECT count(*) FROM temp.import_snap s CROSS JOIN tickets_import i ON i.ticket_id = s.ticket_id
@@ -199,7 +234,16 @@ function swap(db: Database.Database, w: SliceWriter, merge: Merger, s: ShadowLoa
       )
       .pluck()
       .get()!;
-    db.exec('ALTER TABLE tickets RENAME TO tickets_old; ALTER TABLE tickets_import RENAME TO tickets;');
+    // The table's own triggers (schema v6's, keeping ticket_idcards) move to the new table as
+    // they are; the import's own go. A trigger would follow its table's rename to tickets_old.
+    const triggers = db
+      .prepare<[], { name: string; tbl_name: string; sql: string }>("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('tickets', 'tickets_import')")
+      .all();
+    const kept = triggers.filter((t) => t.tbl_name === 'tickets' && !TRACKING.includes(t.name));
+    db.exec(`${triggers.map((t) => `DROP TRIGGER "${t.name}";`).join(' ')} DROP TABLE ${DIRTY};
+      ALTER TABLE tickets RENAME TO tickets_old; ALTER TABLE tickets_import RENAME TO tickets;
+      ALTER TABLE ticket_idcards RENAME TO ticket_idcards_old; ALTER TABLE ticket_idcards_import RENAME TO ticket_idcards;
+      ${kept.map((t) => `${t.sql};`).join('\n')}`);
     const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     put.run('tickets_generation', String(s.generation));
     put.run('whitelist_imported_at', new Date().toISOString());
@@ -224,6 +268,7 @@ class Merger {
 
   constructor(db: Database.Database) {
     this.any = db.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM temp.import_ids)').pluck();
+    // Every statement reads temp.import_ids first: the planner must not scan a 1M-row table per merge.
     this.steps = [
       db.prepare("DELETE FROM tickets_import WHERE source = 'signed' AND ticket_id IN (SELECT ticket_id FROM temp.import_ids)"),
       db.prepare(
@@ -260,27 +305,31 @@ class Merger {
 
 /** Leftovers of an import that was killed: removed the same way, slice by slice. */
 async function dropLeftovers(db: Database.Database, w: SliceWriter): Promise<void> {
-  const triggers = db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN (${TRIGGERS.map((t) => `'${t}'`).join(', ')})`).pluck().all();
-  if (triggers.length > 0 || tableExists(db, DIRTY)) {
-    w.once(() => db.exec(`${triggers.map((t) => `DROP TRIGGER ${t};`).join(' ')} DROP TABLE IF EXISTS ${DIRTY};`));
+  const tracking = db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN (${TRACKING.map((t) => `'${t}'`).join(', ')})`).pluck().all();
+  if (tracking.length > 0 || tableExists(db, DIRTY)) {
+    w.once(() => db.exec(`${tracking.map((t) => `DROP TRIGGER ${t};`).join(' ')} DROP TABLE IF EXISTS ${DIRTY};`));
   }
-  await dropTable(db, w, 'tickets_import');
-  await dropTable(db, w, 'tickets_old');
+  for (const table of ['tickets_import', 'ticket_idcards_import', 'tickets_old', 'ticket_idcards_old'] as const) await dropTable(db, w, table);
 }
 
+/** First key column: slices of a table are ranges of it. */
+const KEY = { tickets_import: 'ticket_id', tickets_old: 'ticket_id', ticket_idcards_import: 'id_hash', ticket_idcards_old: 'id_hash' } as const;
+
 /**
- * DROP TABLE frees every page of the table in one transaction. Instead: its indexes
- * first (each a fraction of the table), then its rows in key-range slices (a range of
+ * DROP TABLE frees every page of the table in one transaction. Instead: its triggers and
+ * indexes first (the indexes are small: last_entry_at only, or a legacy id_hash index
+ * once after the upgrade to schema v6), then its rows in key-range slices (a range of
  * whole leaf pages is freed without being written), then the empty table.
  */
-async function dropTable(db: Database.Database, w: SliceWriter, table: 'tickets_old' | 'tickets_import'): Promise<void> {
+async function dropTable(db: Database.Database, w: SliceWriter, table: keyof typeof KEY): Promise<void> {
   if (!tableExists(db, table)) return;
-  const indexes = db.prepare<[string], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").pluck().all(table);
-  for (const index of indexes) {
-    w.slice(() => db.exec(`DROP INDEX "${index.replaceAll('"', '""')}"`));
+  const key = KEY[table];
+  const attached = db.prepare<[string], { type: string; name: string }>("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'index') AND tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC").all(table);
+  for (const { type, name } of attached) {
+    w.slice(() => db.exec(`DROP ${type === 'index' ? 'INDEX' : 'TRIGGER'} "${name.replaceAll('"', '""')}"`));
     await w.pause();
   }
-  const chunk = db.prepare(`DELETE FROM ${table} WHERE ticket_id <= (SELECT ticket_id FROM ${table} ORDER BY ticket_id LIMIT 1 OFFSET ?)`);
+  const chunk = db.prepare(`DELETE FROM ${table} WHERE ${key} <= (SELECT ${key} FROM ${table} ORDER BY ${key} LIMIT 1 OFFSET ?)`);
   const rest = db.prepare(`DELETE FROM ${table}`);
   const slice = new Slice(1_000, 20_000);
   for (;;) {
@@ -326,7 +375,6 @@ class SliceWriter {
   private readonly wal: boolean;
   private framesPerSlice = 100;
   private slicesSinceCheckpoint = 0;
-  stats = { slices: 0, sliceMs: 0, maxSliceMs: 0, checkpoints: 0, checkpointMs: 0, pauses: 0 };
 
   constructor(private readonly db: Database.Database) {
     this.sync = db.pragma('synchronous', { simple: true }) as number;
@@ -346,10 +394,7 @@ class SliceWriter {
       this.db.pragma(`synchronous = ${this.sync}`);
     }
     const ms = performance.now() - started;
-    this.stats.slices++; this.stats.sliceMs += ms; this.stats.maxSliceMs = Math.max(this.stats.maxSliceMs, ms);
-    const c0 = performance.now();
     this.checkpoint();
-    this.stats.checkpointMs += performance.now() - c0;
     return ms;
   }
 
@@ -362,7 +407,6 @@ class SliceWriter {
   }
 
   pause(): Promise<void> {
-    this.stats.pauses++;
     return sleep(PAUSE_MS);
   }
 
@@ -375,10 +419,8 @@ class SliceWriter {
     if (!this.wal) return;
     this.slicesSinceCheckpoint++;
     if (!now && (this.slicesSinceCheckpoint + 1) * this.framesPerSlice < CHECKPOINT_FRAMES) return;
-    this.stats.checkpoints++;
     const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
     // `log` counts the frames since the WAL last restarted, i.e. (nearly) since the previous checkpoint.
-    if (process.env.TRACE_CKPT) console.error('CKPT', JSON.stringify(r), this.slicesSinceCheckpoint);
     if (r && r.log > 0) this.framesPerSlice = Math.max(1, r.log / this.slicesSinceCheckpoint);
     this.slicesSinceCheckpoint = 0;
   }

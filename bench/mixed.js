@@ -1,0 +1,733 @@
+// Mixed operation (issue #13 points 2 and 5): cloud-bridge instance(s) on PostgreSQL and N
+// in-process gate daemons on the real Mosquitto (BENCH_MQTT, default mqtt://127.0.0.1:1883;
+// BENCH_PG, default postgres://postgres@127.0.0.1:5432/test). The gates scan tickets at a
+// steady rate while the cloud sells; at the end, per gate and in total: deltas applied, gap
+// detections, HTTP resyncs, and an independent observer's check of the delta order on the
+// broker. Before that, a short burst measures ingest with one and with two instances.
+//
+// Each cloud-bridge instance is a child process (this file with `--cloud`, IPC), as in
+// production; the gates, the observer and the scan driver are in this process.
+// stdout: the `key=value` lines (see bench/README.md); stderr: progress. Nothing is asserted.
+// Site ids, client ids, PostgreSQL schemas (`bench_<run>…`) and the temp folder are this
+// run's own and removed at the end (also on Ctrl-C); a watchdog ends a run that hangs.
+import { fork } from 'node:child_process';
+import { createServer, connect as netConnect } from 'node:net';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import pino from 'pino';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const self = fileURLToPath(import.meta.url);
+// Another build of the cloud to measure instead of this checkout's (its dist/index.js), e.g. one from before #13.
+const CLOUD = process.env.BENCH_MIXED_CLOUD ? resolvePath(process.env.BENCH_MIXED_CLOUD) : join(here, '..', 'cloud-bridge', 'dist', 'index.js');
+
+if (process.argv[2] === '--cloud') await cloudChild();
+else if (process.argv[2] === '--observer') await observerChild();
+else await mainProcess();
+
+/** Answer the parent's IPC requests ({id, cmd, …}) with `handlers[cmd]`; `close` exits after its answer. */
+function serve(handlers) {
+  process.on('message', (m) => {
+    void (async () => {
+      try {
+        const r = await handlers[m.cmd](m);
+        process.send({ id: m.id, ok: true, r }, () => m.cmd === 'close' && process.exit(0));
+      } catch (err) {
+        process.send({ id: m.id, ok: false, error: err.stack ?? err.message });
+      }
+    })();
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------------------------------
+// The independent observer: a plain MQTT client in a process of its own (so the gates'
+// synchronous SQLite work cannot delay what it sees), subscribed to the site's delta topic.
+// ---------------------------------------------------------------------------------------
+async function observerChild() {
+  const { connectAsync } = await import('mqtt');
+  const obs = { messages: 0, inversions: 0, duplicates: 0, differing: 0, highest: 0, firstInversions: [] };
+  const bodies = new Map();
+  const firstAt = new Map();
+  let client;
+  serve({
+    async start(m) {
+      client = await connectAsync(m.mqttUrl, { protocolVersion: 5, clientId: m.clientId, reconnectPeriod: 0 });
+      client.on('message', (_t, payload) => {
+        const at = performance.timeOrigin + performance.now();
+        const body = payload.toString('utf8');
+        const seq = Number(JSON.parse(body).seq);
+        obs.messages++;
+        const seen = bodies.get(seq);
+        if (seen !== undefined) {
+          // A repeat (republished after a crash) is harmless: gates ignore it.
+          obs.duplicates++;
+          if (seen !== body) obs.differing++;
+        } else {
+          // Seen for the first time after a higher one: a gate would detect a gap and resync.
+          if (seq < obs.highest) {
+            obs.inversions++;
+            if (obs.firstInversions.length < 5) obs.firstInversions.push(`${seq} after ${obs.highest}`);
+          }
+          bodies.set(seq, body);
+          firstAt.set(seq, at);
+        }
+        obs.highest = Math.max(obs.highest, seq);
+      });
+      await client.subscribeAsync(m.topic, { qos: 1 });
+      return {};
+    },
+    status() {
+      return { ...obs, distinct: bodies.size };
+    },
+    result() {
+      const seqs = [...bodies.keys()].sort((a, b) => a - b);
+      // Seqs never seen between 1 and the highest.
+      let missing = seqs.length > 0 ? seqs[0] - 1 : 0;
+      for (let i = 1; i < seqs.length; i++) missing += seqs[i] - seqs[i - 1] - 1;
+      return { ...obs, distinct: bodies.size, missing, firstAt: [...firstAt] };
+    },
+    async close() {
+      await client?.endAsync(true);
+      return {};
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The cloud child: one startCloudBridge, driven over IPC.
+// ---------------------------------------------------------------------------------------
+async function cloudChild() {
+  const http = await import('node:http');
+  const { startCloudBridge } = await import(pathToFileURL(CLOUD).href);
+  const { newTicketId } = await import('../config/dist/index.js');
+  const { sql } = await import('kysely');
+  // Requests reaching this instance's HTTP listener, by route (the gates' resyncs).
+  const httpCounts = { changes: 0, snapshot: 0, other: 0 };
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (ev, req, ...rest) {
+    if (ev === 'request') {
+      const path = String(req.url ?? '').split('?')[0];
+      if (path.endsWith('/whitelist/changes')) httpCounts.changes++;
+      else if (path.endsWith('/whitelist/snapshot')) httpCounts.snapshot++;
+      else httpCounts.other++;
+    }
+    return emit.call(this, ev, req, ...rest);
+  };
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let bridge;
+  const sales = { started: 0, done: 0, failed: 0, firstError: null, inFlight: new Set(), ms: [] };
+  let sellTimer = null;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+
+  const handlers = {
+    async start(m) {
+      const logger = pino({ level: process.env.BENCH_MIXED_CLOUD_LOG ?? 'warn', base: { instance: m.clientId } }, pino.destination(2));
+      bridge = await startCloudBridge({ databaseUrl: m.databaseUrl, mqttUrl: m.mqttUrl, httpPort: 0, sites: m.sites, sharedGroup: m.sharedGroup, clientId: m.clientId, sessionExpirySec: 60, logger });
+      return { httpPort: bridge.httpPort };
+    },
+    async issue(m) {
+      const out = {};
+      for (const g of m.gates) out[g] = await bridge.registry.issue(m.site, 'gate', g);
+      return out;
+    },
+    async tickets(m) {
+      // Sold through the cloud: it believes admissions only of tickets it issued.
+      for (let i = 0; i < m.tickets.length; i += 5000) await bridge.store.upsertTickets(bridge.store.db, m.site, m.tickets.slice(i, i + 5000), null);
+      if (bridge.store.dialect === 'postgres') await sql`ANALYZE`.execute(bridge.store.db);
+      return { n: m.tickets.length };
+    },
+    sell(m) {
+      // Sales as the channel API makes them: one new ticket per publishChanges, calls may overlap.
+      const once = () => {
+        const ticket = { ticketId: newTicketId(), typeId: 'adult', status: 'valid', visitDate: m.visitDate, persons: 1, entriesUsed: 0 };
+        sales.started++;
+        const at = performance.timeOrigin + performance.now();
+        const p = bridge.publishChanges(m.site, [{ op: 'upsert', ticket }]).then(
+          (delta) => {
+            sales.done++;
+            const ms = performance.timeOrigin + performance.now() - at;
+            sales.ms.push(ms);
+            process.send({ sold: ticket.ticketId, seq: Number(delta.seq), at, ms });
+          },
+          (err) => {
+            sales.failed++;
+            sales.firstError ??= err.message;
+          },
+        );
+        sales.inFlight.add(p);
+        void p.finally(() => sales.inFlight.delete(p));
+      };
+      const next = () => {
+        sellTimer = setTimeout(() => {
+          once();
+          next();
+        }, (1000 / m.perSecond) * (0.5 + Math.random()));
+      };
+      next();
+      return {};
+    },
+    async stopSelling() {
+      clearTimeout(sellTimer);
+      sellTimer = null;
+      await Promise.allSettled([...sales.inFlight]);
+      return {};
+    },
+    async count(m) {
+      return { entries: await bridge.store.countEntries(m.site), head: await bridge.store.headSeq(m.site) };
+    },
+    result() {
+      const cpu = process.cpuUsage(cpu0);
+      const ms = Float64Array.from(sales.ms).sort();
+      const q = (f) => (ms.length ? ms[Math.min(ms.length - 1, Math.ceil(f * ms.length) - 1)] : NaN);
+      return {
+        metrics: bridge.metrics.toJSON(),
+        sales: { started: sales.started, done: sales.done, failed: sales.failed, firstError: sales.firstError, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: q(1) },
+        saleMs: sales.ms,
+        http: httpCounts,
+        cpuPct: ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100,
+        loopMaxMs: loop.max / 1e6,
+        loopP99Ms: loop.percentile(99) / 1e6,
+      };
+    },
+    async close() {
+      clearTimeout(sellTimer);
+      await bridge?.close();
+      return {};
+    },
+  };
+  serve(handlers);
+}
+
+// ---------------------------------------------------------------------------------------
+// The bench: gates, observer, scan driver, figures.
+// ---------------------------------------------------------------------------------------
+async function mainProcess() {
+  const Database = (await import('better-sqlite3')).default;
+  const { loadGateConfig, MqttSchema, newTicketId, topics } = await import('../config/dist/index.js');
+  const { generateSigningKeyPair } = await import('../config/dist/index.js');
+  const { startGateDaemon } = await import('../gate-agent/dist/daemon/gate-daemon.js');
+  const { openGate } = await import('../gate-agent/dist/daemon/gate-context.js');
+  const { createDemoSite, localDate } = await import('../gate-agent/dist/demo/demo-site.js');
+  const { importSnapshot } = await import('../gate-agent/dist/store/index.js');
+  const { fmt, intEnv, line, note, nowMs, pgSchema, summarize } = await import('./lib.js');
+
+  const MQTT_URL = process.env.BENCH_MQTT ?? 'mqtt://127.0.0.1:1883';
+  const PG_URL = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const MIXED_S = intEnv('BENCH_MIXED_S', 600);
+  const INSTANCES = intEnv('BENCH_MIXED_INSTANCES', 1);
+  const GATES = intEnv('BENCH_MIXED_GATES', 4);
+  const RATE = intEnv('BENCH_MIXED_RATE', 10); // scans per second per gate
+  const SALES_PER_S = Number(process.env.BENCH_MIXED_SALES_PER_S ?? 3); // the cloud's sales, all instances together
+  // Admissions per gate outbox in the ingest burst; 0 skips the burst.
+  const BURST = process.env.BENCH_MIXED_BURST === '0' ? 0 : intEnv('BENCH_MIXED_BURST', 5000);
+  const SOLD_SCAN_AFTER_MS = 3000; // a sold ticket is scanned at a gate this long after the sale
+  const SETTLE_MS = 60_000;
+  if (INSTANCES > 2) throw new Error('BENCH_MIXED_INSTANCES must be 1 or 2');
+  if (!(SALES_PER_S > 0)) throw new Error('BENCH_MIXED_SALES_PER_S must be a positive number');
+
+  const RUN = `m${process.pid}${Date.now().toString(36)}`;
+  const dir = join(here, '..', '.bench-tmp', `mixed-${process.pid}-${Date.now()}`);
+  const silent = pino({ level: 'silent' });
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const waitUntil = async (cond, what, timeoutMs, everyMs = 5) => {
+    const until = Date.now() + timeoutMs;
+    while (!(await cond())) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await sleep(everyMs);
+    }
+  };
+  const cleanups = [];
+  let cleaning = null;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const c of cleanups.reverse()) await c().catch((err) => note(`cleanup: ${err.message}`));
+      rmSync(dir, { recursive: true, force: true });
+    })());
+  for (const sig of ['SIGINT', 'SIGTERM'])
+    process.once(sig, () => {
+      note(`${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  // Bounded: the burst, the run, the settling and the cleanup, with room to spare.
+  const watchdogS = MIXED_S + 900;
+  const watchdog = setTimeout(() => {
+    note(`watchdog: still running after ${watchdogS} s; cleaning up`);
+    void cleanup().finally(() => process.exit(2));
+  }, watchdogS * 1000);
+  watchdog.unref();
+
+  /** A child process of this file in `role` (cloud, observer), driven over IPC. */
+  function child(role, tag) {
+    const proc = fork(self, [`--${role}`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_MIXED_CLOUD: CLOUD } });
+    const waiting = new Map();
+    let next = 0;
+    let exited = false;
+    const exit = new Promise((r) => proc.once('exit', r));
+    const inst = {
+      tag,
+      onSold: null,
+      cpuPct: null,
+      call(cmd, args = {}) {
+        if (exited) return Promise.reject(new Error(`cloud ${tag} has exited`));
+        const id = next++;
+        return new Promise((resolve, reject) => {
+          waiting.set(id, { resolve, reject, cmd });
+          proc.send({ ...args, cmd, id });
+        });
+      },
+      async close() {
+        if (!exited) {
+          await Promise.race([inst.call('close').catch(() => undefined), sleep(15_000)]);
+          if (!exited) proc.kill('SIGKILL');
+        }
+        await exit;
+      },
+    };
+    proc.on('message', (m) => {
+      if (m.sold) return inst.onSold?.(m);
+      const w = waiting.get(m.id);
+      if (!w) return;
+      waiting.delete(m.id);
+      if (m.ok) w.resolve(m.r);
+      else w.reject(new Error(`cloud ${tag} ${w.cmd}: ${m.error}`));
+    });
+    proc.once('exit', (code, signal) => {
+      exited = true;
+      for (const w of waiting.values()) w.reject(new Error(`cloud ${tag} exited (${code ?? signal}) during ${w.cmd}`));
+      waiting.clear();
+    });
+    cleanups.push(() => inst.close());
+    return inst;
+  }
+
+  /** `n` instances on one PostgreSQL schema, in one shared-subscription group, each with its own client id. */
+  async function startCloud(site, n, schemaTag) {
+    const databaseUrl = await pgSchema(PG_URL, `${RUN}${schemaTag}`, cleanups);
+    const instances = [];
+    for (let i = 0; i < n; i++) {
+      const inst = child('cloud', `${site.id}/${i}`);
+      const { httpPort } = await inst.call('start', { databaseUrl, mqttUrl: MQTT_URL, sites: [site], sharedGroup: `grp-${site.id}`, clientId: `cloud-${site.id}-${i}` });
+      inst.httpUrl = `http://127.0.0.1:${httpPort}`;
+      instances.push(inst);
+    }
+    return instances;
+  }
+
+  function siteConfig(id, gates, maxAdmissionsPerSecond) {
+    const pair = generateSigningKeyPair('ck1');
+    return { config: { id, controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem }, gates, maxAdmissionsPerSecond }, publicKey: pair.publicKey };
+  }
+
+  /** The site's whitelist, as sold through the cloud (all adult, today): in memory and as a snapshot file at `asOfSeq` 0. */
+  async function whitelist(siteId, count, file) {
+    const visitDate = localDate('Asia/Shanghai');
+    const tickets = Array.from({ length: count }, () => ({ ticketId: newTicketId(), typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 }));
+    const out = createWriteStream(file);
+    out.write(`${JSON.stringify({ snapshot: { site: siteId, asOfSeq: '0' } })}\n`);
+    for (const t of tickets) if (!out.write(`${JSON.stringify(t)}\n`)) await once(out, 'drain');
+    out.end();
+    await once(out, 'finish');
+    return { tickets, visitDate };
+  }
+
+  /** What one gate's log says, counted by event (a pino destination we read). */
+  function gateLog() {
+    const counts = {};
+    const recent = [];
+    const stream = {
+      write(s) {
+        const m = /"event":"([a-z_]+)"/.exec(s);
+        if (!m) return;
+        const ev = m[1];
+        counts[ev] = (counts[ev] ?? 0) + 1;
+        if (ev === 'resync_done') {
+          const how = /"how":"([a-z]+)"/.exec(s)?.[1] ?? '?';
+          counts[`resync_${how}`] = (counts[`resync_${how}`] ?? 0) + 1;
+        }
+        if (/^(whitelist_gap|whitelist_behind|resync_|changes_gone|snapshot_|control_dropped|mqtt_disconnected|message_failed)/.test(ev)) {
+          recent.push(s.trim());
+          if (recent.length > 5) recent.shift();
+        }
+      },
+    };
+    return { log: pino({ level: 'info' }, stream), counts, recent };
+  }
+
+  /** A gate of `siteId`: generated config, the site's whitelist imported, its issued credential in mqtt.passwordFile. */
+  async function makeGate(gateId, siteId, controlPublicKey, whitelistFile, credential, mqtt) {
+    const gdir = join(dir, siteId, gateId);
+    const demo = await createDemoSite(gdir, { tickets: 0 });
+    const base = loadGateConfig(demo.configPath);
+    const passwordFile = join(gdir, 'gate.pw');
+    writeFileSync(passwordFile, `${credential.token}\n`, { mode: 0o600 });
+    const cfg = {
+      ...base,
+      site: { ...base.site, id: siteId },
+      gate: { ...base.gate, id: gateId },
+      keys: { ...base.keys, control: [{ id: 'ck1', publicKey: controlPublicKey }] },
+      // The turnstile is not what is measured: shortest legal pulse, no gap.
+      relay: { type: 'log', pulseMs: 50, gapMs: 0 },
+      inputs: [],
+      mqtt: MqttSchema.parse({ username: credential.username, passwordFile, sessionExpirySec: 60, ...mqtt }),
+    };
+    const { store } = openGate(cfg, silent);
+    await importSnapshot(store.db, whitelistFile);
+    store.close();
+    return cfg;
+  }
+
+  function startGate(cfg) {
+    const glog = gateLog();
+    const daemon = startGateDaemon(cfg, glog.log);
+    const reader = new Database(cfg.store.path, { readonly: true });
+    const depth = reader.prepare('SELECT count(*) AS n FROM outbox').pluck();
+    const gate = { id: cfg.gate.id, cfg, daemon, glog, outboxDepth: () => depth.get() };
+    let stopped = false;
+    gate.stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      reader.close();
+      await daemon.stop();
+    };
+    cleanups.push(() => gate.stop());
+    return gate;
+  }
+
+  /** A TCP relay in front of the broker that refuses connections until opened (from bench/sync.js). */
+  async function startOutageProxy() {
+    const { port: brokerPort, hostname } = new URL(MQTT_URL);
+    const socks = new Set();
+    const proxy = { refuse: true };
+    const server = createServer((c) => {
+      if (proxy.refuse) return c.destroy();
+      const b = netConnect(Number(brokerPort || 1883), hostname);
+      socks.add(c).add(b);
+      c.pipe(b);
+      b.pipe(c);
+      const end = () => {
+        c.destroy();
+        b.destroy();
+      };
+      c.on('error', end).on('close', end);
+      b.on('error', end).on('close', end);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    proxy.url = `mqtt://127.0.0.1:${server.address().port}`;
+    let closed = false;
+    proxy.close = () =>
+      closed
+        ? Promise.resolve()
+        : new Promise((r) => {
+            closed = true;
+            for (const s of socks) s.destroy();
+            server.close(() => r());
+          });
+    return proxy;
+  }
+
+  // ---- (a) ingest burst: every gate's outbox filled offline, then released at once ------
+  async function burst(n) {
+    const siteId = `${RUN}-burst${n}`;
+    const gateIds = Array.from({ length: GATES }, (_, i) => `g${i + 1}`);
+    // The outbox was written within seconds: the lane rate check would call it a forgery.
+    const site = siteConfig(siteId, gateIds, 0);
+    const cloud = await startCloud(site.config, n, `b${n}`);
+    mkdirSync(join(dir, siteId), { recursive: true });
+    const wlFile = join(dir, siteId, 'whitelist.ndjson');
+    const { tickets } = await whitelist(siteId, GATES * BURST, wlFile);
+    await cloud[0].call('tickets', { site: siteId, tickets });
+    const creds = await cloud[0].call('issue', { site: siteId, gates: gateIds });
+    const proxy = await startOutageProxy();
+    cleanups.push(() => proxy.close());
+    const gates = [];
+    for (let i = 0; i < GATES; i++) {
+      const cfg = await makeGate(gateIds[i], siteId, site.publicKey, wlFile, creds[gateIds[i]], { url: proxy.url, snapshotUrl: cloud[i % n].httpUrl, reconnectMinMs: 20, reconnectMaxMs: 50 });
+      gates.push(startGate(cfg));
+    }
+    // The admissions, written while the broker is unreachable, through a second connection
+    // to each gate's database (the gatekeeper's own write), 500 to a transaction.
+    const at = Date.now();
+    for (let i = 0; i < GATES; i++) {
+      const { store } = openGate(gates[i].cfg, silent);
+      const mine = tickets.slice(i * BURST, (i + 1) * BURST);
+      for (let k = 0; k < mine.length; k += 500)
+        store.db.transaction(() => {
+          for (const t of mine.slice(k, k + 500)) {
+            const row = store.getTicket(t.ticketId);
+            store.recordAdmission({ ticket: { ...row, entriesUsed: row.entriesUsed + 1 }, credential: 'qr', persons: 1, at, gateSite: siteId, gateId: gateIds[i] });
+          }
+        })();
+      store.close();
+    }
+    const events = GATES * BURST;
+    note(`ingest ${n} instance(s): ${events} admissions in ${GATES} outboxes (${gates.map((g) => g.outboxDepth()).join('/')}), broker unreachable`);
+    await sleep(300);
+    const t0 = nowMs();
+    proxy.refuse = false;
+    await waitUntil(() => gates.every((g) => g.outboxDepth() === 0), `ingest ${n}: every outbox receipted`, 300_000, 2);
+    const s = (nowMs() - t0) / 1000;
+    const { entries } = await cloud[0].call('count', { site: siteId });
+    const results = await Promise.all(cloud.map((c) => c.call('result')));
+    note(
+      `ingest ${n} instance(s): ${events} receipted in ${fmt(s)} s, ${entries} stored; per instance ${results.map((r, i) => `#${i} inserted ${r.metrics.inserted} commits ${r.metrics.ingestCommits} deltas ${r.metrics.deltasPublished}`).join(', ')}`,
+    );
+    for (const g of gates) await g.stop();
+    await proxy.close();
+    for (const c of cloud) await c.close();
+    return { rate: events / s, s, stored: entries, events };
+  }
+
+  // ---- (b) the mixed run ---------------------------------------------------------------
+  async function mixed() {
+    const siteId = `${RUN}-mixed`;
+    const gateIds = Array.from({ length: GATES }, (_, i) => `g${i + 1}`);
+    // The lane rate check stays on, above the scan rate.
+    const site = siteConfig(siteId, gateIds, Math.max(5, 2 * RATE));
+    const cloud = await startCloud(site.config, INSTANCES, 'x');
+    mkdirSync(join(dir, siteId), { recursive: true });
+    const wlFile = join(dir, siteId, 'whitelist.ndjson');
+    const perGate = Math.ceil(RATE * MIXED_S * 1.1) + 50;
+    const { tickets, visitDate } = await whitelist(siteId, GATES * perGate, wlFile);
+    await cloud[0].call('tickets', { site: siteId, tickets });
+    const creds = await cloud[0].call('issue', { site: siteId, gates: gateIds });
+
+    // The independent observer: every delta as the broker delivers it, subscribed before the first one.
+    const observer = child('observer', `${siteId}/observer`);
+    await observer.call('start', { mqttUrl: MQTT_URL, topic: topics.whitelistDelta(siteId), clientId: `obs-${siteId}` });
+
+    const gates = [];
+    for (let i = 0; i < GATES; i++) {
+      const cfg = await makeGate(gateIds[i], siteId, site.publicKey, wlFile, creds[gateIds[i]], { url: MQTT_URL, snapshotUrl: cloud[i % INSTANCES].httpUrl, reconnectMinMs: 50, reconnectMaxMs: 300 });
+      const g = startGate(cfg);
+      g.tickets = tickets.slice(i * perGate, (i + 1) * perGate).map((t) => t.ticketId);
+      g.next = 0;
+      g.outcomes = { admit: 0 };
+      gates.push(g);
+    }
+    await waitUntil(() => gates.every((g) => g.daemon.sync?.status.connected), 'gates connected', 30_000, 20);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    await sleep(500);
+
+    // Scans: each gate every 1000/RATE ms, staggered; a sold ticket is scanned at a gate a few seconds after its sale.
+    const sold = { reported: 0, scanned: 0, admitted: 0, outcomes: {}, seqs: [] };
+    const pendingSold = new Set();
+    let running = true;
+    let soldTurn = 0;
+    const record = (outcomes, o) => {
+      const k = o.decision === 'admit' ? 'admit' : o.reason;
+      outcomes[k] = (outcomes[k] ?? 0) + 1;
+    };
+    for (const inst of cloud)
+      inst.onSold = ({ sold: ticketId, seq, at }) => {
+        sold.reported++;
+        sold.seqs.push({ seq, at });
+        if (!running) return;
+        const g = gates[soldTurn++ % gates.length];
+        const h = setTimeout(() => {
+          pendingSold.delete(h);
+          sold.scanned++;
+          g.daemon.scan({ kind: 'qr', text: `ST1:${ticketId}` }).then(
+            (o) => {
+              record(sold.outcomes, o);
+              record(g.outcomes, o);
+              if (o.decision === 'admit') sold.admitted++;
+            },
+            (err) => {
+              record(sold.outcomes, { reason: `error:${err.message}` });
+              record(g.outcomes, { reason: `error:${err.message}` });
+            },
+          );
+        }, SOLD_SCAN_AFTER_MS);
+        pendingSold.add(h);
+      };
+    const period = 1000 / RATE;
+    const scanTimers = [];
+    const t0 = nowMs();
+    const cpu0 = process.cpuUsage();
+    loop.reset();
+    const lateScans = { skipped: 0 };
+    gates.forEach((g, i) => {
+      // A fixed schedule (one scan every period, staggered between gates); a scan whose slot
+      // passed while the event loop was busy is skipped, not fired in a burst (the cloud's lane
+      // rate check would store a burst as anomalies).
+      let due = t0 + (i * period) / gates.length;
+      const tick = () => {
+        if (!running) return;
+        const id = g.tickets[g.next++];
+        if (id !== undefined)
+          g.daemon.scan({ kind: 'qr', text: `ST1:${id}` }).then(
+            (o) => record(g.outcomes, o),
+            (err) => record(g.outcomes, { reason: `error:${err.message}` }),
+          );
+        due += period;
+        const now = nowMs();
+        while (due < now) {
+          due += period;
+          lateScans.skipped++;
+        }
+        scanTimers[i] = setTimeout(tick, due - now);
+      };
+      scanTimers[i] = setTimeout(tick, due - nowMs());
+    });
+    await Promise.all(cloud.map((c) => c.call('sell', { site: siteId, perSecond: SALES_PER_S / INSTANCES, visitDate })));
+    note(`mixed: ${INSTANCES} instance(s), ${GATES} gates scanning ${RATE}/s each, ${SALES_PER_S} sales/s, for ${MIXED_S} s`);
+
+    const progress = setInterval(async () => {
+      const el = ((nowMs() - t0) / 1000).toFixed(0);
+      const obs = await observer.call('status').catch(() => ({ distinct: NaN, inversions: NaN }));
+      const gs = gates.map((g) => `${g.id} applied ${g.daemon.sync.status.deltasApplied} gaps ${g.glog.counts.whitelist_gap ?? 0} resyncs ${g.daemon.sync.status.resync.count}`).join('; ');
+      note(`mixed ${el} s: loop delay max ${fmt(loop.max / 1e6, 0)} ms, skipped scans ${lateScans.skipped}; observer ${obs.distinct} deltas, ${obs.inversions} inversions; ${gs}`);
+    }, 30_000);
+    await sleep(MIXED_S * 1000);
+    running = false;
+    clearInterval(progress);
+    for (const h of scanTimers) clearTimeout(h);
+    for (const h of pendingSold) clearTimeout(h);
+    await Promise.all(cloud.map((c) => c.call('stopSelling')));
+    const elapsedS = (nowMs() - t0) / 1000;
+    loop.disable();
+    const cpu = process.cpuUsage(cpu0);
+    const mainCpuPct = ((cpu.user + cpu.system) / 1000 / (elapsedS * 1000)) * 100;
+    note(`mixed: load stopped after ${fmt(elapsedS)} s; settling (outboxes receipted, every gate at the cloud's head)`);
+
+    // Settle: every outbox receipted, every gate and the observer at the cloud's head seq.
+    let head = NaN;
+    const settled = await waitUntil(
+      async () => {
+        head = Number((await cloud[0].call('count', { site: siteId })).head);
+        return gates.every((g) => g.outboxDepth() === 0 && Number(g.daemon.sync.status.whitelistSeq) === head) && (await observer.call('status')).highest === head;
+      },
+      'settled',
+      SETTLE_MS,
+      200,
+    ).then(
+      () => true,
+      (err) => (note(`mixed: ${err.message}`), false),
+    );
+    const { entries: stored } = await cloud[0].call('count', { site: siteId });
+    const results = await Promise.all(cloud.map((c) => c.call('result')));
+
+    const obs = await observer.call('result');
+    await observer.close();
+    const firstAt = new Map(obs.firstAt);
+    const saleLag = summarize(sold.seqs.map((x) => (firstAt.get(x.seq) ?? NaN) - x.at).filter(Number.isFinite));
+    const perGateRows = gates.map((g) => {
+      const st = g.daemon.sync.status;
+      const c = g.glog.counts;
+      return {
+        gate: g.id,
+        deltas_applied: st.deltasApplied,
+        deltas_ignored: st.deltasIgnored,
+        gaps: c.whitelist_gap ?? 0,
+        behind_head: c.whitelist_behind ?? 0,
+        resyncs: st.resync.count,
+        resyncs_changes: c.resync_changes ?? 0,
+        resyncs_snapshot: c.resync_snapshot ?? 0,
+        resync_failed: c.resync_failed ?? 0,
+        admissions: g.outcomes.admit,
+        rejects: Object.values(g.outcomes).reduce((a, b) => a + b, 0) - g.outcomes.admit,
+        whitelist_seq: st.whitelistSeq,
+        outbox: g.outboxDepth(),
+        disconnects: st.disconnects,
+        dropped: Object.values(st.dropped).reduce((a, b) => a + b, 0),
+      };
+    });
+    for (const g of gates) {
+      if (Object.keys(g.outcomes).length > 1) note(`${g.id} scan outcomes ${JSON.stringify(g.outcomes)}`);
+      if (g.glog.recent.length > 0) note(`${g.id} last sync events:\n  ${g.glog.recent.join('\n  ')}`);
+    }
+    if (obs.firstInversions.length > 0) note(`observer: first inversions ${obs.firstInversions.join(', ')}`);
+    note(`sold tickets scanned: ${JSON.stringify(sold.outcomes)}`);
+    results.forEach((r, i) => note(`cloud #${i}: sales ${JSON.stringify(r.sales)} http ${JSON.stringify(r.http)} cpu ${fmt(r.cpuPct, 1)} % loop delay p99 ${fmt(r.loopP99Ms)} ms max ${fmt(r.loopMaxMs)} ms metrics ${JSON.stringify(r.metrics)}`));
+    for (const g of gates) await g.stop();
+    for (const c of cloud) await c.close();
+    const saleCall = summarize(results.flatMap((r) => r.saleMs));
+    note(`sale → first seen by the observer: p50 ${fmt(saleLag.p50)} ms p99 ${fmt(saleLag.p99)} ms max ${fmt(saleLag.max)} ms (${saleLag.n} sales); publishChanges call p50 ${fmt(saleCall.p50)} ms p99 ${fmt(saleCall.p99)} ms max ${fmt(saleCall.max)} ms`);
+    note(`gates' process: cpu ${fmt(mainCpuPct, 1)} % of one core, event loop delay p99 ${fmt(loop.percentile(99) / 1e6)} ms max ${fmt(loop.max / 1e6)} ms; ${lateScans.skipped} scan slots skipped; settled ${settled}`);
+    return {
+      perGateRows,
+      obs,
+      missing: obs.missing,
+      head,
+      settled,
+      stored,
+      results,
+      sold,
+      elapsedS,
+      saleLag,
+      saleCall,
+      loop: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+      mainCpuPct,
+      skipped: lateScans.skipped,
+      scheduled: Math.round((MIXED_S * 1000) / period) * GATES,
+    };
+  }
+
+  // ---- run ---------------------------------------------------------------------------------
+  mkdirSync(dir, { recursive: true });
+  note(`mixed bench: broker ${MQTT_URL}, PostgreSQL ${PG_URL.replace(/\/\/[^@/]*@/, '//')}, cloud ${CLOUD}, run ${RUN}`);
+  try {
+    if (BURST > 0) {
+      const one = await burst(1);
+      const two = await burst(2);
+      line(
+        { ingest_one_instance_events_per_s: one.rate.toFixed(0), ingest_two_instances_events_per_s: two.rate.toFixed(0), ratio_two_to_one: fmt(two.rate / one.rate), events: one.events, gates: GATES, stored_one: one.stored, stored_two: two.stored },
+        '(informative; PostgreSQL, all on one 2-core VM)',
+      );
+    }
+    const m = await mixed();
+    for (const row of m.perGateRows) line({ mixed_gate: row.gate, ...Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'gate')) });
+    const sum = (k) => m.perGateRows.reduce((a, r) => a + r[k], 0);
+    const total = (f) => m.results.reduce((a, r) => a + f(r), 0);
+    line(
+      {
+        mixed_s: MIXED_S,
+        instances: INSTANCES,
+        gates: GATES,
+        deltas: m.obs.distinct,
+        gaps_total: sum('gaps'),
+        resyncs_total: sum('resyncs'),
+        inversions: m.obs.inversions,
+        admissions: sum('admissions'),
+        sales: total((r) => r.sales.done),
+        published: total((r) => r.metrics.deltasPublished),
+        deltas_applied_total: sum('deltas_applied'),
+        http_changes: total((r) => r.http.changes),
+        http_snapshot: total((r) => r.http.snapshot),
+        missing: m.missing,
+        duplicates: m.obs.duplicates,
+        differing: m.obs.differing,
+        stored: m.stored,
+        rejects: sum('rejects'),
+        sold_admitted: `${m.sold.admitted}/${m.sold.scanned}`,
+        head: m.head,
+        in_step: `${m.perGateRows.filter((r) => Number(r.whitelist_seq) === m.head).length}/${GATES}`,
+      },
+      '(target gaps=0 resyncs=0 inversions=0)',
+    );
+    line(
+      {
+        mixed_sale_call_p50_ms: fmt(m.saleCall.p50),
+        mixed_sale_call_p99_ms: fmt(m.saleCall.p99),
+        sale_to_observer_p50_ms: fmt(m.saleLag.p50),
+        sale_to_observer_p99_ms: fmt(m.saleLag.p99),
+        scans: `${sum('admissions') + sum('rejects') - m.sold.scanned}/${m.scheduled}`,
+        scan_slots_skipped: m.skipped,
+        gates_loop_delay_p99_ms: fmt(m.loop.p99),
+        gates_loop_delay_max_ms: fmt(m.loop.max),
+        gates_cpu_pct: fmt(m.mainCpuPct, 1),
+        foreign_entries: total((r) => r.metrics.invalid.unknown_site ?? 0),
+      },
+      '(informative)',
+    );
+  } finally {
+    await cleanup();
+  }
+}
