@@ -208,10 +208,7 @@ async function cloudChild() {
 // The bench: gates, observer, scan driver, figures.
 // ---------------------------------------------------------------------------------------
 async function mainProcess() {
-  const Database = (await import('better-sqlite3')).default;
-  const { loadGateConfig, MqttSchema, newTicketId, topics } = await import('../config/dist/index.js');
-  const { generateSigningKeyPair } = await import('../config/dist/index.js');
-  const { startGateDaemon } = await import('../gate-agent/dist/daemon/gate-daemon.js');
+  const { generateSigningKeyPair, loadGateConfig, MqttSchema, newTicketId, topics } = await import('../config/dist/index.js');
   const { openGate } = await import('../gate-agent/dist/daemon/gate-context.js');
   const { createDemoSite, localDate } = await import('../gate-agent/dist/demo/demo-site.js');
   const { importSnapshot } = await import('../gate-agent/dist/store/index.js');

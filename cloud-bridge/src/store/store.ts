@@ -154,7 +154,8 @@ export class CloudStore {
   /** Raise the gate's high-water mark to `seq` if higher; returns the previous mark (PostgreSQL: `seq` itself when not raised). */
   async raiseHighSeq(db: Db, site: string, gate: string, seq: bigint): Promise<bigint> {
     if (this.dialect === 'postgres') {
-      // One round trip (ingest runs this per message): the row locked, compared and raised.
+      // Locked, compared and raised in one statement: two instances storing batches of one
+      // gate at once (the shared subscription spreads them) cannot lower the mark.
       const r = await sql<{ prev: string }>`
         WITH cur AS (SELECT high_seq FROM gate_state WHERE site = ${site} AND gate = ${gate} FOR UPDATE)
         UPDATE gate_state g SET high_seq = ${seq.toString()} FROM cur

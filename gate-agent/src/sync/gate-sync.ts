@@ -147,6 +147,27 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     };
   }
 
+  // On every connect (a broker restored from persistence may not hold them), checked against
+  // the SUBACK and retried: without its subscriptions a gate hears no delta, command or receipt.
+  let retrySubscribe: NodeJS.Timeout | undefined;
+  const subscribe = (): void => {
+    clearTimeout(retrySubscribe);
+    const wanted = { [t.delta]: { qos: 1 as const }, [t.head]: { qos: 1 as const }, [t.cmd]: { qos: 1 as const }, [t.entriesAck]: { qos: 1 as const }, ...(peers ? { [peers.filter]: { qos: 1 as const } } : {}) };
+    client.subscribeAsync(wanted).then(
+      (granted) => {
+        const refused = granted.filter((g) => g.qos >= 0x80);
+        if (refused.length === 0) return;
+        status.lastError = `subscription refused by the broker: ${refused.map((g) => g.topic).join(', ')}`;
+        log.error({ event: 'subscribe_refused', topics: refused.map((g) => g.topic) }, 'broker refused a subscription; retrying in 5 s');
+        if (!stopping) retrySubscribe = setTimeout(subscribe, 5000).unref();
+      },
+      (err: Error) => {
+        status.lastError = `subscription refused or failed: ${err.message}`;
+        log.error({ event: 'subscribe_failed', err: err.message }, 'could not subscribe; retrying in 5 s');
+        if (!stopping && client.connected) retrySubscribe = setTimeout(subscribe, 5000).unref();
+      },
+    );
+  };
   client.on('connect', (connack) => {
     // Small messages both ways: without this, Nagle plus the broker's delayed ACK held
     // packets back ~40 ms (delta to all gates p50 48 ms → 29 ms in bench/sync.js).
@@ -157,9 +178,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     status.connectedAt = new Date().toISOString();
     status.lastError = null;
     log.info({ event: 'mqtt_connected', broker: status.broker, sessionPresent: connack.sessionPresent }, 'connected to the cloud');
-    client
-      .subscribeAsync({ [t.delta]: { qos: 1 }, [t.head]: { qos: 1 }, [t.cmd]: { qos: 1 }, [t.entriesAck]: { qos: 1 }, ...(peers ? { [peers.filter]: { qos: 1 } } : {}) })
-      .catch((err: Error) => log.error({ event: 'subscribe_failed', err: err.message }, 'could not subscribe'));
+    subscribe();
     drain.refreshDepth(true);
     publishStatus();
     drain.connected();
