@@ -346,7 +346,7 @@ async function step(broker, parks) {
       sales: salesInWindow,
       sales_incomplete: salesIncomplete,
       pg_idle_in_tx: idleInTx,
-      ...Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, fmt(v, k.endsWith('mb') ? 0 : 0)])),
+      ...Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, fmt(v, 0)])),
       verdict,
     };
     return { r, usage, problems, connected, idleInTx, pipe: pipe.map((t, i) => ({ busyPct: (100 * t.busyMs) / t.wallMs, stmtMs: t.stmts ? t.stmtMs / t.stmts : NaN, stmtsPerMsg: m[i].received ? t.stmts / m[i].received : NaN })) };
@@ -361,7 +361,7 @@ async function step(broker, parks) {
 function limitOf(s, broker) {
   if (s.problems.includes('connections')) return `connections (${s.connected} of ${s.r.gates}; broker open-files limit ${broker.fdLimit})`;
   if (s.problems.includes('stalled'))
-    return `a cloud instance stalled (${s.r.unreceipted} admissions never receipted; ${s.idleInTx} of the instances' PostgreSQL sessions idle in transaction at the end; see bench/README.md, fleet: stalls)`;
+    return `a cloud instance stalled (${s.r.unreceipted} admissions never receipted; ${s.idleInTx} of the instances' PostgreSQL sessions idle in transaction at the end; see bench/README.md, the fleet section)`;
   const u = s.usage;
   const single = [
     ['broker CPU (Mosquitto is one thread)', u.broker_cpu_pct],

@@ -6,7 +6,9 @@
 // broker. Before that, a short burst measures ingest with one and with two instances.
 //
 // Each cloud-bridge instance is a child process (this file with `--cloud`, IPC), as in
-// production; the gates, the observer and the scan driver are in this process.
+// production, and so is the observer (`--observer`). The gates are in this process, each
+// gate daemon on a worker thread of its own (this file again), so one gate's synchronous
+// SQLite commits (fsync) do not hold up the others, as on separate devices.
 // stdout: the `key=value` lines (see bench/README.md); stderr: progress. Nothing is asserted.
 // Site ids, client ids, PostgreSQL schemas (`bench_<run>…`) and the temp folder are this
 // run's own and removed at the end (also on Ctrl-C); a watchdog ends a run that hangs.
@@ -17,6 +19,7 @@ import { once } from 'node:events';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pino from 'pino';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,7 +27,10 @@ const self = fileURLToPath(import.meta.url);
 // Another build of the cloud to measure instead of this checkout's (its dist/index.js), e.g. one from before #13.
 const CLOUD = process.env.BENCH_MIXED_CLOUD ? resolvePath(process.env.BENCH_MIXED_CLOUD) : join(here, '..', 'cloud-bridge', 'dist', 'index.js');
 
-if (process.argv[2] === '--cloud') await cloudChild();
+const epochMs = () => performance.timeOrigin + performance.now();
+
+if (!isMainThread && workerData?.role === 'gate') await gateWorker();
+else if (process.argv[2] === '--cloud') await cloudChild();
 else if (process.argv[2] === '--observer') await observerChild();
 else await mainProcess();
 
@@ -43,6 +49,125 @@ function serve(handlers) {
   process.on('disconnect', () => process.exit(0));
 }
 
+/** What one gate's log says, counted by event (a pino destination we read). */
+function gateLog() {
+  const counts = {};
+  const recent = [];
+  const stream = {
+    write(s) {
+      const m = /"event":"([a-z_]+)"/.exec(s);
+      if (!m) return;
+      const ev = m[1];
+      counts[ev] = (counts[ev] ?? 0) + 1;
+      if (ev === 'resync_done') {
+        const how = /"how":"([a-z]+)"/.exec(s)?.[1] ?? '?';
+        counts[`resync_${how}`] = (counts[`resync_${how}`] ?? 0) + 1;
+      }
+      if (/^(whitelist_gap|whitelist_behind|resync_|changes_gone|snapshot_|control_dropped|mqtt_disconnected|message_failed)/.test(ev)) {
+        recent.push(s.trim());
+        if (recent.length > 5) recent.shift();
+      }
+    },
+  };
+  return { log: pino({ level: 'info' }, stream), counts, recent };
+}
+
+// ---------------------------------------------------------------------------------------
+// One gate: startGateDaemon on a worker thread, its scans driven here, its log counted.
+// ---------------------------------------------------------------------------------------
+async function gateWorker() {
+  const { startGateDaemon } = await import('../gate-agent/dist/daemon/gate-daemon.js');
+  const Database = (await import('better-sqlite3')).default;
+  const { cfg } = workerData;
+  const glog = gateLog();
+  const daemon = startGateDaemon(cfg, glog.log);
+  const reader = new Database(cfg.store.path, { readonly: true });
+  const depth = reader.prepare('SELECT count(*) AS n FROM outbox').pluck();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const outcomes = { admit: 0 };
+  const scans = { done: 0, skipped: 0, timer: null };
+  const record = (o) => {
+    const k = o.decision === 'admit' ? 'admit' : o.reason;
+    outcomes[k] = (outcomes[k] ?? 0) + 1;
+    return k;
+  };
+  const scan = (ticketId) => daemon.scan({ kind: 'qr', text: `ST1:${ticketId}` }).then(record, (err) => record({ reason: `error:${err.message}` }));
+  const stopScans = () => {
+    clearTimeout(scans.timer);
+    scans.timer = null;
+  };
+  let stopped = false;
+  const handlers = {
+    status() {
+      const st = daemon.sync.status;
+      return {
+        sync: { connected: st.connected, deltasApplied: st.deltasApplied, deltasIgnored: st.deltasIgnored, resyncCount: st.resync.count, whitelistSeq: st.whitelistSeq, disconnects: st.disconnects, dropped: st.dropped },
+        counts: glog.counts,
+        recent: glog.recent,
+        outcomes,
+        scans: { done: scans.done, skipped: scans.skipped },
+        outboxDepth: depth.get(),
+        loopP99Ms: loop.percentile(99) / 1e6,
+        loopMaxMs: loop.max / 1e6,
+      };
+    },
+    resetLoop() {
+      loop.reset();
+      return {};
+    },
+    // One scan every `period` ms from `firstDue` (epoch ms), through this gate's tickets. A slot that
+    // passed while the thread was busy is skipped, not fired in a burst (the cloud's lane rate check
+    // would store a burst as anomalies).
+    startScans({ tickets, period, firstDue }) {
+      let i = 0;
+      let due = firstDue;
+      const tick = () => {
+        if (scans.timer === null) return;
+        const id = tickets[i++];
+        if (id !== undefined) {
+          scans.done++;
+          void scan(id);
+        }
+        due += period;
+        const now = epochMs();
+        while (due < now) {
+          due += period;
+          scans.skipped++;
+        }
+        scans.timer = setTimeout(tick, due - now);
+      };
+      scans.timer = setTimeout(tick, Math.max(0, due - epochMs()));
+      return {};
+    },
+    stopScans() {
+      stopScans();
+      return {};
+    },
+    async scan({ ticketId }) {
+      return { outcome: await scan(ticketId) };
+    },
+    async close() {
+      stopScans();
+      if (!stopped) {
+        stopped = true;
+        reader.close();
+        await daemon.stop();
+      }
+      return {};
+    },
+  };
+  parentPort.on('message', (m) => {
+    void (async () => {
+      try {
+        parentPort.postMessage({ id: m.id, ok: true, r: await handlers[m.cmd](m) });
+      } catch (err) {
+        parentPort.postMessage({ id: m.id, ok: false, error: err.stack ?? err.message });
+      }
+    })();
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // The independent observer: a plain MQTT client in a process of its own (so the gates'
 // synchronous SQLite work cannot delay what it sees), subscribed to the site's delta topic.
@@ -57,7 +182,7 @@ async function observerChild() {
     async start(m) {
       client = await connectAsync(m.mqttUrl, { protocolVersion: 5, clientId: m.clientId, reconnectPeriod: 0 });
       client.on('message', (_t, payload) => {
-        const at = performance.timeOrigin + performance.now();
+        const at = epochMs();
         const body = payload.toString('utf8');
         const seq = Number(JSON.parse(body).seq);
         obs.messages++;
@@ -102,7 +227,31 @@ async function observerChild() {
 // ---------------------------------------------------------------------------------------
 async function cloudChild() {
   const http = await import('node:http');
-  const { startCloudBridge } = await import(pathToFileURL(CLOUD).href);
+  const { startCloudBridge, WhitelistPublisher } = await import(pathToFileURL(CLOUD).href);
+  // Diagnostics (stderr only), where the build has them: how long one publishing pass takes
+  // (read the unpublished deltas, publish them and the head, wait for the PUBACKs, mark them
+  // published), and how long a run of passes lasts — what an announce() caller waits for.
+  const pub = { passes: [], runs: [] };
+  const P = WhitelistPublisher?.prototype;
+  if (P && typeof P.publishPending === 'function' && typeof P.kick === 'function') {
+    const publishPending = P.publishPending;
+    P.publishPending = async function (...args) {
+      const t = epochMs();
+      try {
+        return await publishPending.apply(this, args);
+      } finally {
+        pub.passes.push(epochMs() - t);
+      }
+    };
+    const kick = P.kick;
+    P.kick = function (site) {
+      const fresh = !this.running.has(site);
+      const t = epochMs();
+      const p = kick.call(this, site);
+      if (fresh) void p.finally(() => pub.runs.push(epochMs() - t));
+      return p;
+    };
+  }
   const { newTicketId } = await import('../config/dist/index.js');
   const { sql } = await import('kysely');
   // Requests reaching this instance's HTTP listener, by route (the gates' resyncs).
@@ -147,11 +296,11 @@ async function cloudChild() {
       const once = () => {
         const ticket = { ticketId: newTicketId(), typeId: 'adult', status: 'valid', visitDate: m.visitDate, persons: 1, entriesUsed: 0 };
         sales.started++;
-        const at = performance.timeOrigin + performance.now();
+        const at = epochMs();
         const p = bridge.publishChanges(m.site, [{ op: 'upsert', ticket }]).then(
           (delta) => {
             sales.done++;
-            const ms = performance.timeOrigin + performance.now() - at;
+            const ms = epochMs() - at;
             sales.ms.push(ms);
             process.send({ sold: ticket.ticketId, seq: Number(delta.seq), at, ms });
           },
@@ -183,12 +332,17 @@ async function cloudChild() {
     },
     result() {
       const cpu = process.cpuUsage(cpu0);
-      const ms = Float64Array.from(sales.ms).sort();
-      const q = (f) => (ms.length ? ms[Math.min(ms.length - 1, Math.ceil(f * ms.length) - 1)] : NaN);
+      const pctl = (arr, f) => {
+        const a = Float64Array.from(arr).sort();
+        return a.length ? a[Math.min(a.length - 1, Math.ceil(f * a.length) - 1)] : NaN;
+      };
+      const q = (f) => pctl(sales.ms, f);
+      const dist = (arr) => ({ n: arr.length, p50Ms: pctl(arr, 0.5), p99Ms: pctl(arr, 0.99), maxMs: pctl(arr, 1) });
       return {
         metrics: bridge.metrics.toJSON(),
         sales: { started: sales.started, done: sales.done, failed: sales.failed, firstError: sales.firstError, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: q(1) },
         saleMs: sales.ms,
+        publisher: pub.passes.length > 0 ? { passes: dist(pub.passes), runs: dist(pub.runs) } : null,
         http: httpCounts,
         cpuPct: ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100,
         loopMaxMs: loop.max / 1e6,
@@ -208,6 +362,7 @@ async function cloudChild() {
 // The bench: gates, observer, scan driver, figures.
 // ---------------------------------------------------------------------------------------
 async function mainProcess() {
+  const Database = (await import('better-sqlite3')).default;
   const { generateSigningKeyPair, loadGateConfig, MqttSchema, newTicketId, topics } = await import('../config/dist/index.js');
   const { openGate } = await import('../gate-agent/dist/daemon/gate-context.js');
   const { createDemoSite, localDate } = await import('../gate-agent/dist/demo/demo-site.js');
@@ -259,9 +414,13 @@ async function mainProcess() {
   }, watchdogS * 1000);
   watchdog.unref();
 
-  /** A child process of this file in `role` (cloud, observer), driven over IPC. */
-  function child(role, tag) {
-    const proc = fork(self, [`--${role}`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_MIXED_CLOUD: CLOUD } });
+  /** A child process of this file in `role` (cloud, observer) or, for `gate`, a worker thread; driven by request/answer messages. */
+  function child(role, tag, data) {
+    const proc =
+      role === 'gate'
+        ? new Worker(self, { workerData: { role, ...data } })
+        : fork(self, [`--${role}`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_MIXED_CLOUD: CLOUD } });
+    const send = (m) => (role === 'gate' ? proc.postMessage(m) : proc.send(m));
     const waiting = new Map();
     let next = 0;
     let exited = false;
@@ -271,17 +430,18 @@ async function mainProcess() {
       onSold: null,
       cpuPct: null,
       call(cmd, args = {}) {
-        if (exited) return Promise.reject(new Error(`cloud ${tag} has exited`));
+        if (exited) return Promise.reject(new Error(`${role} ${tag} has exited`));
         const id = next++;
         return new Promise((resolve, reject) => {
           waiting.set(id, { resolve, reject, cmd });
-          proc.send({ ...args, cmd, id });
+          send({ ...args, cmd, id });
         });
       },
       async close() {
         if (!exited) {
           await Promise.race([inst.call('close').catch(() => undefined), sleep(15_000)]);
-          if (!exited) proc.kill('SIGKILL');
+          if (role === 'gate') await proc.terminate();
+          else if (!exited) proc.kill('SIGKILL');
         }
         await exit;
       },
@@ -292,13 +452,14 @@ async function mainProcess() {
       if (!w) return;
       waiting.delete(m.id);
       if (m.ok) w.resolve(m.r);
-      else w.reject(new Error(`cloud ${tag} ${w.cmd}: ${m.error}`));
+      else w.reject(new Error(`${role} ${tag} ${w.cmd}: ${m.error}`));
     });
     proc.once('exit', (code, signal) => {
       exited = true;
-      for (const w of waiting.values()) w.reject(new Error(`cloud ${tag} exited (${code ?? signal}) during ${w.cmd}`));
+      for (const w of waiting.values()) w.reject(new Error(`${role} ${tag} exited (${code ?? signal}) during ${w.cmd}`));
       waiting.clear();
     });
+    if (role === 'gate') proc.on('error', (err) => note(`gate ${tag}: ${err.stack ?? err.message}`));
     cleanups.push(() => inst.close());
     return inst;
   }
@@ -333,29 +494,6 @@ async function mainProcess() {
     return { tickets, visitDate };
   }
 
-  /** What one gate's log says, counted by event (a pino destination we read). */
-  function gateLog() {
-    const counts = {};
-    const recent = [];
-    const stream = {
-      write(s) {
-        const m = /"event":"([a-z_]+)"/.exec(s);
-        if (!m) return;
-        const ev = m[1];
-        counts[ev] = (counts[ev] ?? 0) + 1;
-        if (ev === 'resync_done') {
-          const how = /"how":"([a-z]+)"/.exec(s)?.[1] ?? '?';
-          counts[`resync_${how}`] = (counts[`resync_${how}`] ?? 0) + 1;
-        }
-        if (/^(whitelist_gap|whitelist_behind|resync_|changes_gone|snapshot_|control_dropped|mqtt_disconnected|message_failed)/.test(ev)) {
-          recent.push(s.trim());
-          if (recent.length > 5) recent.shift();
-        }
-      },
-    };
-    return { log: pino({ level: 'info' }, stream), counts, recent };
-  }
-
   /** A gate of `siteId`: generated config, the site's whitelist imported, its issued credential in mqtt.passwordFile. */
   async function makeGate(gateId, siteId, controlPublicKey, whitelistFile, credential, mqtt) {
     const gdir = join(dir, siteId, gateId);
@@ -379,22 +517,12 @@ async function mainProcess() {
     return cfg;
   }
 
+  /** The gate daemon on a worker thread of its own. */
   function startGate(cfg) {
-    const glog = gateLog();
-    const daemon = startGateDaemon(cfg, glog.log);
-    const reader = new Database(cfg.store.path, { readonly: true });
-    const depth = reader.prepare('SELECT count(*) AS n FROM outbox').pluck();
-    const gate = { id: cfg.gate.id, cfg, daemon, glog, outboxDepth: () => depth.get() };
-    let stopped = false;
-    gate.stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      reader.close();
-      await daemon.stop();
-    };
-    cleanups.push(() => gate.stop());
-    return gate;
+    const w = child('gate', cfg.gate.id, { cfg });
+    return { id: cfg.gate.id, cfg, call: w.call, stop: () => w.close() };
   }
+  const statuses = (gates) => Promise.all(gates.map((g) => g.call('status')));
 
   /** A TCP relay in front of the broker that refuses connections until opened (from bench/sync.js). */
   async function startOutageProxy() {
@@ -445,7 +573,14 @@ async function mainProcess() {
     const gates = [];
     for (let i = 0; i < GATES; i++) {
       const cfg = await makeGate(gateIds[i], siteId, site.publicKey, wlFile, creds[gateIds[i]], { url: proxy.url, snapshotUrl: cloud[i % n].httpUrl, reconnectMinMs: 20, reconnectMaxMs: 50 });
-      gates.push(startGate(cfg));
+      const g = startGate(cfg);
+      // Outbox depth read here, through a read-only connection of our own (polled every 2 ms).
+      const reader = new Database(cfg.store.path, { readonly: true });
+      cleanups.push(async () => reader.open && reader.close());
+      const depth = reader.prepare('SELECT count(*) AS n FROM outbox').pluck();
+      g.outboxDepth = () => depth.get();
+      g.reader = reader;
+      gates.push(g);
     }
     // The admissions, written while the broker is unreachable, through a second connection
     // to each gate's database (the gatekeeper's own write), 500 to a transaction.
@@ -474,7 +609,10 @@ async function mainProcess() {
     note(
       `ingest ${n} instance(s): ${events} receipted in ${fmt(s)} s, ${entries} stored; per instance ${results.map((r, i) => `#${i} inserted ${r.metrics.inserted} commits ${r.metrics.ingestCommits} deltas ${r.metrics.deltasPublished}`).join(', ')}`,
     );
-    for (const g of gates) await g.stop();
+    for (const g of gates) {
+      g.reader.close();
+      await g.stop();
+    }
     await proxy.close();
     for (const c of cloud) await c.close();
     return { rate: events / s, s, stored: entries, events };
@@ -503,24 +641,16 @@ async function mainProcess() {
       const cfg = await makeGate(gateIds[i], siteId, site.publicKey, wlFile, creds[gateIds[i]], { url: MQTT_URL, snapshotUrl: cloud[i % INSTANCES].httpUrl, reconnectMinMs: 50, reconnectMaxMs: 300 });
       const g = startGate(cfg);
       g.tickets = tickets.slice(i * perGate, (i + 1) * perGate).map((t) => t.ticketId);
-      g.next = 0;
-      g.outcomes = { admit: 0 };
       gates.push(g);
     }
-    await waitUntil(() => gates.every((g) => g.daemon.sync?.status.connected), 'gates connected', 30_000, 20);
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
+    await waitUntil(async () => (await statuses(gates)).every((st) => st.sync.connected), 'gates connected', 30_000, 50);
     await sleep(500);
 
-    // Scans: each gate every 1000/RATE ms, staggered; a sold ticket is scanned at a gate a few seconds after its sale.
+    // Sold tickets: each one is scanned at a gate (in turn) a few seconds after its sale.
     const sold = { reported: 0, scanned: 0, admitted: 0, outcomes: {}, seqs: [] };
     const pendingSold = new Set();
     let running = true;
     let soldTurn = 0;
-    const record = (outcomes, o) => {
-      const k = o.decision === 'admit' ? 'admit' : o.reason;
-      outcomes[k] = (outcomes[k] ?? 0) + 1;
-    };
     for (const inst of cloud)
       inst.onSold = ({ sold: ticketId, seq, at }) => {
         sold.reported++;
@@ -530,76 +660,55 @@ async function mainProcess() {
         const h = setTimeout(() => {
           pendingSold.delete(h);
           sold.scanned++;
-          g.daemon.scan({ kind: 'qr', text: `ST1:${ticketId}` }).then(
-            (o) => {
-              record(sold.outcomes, o);
-              record(g.outcomes, o);
-              if (o.decision === 'admit') sold.admitted++;
+          g.call('scan', { ticketId }).then(
+            ({ outcome }) => {
+              sold.outcomes[outcome] = (sold.outcomes[outcome] ?? 0) + 1;
+              if (outcome === 'admit') sold.admitted++;
             },
-            (err) => {
-              record(sold.outcomes, { reason: `error:${err.message}` });
-              record(g.outcomes, { reason: `error:${err.message}` });
-            },
+            (err) => note(`sold scan: ${err.message}`),
           );
         }, SOLD_SCAN_AFTER_MS);
         pendingSold.add(h);
       };
     const period = 1000 / RATE;
-    const scanTimers = [];
     const t0 = nowMs();
-    const cpu0 = process.cpuUsage();
-    loop.reset();
-    const lateScans = { skipped: 0 };
-    gates.forEach((g, i) => {
-      // A fixed schedule (one scan every period, staggered between gates); a scan whose slot
-      // passed while the event loop was busy is skipped, not fired in a burst (the cloud's lane
-      // rate check would store a burst as anomalies).
-      let due = t0 + (i * period) / gates.length;
-      const tick = () => {
-        if (!running) return;
-        const id = g.tickets[g.next++];
-        if (id !== undefined)
-          g.daemon.scan({ kind: 'qr', text: `ST1:${id}` }).then(
-            (o) => record(g.outcomes, o),
-            (err) => record(g.outcomes, { reason: `error:${err.message}` }),
-          );
-        due += period;
-        const now = nowMs();
-        while (due < now) {
-          due += period;
-          lateScans.skipped++;
-        }
-        scanTimers[i] = setTimeout(tick, due - now);
-      };
-      scanTimers[i] = setTimeout(tick, due - nowMs());
-    });
+    const start = epochMs() + 50;
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    await Promise.all(gates.map((g) => g.call('resetLoop')));
+    // Staggered: gate i scans at start + i·period/gates + k·period.
+    await Promise.all(gates.map((g, i) => g.call('startScans', { tickets: g.tickets, period, firstDue: start + (i * period) / gates.length })));
     await Promise.all(cloud.map((c) => c.call('sell', { site: siteId, perSecond: SALES_PER_S / INSTANCES, visitDate })));
     note(`mixed: ${INSTANCES} instance(s), ${GATES} gates scanning ${RATE}/s each, ${SALES_PER_S} sales/s, for ${MIXED_S} s`);
 
     const progress = setInterval(async () => {
       const el = ((nowMs() - t0) / 1000).toFixed(0);
-      const obs = await observer.call('status').catch(() => ({ distinct: NaN, inversions: NaN }));
-      const gs = gates.map((g) => `${g.id} applied ${g.daemon.sync.status.deltasApplied} gaps ${g.glog.counts.whitelist_gap ?? 0} resyncs ${g.daemon.sync.status.resync.count}`).join('; ');
-      note(`mixed ${el} s: loop delay max ${fmt(loop.max / 1e6, 0)} ms, skipped scans ${lateScans.skipped}; observer ${obs.distinct} deltas, ${obs.inversions} inversions; ${gs}`);
+      try {
+        const obs = await observer.call('status');
+        const sts = await statuses(gates);
+        const gs = sts.map((st, i) => `${gates[i].id} applied ${st.sync.deltasApplied} gaps ${st.counts.whitelist_gap ?? 0} resyncs ${st.sync.resyncCount} skipped ${st.scans.skipped}`).join('; ');
+        note(`mixed ${el} s: observer ${obs.distinct} deltas, ${obs.inversions} inversions; ${gs}`);
+      } catch (err) {
+        note(`mixed ${el} s: ${err.message}`);
+      }
     }, 30_000);
     await sleep(MIXED_S * 1000);
     running = false;
     clearInterval(progress);
-    for (const h of scanTimers) clearTimeout(h);
+    await Promise.all(gates.map((g) => g.call('stopScans')));
     for (const h of pendingSold) clearTimeout(h);
-    await Promise.all(cloud.map((c) => c.call('stopSelling')));
     const elapsedS = (nowMs() - t0) / 1000;
+    await Promise.all(cloud.map((c) => c.call('stopSelling')));
     loop.disable();
-    const cpu = process.cpuUsage(cpu0);
-    const mainCpuPct = ((cpu.user + cpu.system) / 1000 / (elapsedS * 1000)) * 100;
-    note(`mixed: load stopped after ${fmt(elapsedS)} s; settling (outboxes receipted, every gate at the cloud's head)`);
+    note(`mixed: scans stopped after ${fmt(elapsedS)} s, the last sale answered after ${fmt((nowMs() - t0) / 1000)} s; settling (outboxes receipted, every gate at the cloud's head)`);
 
     // Settle: every outbox receipted, every gate and the observer at the cloud's head seq.
     let head = NaN;
     const settled = await waitUntil(
       async () => {
         head = Number((await cloud[0].call('count', { site: siteId })).head);
-        return gates.every((g) => g.outboxDepth() === 0 && Number(g.daemon.sync.status.whitelistSeq) === head) && (await observer.call('status')).highest === head;
+        const sts = await statuses(gates);
+        return sts.every((st) => st.outboxDepth === 0 && Number(st.sync.whitelistSeq) === head) && (await observer.call('status')).highest === head;
       },
       'settled',
       SETTLE_MS,
@@ -610,59 +719,62 @@ async function mainProcess() {
     );
     const { entries: stored } = await cloud[0].call('count', { site: siteId });
     const results = await Promise.all(cloud.map((c) => c.call('result')));
-
     const obs = await observer.call('result');
     await observer.close();
+    const sts = await statuses(gates);
     const firstAt = new Map(obs.firstAt);
     const saleLag = summarize(sold.seqs.map((x) => (firstAt.get(x.seq) ?? NaN) - x.at).filter(Number.isFinite));
-    const perGateRows = gates.map((g) => {
-      const st = g.daemon.sync.status;
-      const c = g.glog.counts;
+    const saleCall = summarize(results.flatMap((r) => r.saleMs));
+
+    const perGateRows = sts.map((st, i) => {
+      const c = st.counts;
+      const all = Object.values(st.outcomes).reduce((a, b) => a + b, 0);
       return {
-        gate: g.id,
-        deltas_applied: st.deltasApplied,
-        deltas_ignored: st.deltasIgnored,
+        gate: gates[i].id,
+        deltas_applied: st.sync.deltasApplied,
+        deltas_ignored: st.sync.deltasIgnored,
         gaps: c.whitelist_gap ?? 0,
         behind_head: c.whitelist_behind ?? 0,
-        resyncs: st.resync.count,
+        resyncs: st.sync.resyncCount,
         resyncs_changes: c.resync_changes ?? 0,
         resyncs_snapshot: c.resync_snapshot ?? 0,
         resync_failed: c.resync_failed ?? 0,
-        admissions: g.outcomes.admit,
-        rejects: Object.values(g.outcomes).reduce((a, b) => a + b, 0) - g.outcomes.admit,
-        whitelist_seq: st.whitelistSeq,
-        outbox: g.outboxDepth(),
-        disconnects: st.disconnects,
-        dropped: Object.values(st.dropped).reduce((a, b) => a + b, 0),
+        admissions: st.outcomes.admit,
+        rejects: all - st.outcomes.admit,
+        scans: st.scans.done,
+        skipped: st.scans.skipped,
+        whitelist_seq: st.sync.whitelistSeq,
+        outbox: st.outboxDepth,
+        disconnects: st.sync.disconnects,
+        dropped: Object.values(st.sync.dropped).reduce((a, b) => a + b, 0),
       };
     });
-    for (const g of gates) {
-      if (Object.keys(g.outcomes).length > 1) note(`${g.id} scan outcomes ${JSON.stringify(g.outcomes)}`);
-      if (g.glog.recent.length > 0) note(`${g.id} last sync events:\n  ${g.glog.recent.join('\n  ')}`);
-    }
+    sts.forEach((st, i) => {
+      const id = gates[i].id;
+      if (Object.keys(st.outcomes).length > 1) note(`${id} scan outcomes ${JSON.stringify(st.outcomes)}`);
+      if (st.recent.length > 0) note(`${id} last sync events:\n  ${st.recent.join('\n  ')}`);
+      note(`${id}: event loop delay p99 ${fmt(st.loopP99Ms)} ms max ${fmt(st.loopMaxMs)} ms; log events ${JSON.stringify(st.counts)}`);
+    });
     if (obs.firstInversions.length > 0) note(`observer: first inversions ${obs.firstInversions.join(', ')}`);
-    note(`sold tickets scanned: ${JSON.stringify(sold.outcomes)}`);
+    note(`sold tickets scanned ${SOLD_SCAN_AFTER_MS / 1000} s after the sale: ${JSON.stringify(sold.outcomes)}`);
+    results.forEach((r, i) => r.publisher && note(`cloud #${i} publisher: passes ${JSON.stringify(r.publisher.passes)}, runs of passes (what announce() awaits) ${JSON.stringify(r.publisher.runs)}`));
     results.forEach((r, i) => note(`cloud #${i}: sales ${JSON.stringify(r.sales)} http ${JSON.stringify(r.http)} cpu ${fmt(r.cpuPct, 1)} % loop delay p99 ${fmt(r.loopP99Ms)} ms max ${fmt(r.loopMaxMs)} ms metrics ${JSON.stringify(r.metrics)}`));
+    note(`sale → first seen by the observer: p50 ${fmt(saleLag.p50)} ms p99 ${fmt(saleLag.p99)} ms max ${fmt(saleLag.max)} ms (${saleLag.n} sales); publishChanges call p50 ${fmt(saleCall.p50)} ms p99 ${fmt(saleCall.p99)} ms max ${fmt(saleCall.max)} ms`);
+    note(`main thread event loop delay p99 ${fmt(loop.percentile(99) / 1e6)} ms max ${fmt(loop.max / 1e6)} ms; settled ${settled}`);
     for (const g of gates) await g.stop();
     for (const c of cloud) await c.close();
-    const saleCall = summarize(results.flatMap((r) => r.saleMs));
-    note(`sale → first seen by the observer: p50 ${fmt(saleLag.p50)} ms p99 ${fmt(saleLag.p99)} ms max ${fmt(saleLag.max)} ms (${saleLag.n} sales); publishChanges call p50 ${fmt(saleCall.p50)} ms p99 ${fmt(saleCall.p99)} ms max ${fmt(saleCall.max)} ms`);
-    note(`gates' process: cpu ${fmt(mainCpuPct, 1)} % of one core, event loop delay p99 ${fmt(loop.percentile(99) / 1e6)} ms max ${fmt(loop.max / 1e6)} ms; ${lateScans.skipped} scan slots skipped; settled ${settled}`);
     return {
       perGateRows,
       obs,
-      missing: obs.missing,
       head,
       settled,
       stored,
       results,
       sold,
-      elapsedS,
       saleLag,
       saleCall,
-      loop: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
-      mainCpuPct,
-      skipped: lateScans.skipped,
+      gateLoopP99Ms: Math.max(...sts.map((st) => st.loopP99Ms)),
+      gateLoopMaxMs: Math.max(...sts.map((st) => st.loopMaxMs)),
       scheduled: Math.round((MIXED_S * 1000) / period) * GATES,
     };
   }
@@ -698,7 +810,7 @@ async function mainProcess() {
         deltas_applied_total: sum('deltas_applied'),
         http_changes: total((r) => r.http.changes),
         http_snapshot: total((r) => r.http.snapshot),
-        missing: m.missing,
+        missing: m.obs.missing,
         duplicates: m.obs.duplicates,
         differing: m.obs.differing,
         stored: m.stored,
@@ -715,11 +827,10 @@ async function mainProcess() {
         mixed_sale_call_p99_ms: fmt(m.saleCall.p99),
         sale_to_observer_p50_ms: fmt(m.saleLag.p50),
         sale_to_observer_p99_ms: fmt(m.saleLag.p99),
-        scans: `${sum('admissions') + sum('rejects') - m.sold.scanned}/${m.scheduled}`,
-        scan_slots_skipped: m.skipped,
-        gates_loop_delay_p99_ms: fmt(m.loop.p99),
-        gates_loop_delay_max_ms: fmt(m.loop.max),
-        gates_cpu_pct: fmt(m.mainCpuPct, 1),
+        scans: `${sum('scans')}/${m.scheduled}`,
+        scan_slots_skipped: sum('skipped'),
+        gate_loop_delay_p99_ms: fmt(m.gateLoopP99Ms),
+        gate_loop_delay_max_ms: fmt(m.gateLoopMaxMs),
         foreign_entries: total((r) => r.metrics.invalid.unknown_site ?? 0),
       },
       '(informative)',

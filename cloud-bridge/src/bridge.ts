@@ -152,8 +152,15 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const connections: MqttConnection[] = [];
     const main = await connectMqtt({ ...mqttOpts, subscriptions: { [entriesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } } }, route);
     connections.push(main);
-    const { client, publisher } = main;
+    const { client } = main;
     cleanups.push(() => closeMqtt(client));
+    // Deltas, heads, receipts and commands go out on a connection that takes no messages:
+    // mqtt.js reads a connection's packets in order, so a PUBACK behind a message whose
+    // handler waits for the database (held by a publish pass waiting for that PUBACK) never came.
+    const out = await connectMqtt({ ...mqttOpts, clientId: `${mqttOpts.clientId}-out` }, () => Promise.resolve(true));
+    connections.push(out);
+    cleanups.push(() => closeMqtt(out.client));
+    const { publisher } = out;
     const whitelist = new WhitelistPublisher(store, keys, publisher, log, metrics, snapshotUrl);
     whitelist.startSweep(() => opts.sites.map((s) => s.id));
     cleanups.push(() => Promise.resolve(whitelist.close()));

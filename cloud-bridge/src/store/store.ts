@@ -105,6 +105,12 @@ export class CloudStore {
     return { published: num(p?.seq), head: num(h?.delta_seq) };
   }
 
+  /** Sites whose newest delta is not published yet. */
+  async sitesBehind(db: Db): Promise<string[]> {
+    const rows = await db.selectFrom('delta_published as p').innerJoin('sites as s', 's.id', 'p.site').select('p.site').whereRef('s.delta_seq', '>', 'p.seq').execute();
+    return rows.map((r) => r.site);
+  }
+
   /** Stored deltas after `seq`, oldest first. */
   async deltasAfter(db: Db, site: string, seq: number, limit: number): Promise<WhitelistDelta[]> {
     const rows = await db.selectFrom('deltas').select('payload').where('site', '=', site).where('seq', '>', seq).orderBy('seq').limit(limit).execute();
