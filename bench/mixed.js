@@ -24,8 +24,10 @@ import pino from 'pino';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
-// Another build of the cloud to measure instead of this checkout's (its dist/index.js), e.g. one from before #13.
+// The cloud build a child runs (its dist/index.js): this checkout's unless BENCH_MIXED_CLOUD names
+// another; BENCH_MIXED_BASELINE names a second build whose mixed run goes first, as the baseline.
 const CLOUD = process.env.BENCH_MIXED_CLOUD ? resolvePath(process.env.BENCH_MIXED_CLOUD) : join(here, '..', 'cloud-bridge', 'dist', 'index.js');
+const BASELINE = process.env.BENCH_MIXED_BASELINE ? resolvePath(process.env.BENCH_MIXED_BASELINE) : null;
 
 const epochMs = () => performance.timeOrigin + performance.now();
 
@@ -407,7 +409,7 @@ async function mainProcess() {
       void cleanup().finally(() => process.exit(130));
     });
   // Bounded: the burst, the run, the settling and the cleanup, with room to spare.
-  const watchdogS = MIXED_S + 900;
+  const watchdogS = (BASELINE ? 2 : 1) * MIXED_S + 900;
   const watchdog = setTimeout(() => {
     note(`watchdog: still running after ${watchdogS} s; cleaning up`);
     void cleanup().finally(() => process.exit(2));
@@ -419,7 +421,7 @@ async function mainProcess() {
     const proc =
       role === 'gate'
         ? new Worker(self, { workerData: { role, ...data } })
-        : fork(self, [`--${role}`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_MIXED_CLOUD: CLOUD } });
+        : fork(self, [`--${role}`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_MIXED_CLOUD: data?.cloud ?? CLOUD } });
     const send = (m) => (role === 'gate' ? proc.postMessage(m) : proc.send(m));
     const waiting = new Map();
     let next = 0;
@@ -465,11 +467,11 @@ async function mainProcess() {
   }
 
   /** `n` instances on one PostgreSQL schema, in one shared-subscription group, each with its own client id. */
-  async function startCloud(site, n, schemaTag) {
+  async function startCloud(site, n, schemaTag, cloudPath = CLOUD) {
     const databaseUrl = await pgSchema(PG_URL, `${RUN}${schemaTag}`, cleanups);
     const instances = [];
     for (let i = 0; i < n; i++) {
-      const inst = child('cloud', `${site.id}/${i}`);
+      const inst = child('cloud', `${site.id}/${i}`, { cloud: cloudPath });
       const { httpPort } = await inst.call('start', { databaseUrl, mqttUrl: MQTT_URL, sites: [site], sharedGroup: `grp-${site.id}`, clientId: `cloud-${site.id}-${i}` });
       inst.httpUrl = `http://127.0.0.1:${httpPort}`;
       instances.push(inst);
@@ -557,12 +559,14 @@ async function mainProcess() {
   }
 
   // ---- (a) ingest burst: every gate's outbox filled offline, then released at once ------
+  let bursts = 0;
   async function burst(n) {
-    const siteId = `${RUN}-burst${n}`;
+    const round = ++bursts;
+    const siteId = `${RUN}-burst${round}`;
     const gateIds = Array.from({ length: GATES }, (_, i) => `g${i + 1}`);
     // The outbox was written within seconds: the lane rate check would call it a forgery.
     const site = siteConfig(siteId, gateIds, 0);
-    const cloud = await startCloud(site.config, n, `b${n}`);
+    const cloud = await startCloud(site.config, n, `b${round}`);
     mkdirSync(join(dir, siteId), { recursive: true });
     const wlFile = join(dir, siteId, 'whitelist.ndjson');
     const { tickets } = await whitelist(siteId, GATES * BURST, wlFile);
@@ -613,18 +617,19 @@ async function mainProcess() {
       g.reader.close();
       await g.stop();
     }
+    await sleep(500); // the gates' last (offline) status messages are handled before the cloud closes
     await proxy.close();
     for (const c of cloud) await c.close();
     return { rate: events / s, s, stored: entries, events };
   }
 
   // ---- (b) the mixed run ---------------------------------------------------------------
-  async function mixed() {
-    const siteId = `${RUN}-mixed`;
+  async function mixed(cloudPath, label) {
+    const siteId = `${RUN}-mixed${label === 'current' ? '' : `-${label}`}`;
     const gateIds = Array.from({ length: GATES }, (_, i) => `g${i + 1}`);
     // The lane rate check stays on, above the scan rate.
     const site = siteConfig(siteId, gateIds, Math.max(5, 2 * RATE));
-    const cloud = await startCloud(site.config, INSTANCES, 'x');
+    const cloud = await startCloud(site.config, INSTANCES, label === 'current' ? 'x' : 'y', cloudPath);
     mkdirSync(join(dir, siteId), { recursive: true });
     const wlFile = join(dir, siteId, 'whitelist.ndjson');
     const perGate = Math.ceil(RATE * MIXED_S * 1.1) + 50;
@@ -679,7 +684,7 @@ async function mainProcess() {
     // Staggered: gate i scans at start + i·period/gates + k·period.
     await Promise.all(gates.map((g, i) => g.call('startScans', { tickets: g.tickets, period, firstDue: start + (i * period) / gates.length })));
     await Promise.all(cloud.map((c) => c.call('sell', { site: siteId, perSecond: SALES_PER_S / INSTANCES, visitDate })));
-    note(`mixed: ${INSTANCES} instance(s), ${GATES} gates scanning ${RATE}/s each, ${SALES_PER_S} sales/s, for ${MIXED_S} s`);
+    note(`mixed (${label} cloud ${cloudPath}): ${INSTANCES} instance(s), ${GATES} gates scanning ${RATE}/s each, ${SALES_PER_S} sales/s, for ${MIXED_S} s`);
 
     const progress = setInterval(async () => {
       const el = ((nowMs() - t0) / 1000).toFixed(0);
@@ -728,7 +733,6 @@ async function mainProcess() {
 
     const perGateRows = sts.map((st, i) => {
       const c = st.counts;
-      const all = Object.values(st.outcomes).reduce((a, b) => a + b, 0);
       return {
         gate: gates[i].id,
         deltas_applied: st.sync.deltasApplied,
@@ -739,8 +743,9 @@ async function mainProcess() {
         resyncs_changes: c.resync_changes ?? 0,
         resyncs_snapshot: c.resync_snapshot ?? 0,
         resync_failed: c.resync_failed ?? 0,
-        admissions: st.outcomes.admit,
-        rejects: all - st.outcomes.admit,
+        // From the log: `admit` is written at the commit, before the relay pulse the scan's promise waits for.
+        admissions: c.admit ?? 0,
+        rejects: c.reject ?? 0,
         scans: st.scans.done,
         skipped: st.scans.skipped,
         whitelist_seq: st.sync.whitelistSeq,
@@ -762,6 +767,7 @@ async function mainProcess() {
     note(`sale → first seen by the observer: p50 ${fmt(saleLag.p50)} ms p99 ${fmt(saleLag.p99)} ms max ${fmt(saleLag.max)} ms (${saleLag.n} sales); publishChanges call p50 ${fmt(saleCall.p50)} ms p99 ${fmt(saleCall.p99)} ms max ${fmt(saleCall.max)} ms`);
     note(`main thread event loop delay p99 ${fmt(loop.percentile(99) / 1e6)} ms max ${fmt(loop.max / 1e6)} ms; settled ${settled}`);
     for (const g of gates) await g.stop();
+    await sleep(500); // the gates' last (offline) status messages are handled before the cloud closes
     for (const c of cloud) await c.close();
     return {
       perGateRows,
@@ -779,25 +785,16 @@ async function mainProcess() {
     };
   }
 
-  // ---- run ---------------------------------------------------------------------------------
-  mkdirSync(dir, { recursive: true });
-  note(`mixed bench: broker ${MQTT_URL}, PostgreSQL ${PG_URL.replace(/\/\/[^@/]*@/, '//')}, cloud ${CLOUD}, run ${RUN}`);
-  try {
-    if (BURST > 0) {
-      const one = await burst(1);
-      const two = await burst(2);
-      line(
-        { ingest_one_instance_events_per_s: one.rate.toFixed(0), ingest_two_instances_events_per_s: two.rate.toFixed(0), ratio_two_to_one: fmt(two.rate / one.rate), events: one.events, gates: GATES, stored_one: one.stored, stored_two: two.stored },
-        '(informative; PostgreSQL, all on one 2-core VM)',
-      );
-    }
-    const m = await mixed();
-    for (const row of m.perGateRows) line({ mixed_gate: row.gate, ...Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'gate')) });
+  function printMixed(m, label) {
+    // `cloud=` only when a baseline ran too, so a plain run prints the lines as documented.
+    const tag = BASELINE ? { cloud: label } : {};
+    for (const row of m.perGateRows) line({ mixed_gate: row.gate, ...tag, ...Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'gate')) });
     const sum = (k) => m.perGateRows.reduce((a, r) => a + r[k], 0);
     const total = (f) => m.results.reduce((a, r) => a + f(r), 0);
     line(
       {
         mixed_s: MIXED_S,
+        ...tag,
         instances: INSTANCES,
         gates: GATES,
         deltas: m.obs.distinct,
@@ -824,6 +821,7 @@ async function mainProcess() {
     line(
       {
         mixed_sale_call_p50_ms: fmt(m.saleCall.p50),
+        ...tag,
         mixed_sale_call_p99_ms: fmt(m.saleCall.p99),
         sale_to_observer_p50_ms: fmt(m.saleLag.p50),
         sale_to_observer_p99_ms: fmt(m.saleLag.p99),
@@ -835,6 +833,35 @@ async function mainProcess() {
       },
       '(informative)',
     );
+  }
+
+  // ---- run ---------------------------------------------------------------------------------
+  mkdirSync(dir, { recursive: true });
+  note(`mixed bench: broker ${MQTT_URL}, PostgreSQL ${PG_URL.replace(/\/\/[^@/]*@/, '//')}, cloud ${CLOUD}${BASELINE ? `, baseline cloud ${BASELINE}` : ''}, run ${RUN}`);
+  try {
+    if (BURST > 0) {
+      // One, two, two, one instance(s) (a drift of the shared machine during the phase cancels
+      // out); each figure is the mean of its two bursts.
+      const runs = { 1: [], 2: [] };
+      for (const n of [1, 2, 2, 1]) runs[n].push(await burst(n));
+      const mean = (rs) => rs.reduce((a, r) => a + r.rate, 0) / rs.length;
+      note(`ingest bursts: one instance ${runs[1].map((r) => r.rate.toFixed(0)).join(', ')} events/s; two instances ${runs[2].map((r) => r.rate.toFixed(0)).join(', ')} events/s`);
+      const stored = (rs) => rs.map((r) => r.stored).join('+');
+      line(
+        {
+          ingest_one_instance_events_per_s: mean(runs[1]).toFixed(0),
+          ingest_two_instances_events_per_s: mean(runs[2]).toFixed(0),
+          ratio_two_to_one: fmt(mean(runs[2]) / mean(runs[1])),
+          events: runs[1][0].events,
+          gates: GATES,
+          stored_one: stored(runs[1]),
+          stored_two: stored(runs[2]),
+        },
+        '(informative; PostgreSQL, all on one 2-core VM)',
+      );
+    }
+    if (BASELINE) printMixed(await mixed(BASELINE, 'baseline'), 'baseline');
+    printMixed(await mixed(CLOUD, 'current'), 'current');
   } finally {
     await cleanup();
   }

@@ -22,7 +22,8 @@ const SWEEP_MS = 500;
  */
 export class WhitelistPublisher {
   private readonly running = new Map<string, Promise<void>>();
-  private readonly again = new Set<string>();
+  /** Kicks waiting for the next pass to start and finish, per site. */
+  private readonly waiting = new Map<string, (() => void)[]>();
   private sweep: ReturnType<typeof setInterval> | null = null;
   private closed = false;
 
@@ -68,21 +69,41 @@ export class WhitelistPublisher {
     if (this.sweep) clearInterval(this.sweep);
   }
 
-  /** One publishing pass per site at a time; a kick during one runs another after it. */
+  /**
+   * One publishing pass per site at a time. A kick resolves when the first pass that starts
+   * after it has finished (so its delta is out), not when the whole run of passes ends: under
+   * steady admissions a new delta arrives during nearly every pass, and a sale's answer waited
+   * on the run for up to 55 s (bench/mixed.js).
+   */
   private kick(site: string): Promise<void> {
-    const running = this.running.get(site);
-    if (running) {
-      this.again.add(site);
-      return running;
-    }
-    const run = (async () => {
-      do {
-        this.again.delete(site);
+    const done = new Promise<void>((resolve) => {
+      const list = this.waiting.get(site);
+      if (list) list.push(resolve);
+      else this.waiting.set(site, [resolve]);
+    });
+    if (!this.running.has(site)) this.run(site);
+    return done;
+  }
+
+  private run(site: string): void {
+    const loop = (async () => {
+      for (;;) {
+        const batch = this.waiting.get(site);
+        if (!batch || batch.length === 0 || this.closed) break;
+        this.waiting.set(site, []);
         await this.publishPending(site);
-      } while (this.again.has(site) && !this.closed);
-    })().finally(() => this.running.delete(site));
-    this.running.set(site, run);
-    return run;
+        for (const resolve of batch) resolve();
+      }
+    })().finally(() => {
+      this.running.delete(site);
+      const left = this.waiting.get(site) ?? [];
+      if (left.length === 0) return;
+      // A kick that came between the last check and here gets its own pass; once closed, nobody waits forever.
+      if (!this.closed) return this.run(site);
+      this.waiting.set(site, []);
+      for (const resolve of left) resolve();
+    });
+    this.running.set(site, loop);
   }
 
   private async publishPending(site: string): Promise<void> {
