@@ -164,6 +164,14 @@ async function main() {
   await sleep(QUIET_S * 1000);
   phase = 'during';
   note('gatectl tickets import of a second snapshot while scanning…');
+  // When the write phase starts (the shadow table appears) and when the swap is done (the old
+  // table appears), seen through a read-only connection: for the per-phase figures on stderr.
+  const watch = new Database(site.dbPath, { readonly: true });
+  const phaseAt = {};
+  const seen = watch.prepare("SELECT name FROM sqlite_master WHERE name IN ('tickets_import', 'tickets_old')").pluck();
+  const watcher = setInterval(() => {
+    for (const name of seen.all()) phaseAt[name] ??= nowMs();
+  }, 20);
   const importStart = nowMs();
   const imp = spawn(process.execPath, [GATECTL_BIN, '--config', site.configPath, '--json', 'tickets', 'import', snapshot2], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(imp);
@@ -171,6 +179,8 @@ async function main() {
   imp.stdout.setEncoding('utf8').on('data', (c) => (impOut += c));
   const [code] = await once(imp, 'exit');
   const importEnd = nowMs();
+  clearInterval(watcher);
+  watch.close();
   phase = 'tail';
   if (code !== 0) throw new Error(`gatectl tickets import exited with ${code}: ${impOut}`);
   if (exhausted) throw new Error(`ran out of tickets to scan (${pool.length}); the import took ${((importEnd - importStart) / 1000).toFixed(0)} s`);
@@ -201,6 +211,14 @@ async function main() {
   const importS = (importEnd - importStart) / 1000;
   slow.sort((a, b) => b.ms - a.ms);
   note(`slowest during the import (s after it started, of ${importS.toFixed(1)} s): ${slow.slice(0, 8).map((x) => `${fmt(x.ms, 1)}ms@${x.atS.toFixed(1)}s`).join(' ')}`);
+  const writeFrom = phaseAt.tickets_import ?? importEnd;
+  const staging = slow.filter((x) => x.atS * 1000 + importStart < writeFrom).map((x) => x.ms);
+  const writing = slow.filter((x) => x.atS * 1000 + importStart >= writeFrom).map((x) => x.ms);
+  const ph = (a) => (a.length ? `p99=${fmt(summarize(a).p99)} max=${fmt(summarize(a).max)} n=${a.length}` : 'n=0');
+  note(
+    `during the import: reading and sorting the file (${((writeFrom - importStart) / 1000).toFixed(1)} s) ${ph(staging)}; ` +
+      `writing, swap at ${phaseAt.tickets_old ? `${((phaseAt.tickets_old - importStart) / 1000).toFixed(1)} s` : '?'} (${((importEnd - writeFrom) / 1000).toFixed(1)} s) ${ph(writing)}`,
+  );
   note(`decisionMs quiet p50=${fmt(q.p50)} p99=${fmt(q.p99)} max=${fmt(q.max)}; during p50=${fmt(d.p50)} p99=${fmt(d.p99)} max=${fmt(d.max)}`);
   note(`rejects: ${[...rejects].map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}; admitted ${admits.length} of ${lastSent} scans; gatectl reported ${(result.ms / 1000).toFixed(2)} s, ${result.carriedOver} kept from local use`);
   line(

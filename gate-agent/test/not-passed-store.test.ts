@@ -81,14 +81,15 @@ describe('schema v2', () => {
     store.db.exec(`${V4_UNDONE} DROP TABLE seen_commands; DROP INDEX entries_ref_seq; ALTER TABLE entries DROP COLUMN ref_seq; PRAGMA user_version = 1`);
     store.close();
     store = new GateStore(openDatabase(path));
-    expect(SCHEMA_VERSION).toBe(5);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(6);
     expect(store.entriesForTicket('TICKET000001')).toMatchObject([{ seq: a.seq, kind: 'admit', refSeq: null }]);
   });
 });
 
-/** A v5 database taken back to the v3 tables (v5 added peer_entries). */
-const V4_UNDONE = `DROP TABLE peer_entries; DROP TABLE remote_usage; DROP TABLE revoked_tickets;
+/** A v6 database taken back to the v3 tables (v6 added ticket_idcards and its triggers, v5 peer_entries). */
+const V4_UNDONE = `DROP TRIGGER tickets_idcard_insert; DROP TRIGGER tickets_idcard_update; DROP TRIGGER tickets_idcard_delete; DROP TABLE ticket_idcards;
+  DROP TABLE peer_entries; DROP TABLE remote_usage; DROP TABLE revoked_tickets;
   CREATE TABLE revoked_tickets (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;`;
 
 describe('schema v4', () => {
@@ -97,7 +98,7 @@ describe('schema v4', () => {
     store.db.exec(`${V4_UNDONE} INSERT INTO revoked_tickets (ticket_id) VALUES ('OLDREVOKED01'), ('OLDREVOKED02'); PRAGMA user_version = 3`);
     store.close();
     store = new GateStore(openDatabase(path));
-    expect(store.db.pragma('user_version', { simple: true })).toBe(5);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(6);
     expect(store.revokedCountsBySource()).toEqual({ config: 0, cloud: 2 });
     store.saveKeysAndRevocations([], []);
     expect(store.isRevoked('OLDREVOKED01')).toBe(true);

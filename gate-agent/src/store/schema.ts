@@ -97,6 +97,8 @@ const MIGRATIONS: string[] = [
   // in short transactions, where the index cost one CREATE INDEX holding the write lock for
   // 0.1–0.5 s, or a page write per ID-bound ticket. snapshot-swap.ts creates the same
   // triggers on each imported table. The old index goes with the table at the next import.
+  // No OR IGNORE in trigger bodies: the statement that fires them overrides it (an upsert
+  // makes a duplicate an error), hence WHERE NOT EXISTS.
   `
   CREATE TABLE ticket_idcards (
     id_hash TEXT NOT NULL,
@@ -106,11 +108,13 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   INSERT INTO ticket_idcards (id_hash, visit_date, ticket_id) SELECT id_hash, visit_date, ticket_id FROM tickets WHERE id_hash IS NOT NULL;
   CREATE TRIGGER tickets_idcard_insert AFTER INSERT ON tickets WHEN new.id_hash IS NOT NULL BEGIN
-    INSERT OR IGNORE INTO ticket_idcards (id_hash, visit_date, ticket_id) VALUES (new.id_hash, new.visit_date, new.ticket_id);
+    INSERT INTO ticket_idcards (id_hash, visit_date, ticket_id) SELECT new.id_hash, new.visit_date, new.ticket_id
+      WHERE NOT EXISTS (SELECT 1 FROM ticket_idcards WHERE id_hash = new.id_hash AND visit_date = new.visit_date AND ticket_id = new.ticket_id);
   END;
   CREATE TRIGGER tickets_idcard_update AFTER UPDATE OF id_hash, visit_date, ticket_id ON tickets BEGIN
     DELETE FROM ticket_idcards WHERE id_hash = old.id_hash AND visit_date = old.visit_date AND ticket_id = old.ticket_id;
-    INSERT OR IGNORE INTO ticket_idcards (id_hash, visit_date, ticket_id) SELECT new.id_hash, new.visit_date, new.ticket_id WHERE new.id_hash IS NOT NULL;
+    INSERT INTO ticket_idcards (id_hash, visit_date, ticket_id) SELECT new.id_hash, new.visit_date, new.ticket_id
+      WHERE new.id_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ticket_idcards WHERE id_hash = new.id_hash AND visit_date = new.visit_date AND ticket_id = new.ticket_id);
   END;
   CREATE TRIGGER tickets_idcard_delete AFTER DELETE ON tickets WHEN old.id_hash IS NOT NULL BEGIN
     DELETE FROM ticket_idcards WHERE id_hash = old.id_hash AND visit_date = old.visit_date AND ticket_id = old.ticket_id;

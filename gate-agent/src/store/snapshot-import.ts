@@ -3,7 +3,7 @@ import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
 import { SnapshotTicketSchema, StileError, StileErrorCode, verifySnapshotSignature, type TrustedKeys } from '@stile/config';
-import { replaceTickets } from './snapshot-swap.js';
+import { replaceTickets, WalKeeper } from './snapshot-swap.js';
 import { sortStage } from './stage-sort.js';
 
 export interface ImportProgress {
@@ -96,6 +96,7 @@ export async function importSnapshot(db: Database.Database, file: string, opts: 
     closeSync(openSync(stagePath, 'wx', 0o600));
   }
   db.prepare(`ATTACH DATABASE ? AS ${STAGE}`).run(stagePath);
+  const wal = new WalKeeper(db);
   try {
     db.pragma(`${STAGE}.journal_mode = OFF`);
     db.pragma(`${STAGE}.synchronous = OFF`);
@@ -117,10 +118,11 @@ export async function importSnapshot(db: Database.Database, file: string, opts: 
     );
     const idcards = (db.prepare(`SELECT max(rowid) AS n FROM ${STAGE}.idcards`).get() as { n: number | null }).n ?? 0;
     const generation = Number((db.prepare("SELECT value FROM meta WHERE key = 'tickets_generation'").get() as { value?: string } | undefined)?.value ?? '0') + 1;
-    const carriedOver = await replaceTickets(db, { stage: STAGE, tickets, idcards, generation, asOfSeq, maxRows: batchSize, duplicate: () => duplicate(db, file) });
+    const carriedOver = await replaceTickets(db, { stage: STAGE, tickets, idcards, generation, asOfSeq, maxRows: batchSize, duplicate: () => duplicate(db, file), wal });
     opts.onProgress?.({ bytesRead: totalBytes, totalBytes, tickets });
     return { tickets, asOfSeq, carriedOver, ms: performance.now() - started, signed };
   } finally {
+    wal.stop();
     try {
       db.exec(`DETACH DATABASE ${STAGE}`);
     } finally {

@@ -14,34 +14,49 @@ import type Database from 'better-sqlite3';
  *    Both grow at their right edge only; an index on tickets(id_hash) cost either one
  *    CREATE INDEX holding the lock for 0.1–0.5 s or a random page write per bound ticket.
  * 3. Carry-over, slice by slice over the old table: the rows this gate knows and the
- *    snapshot may not (local usage, signed tickets admitted offline) are merged in.
+ *    snapshot may not (local usage, signed tickets admitted offline) are merged in. The
+ *    swap used to find the signed ones by reading all of the old table inside its
+ *    transaction: 0.6 s of write lock for 1M tickets.
  * 4. The tickets the triggers noted since are merged again with their current state,
  *    until few are left; the swap transaction merges the rest, drops the triggers and
  *    renames the tables. Merging is idempotent, so noting a ticket twice costs nothing.
  * 5. The old tables are emptied in key-range slices and then dropped: one DROP TABLE of
- *    1M rows held the lock for 40–600 ms.
+ *    1M rows holds the lock for 40–60 ms even on an idle machine.
  *
  * Slices are sized by time (SLICE_MS), not rows, and each is followed by a pause, so an
  * admission waiting for the lock gets it before the next slice. Slices commit with
  * synchronous=NORMAL: they are intermediate work, nothing depends on them surviving a
  * power cut (a later import clears the leftovers), and the swap commits with the
- * connection's own setting (FULL); an admission's fsync covers every earlier frame too.
+ * connection's own setting (FULL). The WAL is synced after each slice, outside the lock,
+ * so that the next admission's fsync does not have to write the slice's pages. The WAL
+ * is checkpointed by the import alone while it runs (WalKeeper).
  */
 
 /** Target duration of one write transaction. */
-export const SLICE_MS = 4;
-/** Pause after each write transaction, for a waiting admission to take the lock. */
-const PAUSE_MS = 1;
+export const SLICE_MS = 2;
+/**
+ * Pause after each write transaction, for a waiting admission to take the lock: longer
+ * than WriteLock's retry interval (0.2 ms). A timer cannot be that short (setTimeout waits
+ * ≥ 1 ms: over a 1M import, 2 s of pauses), so this thread sleeps, then lets the event
+ * loop turn once (a resync shares it with the daemon's scans).
+ */
+const PAUSE_MS = 0.4;
 /**
  * Checkpoint before the WAL would pass this many frames: below SQLite's autocheckpoint
  * (1000), so an admission's commit never finds the WAL over it and copies the import's
  * pages into the database before its relay moves.
  */
-const CHECKPOINT_FRAMES = 900;
+const CHECKPOINT_FRAMES = 400;
 
 const COLUMNS = `ticket_id, type_id, status, visit_date, slot_start, slot_end, persons, entries_used,
   entries_day, entries_day_count, last_entry_at, id_hash, source`;
 const DIRTY = 'tickets_import_dirty';
+/**
+ * Trigger bodies say WHERE NOT EXISTS, not OR IGNORE: the statement that fires a trigger
+ * overrides its conflict clause, so the daemon's upsert of a ticket noted before would fail.
+ */
+const NOTE = (row: 'new' | 'old') =>
+  `INSERT INTO ${DIRTY} (ticket_id) SELECT ${row}.ticket_id WHERE NOT EXISTS (SELECT 1 FROM ${DIRTY} WHERE ticket_id = ${row}.ticket_id);`;
 const TRACKING = ['tickets_import_track_insert', 'tickets_import_track_update', 'tickets_import_track_delete'];
 const IDCARDS_DDL = (table: string) =>
   `CREATE TABLE ${table} (id_hash TEXT NOT NULL, visit_date TEXT NOT NULL, ticket_id TEXT NOT NULL, PRIMARY KEY (id_hash, visit_date, ticket_id)) WITHOUT ROWID`;
@@ -51,20 +66,20 @@ const IDCARDS_DDL = (table: string) =>
  * in step while signed tickets are carried over (the swap moves the real ones across).
  */
 function idcardTriggers(tickets: string, idcards: string): string {
-  const prefix = tickets;
-  return `CREATE TRIGGER ${prefix}_idcard_insert AFTER INSERT ON ${tickets} WHEN new.id_hash IS NOT NULL BEGIN
-    INSERT OR IGNORE INTO ${idcards} (id_hash, visit_date, ticket_id) VALUES (new.id_hash, new.visit_date, new.ticket_id);
+  const absent = `NOT EXISTS (SELECT 1 FROM ${idcards} WHERE id_hash = new.id_hash AND visit_date = new.visit_date AND ticket_id = new.ticket_id)`;
+  return `CREATE TRIGGER ${tickets}_idcard_insert AFTER INSERT ON ${tickets} WHEN new.id_hash IS NOT NULL BEGIN
+    INSERT INTO ${idcards} (id_hash, visit_date, ticket_id) SELECT new.id_hash, new.visit_date, new.ticket_id WHERE ${absent};
   END;
-  CREATE TRIGGER ${prefix}_idcard_update AFTER UPDATE OF id_hash, visit_date, ticket_id ON ${tickets} BEGIN
+  CREATE TRIGGER ${tickets}_idcard_update AFTER UPDATE OF id_hash, visit_date, ticket_id ON ${tickets} BEGIN
     DELETE FROM ${idcards} WHERE id_hash = old.id_hash AND visit_date = old.visit_date AND ticket_id = old.ticket_id;
-    INSERT OR IGNORE INTO ${idcards} (id_hash, visit_date, ticket_id) SELECT new.id_hash, new.visit_date, new.ticket_id WHERE new.id_hash IS NOT NULL;
+    INSERT INTO ${idcards} (id_hash, visit_date, ticket_id) SELECT new.id_hash, new.visit_date, new.ticket_id WHERE new.id_hash IS NOT NULL AND ${absent};
   END;
-  CREATE TRIGGER ${prefix}_idcard_delete AFTER DELETE ON ${tickets} WHEN old.id_hash IS NOT NULL BEGIN
+  CREATE TRIGGER ${tickets}_idcard_delete AFTER DELETE ON ${tickets} WHEN old.id_hash IS NOT NULL BEGIN
     DELETE FROM ${idcards} WHERE id_hash = old.id_hash AND visit_date = old.visit_date AND ticket_id = old.ticket_id;
   END;`;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export interface ShadowLoad {
   /**
@@ -81,11 +96,13 @@ export interface ShadowLoad {
   maxRows: number;
   /** The error for a duplicate ticket id found while loading. */
   duplicate: () => Error;
+  /** Keeps the gate's WAL checkpointed for the whole import. */
+  wal: WalKeeper;
 }
 
 /** Load, carry over and swap in the staged snapshot; then remove the old tables. Returns how many rows were carried over. */
 export async function replaceTickets(db: Database.Database, s: ShadowLoad): Promise<number> {
-  const w = new SliceWriter(db);
+  const w = new SliceWriter(db, s.wal);
   try {
     await dropLeftovers(db, w);
     w.once(() =>
@@ -97,9 +114,9 @@ export async function replaceTickets(db: Database.Database, s: ShadowLoad): Prom
       CREATE INDEX tickets_used_g${s.generation} ON tickets_import(last_entry_at) WHERE last_entry_at IS NOT NULL;
       ${IDCARDS_DDL('ticket_idcards_import')};
       CREATE TABLE ${DIRTY} (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
-      CREATE TRIGGER ${TRACKING[0]} AFTER INSERT ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (new.ticket_id); END;
-      CREATE TRIGGER ${TRACKING[1]} AFTER UPDATE ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (new.ticket_id); END;
-      CREATE TRIGGER ${TRACKING[2]} AFTER DELETE ON tickets BEGIN INSERT OR IGNORE INTO ${DIRTY} (ticket_id) VALUES (old.ticket_id); END;`),
+      CREATE TRIGGER ${TRACKING[0]} AFTER INSERT ON tickets BEGIN ${NOTE('new')} END;
+      CREATE TRIGGER ${TRACKING[1]} AFTER UPDATE ON tickets BEGIN ${NOTE('new')} END;
+      CREATE TRIGGER ${TRACKING[2]} AFTER DELETE ON tickets BEGIN ${NOTE('old')} END;`),
     );
     db.exec(`DROP TABLE IF EXISTS temp.import_ids; DROP TABLE IF EXISTS temp.import_snap;
       CREATE TEMP TABLE import_ids (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -225,16 +242,20 @@ async function drainDirty(db: Database.Database, w: SliceWriter, merge: Merger):
 
 /** Phase 4b: one short transaction merges the last changes, stops tracking and swaps the tables. */
 function swap(db: Database.Database, w: SliceWriter, merge: Merger, s: ShadowLoad): number {
+  // Rows carried over: counted before the transaction (it reads every ticket merged so far),
+  // then corrected for the few the swap merges again.
+  const counting = (from: string) =>
+    db.prepare<[], number>(
+      `SELECT count(*) FROM ${from} d CROSS JOIN temp.import_snap s ON s.ticket_id = d.ticket_id CROSS JOIN tickets_import i ON i.ticket_id = d.ticket_id
+       WHERE i.source = 'signed' OR i.last_entry_at IS NOT NULL`,
+    ).pluck();
+  const before = counting('temp.import_snap').get()!;
   return w.once(() => {
+    const last = counting(DIRTY);
+    const stale = last.get()!;
     db.prepare(`INSERT OR IGNORE INTO temp.import_ids SELECT ticket_id FROM ${DIRTY}`).run();
     merge.pending();
-    const carried = db
-      .prepare<[], number>(
-        `SELECT count(*) FROM temp.import_snap s CROSS JOIN tickets_import i ON i.ticket_id = s.ticket_id
-         WHERE i.source = 'signed' OR i.last_entry_at IS NOT NULL`,
-      )
-      .pluck()
-      .get()!;
+    const carried = before - stale + last.get()!;
     // The table's own triggers (schema v6's, keeping ticket_idcards) move to the new table as
     // they are; the import's own go. A trigger would follow its table's rename to tickets_old.
     const triggers = db
@@ -372,20 +393,16 @@ class Slice {
  */
 class SliceWriter {
   private readonly sync: number;
-  private readonly autocheckpoint: number;
-  private readonly wal: boolean;
   private framesPerSlice = 100;
   private slicesSinceCheckpoint = 0;
-
   private readonly walFd: number | undefined;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly wal: WalKeeper,
+  ) {
     this.sync = db.pragma('synchronous', { simple: true }) as number;
-    this.autocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
-    this.wal = db.pragma('journal_mode', { simple: true }) === 'wal';
-    // The import checkpoints itself, outside its transactions (see checkpoint()).
-    if (this.wal) db.pragma('wal_autocheckpoint = 0');
-    this.walFd = this.wal && !db.memory ? openSync(`${db.name}-wal`, 'r') : undefined;
+    this.walFd = wal.active ? openSync(`${db.name}-wal`, 'r') : undefined;
   }
 
   /** One write transaction of intermediate work; returns how long it took (ms). */
@@ -402,10 +419,7 @@ class SliceWriter {
     // sync them (its fsync covers the whole file), inside its own wait. Sync them here,
     // outside the lock.
     if (this.walFd !== undefined) fdatasyncSync(this.walFd);
-    const c0 = performance.now();
     this.checkpoint();
-    const c1 = performance.now();
-    if (process.env.LOCK_TRACE && (ms > 8 || c1 - c0 > 8)) process.stderr.write(`SLICE ms=${ms.toFixed(1)} ckpt=${(c1 - c0).toFixed(1)} at=${Date.now()}\n`);
     return ms;
   }
 
@@ -418,7 +432,8 @@ class SliceWriter {
   }
 
   pause(): Promise<void> {
-    return sleep(PAUSE_MS);
+    Atomics.wait(sleeper, 0, 0, PAUSE_MS);
+    return new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /**
@@ -427,17 +442,54 @@ class SliceWriter {
    * and copies the import's pages into the database before its relay moves.
    */
   private checkpoint(now = false): void {
-    if (!this.wal) return;
+    if (!this.wal.active) return;
     this.slicesSinceCheckpoint++;
     if (!now && (this.slicesSinceCheckpoint + 1) * this.framesPerSlice < CHECKPOINT_FRAMES) return;
-    const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    const log = this.wal.checkpoint();
     // `log` counts the frames since the WAL last restarted, i.e. (nearly) since the previous checkpoint.
-    if (r && r.log > 0) this.framesPerSlice = Math.max(1, r.log / this.slicesSinceCheckpoint);
+    if (log > 0) this.framesPerSlice = Math.max(1, log / this.slicesSinceCheckpoint);
     this.slicesSinceCheckpoint = 0;
   }
 
   restore(): void {
     if (this.walFd !== undefined) closeSync(this.walFd);
-    if (this.wal) this.db.pragma(`wal_autocheckpoint = ${this.autocheckpoint}`);
+  }
+}
+
+/** How often an import checkpoints the gate's WAL while it runs (ms). */
+const KEEPER_MS = 250;
+
+/**
+ * For a whole import, its connection checkpoints the gate's database itself (PASSIVE: no
+ * lock, only I/O) every KEEPER_MS, and after every few write slices (SliceWriter), and never
+ * from a commit (wal_autocheckpoint = 0). Otherwise the daemon's own admissions fill the
+ * WAL to SQLite's autocheckpoint (1000 frames: every few seconds at 40 scans/s) and one
+ * admission's commit copies it into the database, slowed down by the import's own I/O.
+ * A resync runs on the daemon's connection: `stop()` gives it its setting back.
+ */
+export class WalKeeper {
+  readonly active: boolean;
+  private readonly autocheckpoint: number;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly db: Database.Database) {
+    this.active = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal';
+    this.autocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+    if (!this.active) return;
+    db.pragma('wal_autocheckpoint = 0');
+    this.timer = setInterval(() => this.checkpoint(), KEEPER_MS);
+    this.timer.unref();
+  }
+
+  /** Frames in the WAL when the checkpoint ran. */
+  checkpoint(): number {
+    if (!this.active) return 0;
+    const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    return r?.log ?? 0;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    if (this.active) this.db.pragma(`wal_autocheckpoint = ${this.autocheckpoint}`);
   }
 }

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 
-/** Page cache, and so the sorter's in-memory run size, of the sorting connection (KiB): what the gate connection's default gave the sort before. */
-const SORT_CACHE_KIB = 16_000;
+/** Page cache, and so the sorter's in-memory run size, of the sorting connection (KiB). */
+const SORT_CACHE_KIB = 8_000;
 
 /**
  * Sorting 1M staged tickets takes 1–2 s of one synchronous SQLite call. During a resync

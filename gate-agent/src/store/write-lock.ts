@@ -32,15 +32,10 @@ export class WriteLock {
   /** Run `fn` in an IMMEDIATE transaction (a savepoint inside an open one), committed before it returns. */
   run<T>(fn: () => T): T {
     if (this.db.inTransaction) return this.db.transaction(fn)();
-    const t0 = performance.now();
     this.acquire();
-    const t1 = performance.now();
     try {
       const result = fn();
-      const t2 = performance.now();
       this.commit.run();
-      const t3 = performance.now();
-      if (process.env.LOCK_TRACE && t3 - t0 > 8) process.stderr.write(`LOCK wait=${(t1 - t0).toFixed(1)} body=${(t2 - t1).toFixed(1)} commit=${(t3 - t2).toFixed(1)} at=${Date.now()}\n`);
       return result;
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
