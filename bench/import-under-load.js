@@ -192,8 +192,9 @@ async function main() {
   const settle = nowMs() + 5_000;
   while (admits.length + [...rejects.values()].reduce((a, b) => a + b, 0) < lastSent && nowMs() < settle) await sleep(20);
   w.end();
-  gate.kill('SIGTERM');
-  if (gate.exitCode === null) await once(gate, 'exit');
+  // Not SIGTERM: a clean stop first works off the relay's queue of pulses, tens of seconds here.
+  gate.kill('SIGKILL');
+  if (gate.exitCode === null && gate.signalCode === null) await once(gate, 'exit');
 
   const by = { quiet: { dec: [], e2e: [] }, during: { dec: [], e2e: [] } };
   const slow = [];

@@ -1,4 +1,3 @@
-import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 
 /**
@@ -24,12 +23,11 @@ import type Database from 'better-sqlite3';
  *    1M rows holds the lock for 40–60 ms even on an idle machine.
  *
  * Slices are sized by time (SLICE_MS), not rows, and each is followed by a pause, so an
- * admission waiting for the lock gets it before the next slice. Slices commit with
- * synchronous=NORMAL: they are intermediate work, nothing depends on them surviving a
- * power cut (a later import clears the leftovers), and the swap commits with the
- * connection's own setting (FULL). The WAL is synced after each slice, outside the lock,
- * so that the next admission's fsync does not have to write the slice's pages. The WAL
- * is checkpointed by the import alone while it runs (WalKeeper).
+ * admission waiting for the lock gets it before the next slice. Each slice commits with
+ * the connection's own synchronous setting (FULL): its fsync is inside the slice's time,
+ * and the admission that follows does not have to write the slice's pages with its own
+ * (committing slices with NORMAL and syncing them afterwards measured no better). While
+ * an import runs, the WAL is checkpointed by the import alone (WalKeeper).
  */
 
 /** Target duration of one write transaction. */
@@ -103,8 +101,11 @@ export interface ShadowLoad {
 /** Load, carry over and swap in the staged snapshot; then remove the old tables. Returns how many rows were carried over. */
 export async function replaceTickets(db: Database.Database, s: ShadowLoad): Promise<number> {
   const w = new SliceWriter(db, s.wal);
+  await dropLeftovers(db, w);
+  db.exec(`DROP TABLE IF EXISTS temp.import_ids; DROP TABLE IF EXISTS temp.import_snap;
+    CREATE TEMP TABLE import_ids (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TEMP TABLE import_snap (ticket_id TEXT PRIMARY KEY, used INTEGER) WITHOUT ROWID;`);
   try {
-    await dropLeftovers(db, w);
     w.once(() =>
       db.exec(`CREATE TABLE tickets_import (
         ticket_id TEXT PRIMARY KEY, type_id TEXT NOT NULL, status TEXT NOT NULL, visit_date TEXT NOT NULL,
@@ -118,14 +119,6 @@ export async function replaceTickets(db: Database.Database, s: ShadowLoad): Prom
       CREATE TRIGGER ${TRACKING[1]} AFTER UPDATE ON tickets BEGIN ${NOTE('new')} END;
       CREATE TRIGGER ${TRACKING[2]} AFTER DELETE ON tickets BEGIN ${NOTE('old')} END;`),
     );
-    db.exec(`DROP TABLE IF EXISTS temp.import_ids; DROP TABLE IF EXISTS temp.import_snap;
-      CREATE TEMP TABLE import_ids (ticket_id TEXT PRIMARY KEY) WITHOUT ROWID;
-      CREATE TEMP TABLE import_snap (ticket_id TEXT PRIMARY KEY, used INTEGER) WITHOUT ROWID;`);
-  } catch (err) {
-    w.restore();
-    throw err;
-  }
-  try {
     await load(db, w, s);
     // From here on, a signed ticket carried into tickets_import is carried into ticket_idcards_import too.
     w.once(() => db.exec(idcardTriggers('tickets_import', 'ticket_idcards_import')));
@@ -145,7 +138,6 @@ export async function replaceTickets(db: Database.Database, s: ShadowLoad): Prom
     throw err;
   } finally {
     db.exec('DROP TABLE IF EXISTS temp.import_ids; DROP TABLE IF EXISTS temp.import_snap;');
-    w.restore();
   }
 }
 
@@ -392,38 +384,24 @@ class Slice {
  * so every setting changed here is changed back before an admission can run.
  */
 class SliceWriter {
-  private readonly sync: number;
   private framesPerSlice = 100;
   private slicesSinceCheckpoint = 0;
-  private readonly walFd: number | undefined;
 
   constructor(
     private readonly db: Database.Database,
     private readonly wal: WalKeeper,
-  ) {
-    this.sync = db.pragma('synchronous', { simple: true }) as number;
-    this.walFd = wal.active ? openSync(`${db.name}-wal`, 'r') : undefined;
-  }
+  ) {}
 
   /** One write transaction of intermediate work; returns how long it took (ms). */
   slice(fn: () => void): number {
     const started = performance.now();
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      this.db.transaction(fn).immediate();
-    } finally {
-      this.db.pragma(`synchronous = ${this.sync}`);
-    }
+    this.db.transaction(fn).immediate();
     const ms = performance.now() - started;
-    // The slice's WAL frames are written but not synced; the next admission's commit would
-    // sync them (its fsync covers the whole file), inside its own wait. Sync them here,
-    // outside the lock.
-    if (this.walFd !== undefined) fdatasyncSync(this.walFd);
     this.checkpoint();
     return ms;
   }
 
-  /** One write transaction that must be durable (the swap), with the connection's own synchronous setting. */
+  /** One write transaction whose result the caller needs (the swap, setting up). */
   once<T>(fn: () => T, checkpointFirst = false): T {
     if (checkpointFirst) this.checkpoint(true);
     const r = this.db.transaction(fn).immediate();
@@ -449,10 +427,6 @@ class SliceWriter {
     // `log` counts the frames since the WAL last restarted, i.e. (nearly) since the previous checkpoint.
     if (log > 0) this.framesPerSlice = Math.max(1, log / this.slicesSinceCheckpoint);
     this.slicesSinceCheckpoint = 0;
-  }
-
-  restore(): void {
-    if (this.walFd !== undefined) closeSync(this.walFd);
   }
 }
 
