@@ -16,7 +16,7 @@
 //    validation, the admission judge, signing the receipt (outside the transaction), signing
 //    the delta (inside it, part of js_in_tx), stringifying the delta to publish it.
 // Timing hooks: pg.Client#query, better-sqlite3's Statement#run/all/get, EntriesIngest#storeGroup.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ import { EntriesIngest, SiteKeys, startCloudBridge } from '../cloud-bridge/dist/
 import { judgeAdmissions, LaneRateLimiter } from '../cloud-bridge/dist/ingest/admission-check.js';
 import { startIngestFloor } from './ingest-floor.js';
 import { cloudSite, ingestGates, INGEST_BATCH, loadRun, seedIngestTickets } from './ingest-lib.js';
-import { fmt, intEnv, line, note, nowMs, pgSchema } from './lib.js';
+import { fmt, intEnv, line, note, nowMs, pgSchema, runCleanup } from './lib.js';
 import { CpuMeter, machineCpu, pidListening } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,15 +43,7 @@ const FILLFACTOR = process.env.BENCH_TICKETS_FILLFACTOR ? intEnv('BENCH_TICKETS_
 const RUN = `d${process.pid}${Date.now().toString(36)}`;
 const dir = join(here, '..', '.bench-tmp', `breakdown-${process.pid}-${Date.now()}`);
 const silent = pino({ level: 'silent' });
-const cleanups = [];
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const c of cleanups.reverse()) await c().catch((err) => note(`cleanup: ${err.message}`));
-  rmSync(dir, { recursive: true, force: true });
-}
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+const { cleanups, cleanup } = runCleanup(dir);
 
 // ---- statement timing ------------------------------------------------------------------
 

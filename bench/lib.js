@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 // Small helpers shared by the bench scripts. Nothing here asserts a timing.
 /** Nanosecond clock as a Number of milliseconds since an arbitrary origin. */
 export function nowMs() {
@@ -78,4 +79,21 @@ export async function pgSchema(pgUrl, run, cleanups) {
     await c.end();
   });
   return `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}
+
+/**
+ * A run's cleanups: run once, newest first, then its temp folder goes — at the end and on
+ * Ctrl-C / SIGTERM (exit 130), so a bench never leaves schemas, processes or files behind.
+ */
+export function runCleanup(dir) {
+  const cleanups = [];
+  let cleaned = false;
+  async function cleanup() {
+    if (cleaned) return;
+    cleaned = true;
+    for (const c of cleanups.reverse()) await c().catch((err) => note(`cleanup: ${err.message}`));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+  return { cleanups, cleanup };
 }

@@ -13,7 +13,7 @@
 // stdout: one `key=value` line (see bench/README.md); stderr: progress. Nothing is asserted.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -25,22 +25,14 @@ import { startGateDaemon } from '../gate-agent/dist/daemon/gate-daemon.js';
 import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
 import { createDemoSite } from '../gate-agent/dist/demo/demo-site.js';
 import { importSnapshot } from '../gate-agent/dist/store/index.js';
-import { fmt, intEnv, line, note, nowMs, summarize } from './lib.js';
+import { fmt, intEnv, line, note, nowMs, runCleanup, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SAMPLES = intEnv('BENCH_PEERS', 400);
 const RUN = `p${process.pid}${Date.now().toString(36)}`;
 const dir = join(here, '..', '.bench-tmp', `peers-${process.pid}-${Date.now()}`);
 const silent = pino({ level: 'silent' });
-const cleanups = [];
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const c of cleanups.reverse()) await c().catch((err) => note(`cleanup: ${err.message}`));
-  rmSync(dir, { recursive: true, force: true });
-}
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+const { cleanups, cleanup } = runCleanup(dir);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function waitUntil(cond, what, timeoutMs = 30_000) {

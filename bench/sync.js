@@ -5,7 +5,7 @@
 // Nothing is asserted. Every site id and PostgreSQL schema is unique to this run and
 // removed at the end (also on Ctrl-C).
 import { createServer, connect as netConnect } from 'node:net';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -19,7 +19,7 @@ import { createDemoSite, newTicketId } from '../gate-agent/dist/demo/demo-site.j
 import { importSnapshot } from '../gate-agent/dist/store/index.js';
 import { startIngestFloor } from './ingest-floor.js';
 import { cloudSite, ingestGates, loadRun as publisherRun, seedIngestTickets, sleep, waitUntil } from './ingest-lib.js';
-import { fmt, intEnv, line, note, nowMs, pgSchema, summarize } from './lib.js';
+import { fmt, intEnv, line, note, nowMs, pgSchema, runCleanup, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -37,15 +37,7 @@ const ONLY = new Set((process.env.BENCH_SYNC_ONLY ?? 'bare,floor,sqlite,postgres
 const RUN = `b${process.pid}${Date.now().toString(36)}`;
 const dir = join(root, '.bench-tmp', `sync-${process.pid}-${Date.now()}`);
 const silent = pino({ level: 'silent' });
-const cleanups = [];
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const c of cleanups.reverse()) await c().catch((err) => note(`cleanup: ${err.message}`));
-  rmSync(dir, { recursive: true, force: true });
-}
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+const { cleanups, cleanup } = runCleanup(dir);
 
 const loadRun = async (site, tag, consumed) => (await publisherRun(MQTT_URL, site, tag, INGEST_EVENTS, consumed)).ms;
 
