@@ -22,11 +22,11 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     }
   });
 
-  async function park(opts: { catalogue?: Catalogue; daily?: number; now?: () => Date } = {}) {
+  async function park(opts: { catalogue?: Catalogue; daily?: number; now?: () => Date; reportAt?: string } = {}) {
     const db = await testDb(dialect);
     const site = testSite(['g1']);
     const sms = new LogSmsSender(silentLog);
-    const bridge = await testBridge(db, [{ ...site.config, sales: { catalogue: opts.catalogue ?? demoCatalogue(), capacity: { daily: opts.daily ?? 5000, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY, staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex') } }], { sms, demoMode: true, ...(opts.now ? { salesClock: opts.now } : {}) });
+    const bridge = await testBridge(db, [{ ...site.config, sales: { catalogue: opts.catalogue ?? demoCatalogue(), capacity: { daily: opts.daily ?? 5000, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY, staffTokenSha256: createHash('sha256').update(STAFF_TOKEN).digest('hex'), ...(opts.reportAt ? { reportAt: opts.reportAt } : {}) } }], { sms, demoMode: true, ...(opts.now ? { salesClock: opts.now } : {}) });
     open.push({ bridge, db });
     const base = `http://127.0.0.1:${bridge.httpPort}`;
     const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, key: string = DEMO_API_KEYS.wechat) => {
@@ -265,7 +265,8 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
   });
 
   it('reports the day: sales and revenue by channel, refunds by reason, entries by hour; JSON, CSV and HTML; kept and scheduled', async () => {
-    const p = await park();
+    // reportAt 23:59: with the default 22:00 a run after 22:00 Shanghai time found today's report already made (empty) at start.
+    const p = await park({ reportAt: '23:59' });
     const a = await p.order(adults(2));
     await p.write(a.body.orderId, 'pay', { paymentRef: 'a', amountFen: 16000 });
     const b = await p.order(adults(1, 9), uniqueId('i'), DEMO_API_KEYS.meituan);
@@ -302,8 +303,8 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     const list = await p.call('GET', `/v1/staff/sites/${p.site}/reports`, undefined, staff, STAFF_TOKEN);
     expect(list.body.reports).toContainEqual(expect.objectContaining({ date: today, orders: 2, revenueFen: 23600, entries: 3 }));
 
-    // The schedule: past reportAt (22:00 local) without a report for the day → one is made.
-    const late = () => new Date(`${NEXT_DAY}T22:30:00+08:00`);
+    // The schedule: past reportAt (23:59 local here) without a report for the day → one is made.
+    const late = () => new Date(`${NEXT_DAY}T23:59:30+08:00`);
     const scheduled = new Reports(p.bridge.store, (id) => p.bridge.sales.site(id), () => [p.site], silentLog, late);
     scheduled.start(20);
     try {
