@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { createServer, connect as netConnect } from 'node:net';
 // Small helpers shared by the bench scripts. Nothing here asserts a timing.
 /** Nanosecond clock as a Number of milliseconds since an arbitrary origin. */
 export function nowMs() {
@@ -96,4 +97,36 @@ export function runCleanup(dir) {
   }
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
   return { cleanups, cleanup };
+}
+
+/** A TCP relay in front of the broker at `mqttUrl` that refuses connections until `refuse` is set false (an outage). */
+export async function startOutageProxy(mqttUrl) {
+  const { port: brokerPort, hostname } = new URL(mqttUrl);
+  const socks = new Set();
+  const proxy = { refuse: true };
+  const server = createServer((c) => {
+    if (proxy.refuse) return c.destroy();
+    const b = netConnect(Number(brokerPort || 1883), hostname);
+    socks.add(c).add(b);
+    c.pipe(b);
+    b.pipe(c);
+    const end = () => {
+      c.destroy();
+      b.destroy();
+    };
+    c.on('error', end).on('close', end);
+    b.on('error', end).on('close', end);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  proxy.url = `mqtt://127.0.0.1:${server.address().port}`;
+  let closed = false;
+  proxy.close = () =>
+    closed
+      ? Promise.resolve()
+      : new Promise((r) => {
+          closed = true;
+          for (const s of socks) s.destroy();
+          server.close(() => r());
+        });
+  return proxy;
 }

@@ -13,7 +13,6 @@
 // Site ids, client ids, PostgreSQL schemas (`bench_<run>…`) and the temp folder are this
 // run's own and removed at the end (also on Ctrl-C); a watchdog ends a run that hangs.
 import { fork } from 'node:child_process';
-import { createServer, connect as netConnect } from 'node:net';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join, resolve as resolvePath } from 'node:path';
@@ -369,7 +368,7 @@ async function mainProcess() {
   const { openGate } = await import('../gate-agent/dist/daemon/gate-context.js');
   const { createDemoSite, localDate } = await import('../gate-agent/dist/demo/demo-site.js');
   const { importSnapshot } = await import('../gate-agent/dist/store/index.js');
-  const { fmt, intEnv, line, note, nowMs, pgSchema, summarize } = await import('./lib.js');
+  const { fmt, intEnv, line, note, nowMs, pgSchema, startOutageProxy, summarize } = await import('./lib.js');
 
   const MQTT_URL = process.env.BENCH_MQTT ?? 'mqtt://127.0.0.1:1883';
   const PG_URL = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -527,37 +526,6 @@ async function mainProcess() {
   const statuses = (gates) => Promise.all(gates.map((g) => g.call('status')));
 
   /** A TCP relay in front of the broker that refuses connections until opened (from bench/sync.js). */
-  async function startOutageProxy() {
-    const { port: brokerPort, hostname } = new URL(MQTT_URL);
-    const socks = new Set();
-    const proxy = { refuse: true };
-    const server = createServer((c) => {
-      if (proxy.refuse) return c.destroy();
-      const b = netConnect(Number(brokerPort || 1883), hostname);
-      socks.add(c).add(b);
-      c.pipe(b);
-      b.pipe(c);
-      const end = () => {
-        c.destroy();
-        b.destroy();
-      };
-      c.on('error', end).on('close', end);
-      b.on('error', end).on('close', end);
-    });
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    proxy.url = `mqtt://127.0.0.1:${server.address().port}`;
-    let closed = false;
-    proxy.close = () =>
-      closed
-        ? Promise.resolve()
-        : new Promise((r) => {
-            closed = true;
-            for (const s of socks) s.destroy();
-            server.close(() => r());
-          });
-    return proxy;
-  }
-
   // ---- (a) ingest burst: every gate's outbox filled offline, then released at once ------
   let bursts = 0;
   async function burst(n) {
@@ -572,7 +540,7 @@ async function mainProcess() {
     const { tickets } = await whitelist(siteId, GATES * BURST, wlFile);
     await cloud[0].call('tickets', { site: siteId, tickets });
     const creds = await cloud[0].call('issue', { site: siteId, gates: gateIds });
-    const proxy = await startOutageProxy();
+    const proxy = await startOutageProxy(MQTT_URL);
     cleanups.push(() => proxy.close());
     const gates = [];
     for (let i = 0; i < GATES; i++) {

@@ -4,7 +4,6 @@
 // stdout: one `key=value` line per figure (see bench/README.md); stderr: progress.
 // Nothing is asserted. Every site id and PostgreSQL schema is unique to this run and
 // removed at the end (also on Ctrl-C).
-import { createServer, connect as netConnect } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +18,7 @@ import { createDemoSite, newTicketId } from '../gate-agent/dist/demo/demo-site.j
 import { importSnapshot } from '../gate-agent/dist/store/index.js';
 import { startIngestFloor } from './ingest-floor.js';
 import { cloudSite, ingestGates, loadRun as publisherRun, seedIngestTickets, sleep, waitUntil } from './ingest-lib.js';
-import { fmt, intEnv, line, note, nowMs, pgSchema, runCleanup, summarize } from './lib.js';
+import { fmt, intEnv, line, note, nowMs, pgSchema, runCleanup, startOutageProxy, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -86,34 +85,6 @@ async function bridgeIngest(dialect) {
   }
 }
 
-/** A TCP relay in front of the broker that refuses connections until opened. */
-async function startOutageProxy() {
-  const { port: brokerPort, hostname } = new URL(MQTT_URL);
-  const socks = new Set();
-  const proxy = { refuse: true };
-  const server = createServer((c) => {
-    if (proxy.refuse) return c.destroy();
-    const b = netConnect(Number(brokerPort || 1883), hostname);
-    socks.add(c).add(b);
-    c.pipe(b);
-    b.pipe(c);
-    const end = () => {
-      c.destroy();
-      b.destroy();
-    };
-    c.on('error', end).on('close', end);
-    b.on('error', end).on('close', end);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  proxy.url = `mqtt://127.0.0.1:${server.address().port}`;
-  proxy.close = () =>
-    new Promise((r) => {
-      for (const s of socks) s.destroy();
-      server.close(() => r());
-    });
-  return proxy;
-}
-
 async function gateSite(name, tickets, siteId, controlPublicKey, mqtt) {
   const site = await createDemoSite(join(dir, name), { tickets });
   const base = loadGateConfig(site.configPath);
@@ -132,7 +103,7 @@ async function gateSite(name, tickets, siteId, controlPublicKey, mqtt) {
 
 async function drain() {
   const siteId = `${RUN}-drain`;
-  const proxy = await startOutageProxy();
+  const proxy = await startOutageProxy(MQTT_URL);
   cleanups.push(() => proxy.close());
   // The cloud (SQLite): the gate deletes outbox rows on the cloud's receipt (entries/ack),
   // which the bridge sends after its commit.
