@@ -219,7 +219,29 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const staffTokens = new Map(salesSites.flatMap((s) => (s.staffTokenSha256 ? [[s.id, s.staffTokenSha256] as const] : [])));
     const notifier =
       opts.notifier ?? (opts.alertWebhook ? new MultiNotifier([new LogNotifier(log), new WebhookNotifier({ ...opts.alertWebhook, logger: log })]) : new LogNotifier(log));
-    const capacity = new CapacityMonitor(store, (id) => sales.site(id), () => sales.siteIds, publisher, keys, notifier, log);
+    const health = async (): Promise<BridgeHealth> => {
+      let storeHealth: BridgeHealth['store'] = { ok: true };
+      try {
+        await store.db.selectFrom('sites').select('id').limit(1).execute();
+      } catch (err) {
+        storeHealth = { ok: false, error: (err as Error).message };
+      }
+      // A store that answers reads but refuses writes (read-only, disk full) is not ready either.
+      const w = metrics.lastWriteError;
+      if (storeHealth.ok && w && w.at > metrics.lastCommitAt) storeHealth = { ok: false, error: `writes failing since ${new Date(w.at).toISOString()}: ${w.message}` };
+      const mqtt = connections.map((c) => c.health());
+      return { ready: storeHealth.ok && mqtt.every((h) => h.connected && h.subscribed), store: storeHealth, mqtt };
+    };
+    const capacity = new CapacityMonitor({
+      store,
+      site: (id) => sales.site(id),
+      siteIds: () => sales.siteIds,
+      mqtt: publisher,
+      keys,
+      notifier,
+      log,
+      cloudHealth: async () => healthProblems(await health()),
+    });
     late.monitor = capacity;
     sales.onChange = (site) => capacity.changed(site);
     sales.levelToday = (site) => capacity.level(site);
@@ -237,19 +259,6 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       const who = basic ? await registry.verify(basic.username, basic.password) : null;
       if (!who || who.kind !== 'gate') return 'unauthorized';
       return who.site === site ? 'ok' : 'forbidden';
-    };
-    const health = async (): Promise<BridgeHealth> => {
-      let storeHealth: BridgeHealth['store'] = { ok: true };
-      try {
-        await store.db.selectFrom('sites').select('id').limit(1).execute();
-      } catch (err) {
-        storeHealth = { ok: false, error: (err as Error).message };
-      }
-      // A store that answers reads but refuses writes (read-only, disk full) is not ready either.
-      const w = metrics.lastWriteError;
-      if (storeHealth.ok && w && w.at > metrics.lastCommitAt) storeHealth = { ok: false, error: `writes failing since ${new Date(w.at).toISOString()}: ${w.message}` };
-      const mqtt = connections.map((c) => c.health());
-      return { ready: storeHealth.ok && mqtt.every((h) => h.connected && h.subscribed), store: storeHealth, mqtt };
     };
     const httpDeps = {
       store,
@@ -334,6 +343,17 @@ async function untilSubscribed(connections: MqttConnection[], log: Logger, timeo
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** /healthz in words for staff: what stops the numbers moving. */
+export function healthProblems(h: BridgeHealth): { ready: boolean; problems: string[] } {
+  const problems: string[] = [];
+  if (!h.store.ok) problems.push(`store: ${h.store.error ?? 'not answering'}`);
+  for (const c of h.mqtt) {
+    if (!c.connected) problems.push(`broker connection ${c.clientId}: disconnected${c.problem ? ` (${c.problem})` : ''}`);
+    else if (!c.subscribed) problems.push(`broker connection ${c.clientId}: subscriptions not in place${c.problem ? ` (${c.problem})` : ''}`);
+  }
+  return { ready: h.ready, problems };
 }
 
 /** /healthz: ready while the store answers and every connection holds its subscriptions. */

@@ -12,6 +12,22 @@ import { announcementMessage, announceTopic, capacityMessage, capacityTopic, nex
 
 type Listener = (model: DashboardModel) => void;
 
+export interface CapacityMonitorDeps {
+  store: CloudStore;
+  site: (id: string) => SalesSite | undefined;
+  siteIds: () => string[];
+  mqtt: Publisher;
+  /** Capacity and announce are signed with the site's control key: screens and the PA refuse anything else. */
+  keys: Pick<SiteKeys, 'sign'>;
+  notifier: StaffNotifier;
+  log: Logger;
+  now?: () => Date;
+  /** How long a burst of changes is gathered into one refresh. */
+  coalesceMs?: number;
+  /** The cloud's own health, shown on the dashboard (subscriptions lost, writes failing). */
+  cloudHealth?: () => Promise<DashboardModel['cloud']>;
+}
+
 /**
  * Watches each site's load for today. After every sale, refund or stored batch of entries
  * (`changed(site)`, coalesced), it recomputes the load, publishes the retained
@@ -20,41 +36,50 @@ type Listener = (model: DashboardModel) => void;
  * streams get the new model each time.
  */
 export class CapacityMonitor {
-  private readonly levels = new Map<string, { level: Level; date: string }>();
+  /** Cache of the shared `capacity_levels` row per site; the store decides. */
+  private readonly levels = new Map<string, { level: Level; date: string; version: number }>();
   private readonly lastPublished = new Map<string, string>();
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly listeners = new Map<string, Set<Listener>>();
-  /** Newest partition conflict already alerted, per site. */
-  private readonly conflictsSeen = new Map<string, string>();
   private poll: ReturnType<typeof setInterval> | null = null;
   private closed = false;
+  private readonly store: CloudStore;
+  private readonly site: (id: string) => SalesSite | undefined;
+  private readonly siteIds: () => string[];
+  private readonly mqtt: Publisher;
+  private readonly keys: Pick<SiteKeys, 'sign'>;
+  private readonly notifier: StaffNotifier;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private readonly coalesceMs: number;
+  private readonly cloudHealth: () => Promise<DashboardModel['cloud']>;
 
-  constructor(
-    private readonly store: CloudStore,
-    private readonly site: (id: string) => SalesSite | undefined,
-    private readonly siteIds: () => string[],
-    private readonly mqtt: Publisher,
-    /** Capacity and announce are signed with the site's control key: screens and the PA refuse anything else. */
-    private readonly keys: Pick<SiteKeys, 'sign'>,
-    private readonly notifier: StaffNotifier,
-    private readonly log: Logger,
-    private readonly now: () => Date = () => new Date(),
-    /** How long a burst of changes is gathered into one refresh. */
-    private readonly coalesceMs = 50,
-  ) {}
+  constructor(deps: CapacityMonitorDeps) {
+    this.store = deps.store;
+    this.site = deps.site;
+    this.siteIds = deps.siteIds;
+    this.mqtt = deps.mqtt;
+    this.keys = deps.keys;
+    this.notifier = deps.notifier;
+    this.log = deps.log;
+    this.now = deps.now ?? (() => new Date());
+    this.coalesceMs = deps.coalesceMs ?? 50;
+    this.cloudHealth = deps.cloudHealth ?? (() => Promise.resolve({ ready: true, problems: [] }));
+  }
 
-  /** Resume each site's level from its last alert (no repeated announcement after a restart), then refresh. */
+  /**
+   * Seed each site's shared level from its last alert (no repeated announcement after an
+   * upgrade or restart), then refresh.
+   */
   async start(pollMs = 2000): Promise<void> {
     for (const id of this.siteIds()) {
-      const last = await this.store.db.selectFrom('alerts').select(['level', 'at']).where('site', '=', id).where('kind', '=', 'capacity_level').orderBy('at', 'desc').limit(1).executeTakeFirst();
       const s = this.site(id);
+      const last = await this.store.db.selectFrom('alerts').select(['level', 'at']).where('site', '=', id).where('kind', '=', 'capacity_level').orderBy('at', 'desc').limit(1).executeTakeFirst();
       if (last?.level && s) {
         const date = localDate(new Date(last.at), s.catalogue.timeZone);
-        this.levels.set(id, { level: last.level as Level, date });
+        await this.store.db.insertInto('capacity_levels').values({ site: id, date, level: last.level, version: 1 }).onConflict((oc) => oc.column('site').doNothing()).execute();
       }
-      const newest = await this.store.db.selectFrom('conflicts').select('detected_at').where('site', '=', id).orderBy('detected_at', 'desc').limit(1).executeTakeFirst();
-      this.conflictsSeen.set(id, newest?.detected_at ?? '');
       await this.refresh(id);
     }
     // Gate status and the day rolling over change the picture without a sale or an entry.
@@ -100,7 +125,7 @@ export class CapacityMonitor {
     const now = this.now();
     const load = await todayLoad(this.store, site, now);
     const level = this.levels.get(siteId)?.level ?? nextLevel(null, { load: load.load, date: load.date }, site.capacity).level;
-    return dashboardModel(this.store, site, level, load, now);
+    return dashboardModel(this.store, site, level, load, now, await this.cloudHealth());
   }
 
   /** Today's level; undefined until the first refresh of the day (just after midnight). */
@@ -116,9 +141,15 @@ export class CapacityMonitor {
     if (!site || this.closed) return;
     const now = this.now();
     const load = await todayLoad(this.store, site, now);
-    const prev = this.levels.get(siteId) ?? null;
-    const { level, changed } = nextLevel(prev, { load: load.load, date: load.date }, site.capacity);
-    this.levels.set(siteId, { level, date: load.date });
+    const prev = await this.sharedLevel(siteId);
+    const next = nextLevel(prev, { load: load.load, date: load.date }, site.capacity);
+    let level = next.level;
+    let announce = false;
+    if (next.changed) {
+      // Another instance may be making the same change: only the one whose write wins announces.
+      if (await this.claimLevel(siteId, prev, { level, date: load.date })) announce = !(prev === null && level === 'green'); // a first look that finds the park green has nothing to announce
+      else level = (await this.sharedLevel(siteId))?.level ?? level;
+    }
     const unsigned = { ...capacityMessage(site.capacity, siteId, { level, date: load.date }, load.load, now), admitted: load.admitted, soldForToday: load.soldToday };
     const key = `${unsigned.date}|${unsigned.level}|${unsigned.load}`;
     if (this.lastPublished.get(siteId) !== key) {
@@ -129,14 +160,41 @@ export class CapacityMonitor {
         (err: Error) => this.log.warn({ site: siteId, err: err.message }, 'capacity not published; retrying on the next refresh'),
       );
     }
-    // A first look that finds the park green has nothing to announce.
-    if (changed && !(prev === null && level === 'green')) await this.levelChanged(site, prev?.level ?? null, level, load.load, now);
+    if (announce) await this.levelChanged(site, prev?.level ?? null, level, load.load, now);
     await this.alertNewConflicts(siteId, now);
     const listeners = this.listeners.get(siteId);
     if (listeners && listeners.size > 0) {
-      const model = await dashboardModel(this.store, site, level, load, now);
+      const model = await dashboardModel(this.store, site, level, load, now, await this.cloudHealth());
       for (const l of listeners) l(model);
     }
+  }
+
+  /** The site's level as all instances share it (null before the first). */
+  private async sharedLevel(siteId: string): Promise<{ level: Level; date: string } | null> {
+    const row = await this.store.db.selectFrom('capacity_levels').select(['level', 'date', 'version']).where('site', '=', siteId).executeTakeFirst();
+    if (!row) {
+      this.levels.delete(siteId);
+      return null;
+    }
+    const shared = { level: row.level as Level, date: row.date, version: Number(row.version) };
+    this.levels.set(siteId, shared);
+    return { level: shared.level, date: shared.date };
+  }
+
+  /** Compare-and-set of the shared level: true if this instance made the change. */
+  private async claimLevel(siteId: string, prev: { level: Level; date: string } | null, to: { level: Level; date: string }): Promise<boolean> {
+    const db = this.store.db;
+    if (prev === null) {
+      const r = await db.insertInto('capacity_levels').values({ site: siteId, date: to.date, level: to.level, version: 1 }).onConflict((oc) => oc.column('site').doNothing()).executeTakeFirst();
+      const won = Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+      if (won) this.levels.set(siteId, { ...to, version: 1 });
+      return won;
+    }
+    const version = this.levels.get(siteId)?.version ?? 0;
+    const r = await db.updateTable('capacity_levels').set({ level: to.level, date: to.date, version: version + 1 }).where('site', '=', siteId).where('version', '=', version).executeTakeFirst();
+    const won = Number(r.numUpdatedRows) === 1;
+    if (won) this.levels.set(siteId, { ...to, version: version + 1 });
+    return won;
   }
 
   private async levelChanged(site: SalesSite, from: Level | null, to: Level, load: number, now: Date): Promise<void> {
@@ -147,13 +205,13 @@ export class CapacityMonitor {
     await this.alert({ site: site.id, kind: 'capacity_level', level: to, message: text, at: now.toISOString(), details: { from, load, capacity: site.capacity.daily } });
   }
 
-  /** Partition conflicts found by ingest since the last look: one staff alert each. */
+  /** Partition conflicts found by ingest and not alerted yet: one staff alert each, from the instance that claims it. */
   private async alertNewConflicts(siteId: string, now: Date): Promise<void> {
-    const seen = this.conflictsSeen.get(siteId);
-    if (seen === undefined) return; // not started: start() takes the existing ones as seen
-    const fresh = await this.store.db.selectFrom('conflicts').selectAll().where('site', '=', siteId).where('detected_at', '>', seen).orderBy('detected_at').execute();
+    const db = this.store.db;
+    const fresh = await db.selectFrom('conflicts').selectAll().where('site', '=', siteId).where('alerted_at', 'is', null).orderBy('detected_at').execute();
     for (const c of fresh) {
-      this.conflictsSeen.set(siteId, c.detected_at);
+      const claimed = await db.updateTable('conflicts').set({ alerted_at: now.toISOString() }).where('id', '=', c.id).where('alerted_at', 'is', null).executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) continue;
       const where = `${c.first_gate ?? '?'} → ${c.second_gate}`;
       await this.alert({
         site: siteId,

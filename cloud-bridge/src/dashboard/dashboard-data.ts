@@ -65,7 +65,7 @@ function deviceStates(lastStatus: string | null): { outboxDepth: number | null; 
 }
 
 /** Everything the staff dashboard shows for one site, from the store. */
-export async function dashboardModel(store: CloudStore, site: SalesSite, level: Level, load: TodayLoad, now: Date): Promise<DashboardModel> {
+export async function dashboardModel(store: CloudStore, site: SalesSite, level: Level, load: TodayLoad, now: Date, cloud: DashboardModel['cloud'] = { ready: true, problems: [] }): Promise<DashboardModel> {
   const db = store.db;
   const [gates, channelRows, alerts, conflicts] = await Promise.all([
     db.selectFrom('gate_state').select(['gate', 'online', 'state', 'last_status', 'status_at']).where('site', '=', site.id).orderBy('gate').execute(),
@@ -90,6 +90,7 @@ export async function dashboardModel(store: CloudStore, site: SalesSite, level: 
     entriesByHour: load.entriesByHour,
     alerts: alerts.map((a) => ({ at: a.at, kind: a.kind, ...(a.level ? { level: a.level as Level } : {}), message: { zh: a.message_zh, en: a.message_en } })),
     conflicts: conflicts.map((c) => ({ ticketId: c.ticket_id, firstGate: c.first_gate, secondGate: c.second_gate, detectedAt: c.detected_at })),
+    cloud,
     updatedAt: now.toISOString(),
   };
 }

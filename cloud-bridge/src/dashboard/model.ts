@@ -37,5 +37,10 @@ export interface DashboardModel {
   alerts: { at: string; kind: string; level?: Level; message: { zh: string; en: string } }[];
   /** newest first, at most 20 */
   conflicts: { ticketId: string; firstGate: string | null; secondGate: string; detectedAt: string }[];
+  /**
+   * The cloud's own health (what /healthz says): staff must know when numbers stop moving
+   * because the cloud lost its broker subscriptions or its store refuses writes.
+   */
+  cloud: { ready: boolean; problems: string[] };
   updatedAt: string;
 }

@@ -89,6 +89,7 @@ const ZH = {
   downloadCsv: '下载 CSV',
   reportLoading: '报表生成中…',
   openReport: '打开报表',
+  cloudUnhealthy: '云端服务异常：闸机的入园记录暂时无法入库，以下数字可能不是最新。请联系运维。',
 } as const;
 
 type TextKey = keyof typeof ZH;
@@ -168,6 +169,7 @@ const EN: Record<TextKey, string> = {
   downloadCsv: 'Download CSV',
   reportLoading: 'Preparing the report…',
   openReport: 'Open the report',
+  cloudUnhealthy: 'The cloud service has a problem: admissions from the gates are not being stored, so these numbers may be out of date. Please call the operator.',
 };
 
 /** Every label of the page in both languages (same keys; `{name}` placeholders are filled in by the page). */
@@ -720,6 +722,15 @@ const SCRIPT = String.raw`
     }
   }
 
+  // The cloud's own /healthz: numbers that stop moving must say why.
+  function renderCloud(m) {
+    var box = $('cloud-health');
+    var c = m.cloud;
+    if (!c || c.ready !== false) { box.hidden = true; return; }
+    box.replaceChildren(el('strong', { text: t('cloudUnhealthy') }), el('ul', {}, arr(c.problems).map(function (p) { return el('li', { text: str(p) }); })));
+    box.hidden = false;
+  }
+
   function renderCapacity(m) {
     var c = m.capacity || {};
     var level = LEVELS.indexOf(c.level) >= 0 ? c.level : 'unknown';
@@ -1002,7 +1013,7 @@ const SCRIPT = String.raw`
     if (!m) return;
     $('loading').hidden = true;
     $('main').hidden = false;
-    [renderCapacity, renderGates, renderChannels, renderChart, renderAlerts, renderConflicts].forEach(function (section) {
+    [renderCloud, renderCapacity, renderGates, renderChannels, renderChart, renderAlerts, renderConflicts].forEach(function (section) {
       try { section(m); } catch (e) { if (window.console) console.error('dashboard: render failed', e); }
     });
   }
@@ -1074,6 +1085,7 @@ export function dashboardHtml(opts: { site: string; lang?: DashboardLang }): str
   <button type="button" id="retry" data-i18n="retry">${tx('retry')}</button>
 </div>
 <div id="notice" class="banner warn" role="status" hidden></div>
+<div id="cloud-health" class="banner error" role="alert" hidden></div>
 <p id="loading" data-i18n="loading">${tx('loading')}</p>
 <main id="main" hidden>
   <section id="capacity" class="card capacity" aria-labelledby="cap-title">

@@ -235,6 +235,23 @@ const migrations: Record<string, Migration> = {
       await sql`INSERT INTO delta_published (site, seq) SELECT id, delta_seq FROM sites`.execute(db);
     },
   },
+  '0007_shared_alerts': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      // With several instances on one store, a level change or a conflict must be announced
+      // and alerted once: the instance that claims it in the store does it.
+      await db.schema
+        .createTable('capacity_levels')
+        .addColumn('site', 'text', (c) => c.primaryKey())
+        .addColumn('date', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('version', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.alterTable('conflicts').addColumn('alerted_at', 'text').execute();
+      // Conflicts from before were alerted (or taken as seen) by the instance that was running.
+      await db.updateTable('conflicts').set({ alerted_at: sql`detected_at` }).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

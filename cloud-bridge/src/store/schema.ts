@@ -59,6 +59,19 @@ export interface DeviceCredentialsTable {
   revoked_at: string | null;
 }
 
+/**
+ * Each site's capacity level as the cloud (all instances) last announced it. An instance
+ * announces a change only if its compare-and-set on `version` wins, so a level change is
+ * announced, alerted and spoken once however many instances watch the site.
+ */
+export interface CapacityLevelsTable {
+  site: string;
+  /** The park's local date the level is for. */
+  date: string;
+  level: string;
+  version: number | string;
+}
+
 export interface DeltaPublishedTable {
   site: string;
   /** Every delta of the site up to this seq has been published (PUBACKed), in order. */
@@ -96,6 +109,8 @@ export interface ConflictsTable {
   second_seq: string;
   detected_at: string;
   resolved: Generated<number>;
+  /** When one cloud instance claimed this conflict's staff alert (so N instances alert once). */
+  alerted_at: string | null;
 }
 
 export interface OrdersTable {
@@ -206,4 +221,5 @@ export interface Database {
   conflicts: ConflictsTable;
   device_credentials: DeviceCredentialsTable;
   delta_published: DeltaPublishedTable;
+  capacity_levels: CapacityLevelsTable;
 }
