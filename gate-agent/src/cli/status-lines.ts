@@ -35,7 +35,7 @@ export function syncLines(s: SyncStatus): string[] {
   const dropped = Object.entries(s.dropped);
   const commands = Object.entries(s.commands);
   return [
-    `${'cloud'.padEnd(10)} ${s.connected ? `connected to ${s.broker} since ${s.connectedAt}` : `NOT CONNECTED to ${s.broker}${s.lastError ? ` (${s.lastError})` : ''}`}, ${s.disconnects} disconnect(s)`,
+    `${'cloud'.padEnd(10)} ${s.connected ? `connected to ${s.broker} since ${s.connectedAt}${s.subscribed === false ? `, NOT SUBSCRIBED${s.lastError ? ` (${s.lastError})` : ''}: no deltas, commands or receipts until the broker grants them` : ''}` : `NOT CONNECTED to ${s.broker}${s.lastError ? ` (${s.lastError})` : ''}`}, ${s.disconnects} disconnect(s)`,
     `${'uplink'.padEnd(10)} ${s.eventsSent} event(s) stored by the cloud, last receipt ${s.lastReceiptAt ?? 'never'}, outbox ${s.outboxDepth}${s.outboxFull ? ' OUTBOX FULL' : ''}`,
     `${'downlink'.padEnd(10)} whitelist seq ${s.whitelistSeq ?? '-'}, ${s.deltasApplied} delta(s) applied, ${s.deltasIgnored} ignored, ${resync}`,
     `${'control'.padEnd(10)} ${dropped.length ? `dropped ${dropped.map(([k, v]) => `${k}=${v}`).join(' ')}` : 'nothing dropped'}; commands ${commands.length ? commands.map(([k, v]) => `${k}=${v}`).join(' ') : 'none'}${s.locked ? '; GATE LOCKED' : ''}`,

@@ -156,12 +156,17 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     client.subscribeAsync(wanted).then(
       (granted) => {
         const refused = granted.filter((g) => g.qos >= 0x80);
-        if (refused.length === 0) return;
+        status.subscribed = refused.length === 0;
+        if (refused.length === 0) {
+          if (status.lastError?.startsWith('subscription')) status.lastError = null;
+          return;
+        }
         status.lastError = `subscription refused by the broker: ${refused.map((g) => g.topic).join(', ')}`;
         log.error({ event: 'subscribe_refused', topics: refused.map((g) => g.topic) }, 'broker refused a subscription; retrying in 5 s');
         if (!stopping) retrySubscribe = setTimeout(subscribe, 5000).unref();
       },
       (err: Error) => {
+        status.subscribed = false;
         status.lastError = `subscription refused or failed: ${err.message}`;
         log.error({ event: 'subscribe_failed', err: err.message }, 'could not subscribe; retrying in 5 s');
         if (!stopping && client.connected) retrySubscribe = setTimeout(subscribe, 5000).unref();
@@ -175,6 +180,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     reconnectMs = cfg.mqtt.reconnectMinMs;
     client.options.reconnectPeriod = reconnectMs;
     status.connected = true;
+    status.subscribed = false;
     status.connectedAt = new Date().toISOString();
     status.lastError = null;
     log.info({ event: 'mqtt_connected', broker: status.broker, sessionPresent: connack.sessionPresent }, 'connected to the cloud');
@@ -192,6 +198,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
       log.warn({ event: 'mqtt_disconnected' }, 'lost the cloud connection; entries stay in the outbox');
     }
     status.connected = false;
+    status.subscribed = false;
     // mqtt.js has already scheduled this reconnect; the new period applies to the next one.
     reconnectMs = nextReconnectMs(reconnectMs, cfg.mqtt.reconnectMinMs, cfg.mqtt.reconnectMaxMs);
     client.options.reconnectPeriod = reconnectMs;

@@ -3,6 +3,8 @@ export interface SyncStatus {
   broker: string;
   connected: boolean;
   connectedAt: string | null;
+  /** Every subscription granted on the current connection (deltas, commands, receipts): without them the gate is connected but deaf. */
+  subscribed: boolean;
   disconnects: number;
   lastError: string | null;
   lastReceiptAt: string | null;
@@ -38,6 +40,7 @@ export function newSyncStatus(broker: string): SyncStatus {
     broker,
     connected: false,
     connectedAt: null,
+    subscribed: false,
     disconnects: 0,
     lastError: null,
     lastReceiptAt: null,
