@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,13 +54,25 @@ async function portOpen(port: number): Promise<boolean> {
 export class Mosquitto {
   proc: ChildProcess | undefined;
   private readonly conf: string;
+  private readonly name: string;
   log = '';
   constructor(
     readonly port: number,
     dir: string,
-    /** As a production broker runs: sessions, subscriptions and queued messages saved (every second, and on a clean stop). */
-    opts: { persistence?: boolean } = {},
+    opts: {
+      /** As a production broker runs: sessions, subscriptions and queued messages saved (every second, and on a clean stop). */
+      persistence?: boolean;
+      /** A complete mosquitto.conf written by the test (its own listener on `port`, users, ACL, bridge) instead of the open default. */
+      confFile?: string;
+      /** For messages: which of several brokers. */
+      name?: string;
+    } = {},
   ) {
+    this.name = opts.name ?? `mosquitto :${port}`;
+    if (opts.confFile) {
+      this.conf = opts.confFile;
+      return;
+    }
     this.conf = join(dir, `mosquitto-${port}.conf`);
     const persistence = opts.persistence
       ? `persistence true\npersistence_location ${join(dir, `mosquitto-${port}-data`)}/\nautosave_interval 1\n`
@@ -83,11 +95,11 @@ export class Mosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    const p = spawn('mosquitto', ['-c', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(mosquittoBinary(), ['-c', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.proc = p;
-    await until(async () => (p.exitCode !== null ? Promise.reject(new Error(`mosquitto exited: ${this.log}`)) : portOpen(this.port)), 'mosquitto listening', 10_000);
+    await until(async () => (p.exitCode !== null ? Promise.reject(new Error(`${this.name} exited: ${this.log}`)) : portOpen(this.port)), `${this.name} listening`, 10_000);
   }
   async kill9(): Promise<void> {
     const p = this.proc;
@@ -96,6 +108,15 @@ export class Mosquitto {
     p.kill('SIGKILL');
     await exited;
   }
+}
+
+/** A Mosquitto tool (mosquitto, mosquitto_passwd): on PATH, or in sbin (Debian installs the broker in /usr/sbin, which a non-root PATH may lack). */
+export function mosquittoBinary(name = 'mosquitto'): string {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin', '/sbin'])) {
+    const p = join(dir, name);
+    if (dir && existsSync(p)) return p;
+  }
+  throw new Error(`${name} not found: install the mosquitto package (apt-get install mosquitto) to run the fault tests`);
 }
 
 /** A TCP relay to any port that a test can cut and make refuse connections (a partition). */

@@ -1,6 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -18,6 +17,8 @@ import {
   gateJournal,
   makeCloud,
   makeGate,
+  Mosquitto,
+  mosquittoBinary,
   outboxDepth,
   Partition,
   scratch,
@@ -51,13 +52,6 @@ const TICK_MS = 40;
 const SECOND_SCAN_AFTER_MS = 1000;
 const PASSWORDS = { cloud: 'cloud-secret-1', bridge: 'bridge-secret-1' };
 
-function binary(name: string): string {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin', '/sbin'])) {
-    const p = join(dir, name);
-    if (dir && existsSync(p)) return p;
-  }
-  throw new Error(`${name} not found: install the mosquitto package to run the park-local test`);
-}
 
 /** The fenced block after `<!-- <marker> -->` in a doc, with the doc's site replaced by the harness's. */
 function block(doc: string, marker: string): string {
@@ -85,36 +79,8 @@ function adapt(text: string, set: Record<string, string>, drop: string[]): strin
 function passwd(file: string, users: Record<string, string>): void {
   writeFileSync(file, '', { mode: 0o600 });
   for (const [user, pw] of Object.entries(users)) {
-    const r = spawnSync(binary('mosquitto_passwd'), ['-b', file, user, pw], { encoding: 'utf8' });
+    const r = spawnSync(mosquittoBinary('mosquitto_passwd'), ['-b', file, user, pw], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`mosquitto_passwd: ${r.stderr || r.stdout}`);
-  }
-}
-
-/** A Mosquitto with the given config, started and stopped by the test. */
-class Broker {
-  proc: ChildProcess | undefined;
-  log = '';
-  constructor(
-    readonly name: string,
-    readonly port: number,
-    private readonly conf: string,
-  ) {}
-  async start(): Promise<void> {
-    const p = spawn(binary('mosquitto'), ['-c', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    p.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
-    p.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-    this.proc = p;
-    await until(() => {
-      if (p.exitCode !== null) throw new Error(`${this.name} mosquitto exited: ${this.log}`);
-      return /Opening ipv4 listen socket/.test(this.log);
-    }, `${this.name} mosquitto listening`, 10_000);
-  }
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = once(p, 'exit');
-    p.kill('SIGTERM');
-    await exited;
   }
 }
 
@@ -122,8 +88,8 @@ const t = new Teardown();
 let dir: string;
 let cloud: CloudSide;
 let bridge: CloudBridge;
-let cloudBroker: Broker;
-let parkBroker: Broker;
+let cloudBroker: Mosquitto;
+let parkBroker: Mosquitto;
 let uplink: Partition;
 let gates: GateSide[];
 let observer: MqttClient;
@@ -145,7 +111,7 @@ beforeAll(async () => {
     join(dir, 'cloud.conf'),
     `${asRoot}per_listener_settings false\nallow_anonymous false\npassword_file ${join(dir, 'cloud.passwd')}\nacl_file ${join(dir, 'cloud.acl')}\npersistence false\nset_tcp_nodelay true\nlistener ${cloudPort} 127.0.0.1\nlog_dest stderr\n`,
   );
-  cloudBroker = new Broker('cloud', cloudPort, join(dir, 'cloud.conf'));
+  cloudBroker = new Mosquitto(cloudPort, dir, { confFile: join(dir, 'cloud.conf'), name: 'cloud mosquitto' });
   t.add(() => cloudBroker.stop());
   await cloudBroker.start();
   const cloudUrl = `mqtt://stile-cloud:${PASSWORDS.cloud}@127.0.0.1:${cloudPort}`;
@@ -188,7 +154,7 @@ beforeAll(async () => {
     ['bridge_cafile', 'bridge_insecure'],
   );
   writeFileSync(join(dir, 'park.conf'), `${asRoot}${broker}\nlistener ${parkPort} 127.0.0.1\nlog_dest stderr\n\n${bridgeSection}\n`);
-  parkBroker = new Broker('park', parkPort, join(dir, 'park.conf'));
+  parkBroker = new Mosquitto(parkPort, dir, { confFile: join(dir, 'park.conf'), name: 'park mosquitto' });
   t.add(() => parkBroker.stop());
   await parkBroker.start();
   await until(() => /New bridge connected/.test(cloudBroker.log), 'bridge connected', 10_000);
