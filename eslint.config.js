@@ -12,4 +12,19 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The dashboard's browser code: from the server it takes only the model type and the label table.
+    files: ['cloud-bridge/web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'browser code: no Node modules' },
+            { regex: '^\\.\\./(\\.\\./)*src/(?!dashboard/(model|text)\\.js$)', message: 'browser code imports only src/dashboard/model.js and src/dashboard/text.js from the server' },
+          ],
+        },
+      ],
+    },
+  },
 );

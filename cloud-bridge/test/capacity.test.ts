@@ -26,7 +26,8 @@ const custom = cfg({ daily: 800, yellow: 0.5, orange: 0.75, red: 0.95, kioskRese
 describe('CapacityConfigSchema', () => {
   it('fills the defaults', () => {
     expect(std).toMatchObject({ daily: 5000, yellow: 0.7, orange: 0.85, red: 1, kioskReserve: 250 });
-    expect(std.announcements.red).toEqual({ zh: '今日游客已满，暂停售票和入园，敬请谅解。', en: 'The park is full for today; ticket sales and entry are paused.' });
+    // Red stops sales, not entry: ticket holders are still admitted, and the announcement says so.
+    expect(std.announcements.red).toEqual({ zh: '今日游客已满，已停止售票；持今日门票的游客仍可凭票入园。', en: 'The park is full for today: ticket sales have stopped. Visitors with a ticket for today can still enter.' });
     expect(cfg({ daily: 1234 }).kioskReserve).toBe(62);
     expect(thresholds(std)).toEqual({ yellow: 3500, orange: 4250, red: 5000 });
     expect(thresholds(custom)).toEqual({ yellow: 400, orange: 600, red: 760 });

@@ -25,7 +25,11 @@ export const DEFAULT_ANNOUNCEMENTS: Readonly<Record<Level, LocalizedText>> = {
     zh: '今日游客已达最大承载量的 {percent}%，线上售票已暂停，现场窗口限量售票。',
     en: 'The park is nearly full ({percent}% of capacity). Online sales are paused; a limited number of tickets is sold on site.',
   },
-  red: { zh: '今日游客已满，暂停售票和入园，敬请谅解。', en: 'The park is full for today; ticket sales and entry are paused.' },
+  // Sales stop at red; the gates keep admitting visitors who hold a ticket for today.
+  red: {
+    zh: '今日游客已满，已停止售票；持今日门票的游客仍可凭票入园。',
+    en: 'The park is full for today: ticket sales have stopped. Visitors with a ticket for today can still enter.',
+  },
 };
 
 const fraction = (name: string, dflt: number) =>

@@ -4,7 +4,8 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type { CapacityMonitor } from '../capacity/monitor.js';
-import { dashboardHtml } from '../dashboard/page.js';
+import { dashboardAssets, isDashboardAsset } from '../dashboard/assets.js';
+import { dashboardPage } from '../dashboard/page.js';
 import type { Channel } from '../catalogue/catalogue.js';
 import type { Logger } from '../log.js';
 import { reportToCsv, reportToHtml } from '../reports/daily-report.js';
@@ -234,12 +235,29 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<Env> {
     });
   }
 
-  // The staff dashboard: the page (token in the URL fragment, never sent here), its model, and a live stream.
+  // The staff dashboard: the page (token in the URL fragment, never sent here), its built
+  // script and style sheet, its model, and a live stream.
+  app.get('/dashboard/assets/:file', (c) => {
+    const name = c.req.param('file');
+    if (!isDashboardAsset(name)) return c.json({ error: 'not_found' }, 404);
+    const a = dashboardAssets().files[name];
+    const etag = `"${a.version}"`;
+    const headers: Record<string, string> = {
+      'content-type': a.contentType,
+      etag,
+      // The page asks for ?v=<content hash>: that URL never changes content. Any other: revalidate.
+      'cache-control': c.req.query('v') === a.version ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'x-content-type-options': 'nosniff',
+    };
+    if (c.req.header('if-none-match') === etag) return c.body(null, 304, headers);
+    return c.body(new Uint8Array(a.body), 200, headers);
+  });
   app.get('/dashboard/:site', (c) => {
     const site = c.req.param('site');
     if (!sales.site(site)) return c.json({ error: 'unknown_site', message: `no site ${site} with sales` }, 404);
     const lang = c.req.query('lang') === 'en' ? 'en' : 'zh-CN';
-    return c.html(dashboardHtml({ site, lang }));
+    const page = dashboardPage({ site, lang });
+    return c.html(page.html, 200, { 'content-security-policy': page.csp, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
   });
   app.openapi(
     createRoute({ method: 'get', path: '/v1/staff/sites/{site}/dashboard', tags: ['staff'], security: [{ staffToken: [] }], summary: 'Live numbers: admitted vs capacity and level, gates, channels, entries by hour, alerts, conflicts', request: { params: z.object({ site: z.string() }) }, responses: { 200: json(ANY, 'DashboardModel'), ...errors } }),
