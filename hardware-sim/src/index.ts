@@ -1,8 +1,9 @@
 export * from './errors.js';
-export { createPty, findSocat, ptyPaths, type Pty, type PtyExit, type PtyOptions } from './pty.js';
+export { createPty, findSocat, ptyPaths, type Pty, type PtyExit, type PtyOptions, type PtyRelay } from './pty.js';
 export { SimLink, type SimLinkEvents, type SimLinkOptions, type SimWire } from './sim-link.js';
 export { SimDevice, type DeviceOptions } from './device.js';
 export * from './qr-scanner.js';
+export * from './hid-scanner.js';
 export * from './id-reader.js';
 export * from './relay-board.js';
 export * from './passage-sensor.js';

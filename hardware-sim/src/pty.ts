@@ -1,5 +1,6 @@
 /**
- * A linked pair of pseudo-terminals made by socat:
+ * A linked pair of pseudo-terminals made by socat (or, on a machine without socat, by
+ * scripts/pty-pair.py with python3, which does the same):
  *
  *   <dir>/<name>      the "device": the gate opens it as if it were /dev/ttyUSB0
  *   <dir>/<name>.sim  the simulator's end
@@ -13,11 +14,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SimError, SimErrorCode } from './errors.js';
 
 export interface PtyOptions {
   /** socat binary; found on PATH (then /usr/bin, /bin, /usr/local/bin) when not given. */
   socatPath?: string;
+  /**
+   * Which program links the ptys: socat, or python3 running scripts/pty-pair.py. Default:
+   * `STILE_PTY_RELAY` if set, else socat when it is installed, else python3.
+   */
+  ptyRelay?: PtyRelay;
   /** How long socat may take to create both links. Default 5000. */
   readyTimeoutMs?: number;
 }
@@ -41,6 +48,9 @@ export interface Pty {
   /** Kill socat (TERM, then KILL after 1 s) and remove the links. Idempotent. */
   close(): Promise<void>;
 }
+
+export type PtyRelay = 'socat' | 'python';
+const PTY_PAIR_SCRIPT = fileURLToPath(new URL('../scripts/pty-pair.py', import.meta.url));
 
 const FALLBACK_DIRS = ['/usr/bin', '/bin', '/usr/local/bin'];
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -104,8 +114,8 @@ export function ptyPaths(dir: string, name: string): { devicePath: string; simPa
   return { devicePath: join(abs, name), simPath: join(abs, `${name}.sim`) };
 }
 
-/** The pid of a running socat that made a link at `path` (another stile-sim, say). */
-function socatOwning(path: string): number | undefined {
+/** The pid of a running socat (or pty-pair.py) that made a link at `path` (another stile-sim, say). */
+function relayOwning(path: string): { pid: number; kind: string } | undefined {
   const arg = `link=${path}`;
   let pids: string[];
   try {
@@ -116,7 +126,9 @@ function socatOwning(path: string): number | undefined {
   for (const pid of pids) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
-      if (argv.some((a) => a.endsWith(arg) && a.startsWith('pty')) && basename(argv[0] ?? '') !== 'setpriv') return Number(pid);
+      if (basename(argv[0] ?? '') === 'setpriv') continue;
+      if (argv.some((a) => a.endsWith(arg) && a.startsWith('pty'))) return { pid: Number(pid), kind: 'socat' };
+      if (argv[1]?.endsWith('pty-pair.py') && argv.slice(2).includes(path)) return { pid: Number(pid), kind: 'pty-pair.py' };
     } catch {
       // gone meanwhile
     }
@@ -136,8 +148,8 @@ function clearStaleLink(path: string): void {
     return;
   }
   if (!isLink) throw new SimError(SimErrorCode.PathExists, `${path} exists and is not a symlink; not replacing it`);
-  const owner = socatOwning(path);
-  if (owner !== undefined) throw new SimError(SimErrorCode.PathExists, `${path} is in use by socat pid ${owner} (another stile-sim on the same --dir?)`);
+  const owner = relayOwning(path);
+  if (owner !== undefined) throw new SimError(SimErrorCode.PathExists, `${path} is in use by ${owner.kind} pid ${owner.pid} (another stile-sim on the same --dir?)`);
   unlinkSync(path);
 }
 
@@ -163,17 +175,32 @@ function removeOwnLink(path: string, target: string | undefined): void {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Start socat and wait until both links exist. */
+/**
+ * The program and arguments that link the two ptys: socat where it is installed (or asked
+ * for), else python3 with scripts/pty-pair.py, so a fresh machine with Node alone (and
+ * python3, which node-gyp needs anyway) runs the simulator too.
+ */
+function relayCommand(devicePath: string, simPath: string, opts: PtyOptions): { bin: string; args: string[] } {
+  const wanted = opts.ptyRelay ?? (process.env.STILE_PTY_RELAY as PtyRelay | undefined);
+  const socatArgs = ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${simPath}`];
+  if (wanted === 'socat' || opts.socatPath !== undefined) return { bin: findSocat(opts.socatPath), args: socatArgs };
+  const socat = wanted === 'python' ? undefined : findExecutable('socat');
+  if (socat !== undefined) return { bin: socat, args: socatArgs };
+  const python = findExecutable('python3');
+  if (python === undefined) throw new SimError(SimErrorCode.SocatNotFound, 'socat not found: apt-get install socat (or install python3 for the built-in pty pair)');
+  return { bin: python, args: [PTY_PAIR_SCRIPT, devicePath, simPath] };
+}
+
+/** Start socat (or pty-pair.py) and wait until both links exist. */
 export async function createPty(dir: string, name: string, opts: PtyOptions = {}): Promise<Pty> {
   const { devicePath, simPath } = ptyPaths(dir, name);
-  const socat = findSocat(opts.socatPath);
+  const relay = relayCommand(devicePath, simPath, opts);
   mkdirSync(resolve(dir), { recursive: true });
   clearStaleLink(devicePath);
   clearStaleLink(simPath);
 
-  const args = ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${simPath}`];
   const setpriv = findSetpriv();
-  const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'TERM', socat, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(socat, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'TERM', relay.bin, ...relay.args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(relay.bin, relay.args, { stdio: ['ignore', 'ignore', 'pipe'] });
   installExitHook();
   live.add(child);
 
@@ -220,14 +247,14 @@ export async function createPty(dir: string, name: string, opts: PtyOptions = {}
     if (exitInfo !== undefined) {
       const why = spawnError ? spawnError.message : `exit ${exitInfo.code ?? exitInfo.signal}`;
       const code = (spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? SimErrorCode.SocatNotFound : SimErrorCode.SocatFailed;
-      throw new SimError(code, `socat for ${devicePath} failed (${why}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new SimError(code, `${basename(relay.bin)} for ${devicePath} failed (${why}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     }
     targets.device = linkTarget(devicePath);
     targets.sim = linkTarget(simPath);
     if (targets.device !== undefined && targets.sim !== undefined) break;
     if (Date.now() > deadline) {
       await close();
-      throw new SimError(SimErrorCode.SocatFailed, `socat did not create ${devicePath} and ${simPath} in time: ${stderr.trim()}`);
+      throw new SimError(SimErrorCode.SocatFailed, `${basename(relay.bin)} did not create ${devicePath} and ${simPath} in time: ${stderr.trim()}`);
     }
     await sleep(5);
   }

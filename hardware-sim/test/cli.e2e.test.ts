@@ -46,10 +46,10 @@ class Sim {
     this.proc.stdin?.write(`${line}\n`);
   }
 
-  /** socat processes this CLI started (setpriv execs into socat, so they are its children). */
+  /** pty relays this CLI started: socat, or pty-pair.py without it (setpriv execs into them, so they are its children). */
   socatChildren(): number[] {
     try {
-      return execFileSync('pgrep', ['-P', String(this.proc.pid), 'socat'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+      return execFileSync('pgrep', ['-P', String(this.proc.pid), '-f', '^([^ ]*/)?socat |pty-pair\\.py '], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
     } catch {
       return [];
     }
