@@ -6,6 +6,8 @@ const baudRate = z.number().int().refine((b) => [1200, 2400, 4800, 9600, 19200, 
 const hexBytes = z.string().regex(/^([0-9a-fA-F]{2}\s?)+$/, 'expected hex bytes, e.g. "16 54 0d"');
 const usbId = z.union([z.number().int().min(0).max(0xffff), z.string().regex(/^(0x)?[0-9a-fA-F]{4}$/, 'expected a 4-digit hex USB id, e.g. "0c2e"')]);
 const inputName = z.string().min(1);
+/** USB HID POS report layouts gate-agent decodes (gate-agent/src/protocol/hid-pos-layouts.ts). */
+export const HID_POS_LAYOUTS = ['honeywell', 'newland', 'extra-byte'] as const;
 
 const LineInputSchema = z
   .object({
@@ -42,6 +44,20 @@ const QrHidSchema = z
     productId: usbId,
     /** HID POS (usage page 0x8C) or a keyboard-wedge scanner (boot keyboard reports). */
     mode: z.enum(['pos', 'keyboard']).default('pos'),
+    /**
+     * HID POS report layout, for a scanner the vendor table does not know or gets wrong:
+     * honeywell (AIM id after the length), newland (data right after the length; IDTech,
+     * Unitech, Quio and most Chinese OEM engines), extra-byte (one byte before the AIM id).
+     * Omitted: from the report descriptor where it settles it, else from the USB vendor id.
+     */
+    layout: z.enum(HID_POS_LAYOUTS, { error: 'expected layout "honeywell", "newland" or "extra-byte"' }).optional(),
+    /** A code whose next report does not come within this long is dropped, not glued onto the next scan. */
+    reportGapMs: z.number().int().min(10).max(5000).default(100),
+    /**
+     * Sent on every open and reconnect, replacing the vendor table's initialisation: feature
+     * reports and output reports (first byte = report id), e.g. [{ feature: "fe 01" }]; [] sends nothing.
+     */
+    init: z.array(z.union([z.object({ feature: hexBytes }).strict(), z.object({ output: hexBytes }).strict()])).max(16).optional(),
   })
   .strict();
 

@@ -7,6 +7,8 @@ export const StileErrorCode = {
   SnapshotInvalid: 'SNAPSHOT_INVALID',
   KeyInvalid: 'KEY_INVALID',
   DeviceUnavailable: 'DEVICE_UNAVAILABLE',
+  /** The device is there but set up for another mode (a HID POS scanner still in keyboard mode). */
+  DeviceWrongMode: 'DEVICE_WRONG_MODE',
   UsageError: 'USAGE',
 } as const;
 export type StileErrorCode = (typeof StileErrorCode)[keyof typeof StileErrorCode];

@@ -104,7 +104,7 @@ export const EntriesAckSchema = z
 export type EntriesAck = z.infer<typeof EntriesAckSchema>;
 
 export const DeviceHealthSchema = z
-  .object({ name: z.string(), kind: z.string(), state: z.enum(['ok', 'reconnecting', 'failed']), error: z.string().optional() })
+  .object({ name: z.string(), kind: z.string(), state: z.enum(['ok', 'reconnecting', 'wrong_mode', 'failed']), error: z.string().optional() })
   .strict();
 
 export const GateStatusSchema = z

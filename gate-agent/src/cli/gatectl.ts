@@ -25,6 +25,7 @@ usage: gatectl [--config gate.yaml] [--json] <command>
   devices                     serial ports and HID devices present, and the configured ones found or missing
   test-relay [--persons N]    pulse the configured relay (stop stile-gate first: it holds the port)
   scan [--input NAME] [--timeout S]   wait for one scan or card, print it and the dry-run decision
+                              (USB HID POS: also the raw reports and the layout used)
 
 Config: --config, else $STILE_CONFIG, else ./gate.yaml, else /etc/stile/gate.yaml.
 Every command takes --json. Set GATECTL_DEBUG=1 for a stack trace on failure.

@@ -3,12 +3,13 @@ import pino from 'pino';
 import { loadGateConfig, type GateConfig } from '@stile/config';
 import { createInput, createRelay } from '../devices/create.js';
 import { listHidraw, listSerialPorts, type FoundDevice } from '../devices/discover.js';
-import { loadNodeHid } from '../devices/qr-hid.js';
+import { loadNodeHid, QrHidScanner, type HidBackend, type HidDeviceInfo, type HidScanDetail } from '../devices/qr-hid.js';
 import type { Credential } from '../gate/credential.js';
 import { loadIdHashKey } from '../daemon/secrets.js';
 import { openGate } from '../daemon/gate-context.js';
 import type { Ctx } from './commands.js';
 import { CliError, table } from './output.js';
+import { hidConfiguredStatus, hidDetailJson, hidDetailLines } from './hid-lines.js';
 
 /** Device events go to stderr as JSON only with GATECTL_DEBUG; the technician reads the summary. */
 const deviceLog = pino({ level: process.env.GATECTL_DEBUG ? 'debug' : 'silent' }, pino.destination(2));
@@ -23,11 +24,14 @@ function tryConfig(ctx: Ctx): GateConfig | undefined {
 
 const hex4 = (v: number | string) => (typeof v === 'number' ? v.toString(16).padStart(4, '0') : v.replace(/^0x/, '').toLowerCase());
 
-async function hidDevices(): Promise<{ devices: FoundDevice[]; note?: string }> {
+async function hidDevices(): Promise<{ devices: FoundDevice[]; note?: string; infos?: HidDeviceInfo[]; backend?: HidBackend }> {
   try {
     const hid = await loadNodeHid();
+    const infos = hid.devices();
     return {
-      devices: hid.devices().map((d) => ({
+      infos,
+      backend: hid,
+      devices: infos.map((d) => ({
         kind: 'hid' as const,
         path: d.path ?? '?',
         usb: `${hex4(d.vendorId)}:${hex4(d.productId)}`,
@@ -44,14 +48,18 @@ export async function devices(ctx: Ctx): Promise<void> {
   const serial = listSerialPorts();
   const hid = await hidDevices();
   const cfg = tryConfig(ctx);
-  const configured = cfg
+  const configured: { name: string; type: string; where: string; present: boolean; status?: string; note?: string; layout?: string }[] = cfg
     ? [
-        ...cfg.inputs.map((i) => ({
-          name: i.name,
-          type: i.type,
-          where: 'path' in i ? i.path : i.type === 'qr-hid' ? `${hex4(i.vendorId)}:${hex4(i.productId)}` : '-',
-          present: 'path' in i ? i.path === '-' || existsSync(i.path) : i.type === 'qr-hid' ? hid.devices.some((d) => d.usb === `${hex4(i.vendorId)}:${hex4(i.productId)}`) : false,
-        })),
+        ...cfg.inputs.map((i) => {
+          const base = {
+            name: i.name,
+            type: i.type,
+            where: 'path' in i ? i.path : i.type === 'qr-hid' ? `${hex4(i.vendorId)}:${hex4(i.productId)}` : '-',
+            present: 'path' in i ? i.path === '-' || existsSync(i.path) : i.type === 'qr-hid' ? hid.devices.some((d) => d.usb === `${hex4(i.vendorId)}:${hex4(i.productId)}`) : false,
+          };
+          // With node-hid we know the interfaces: a POS scanner still in keyboard mode is WRONG MODE, with the fix.
+          return i.type === 'qr-hid' && hid.infos ? { ...base, ...hidConfiguredStatus(i, hid.infos, hid.backend) } : base;
+        }),
         { name: 'relay', type: cfg.relay.type, where: 'path' in cfg.relay ? cfg.relay.path : cfg.relay.type === 'gpio' ? `gpio ${cfg.relay.pin}` : '-', present: 'path' in cfg.relay ? existsSync(cfg.relay.path) : cfg.relay.type === 'log' || existsSync('/sys/class/gpio') },
       ]
     : [];
@@ -61,7 +69,13 @@ export async function devices(ctx: Ctx): Promise<void> {
     'HID devices:',
     ...(hid.devices.length ? table(hid.devices.map((d) => ['  ' + d.path, d.usb, d.description])) : ['  (none)']),
     ...(hid.note ? [`  note: ${hid.note}`] : []),
-    ...(configured.length ? ['configured in gate.yaml:', ...table(configured.map((c) => ['  ' + c.name, c.type, c.where, c.present ? 'present' : 'MISSING']))] : []),
+    ...(configured.length
+      ? [
+          'configured in gate.yaml:',
+          ...table(configured.map((c) => ['  ' + c.name, c.type, c.where, c.status ? `${c.status}${c.layout ? `, layout ${c.layout}` : ''}` : c.present ? 'present' : 'MISSING'])),
+          ...configured.flatMap((c) => (c.note ? [`  ${c.name}: ${c.note}`] : [])),
+        ]
+      : []),
   ]);
 }
 
@@ -88,19 +102,30 @@ export async function testRelay(ctx: Ctx): Promise<void> {
 }
 
 /** `gatectl scan [--input NAME] [--timeout S]`: wait for one scan or card and show it with its dry-run decision. */
-export async function scan(ctx: Ctx): Promise<void> {
+export async function scan(ctx: Ctx, deps: { hid?: () => Promise<HidBackend> } = {}): Promise<void> {
   const cfg = loadGateConfig(ctx.configPath);
   const wanted = typeof ctx.flags.input === 'string' ? ctx.flags.input : undefined;
   const chosen = cfg.inputs.filter((i) => wanted === undefined || i.name === wanted);
   if (chosen.length === 0) throw new CliError(`no input named "${wanted}" in ${ctx.configPath}`, 2);
   const timeoutS = Number(ctx.flags.timeout ?? 30);
   const idKey = loadIdHashKey(cfg);
-  const inputs = chosen.map((c) => createInput(c, idKey, deviceLog));
+  const inputs = chosen.map((c) => createInput(c, idKey, deviceLog, deps));
   if (!ctx.out.json) process.stderr.write(`waiting up to ${timeoutS} s for a scan on ${chosen.map((c) => c.name).join(', ')}…\n`);
   try {
-    const got = await new Promise<{ cred: Credential; input: string } | null>((resolve) => {
+    // A HID POS scanner also shows its raw reports and layout, and a code it could not decode.
+    const details = new Map<string, HidScanDetail>();
+    const got = await new Promise<{ cred: Credential | null; input: string } | null>((resolve) => {
       const timer = setTimeout(() => resolve(null), timeoutS * 1000);
       for (const input of inputs) {
+        if (input instanceof QrHidScanner) {
+          input.details.on('decoded', (d) => {
+            details.set(d.input, d);
+            if (d.result.type === 'discarded' && d.result.reason !== 'bad_report_id') {
+              clearTimeout(timer);
+              resolve({ cred: null, input: d.input });
+            }
+          });
+        }
         input.on('credential', (cred, name) => {
           clearTimeout(timer);
           resolve({ cred, input: name });
@@ -108,15 +133,23 @@ export async function scan(ctx: Ctx): Promise<void> {
         input.start();
       }
     });
-    if (!got) {
+    const detail = got ? details.get(got.input) : undefined;
+    if (got && !got.cred) {
+      ctx.out.result({ input: got.input, hid: detail ? hidDetailJson(detail) : null, decision: null }, () => [`${got.input}:`, ...(detail ? hidDetailLines(detail) : [])]);
+      process.exitCode = 1;
+      return;
+    }
+    if (!got || !got.cred) {
       const faults = inputs.filter((i) => i.health.error).map((i) => `${i.name}: ${i.health.error}`);
       throw new CliError(`no scan within ${timeoutS} s${faults.length ? ` (${faults.join('; ')})` : ''}`);
     }
     const { gatekeeper, store } = openGate(cfg, deviceLog, { inspectOnly: true });
     try {
-      const outcome = gatekeeper.evaluate(got.cred, { dryRun: true });
-      const shown = got.cred.kind === 'qr' ? got.cred.text : `ID card ${got.cred.masked}`;
-      ctx.out.result({ input: got.input, credential: got.cred.kind === 'qr' ? { kind: 'qr', text: got.cred.text } : { kind: 'idcard', masked: got.cred.masked }, decision: outcome.decision, reason: outcome.reason, ticketId: outcome.ticketId }, () => [
+      const cred = got.cred;
+      const outcome = gatekeeper.evaluate(cred, { dryRun: true });
+      const shown = cred.kind === 'qr' ? cred.text : `ID card ${cred.masked}`;
+      ctx.out.result({ input: got.input, credential: cred.kind === 'qr' ? { kind: 'qr', text: cred.text } : { kind: 'idcard', masked: cred.masked }, ...(detail ? { hid: hidDetailJson(detail) } : {}), decision: outcome.decision, reason: outcome.reason, ticketId: outcome.ticketId }, () => [
+        ...(detail ? hidDetailLines(detail) : []),
         `${got.input}: ${JSON.stringify(shown)}`,
         `would ${outcome.decision}${outcome.reason ? `: ${outcome.reason}` : ''}${outcome.ticketId ? ` (ticket ${outcome.ticketId})` : ''}`,
       ]);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { loadGateConfig, type GateConfig, type RejectReason, type TicketType } from '@stile/config';
-import { createInput, createRelay, type LaneDeviceDeps } from '../devices/create.js';
+import { createInput, createRelay, type InputDeviceDeps, type LaneDeviceDeps } from '../devices/create.js';
 import type { Relay } from '../devices/relay.js';
 import type { DeviceHealth } from '../devices/supervisor.js';
 import type { Credential } from '../gate/credential.js';
@@ -37,6 +37,8 @@ export interface DaemonOptions {
   relay?: Relay;
   /** How lane devices reach hardware (tests: FakeSerial, fake GPIO). */
   laneDevices?: LaneDeviceDeps;
+  /** How inputs reach hardware (tests and hardware-sim: a simulated HID scanner). */
+  inputDevices?: InputDeviceDeps;
 }
 
 export interface GateDaemon {
@@ -156,7 +158,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
 
   lane?.start();
   const inputs = cfg.inputs.map((icfg) => {
-    const input = createInput(icfg, idKey, logger);
+    const input = createInput(icfg, idKey, logger, opts.inputDevices);
     st.inputs.push(input.health);
     input.on('credential', (cred, name) => {
       scan(cred, name).catch((err: Error) => log.error({ err: err.message, input: name }, 'scan handling failed'));

@@ -6,7 +6,7 @@ import { LogDisplay, SerialDisplay, type LaneDisplay } from './lane-display.js';
 import { SerialLaneSensor, type LaneSensor } from './lane-sensor.js';
 import { GpioLaneSensor, onoffGpioInput, type GpioInputFactory } from './lane-sensor-gpio.js';
 import { LineInput } from './line-input.js';
-import { QrHidScanner } from './qr-hid.js';
+import { QrHidScanner, type HidBackend } from './qr-hid.js';
 import { QrSerialScanner } from './qr-serial.js';
 import { LogRelay, type Relay } from './relay.js';
 import { GpioRelay } from './relay-gpio.js';
@@ -14,8 +14,15 @@ import { LcusRelay } from './relay-lcus.js';
 import { openSerialPort, type SerialOpener } from './serial-port.js';
 import { setState, type Backoff } from './supervisor.js';
 
+/** How inputs reach hardware; tests and the simulator substitute their own. */
+export interface InputDeviceDeps {
+  /** USB HID backend (default: node-hid, loaded on first use). */
+  hid?: () => Promise<HidBackend>;
+  backoff?: Backoff;
+}
+
 /** One input per config entry; each keeps itself connected. */
-export function createInput(cfg: InputConfig, idKey: string | Buffer, logger: Logger): GateInput {
+export function createInput(cfg: InputConfig, idKey: string | Buffer, logger: Logger, deps: InputDeviceDeps = {}): GateInput {
   const log = logger.child({ module: 'device', device: cfg.name });
   switch (cfg.type) {
     case 'lines':
@@ -23,7 +30,7 @@ export function createInput(cfg: InputConfig, idKey: string | Buffer, logger: Lo
     case 'qr-serial':
       return new QrSerialScanner(cfg, log);
     case 'qr-hid':
-      return new QrHidScanner(cfg, log);
+      return new QrHidScanner(cfg, log, deps.hid, deps.backoff ? { backoff: deps.backoff } : {});
     case 'idcard-ga467':
       return new IdCardReader(cfg, idKey, log);
   }

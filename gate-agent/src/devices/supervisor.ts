@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import { isStileError, StileErrorCode } from '@stile/config';
 
-export type DeviceState = 'starting' | 'ok' | 'degraded' | 'reconnecting' | 'stopped';
+/** wrong_mode: present but set up for another mode; `error` says how to fix it. */
+export type DeviceState = 'starting' | 'ok' | 'degraded' | 'reconnecting' | 'wrong_mode' | 'stopped';
 
 /** What `gatectl status` shows per device. Counters only grow; reasons are machine-readable. */
 export interface DeviceHealth {
@@ -106,7 +108,8 @@ export class Reconnector<C extends { close(): Promise<void> }> {
     // Log the first failure loudly, then quietly: an unplugged scanner must not flood the log.
     const level = this.attempt <= 1 || this.attempt % 20 === 0 ? 'warn' : 'debug';
     this.log[level]({ event: 'device_fault', device: this.health.name, err: err.message, retryInMs: delay, attempt: this.attempt }, 'device unavailable; retrying');
-    setState(this.health, 'reconnecting', err.message);
+    // Keep looking: once the technician scans the setup code the device re-enumerates in the right mode.
+    setState(this.health, isStileError(err, StileErrorCode.DeviceWrongMode) ? 'wrong_mode' : 'reconnecting', err.message);
     this.timer = setTimeout(() => void this.connect(), delay);
   }
 

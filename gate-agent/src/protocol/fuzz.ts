@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { Ga467Command, Ga467Framer, GA467_STATUS, encodeCardData, encodeIdText, encodeRequest, encodeResponse, type Ga467Frame } from './ga467.js';
 import { HidPosAssembler, encodeHidPosReports, type HidPosResult } from './hid-pos.js';
+import { HID_POS_LAYOUTS } from './hid-pos-layouts.js';
 import { KeyboardWedgeDecoder, encodeKeyboardReports, type KeyboardWedgeResult } from './keyboard-wedge.js';
 import { LcusFramer, encodeRelayCommand, encodeRelayQuery, type LcusFrame } from './lcus-relay.js';
 
@@ -155,7 +156,12 @@ export function fuzzCodecs(iterations: number, seed: number, opts: { now?: () =>
     encodeResponse(0x90, Buffer.alloc(8)),
   ];
   const gaBig = encodeResponse(0x90, encodeCardData(idText, Buffer.alloc(1024)));
-  const hidPool = SAMPLE_CODES.map((t, i) => ({ text: t, reports: encodeHidPosReports(t, { aim: i % 2 ? ']Q1' : null }) }));
+  // Every HID POS layout, each with its own assembler; AIM ids only where the layout has a slot.
+  const hidLayouts = HID_POS_LAYOUTS.map((layout) => ({
+    pool: SAMPLE_CODES.map((t, i) => ({ text: t, aim: layout !== 'newland' && i % 2 ? ']Q1' : null })).map((s) => ({ text: s.text, reports: encodeHidPosReports(s.text, { layout, aim: s.aim }) })),
+    a: new HidPosAssembler({ layout, maxLength: 200, gapMs: 100 }),
+  }));
+  let hidClock = 0;
   // Short codes only: a keyboard wedge sends two reports per character.
   const kbPool = SAMPLE_CODES.filter((t) => /^[\x20-\x7e]{1,40}$/.test(t)).map((t) => ({ text: t, reports: encodeKeyboardReports(t) }));
   const capsToggle = [Buffer.from([0, 0, 0x39, 0, 0, 0, 0, 0]), Buffer.alloc(8)];
@@ -164,7 +170,7 @@ export function fuzzCodecs(iterations: number, seed: number, opts: { now?: () =>
   // Caps lowered (still above every pristine sample) so the too_long paths get exercised.
   const ga = { c: counts(), f: new Ga467Framer(2048), inBytes: 0, outBytes: 0 };
   const lc = { c: counts(), f: new LcusFramer(), inBytes: 0, outBytes: 0 };
-  const hid = { c: counts(), a: new HidPosAssembler(200) };
+  const hid = { c: counts() };
   const kb = { c: counts(), d: new KeyboardWedgeDecoder(48) };
 
   for (let i = 0; i < iterations; i++) {
@@ -208,12 +214,17 @@ export function fuzzCodecs(iterations: number, seed: number, opts: { now?: () =>
 
     // HID POS
     {
-      const sample = pick(rnd, hidPool);
+      const { pool, a } = hidLayouts[i % hidLayouts.length]!;
+      const sample = pick(rnd, pool);
       hid.c.inputs++;
-      if (pristine) tally(hid.c, guard(hid.c, () => hid.a.flush()));
+      if (pristine) tally(hid.c, guard(hid.c, () => a.flush()));
       const reports = pristine ? sample.reports : mutateReports(rnd, sample.reports, () => hidRandomReport(rnd));
       const got: HidPosResult[] = [];
-      for (const r of reports) got.push(...guard(hid.c, () => hid.a.push(r)));
+      for (const r of reports) {
+        // Reports 1–8 ms apart; mutated input now and then pauses past the gap mid-code.
+        hidClock += !pristine && rnd(16) === 0 ? 150 : 1 + rnd(8);
+        got.push(...guard(hid.c, () => a.push(r, hidClock)));
+      }
       const only = got[0];
       if (pristine && (got.length !== 1 || only?.type !== 'scan' || only.text !== sample.text)) hid.c.violations++;
       tally(hid.c, got);

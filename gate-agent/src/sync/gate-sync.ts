@@ -131,7 +131,7 @@ export function startGateSync(cfg: GateConfig & { mqtt: MqttConfig }, deps: Gate
     const devices = deps.devices().map((d) => ({
       name: d.name,
       kind: d.kind,
-      state: d.state === 'ok' ? ('ok' as const) : d.state === 'starting' || d.state === 'reconnecting' ? ('reconnecting' as const) : ('failed' as const),
+      state: d.state === 'ok' || d.state === 'wrong_mode' ? d.state : d.state === 'starting' || d.state === 'reconnecting' ? ('reconnecting' as const) : ('failed' as const),
       ...(d.error !== undefined ? { error: d.error.slice(0, 200) } : {}),
     }));
     const degraded = status.outboxFull || devices.some((d) => d.state !== 'ok');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GA467_PREAMBLE, Ga467Framer, encodeFrame, encodeResponse, type Ga467Frame } from '../../src/protocol/ga467.js';
 import { HidPosAssembler, encodeHidPosReports } from '../../src/protocol/hid-pos.js';
+import { HID_POS_LAYOUTS, LAYOUTS } from '../../src/protocol/hid-pos-layouts.js';
 import { KeyboardWedgeDecoder, encodeKeyboardReports } from '../../src/protocol/keyboard-wedge.js';
 import { LcusFramer, encodeRelayCommand, type LcusFrame } from '../../src/protocol/lcus-relay.js';
 import { fuzzCodecs } from '../../src/protocol/fuzz.js';
@@ -149,11 +150,14 @@ describe('HidPosAssembler properties', () => {
     }),
   );
 
-  it('never throws on junk and only emits well-formed text', () => {
+  const layout = fc.constantFrom(...HID_POS_LAYOUTS);
+
+  it('never throws on junk and only emits well-formed text, in every layout and with gaps', () => {
     fc.assert(
-      fc.property(fc.array(junkReport, { maxLength: 10 }), (reports) => {
-        const a = new HidPosAssembler(128);
-        for (const r of [...reports.flatMap((x) => a.push(x)), ...a.flush()]) {
+      fc.property(layout, fc.array(fc.tuple(junkReport, fc.integer({ min: 0, max: 300 })), { maxLength: 10 }), (layout, reports) => {
+        const a = new HidPosAssembler({ layout, maxLength: 128 });
+        let t = 0;
+        for (const r of [...reports.flatMap(([x, dt]) => a.push(x, (t += dt))), ...a.expire(t + 1000), ...a.flush()]) {
           if (r.type === 'scan') {
             expect(Buffer.from(r.text, 'utf8').toString('utf8')).toBe(r.text); // no lone surrogates
             expect(Buffer.byteLength(r.text)).toBeLessThanOrEqual(128);
@@ -166,12 +170,28 @@ describe('HidPosAssembler properties', () => {
 
   it('round-trips any text at any report size, and recovers after junk once flushed', () => {
     fc.assert(
-      fc.property(fc.array(junkReport, { maxLength: 5 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 80 }), fc.integer({ min: 9, max: 64 }), (junk, text, reportSize) => {
-        const a = new HidPosAssembler();
+      fc.property(layout, fc.array(junkReport, { maxLength: 5 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 56 }), (layout, junk, text, capacity) => {
+        const a = new HidPosAssembler({ layout });
         for (const r of junk) a.push(r);
         a.flush();
-        const out = encodeHidPosReports(text, { reportSize, aim: ']E0' }).flatMap((r) => a.push(r));
-        expect(out).toEqual([{ type: 'scan', text, aim: ']E0' }]);
+        const reportSize = LAYOUTS[layout].dataAt + LAYOUTS[layout].tail + capacity;
+        const aim = layout === 'newland' ? null : ']E0';
+        const out = encodeHidPosReports(text, { layout, reportSize, aim }).flatMap((r) => a.push(r));
+        expect(out).toEqual([{ type: 'scan', text, aim }]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a code cut short by a gap is never glued onto the next one', () => {
+    fc.assert(
+      fc.property(layout, fc.string({ minLength: 60, maxLength: 200 }), fc.string({ minLength: 1, maxLength: 200 }), fc.nat(), (layout, lost, next, cut) => {
+        const a = new HidPosAssembler({ layout, gapMs: 100 });
+        const first = encodeHidPosReports(lost, { layout });
+        const partial = first.slice(0, 1 + (cut % (first.length - 1)));
+        let t = 0;
+        const out = [...partial.flatMap((r) => a.push(r, (t += 5))), ...encodeHidPosReports(next, { layout }).flatMap((r, i) => a.push(r, (t += i === 0 ? 101 : 5)))];
+        expect(out.map((r) => r.type + ':' + (r.type === 'scan' ? r.text : r.reason))).toEqual(['discarded:gap_timeout', `scan:${next}`]);
       }),
       RUNS,
     );

@@ -48,10 +48,10 @@ describe('HidPosAssembler', () => {
     expect(reports.flatMap((r) => a.push(r))).toEqual([{ type: 'scan', text, aim: null }]);
   });
 
-  it('returns GB18030 bytes as bad_encoding with the raw bytes', () => {
+  it('returns GB18030 bytes as gbk_encoding with the raw bytes (the fix: switch the scanner to UTF-8)', () => {
     const gb = Buffer.from([0xc6, 0xb1, 0xba, 0xc5]); // 票号 in GB18030
     const r = report([0x02, 0x04, 0x00, 0x00, 0x00, ...gb]);
-    expect(new HidPosAssembler().push(r)).toEqual([{ type: 'discarded', reason: 'bad_encoding', bytes: gb, aim: null }]);
+    expect(new HidPosAssembler().push(r)).toEqual([{ type: 'discarded', reason: 'gbk_encoding', bytes: gb, aim: null }]);
   });
 
   it('reports another collection’s report without disturbing a code in progress', () => {
