@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser.js';
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue } from '../src/catalogue/catalogue.js';
 import { generateSigningKeyPair } from '@stile/config';
 import { feed, makeGate, SITE, startGate, Teardown, gateCleanup, type CloudSide, type GateSide } from './faults/harness.js';
 import { idNumber, MQTT_URL, testBridge, testDb, uniqueId, type TestDb } from './helpers.js';
 
-const CHROMIUM = process.env.STILE_CHROMIUM ?? '/usr/bin/chromium';
 const STAFF_TOKEN = 'staff-token-for-the-dashboard-test';
 // STILE_DASHBOARD_SCREENSHOTS=1 writes the phone screenshots into docs/img (the ones docs/park-operations.md shows).
 const SHOTS = process.env.STILE_DASHBOARD_SCREENSHOTS ? new URL('../../docs/img/', import.meta.url).pathname : join(tmpdir(), `stile-dashboard-${process.pid}`);
@@ -37,7 +37,6 @@ describe('dashboard in Chromium', () => {
   const t = new Teardown();
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (.ci/run does), or set STILE_CHROMIUM`);
     const pair = generateSigningKeyPair('ck1');
     const gateId = `dash-${process.pid}`;
     db = await testDb('sqlite');
@@ -54,10 +53,7 @@ describe('dashboard in Chromium', () => {
     gate = await makeGate({ gateId, mqttUrl: MQTT_URL, controlPublicKey: pair.publicKey, tickets: 50, cloud });
     gateCleanup(t, gate);
     await startGate(gate);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = (await launchChromium()).browser;
   }, 90_000);
 
   afterAll(async () => {
