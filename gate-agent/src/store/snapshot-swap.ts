@@ -94,7 +94,7 @@ export interface ShadowLoad {
   maxRows: number;
   /** The error for a duplicate ticket id found while loading. */
   duplicate: () => Error;
-  /** Keeps the gate's WAL checkpointed for the whole import. */
+  /** Keeps the gate's WAL checkpointed while the import writes. */
   wal: WalKeeper;
 }
 
@@ -382,10 +382,16 @@ class Slice {
 /**
  * Write transactions of the import. The connection may be the daemon's own (a resync),
  * so every setting changed here is changed back before an admission can run.
+ *
+ * The checkpoint that is due runs right before the import's next write transaction, never
+ * after one: after a complete checkpoint, the next writer starts the WAL over and, with
+ * synchronous=FULL, syncs its new header, a second fsync in that commit. Checkpointing after
+ * a slice and then pausing for the daemon made that writer an admission, one in every few.
  */
 class SliceWriter {
   private framesPerSlice = 100;
   private slicesSinceCheckpoint = 0;
+  private checkpointed = false;
 
   constructor(
     private readonly db: Database.Database,
@@ -394,18 +400,19 @@ class SliceWriter {
 
   /** One write transaction of intermediate work; returns how long it took (ms). */
   slice(fn: () => void): number {
+    this.checkpointIfDue();
     const started = performance.now();
     this.db.transaction(fn).immediate();
     const ms = performance.now() - started;
-    this.checkpoint();
+    this.slicesSinceCheckpoint++;
     return ms;
   }
 
   /** One write transaction whose result the caller needs (the swap, setting up). */
   once<T>(fn: () => T, checkpointFirst = false): T {
-    if (checkpointFirst) this.checkpoint(true);
+    this.checkpointIfDue(checkpointFirst);
     const r = this.db.transaction(fn).immediate();
-    this.checkpoint();
+    this.slicesSinceCheckpoint++;
     return r;
   }
 
@@ -419,51 +426,51 @@ class SliceWriter {
    * stays under SQLite's autocheckpoint: otherwise the next admission's commit crosses it
    * and copies the import's pages into the database before its relay moves.
    */
-  private checkpoint(now = false): void {
+  private checkpointIfDue(now = false): void {
     if (!this.wal.active) return;
-    this.slicesSinceCheckpoint++;
-    if (!now && (this.slicesSinceCheckpoint + 1) * this.framesPerSlice < CHECKPOINT_FRAMES) return;
+    // The first write starts from a checkpoint too: the WAL may hold the daemon's admissions since the import began.
+    if (!now && this.checkpointed && (this.slicesSinceCheckpoint + 1) * this.framesPerSlice < CHECKPOINT_FRAMES) return;
+    this.checkpointed = true;
     const log = this.wal.checkpoint();
     // `log` counts the frames since the WAL last restarted, i.e. (nearly) since the previous checkpoint.
-    if (log > 0) this.framesPerSlice = Math.max(1, log / this.slicesSinceCheckpoint);
+    if (log > 0 && this.slicesSinceCheckpoint > 0) this.framesPerSlice = Math.max(1, log / this.slicesSinceCheckpoint);
     this.slicesSinceCheckpoint = 0;
   }
 }
 
-/** How often an import checkpoints the gate's WAL while it runs (ms). */
-const KEEPER_MS = 250;
-
 /**
- * For a whole import, its connection checkpoints the gate's database itself (PASSIVE: no
- * lock, only I/O) every KEEPER_MS, and after every few write slices (SliceWriter), and never
- * from a commit (wal_autocheckpoint = 0). Otherwise the daemon's own admissions fill the
- * WAL to SQLite's autocheckpoint (1000 frames: every few seconds at 40 scans/s) and one
- * admission's commit copies it into the database, slowed down by the import's own I/O.
+ * While an import writes, its connection checkpoints the gate's database itself (PASSIVE:
+ * no lock, only I/O) right before its own write transactions (SliceWriter), and never from
+ * a commit (wal_autocheckpoint = 0 on this connection from its first checkpoint on); it
+ * keeps the WAL below the daemon's autocheckpoint, so no admission's commit copies the
+ * import's pages. No checkpoint runs on a timer: one between two admissions (while the
+ * import reads or sorts the file) made the next admission restart the WAL, an extra fsync
+ * in about one admission of ten. While the import only reads, the WAL is left as in quiet
+ * operation (a resync's connection keeps its autocheckpoint until then).
  * A resync runs on the daemon's connection: `stop()` gives it its setting back.
  */
 export class WalKeeper {
   readonly active: boolean;
   private readonly autocheckpoint: number;
-  private readonly timer: NodeJS.Timeout | undefined;
+  private writing = false;
 
   constructor(private readonly db: Database.Database) {
     this.active = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal';
     this.autocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
-    if (!this.active) return;
-    db.pragma('wal_autocheckpoint = 0');
-    this.timer = setInterval(() => this.checkpoint(), KEEPER_MS);
-    this.timer.unref();
   }
 
   /** Frames in the WAL when the checkpoint ran. */
   checkpoint(): number {
     if (!this.active) return 0;
+    if (!this.writing) {
+      this.writing = true;
+      this.db.pragma('wal_autocheckpoint = 0');
+    }
     const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
     return r?.log ?? 0;
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    if (this.active) this.db.pragma(`wal_autocheckpoint = ${this.autocheckpoint}`);
+    if (this.writing) this.db.pragma(`wal_autocheckpoint = ${this.autocheckpoint}`);
   }
 }
