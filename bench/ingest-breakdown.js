@@ -50,10 +50,10 @@ const { cleanups, cleanup } = runCleanup(dir);
 const KINDS = [
   ['insert_entries', /^insert into "?entries"?/],
   ['ticket_usage', /^update "?tickets"?/],
-  ['store_delta', /^(insert into|delete from) "?deltas"?/],
-  ['allocate_seq', /^update "?sites"?/],
+  ['store_delta', /^(insert into|delete from) "?deltas"?|^with ins as \(insert into deltas/],
+  ['allocate_seq', /^update "?sites"?|^with l as materialized \(select s\.id from sites/],
   ['gate_known', /^select "gate" from "gate_state"/],
-  ['high_seq', /^(select "high_seq" from|update) "?gate_state"?|^with cur as \(select high_seq/],
+  ['high_seq', /^(select "high_seq" from|update) "?gate_state"?|^with cur as \(select high_seq|^with v as .*\bgate_state\b/],
   ['not_passed', /^select cast\(ref_seq/],
   ['begin_commit', /^(begin|commit|rollback)\b/],
   ['revoked_check', /device_credentials/],

@@ -75,11 +75,20 @@ export interface AdmissionVerdicts {
  * plausible, the lane's rate respected. Whether an ST1/ID-card ticket was ever issued needs
  * the database and is judged while storing.
  */
-export function judgeAdmissions(site: string, gate: string, events: EntryEvent[], trusted: TrustedKeys, limiter: LaneRateLimiter, nowMs: number): AdmissionVerdicts {
+export function judgeAdmissions(
+  site: string,
+  gate: string,
+  events: EntryEvent[],
+  trusted: TrustedKeys,
+  limiter: LaneRateLimiter,
+  nowMs: number,
+  /** `events` are in seq order already (bySeq). */
+  ordered = false,
+): AdmissionVerdicts {
   const anomalies = new Map<string, Anomaly>();
   const signed = new Map<string, OfflineTicketPayload>();
-  const ordered = [...events].sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : BigInt(a.seq) > BigInt(b.seq) ? 1 : 0));
-  for (const e of ordered) {
+  const inOrder = ordered ? events : bySeq(events).ordered;
+  for (const e of inOrder) {
     if (e.kind !== 'admit') continue;
     const at = Date.parse(e.at);
     if (at > nowMs + FUTURE_SKEW_MS) {
@@ -97,4 +106,14 @@ export function judgeAdmissions(site: string, gate: string, events: EntryEvent[]
     if (!limiter.take(site, gate, at)) anomalies.set(e.eventId, 'rate_exceeded');
   }
   return { anomalies, signed };
+}
+
+/**
+ * Events in seq order (a stable sort: a repeated seq keeps its arrival order), with their
+ * seqs as bigints: each seq parsed once, not twice per comparison.
+ */
+export function bySeq(events: readonly EntryEvent[]): { ordered: EntryEvent[]; keys: bigint[] } {
+  const idx = events.map((e, i) => ({ e, k: BigInt(e.seq), i }));
+  idx.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i));
+  return { ordered: idx.map((x) => x.e), keys: idx.map((x) => x.k) };
 }

@@ -1,9 +1,9 @@
 import { EntriesMessageSchema, type EntriesMessage, type EntryEvent, type SnapshotTicket, type WhitelistChange, type WhitelistDelta } from '@stile/config';
-import { judgeAdmissions, LaneRateLimiter, ticketFromPayload, type AdmissionVerdicts, type Anomaly } from './admission-check.js';
+import { bySeq, judgeAdmissions, LaneRateLimiter, ticketFromPayload, type AdmissionVerdicts, type Anomaly } from './admission-check.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteKeys } from '../sites.js';
-import type { CloudStore, Db } from '../store/store.js';
+import type { CloudStore, Db, EntryRow } from '../store/store.js';
 import { parseGateTopic } from '../topics.js';
 import { GroupCommit } from './group-commit.js';
 import type { WhitelistPublisher } from '../whitelist/publisher.js';
@@ -51,11 +51,41 @@ export interface EntriesIngestDeps {
   /** Admissions stored as anomalies: alert staff. */
   onAnomalies?: (site: string, gate: string, counts: ReadonlyMap<Anomaly, number>) => void;
   now?: () => number;
+  /**
+   * Commit pipelines (group commits running at once), a gate's messages always in the same
+   * one. Default: 2 on PostgreSQL (one transaction inserts its entries while the other
+   * waits for its commit), 1 on SQLite (one connection: transactions take turns anyway).
+   */
+  pipelines?: number;
 }
 
 interface PendingMessage {
   msg: EntriesMessage;
   verdicts: AdmissionVerdicts;
+  /** The events in seq order (stable: a repeated seq keeps its arrival order). */
+  ordered: EntryEvent[];
+  first: bigint;
+  last: bigint;
+  /** Admissions only: stored set-based with the rest of the group's such messages. */
+  admitsOnly: boolean;
+}
+
+/** A message of an admissions-only run within a commit group, while it is stored. */
+interface RunMessage {
+  p: PendingMessage;
+  /** Its index in the group (and in the results). */
+  i: number;
+  inserted: number;
+  /** Inserted events, in order, that count (not anomalies, not given back by a stored correction). */
+  counted: EntryEvent[];
+  anomalies: Map<Anomaly, number>;
+  /** Unknown tickets of this message that could not be learned: later events of them count for nothing. */
+  unlearnable: Set<string>;
+  /** ticket → entries used after this message. */
+  usage: Map<string, number>;
+  conflicts: number;
+  /** The seq of its used-elsewhere delta (allocated when it counts anything). */
+  seq: number | null;
 }
 
 /**
@@ -63,16 +93,23 @@ interface PendingMessage {
  * seq)), ticket usage, partition conflicts, the gate's high-water mark and the
  * used-elsewhere delta commit together or not at all. Messages that arrive while a commit
  * is running (several ingest connections) share the next transaction: one fsync for the
- * group instead of one per message.
+ * group instead of one per message. Within the group, messages of admissions only (nearly
+ * all) are written set-based: one INSERT for all their events, one seq allocation, one
+ * ticket UPDATE, one INSERT of their deltas and one high-water statement for the group,
+ * with the same outcome as storing them one after the other in (site, gate, seq) order.
+ * On PostgreSQL two such pipelines run at once (a gate's messages always in the same one):
+ * one inserts its group's entries while the other holds the site's row up to its commit.
  */
 export class EntriesIngest {
-  private readonly commits = new GroupCommit<PendingMessage, BatchResult | null>((group) => this.storeGroup(group));
+  private readonly pipelines: GroupCommit<PendingMessage, BatchResult | null>[];
   private readonly store: CloudStore;
   private readonly whitelist: WhitelistPublisher;
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly unknownGates: UnknownGatePolicy;
   private readonly limiter: LaneRateLimiter;
+  /** Which commit pipeline takes each gate's messages. */
+  private readonly gatePipeline = new Map<string, number>();
   /** Gates whose gate_state row is committed (rows are never deleted): no lookup per message. */
   private readonly knownGates = new Set<string>();
 
@@ -83,6 +120,8 @@ export class EntriesIngest {
     this.log = d.log;
     this.unknownGates = d.unknownGates ?? 'reject';
     this.limiter = new LaneRateLimiter(d.maxAdmissionsPerSecond ?? (() => 5));
+    const n = Math.max(1, d.pipelines ?? (d.store.dialect === 'postgres' ? 2 : 1));
+    this.pipelines = Array.from({ length: n }, () => new GroupCommit<PendingMessage, BatchResult | null>((group) => this.storeGroup(group)));
   }
 
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
@@ -106,13 +145,19 @@ export class EntriesIngest {
     const msg = parsed.data;
     if (msg.site !== where.site || msg.gate !== where.gate) return drop('topic_mismatch', { site: msg.site, gate: msg.gate });
     if (!this.d.keys.has(msg.site)) return drop('unknown_site', { site: msg.site });
-    if (msg.events.some((e) => BigInt(e.seq) > MAX_SEQ || (e.refSeq !== undefined && BigInt(e.refSeq) > MAX_SEQ))) return drop('seq_out_of_range');
-
+    // Order by seq, not arrival, so an admission precedes its not-passed correction.
+    const { ordered, keys } = bySeq(msg.events);
+    if (keys[keys.length - 1]! > MAX_SEQ || msg.events.some((e) => e.refSeq !== undefined && BigInt(e.refSeq) > MAX_SEQ)) return drop('seq_out_of_range');
     let result: BatchResult | null;
     try {
       if (await this.d.isRevoked?.(msg.site, msg.gate)) return drop('gate_revoked', { site: msg.site, gate: msg.gate });
-      const verdicts = judgeAdmissions(msg.site, msg.gate, msg.events, this.d.keys.offlineKeys(msg.site), this.limiter, (this.d.now ?? Date.now)());
-      result = await this.commits.submit({ msg, verdicts });
+      const verdicts = judgeAdmissions(msg.site, msg.gate, ordered, this.d.keys.offlineKeys(msg.site), this.limiter, (this.d.now ?? Date.now)(), true);
+      const admitsOnly = ordered.every((e) => e.kind === 'admit');
+      // A gate's messages always in the same pipeline: its corrections, duplicates and
+      // high-water mark never race themselves. Pipelines meet only on a site's row (locked
+      // from the seq allocation to the commit), so a site's deltas still commit in seq order.
+      const pipeline = this.pipelines[this.pipelineOf(msg.site, msg.gate)]!;
+      result = await pipeline.submit({ msg, verdicts, ordered, first: keys[0]!, last: keys[keys.length - 1]!, admitsOnly });
     } catch (err) {
       this.metrics.dbErrors++;
       this.metrics.lastWriteError = { at: Date.now(), message: (err as Error).message };
@@ -134,80 +179,122 @@ export class EntriesIngest {
     if (result.delta) void this.whitelist.announce(result.delta);
     // The gate deletes outbox rows only on this receipt, never on a broker's PUBACK alone.
     // Duplicates get one too: their first receipt may have been lost.
-    this.d.receipt?.(msg.site, msg.gate, receiptFor(msg.events));
+    this.d.receipt?.(msg.site, msg.gate, receiptFor(ordered, keys));
     return 'ack';
+  }
+
+  /** The gate's commit pipeline: assigned in turn as gates are first seen, so the gates spread evenly. */
+  private pipelineOf(site: string, gate: string): number {
+    if (this.pipelines.length === 1) return 0;
+    const k = `${site}\u0000${gate}`;
+    let p = this.gatePipeline.get(k);
+    if (p === undefined) {
+      p = this.gatePipeline.size % this.pipelines.length;
+      this.gatePipeline.set(k, p);
+    }
+    return p;
   }
 
   /** One transaction for the group, messages in (site, gate, first seq) order. */
   private async storeGroup(group: PendingMessage[]): Promise<(BatchResult | null)[]> {
-    const order = group.map((p, i) => ({ msg: p.msg, verdicts: p.verdicts, i, first: minSeq(p.msg.events) }));
-    order.sort((a, b) => (a.msg.site < b.msg.site ? -1 : a.msg.site > b.msg.site ? 1 : a.msg.gate < b.msg.gate ? -1 : a.msg.gate > b.msg.gate ? 1 : a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    const order = group.map((p, i) => ({ p, i }));
+    order.sort((a, b) => {
+      const x = a.p.msg;
+      const y = b.p.msg;
+      if (x.site !== y.site) return x.site < y.site ? -1 : 1;
+      if (x.gate !== y.gate) return x.gate < y.gate ? -1 : 1;
+      return a.p.first < b.p.first ? -1 : a.p.first > b.p.first ? 1 : 0;
+    });
+    const receivedAt = new Date().toISOString();
     const results = await this.store.db.transaction().execute(async (trx) => {
       const out: (BatchResult | null)[] = new Array(group.length).fill(null);
-      for (const { msg, verdicts, i } of order) out[i] = await this.storeMessage(trx, msg, verdicts);
+      const stored: { p: PendingMessage; i: number }[] = [];
+      /** The runs' signed deltas, stored at the end with the high-water marks. */
+      const deltas: WhitelistDelta[] = [];
+      // Consecutive admissions-only messages are stored as one run; a message with
+      // corrections is stored on its own, event by event, between runs (order kept).
+      let run: { p: PendingMessage; i: number }[] = [];
+      for (const it of order) {
+        const { msg } = it.p;
+        if (!this.knownGates.has(`${msg.site}\u0000${msg.gate}`) && !(await this.store.gateKnown(msg.site, msg.gate, trx))) {
+          if (this.unknownGates === 'reject') continue; // out[i] stays null
+          await this.store.registerGate(msg.site, msg.gate, trx);
+          this.log.info({ site: msg.site, gate: msg.gate }, 'new gate registered');
+        }
+        stored.push(it);
+        if (it.p.admitsOnly) {
+          run.push(it);
+          continue;
+        }
+        await this.storeAdmitRun(trx, run, out, receivedAt, deltas);
+        run = [];
+        out[it.i] = await this.storeWithCorrections(trx, it.p, receivedAt);
+      }
+      await this.storeAdmitRun(trx, run, out, receivedAt, deltas);
+      await this.finishGroup(trx, stored, out, deltas);
       return out;
     });
-    for (const { msg, i } of order) if (results[i] !== null) this.knownGates.add(`${msg.site}\u0000${msg.gate}`);
+    for (const { p, i } of order) if (results[i] !== null) this.knownGates.add(`${p.msg.site}\u0000${p.msg.gate}`);
     this.metrics.ingestCommits++;
     this.metrics.lastCommitAt = Date.now();
     return results;
   }
 
-  private async storeMessage(trx: Db, msg: EntriesMessage, verdicts: AdmissionVerdicts): Promise<BatchResult | null> {
-    if (!this.knownGates.has(`${msg.site}\u0000${msg.gate}`) && !(await this.store.gateKnown(msg.site, msg.gate, trx))) {
-      if (this.unknownGates === 'reject') return null;
-      await this.store.registerGate(msg.site, msg.gate, trx);
-      this.log.info({ site: msg.site, gate: msg.gate }, 'new gate registered');
+  /**
+   * The runs' deltas stored, and each gate's high-water mark raised once for the group (one
+   * statement on PostgreSQL); a message's gap is judged against the mark as the messages
+   * before it in the group left it (as if stored one by one).
+   */
+  private async finishGroup(trx: Db, stored: { p: PendingMessage; i: number }[], out: (BatchResult | null)[], deltas: WhitelistDelta[]): Promise<void> {
+    const marks = new Map<string, { site: string; gate: string; seq: bigint }>();
+    for (const { p } of stored) {
+      const k = `${p.msg.site}\u0000${p.msg.gate}`;
+      const m = marks.get(k);
+      if (!m) marks.set(k, { site: p.msg.site, gate: p.msg.gate, seq: p.last });
+      else if (p.last > m.seq) m.seq = p.last;
     }
-    return this.storeBatch(trx, msg.site, msg.gate, msg.events, verdicts);
+    const high = await this.store.finishGroup(trx, deltas, [...marks.values()]);
+    for (const { p, i } of stored) {
+      const r = out[i];
+      if (!r) continue;
+      const k = `${p.msg.site}\u0000${p.msg.gate}`;
+      const prev = high.get(k) ?? 0n;
+      r.gap = r.inserted > 0 && p.first > prev + 1n;
+      // Usually batches overtaking each other (a gate keeps several in flight, and several
+      // ingest connections take them): the missing one follows. Counted in metrics.
+      if (r.gap) this.log.debug({ site: p.msg.site, gate: p.msg.gate, after: prev.toString(), next: p.first.toString() }, 'gap in gate entry seq (out of order or missing batch)');
+      if (p.last > prev) high.set(k, p.last);
+    }
   }
 
-  private async storeBatch(trx: Db, site: string, gate: string, events: EntryEvent[], v: AdmissionVerdicts): Promise<BatchResult> {
-    const receivedAt = new Date().toISOString();
-    // Order by seq, not arrival, so an admission precedes its not-passed correction.
-    const ordered = [...events].sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : BigInt(a.seq) > BigInt(b.seq) ? 1 : 0));
+  /** A message with not-passed corrections: the order within it matters, so event by event. */
+  private async storeWithCorrections(trx: Db, p: PendingMessage, receivedAt: string): Promise<BatchResult> {
+    const { site, gate } = p.msg;
+    const v = p.verdicts;
     const usage = new Map<string, number>();
     let inserted = 0;
     let conflicts = 0;
-    /** The delta seq, when storeAdmits allocated it and marked the tickets with it. */
-    let deltaSeq: number | null = null;
     const anomalies = new Map<Anomaly, number>();
-    if (ordered.every((e) => e.kind === 'admit')) {
-      // The usual batch: admissions only. Set-based, a handful of statements per message.
-      ({ inserted, conflicts, deltaSeq } = await this.storeAdmits(trx, site, gate, ordered, receivedAt, usage, v, anomalies));
-    } else {
-      // With not-passed corrections the order within the batch matters: event by event.
-      for (const e of ordered) {
-        if (!(await this.store.insertEntry(trx, site, gate, e, receivedAt, v.anomalies.get(e.eventId) ?? null))) continue;
-        inserted++;
-        const judged = v.anomalies.get(e.eventId);
-        if (judged) {
-          anomalies.set(judged, (anomalies.get(judged) ?? 0) + 1);
-          continue;
-        }
-        const outcome = e.kind === 'admit' ? await this.applyAdmit(trx, site, gate, e, v, anomalies) : await this.applyNotPassed(trx, site, gate, e);
-        if (outcome.conflict) conflicts++;
-        if (outcome.entriesUsed !== null) usage.set(e.ticketId, outcome.entriesUsed);
+    // Read-then-write of ticket counts below: first the site's row, as the runs hold it.
+    await this.store.lockSite(trx, site);
+    for (const e of p.ordered) {
+      if (!(await this.store.insertEntry(trx, site, gate, e, receivedAt, v.anomalies.get(e.eventId) ?? null))) continue;
+      inserted++;
+      const judged = v.anomalies.get(e.eventId);
+      if (judged) {
+        anomalies.set(judged, (anomalies.get(judged) ?? 0) + 1);
+        continue;
       }
+      const outcome = e.kind === 'admit' ? await this.applyAdmit(trx, site, gate, e, v, anomalies) : await this.applyNotPassed(trx, site, gate, e);
+      if (outcome.conflict) conflicts++;
+      if (outcome.entriesUsed !== null) usage.set(e.ticketId, outcome.entriesUsed);
     }
-    const first = ordered[0]!;
-    const last = ordered[ordered.length - 1]!;
-    const prevHigh = await this.store.raiseHighSeq(trx, site, gate, BigInt(last.seq));
-    const gap = inserted > 0 && BigInt(first.seq) > prevHigh + 1n;
-    // Usually batches overtaking each other (a gate keeps several in flight, and several
-    // ingest connections take them): the missing one follows. Counted in metrics.
-    if (gap) this.log.debug({ site, gate, after: prevHigh.toString(), next: first.seq }, 'gap in gate entry seq (out of order or missing batch)');
-
     let delta: WhitelistDelta | null = null;
     if (usage.size > 0) {
-      const changes: WhitelistChange[] = [...usage].map(([ticketId, entriesUsed]) => ({ op: 'used-elsewhere', ticketId, gate, entriesUsed }));
-      if (deltaSeq !== null) delta = await this.whitelist.appendDelta(trx, site, changes, deltaSeq);
-      else {
-        delta = await this.whitelist.appendDelta(trx, site, changes);
-        await this.store.markTicketsChanged(trx, site, [...usage.keys()], Number(delta.seq));
-      }
+      delta = await this.whitelist.appendDelta(trx, site, usageChanges(usage, gate));
+      await this.store.markTicketsChanged(trx, site, [...usage.keys()], Number(delta.seq));
     }
-    return { inserted, duplicates: events.length - inserted, conflicts, gap, delta, anomalies };
+    return { inserted, duplicates: p.msg.events.length - inserted, conflicts, gap: false, delta, anomalies };
   }
 
   /**
@@ -225,107 +312,156 @@ export class EntriesIngest {
   }
 
   /**
-   * A batch of admissions only (in seq order), with the same outcome as applyAdmit() one
-   * event at a time: the events are inserted in one statement, the stored not-passed
-   * corrections read at once, the tickets' counts raised in one UPDATE … RETURNING, and
-   * conflicts found by replaying the batch's admissions in seq order from the counts
-   * before it. Fills `usage` (ticket → entries used after the batch).
+   * A run of admissions-only messages (any sites and gates, in (site, gate, seq) order),
+   * with the same outcome as applyAdmit() one event at a time, message after message: the
+   * events of all of them inserted in one statement (which also reads the corrections stored
+   * before), one seq allocated per message that counts something, the tickets' counts raised
+   * in one UPDATE … RETURNING, and conflicts found by replaying the admissions in that order
+   * from the counts before the run. Every message that counted something gets its own
+   * used-elsewhere delta (as before: one per message), all stored in one statement.
    */
-  private async storeAdmits(
-    trx: Db,
-    site: string,
-    gate: string,
-    ordered: EntryEvent[],
-    receivedAt: string,
-    usage: Map<string, number>,
-    v: AdmissionVerdicts,
-    anomalies: Map<Anomaly, number>,
-  ): Promise<{ inserted: number; conflicts: number; deltaSeq: number | null }> {
-    const ids = await this.store.insertEntries(trx, site, gate, ordered, receivedAt, v.anomalies);
-    // An event repeated within the batch is inserted once: count its first occurrence.
-    // Anomalies are stored but count for nothing.
-    const fresh: EntryEvent[] = [];
-    let inserted = 0;
-    for (const e of ordered) {
-      if (!ids.delete(e.eventId)) continue;
-      inserted++;
-      const judged = v.anomalies.get(e.eventId);
-      if (judged) anomalies.set(judged, (anomalies.get(judged) ?? 0) + 1);
-      else fresh.push(e);
+  private async storeAdmitRun(trx: Db, run: { p: PendingMessage; i: number }[], out: (BatchResult | null)[], receivedAt: string, pending: WhitelistDelta[]): Promise<void> {
+    if (run.length === 0) return;
+    const rows: EntryRow[] = [];
+    for (const { p } of run) {
+      const { site, gate } = p.msg;
+      for (const e of p.ordered) rows.push({ site, gate, e, anomaly: p.verdicts.anomalies.get(e.eventId) ?? null });
     }
-    if (fresh.length === 0) return { inserted, conflicts: 0, deltaSeq: null };
-    // Corrections stored before this batch (this batch has none): a fully given-back admission counts for nothing.
-    const back = await this.store.notPassedForMany(trx, site, gate, fresh.map((e) => e.seq));
-    const counts = fresh.map((e) => {
-      const given = back.get(BigInt(e.seq).toString());
-      return given === undefined || given < e.persons;
-    });
-    const added = new Map<string, number>();
-    fresh.forEach((e, i) => counts[i] && added.set(e.ticketId, (added.get(e.ticketId) ?? 0) + 1));
-    if (added.size === 0) return { inserted, conflicts: 0, deltaSeq: null };
+    const ids = await this.store.insertEntries(trx, rows, receivedAt);
 
-    // The used-elsewhere delta's seq, allocated now so the ticket writes carry it.
-    const deltaSeq = await this.store.allocateSeq(trx, site);
-    const after = await this.store.addTicketUsage(trx, site, [...added], deltaSeq);
-    /** Running count per ticket, from its count before this batch; and its limit. */
-    const used = new Map<string, number>();
-    const limit = new Map<string, number>();
-    for (const [id, t] of after) {
-      used.set(id, t.entriesUsed - added.get(id)!);
-      limit.set(id, t.maxEntries);
-    }
-    const learned = new Map<string, SnapshotTicket>();
-    const unlearnable = new Set<string>();
-    let conflicts = 0;
-    for (let i = 0; i < fresh.length; i++) {
-      const e = fresh[i]!;
-      if (!counts[i] || unlearnable.has(e.ticketId)) continue;
-      const before = used.get(e.ticketId);
-      if (before === undefined) {
-        const ticket = await this.unknownTicket(trx, site, gate, e, v, anomalies);
-        if (!ticket) {
-          unlearnable.add(e.ticketId);
-          continue;
-        }
-        learned.set(e.ticketId, ticket);
-        used.set(e.ticketId, 1);
-        limit.set(e.ticketId, 1); // as stored by upsertTickets: the default max_entries
-        usage.set(e.ticketId, 1);
-        continue;
+    // An event repeated (within a message or in a later one) is inserted once: its first
+    // occurrence counts. Anomalies are stored but count for nothing; an admission whose full
+    // not-passed correction was stored before counts for nothing either.
+    const msgs: RunMessage[] = run.map(({ p, i }) => {
+      const m: RunMessage = { p, i, inserted: 0, counted: [], anomalies: new Map(), unlearnable: new Set(), usage: new Map(), conflicts: 0, seq: null };
+      for (const e of p.ordered) {
+        if (!ids.has(e.eventId)) continue;
+        const back = ids.get(e.eventId)!;
+        ids.delete(e.eventId);
+        m.inserted++;
+        const judged = p.verdicts.anomalies.get(e.eventId);
+        if (judged) m.anomalies.set(judged, (m.anomalies.get(judged) ?? 0) + 1);
+        else if (back === null || back < e.persons) m.counted.push(e);
       }
-      const now = before + 1;
-      if (now > limit.get(e.ticketId)!) {
-        // Admissions of this batch later in seq order are not there yet for this one.
-        const later = new Set(fresh.slice(i + 1).map((x) => BigInt(x.seq).toString()));
-        const earlier = await this.store.earlierAdmission(trx, site, e.ticketId, gate, e.seq, (g, seq) => g === gate && later.has(BigInt(seq).toString()));
-        const conflict = await this.store.insertConflict(trx, {
-          site,
-          ticketId: e.ticketId,
-          firstGate: earlier?.gate ?? null,
-          firstSeq: earlier?.seq ?? null,
-          secondGate: gate,
-          secondSeq: e.seq,
-        });
-        if (conflict) {
-          conflicts++;
-          this.log.warn(
-            { alert: 'partition_conflict', site, ticketId: e.ticketId, first: earlier, second: { gate, seq: e.seq }, entriesUsed: now, maxEntries: limit.get(e.ticketId) },
-            'ticket admitted more often than it allows (gates admitted it while partitioned)',
-          );
+      return m;
+    });
+
+    // One seq per message that counts something, in run order per site; the sites' rows stay
+    // locked to the commit, so deltas commit in seq order.
+    const perSite = new Map<string, RunMessage[]>();
+    for (const m of msgs) {
+      if (m.counted.length === 0) continue;
+      const list = perSite.get(m.p.msg.site);
+      if (list) list.push(m);
+      else perSite.set(m.p.msg.site, [m]);
+    }
+    if (perSite.size > 0) {
+      const firsts = await this.store.allocateSeqs(trx, new Map([...perSite].map(([site, list]) => [site, list.length])));
+      for (const [site, list] of perSite) list.forEach((m, k) => (m.seq = firsts.get(site)! + k));
+
+      /** `${site}\0${ticket}` → admissions added by the run, and the seq of the last message adding one. */
+      const added = new Map<string, { site: string; ticketId: string; n: number; seq: number }>();
+      for (const m of msgs) {
+        for (const e of m.counted) {
+          const k = `${m.p.msg.site}\u0000${e.ticketId}`;
+          const a = added.get(k);
+          if (a) {
+            a.n++;
+            a.seq = m.seq!;
+          } else added.set(k, { site: m.p.msg.site, ticketId: e.ticketId, n: 1, seq: m.seq! });
         }
       }
-      used.set(e.ticketId, now);
-      const l = learned.get(e.ticketId);
-      if (l) l.entriesUsed = now;
-      usage.set(e.ticketId, now);
+      const after = await this.store.addTicketUsageMany(trx, [...added.values()]);
+      /** Running count per ticket, from its count before this run; and its limit. */
+      const used = new Map<string, number>();
+      const limit = new Map<string, number>();
+      for (const [k, t] of after) {
+        used.set(k, t.entriesUsed - added.get(k)!.n);
+        limit.set(k, t.maxEntries);
+      }
+      /** Tickets learned from verified signed codes, with the message that last counted them. */
+      const learned = new Map<string, { site: string; ticket: SnapshotTicket; m: RunMessage }>();
+      for (let mi = 0; mi < msgs.length; mi++) {
+        const m = msgs[mi]!;
+        const { site, gate } = m.p.msg;
+        for (let ei = 0; ei < m.counted.length; ei++) {
+          const e = m.counted[ei]!;
+          if (m.unlearnable.has(e.ticketId)) continue;
+          const k = `${site}\u0000${e.ticketId}`;
+          const before = used.get(k);
+          if (before === undefined) {
+            const ticket = await this.unknownTicket(trx, site, gate, e, m.p.verdicts, m.anomalies);
+            if (!ticket) {
+              m.unlearnable.add(e.ticketId);
+              continue;
+            }
+            learned.set(k, { site, ticket, m });
+            used.set(k, 1);
+            limit.set(k, 1); // as stored by upsertTickets: the default max_entries
+            m.usage.set(e.ticketId, 1);
+            continue;
+          }
+          const now = before + 1;
+          if (now > limit.get(k)!) {
+            // Admissions of this run later in order are not there yet for this one.
+            const later = laterInRun(msgs, mi, e, site);
+            const earlier = await this.store.earlierAdmission(trx, site, e.ticketId, gate, e.seq, (g, seq) => later.has(`${g}\u0000${BigInt(seq).toString()}`));
+            const conflict = await this.store.insertConflict(trx, {
+              site,
+              ticketId: e.ticketId,
+              firstGate: earlier?.gate ?? null,
+              firstSeq: earlier?.seq ?? null,
+              secondGate: gate,
+              secondSeq: e.seq,
+            });
+            if (conflict) {
+              m.conflicts++;
+              this.log.warn(
+                { alert: 'partition_conflict', site, ticketId: e.ticketId, first: earlier, second: { gate, seq: e.seq }, entriesUsed: now, maxEntries: limit.get(k) },
+                'ticket admitted more often than it allows (gates admitted it while partitioned)',
+              );
+            }
+          }
+          used.set(k, now);
+          const l = learned.get(k);
+          if (l) {
+            l.ticket.entriesUsed = now;
+            l.m = m;
+          }
+          m.usage.set(e.ticketId, now);
+        }
+      }
+
+      // A message whose every counted admission was of a ticket nobody issued sends no delta:
+      // the site's later messages move down and the seqs left over are given back (still ours:
+      // same transaction), so the sequence stays gap-free.
+      for (const [site, list] of perSite) {
+        if (list.every((m) => m.usage.size > 0)) continue;
+        const first = firsts.get(site)!;
+        let next = first;
+        for (const m of list) m.seq = m.usage.size > 0 ? next++ : null;
+        await this.store.releaseSeqs(trx, site, first + list.length - next, first + list.length - 1);
+        for (const m of list) if (m.seq !== null) await this.store.markTicketsChanged(trx, site, [...m.usage.keys()], m.seq);
+      }
+      // Learned tickets, stored once with their count after the run, named by the delta of the last message that counted them.
+      const toLearn = new Map<string, { site: string; seq: number; tickets: SnapshotTicket[] }>();
+      for (const { site, ticket, m } of learned.values()) {
+        const k = `${site}\u0000${m.seq}`;
+        const l = toLearn.get(k);
+        if (l) l.tickets.push(ticket);
+        else toLearn.set(k, { site, seq: m.seq!, tickets: [ticket] });
+      }
+      for (const { site, seq, tickets } of toLearn.values()) await this.store.upsertTickets(trx, site, tickets, seq);
     }
-    if (usage.size === 0) {
-      // Only anomalies: no delta, so give the seq back (still ours: same transaction).
-      await this.store.releaseSeq(trx, site, deltaSeq);
-      return { inserted, conflicts, deltaSeq: null };
+
+    const withDelta = msgs.filter((m) => m.seq !== null);
+    // Stored with the group's last statement (finishGroup).
+    const deltas = this.whitelist.signDeltas(withDelta.map((m) => ({ site: m.p.msg.site, seq: m.seq!, changes: usageChanges(m.usage, m.p.msg.gate) })));
+    pending.push(...deltas);
+    const deltaOf = new Map(withDelta.map((m, k) => [m, deltas[k]!]));
+    for (const m of msgs) {
+      out[m.i] = { inserted: m.inserted, duplicates: m.p.msg.events.length - m.inserted, conflicts: m.conflicts, gap: false, delta: deltaOf.get(m) ?? null, anomalies: m.anomalies };
     }
-    if (learned.size > 0) await this.store.upsertTickets(trx, site, [...learned.values()], deltaSeq);
-    return { inserted, conflicts, deltaSeq };
   }
 
   /** A new admission: count it on the ticket; beyond what the ticket allows is a partition conflict. */
@@ -377,16 +513,30 @@ export class EntriesIngest {
 }
 
 /** The receipt names the message's first and last events by seq and by their random eventIds. */
-function receiptFor(events: EntryEvent[]): EntriesReceipt {
-  let first = events[0]!;
-  let last = events[0]!;
-  for (const e of events) {
-    if (BigInt(e.seq) < BigInt(first.seq)) first = e;
-    if (BigInt(e.seq) > BigInt(last.seq)) last = e;
-  }
-  return { from: BigInt(first.seq).toString(), to: BigInt(last.seq).toString(), firstEventId: first.eventId, lastEventId: last.eventId };
+function receiptFor(ordered: readonly EntryEvent[], keys: readonly bigint[]): EntriesReceipt {
+  const first = ordered[0]!;
+  // The first event with the highest seq (a repeated seq: the one that arrived first).
+  let j = ordered.length - 1;
+  while (j > 0 && keys[j - 1] === keys[j]) j--;
+  const last = ordered[j]!;
+  return { from: keys[0]!.toString(), to: keys[j]!.toString(), firstEventId: first.eventId, lastEventId: last.eventId };
 }
 
-function minSeq(events: EntryEvent[]): bigint {
-  return events.reduce((m, e) => (BigInt(e.seq) < m ? BigInt(e.seq) : m), BigInt(events[0]!.seq));
+/** A message's used-elsewhere changes: each ticket it counted, with the count after it. */
+function usageChanges(usage: ReadonlyMap<string, number>, gate: string): WhitelistChange[] {
+  return [...usage].map(([ticketId, entriesUsed]) => ({ op: 'used-elsewhere', ticketId, gate, entriesUsed }));
+}
+
+/**
+ * The events a conflict's earlier admission must not be: those of the run after `e` (the
+ * rest of its message and the later messages of its site), stored by the run's one INSERT but
+ * not there yet in the order the run stands for. Keys `${gate}\0${seq}`.
+ */
+function laterInRun(msgs: readonly RunMessage[], mi: number, e: EntryEvent, site: string): Set<string> {
+  const later = new Set<string>();
+  const own = msgs[mi]!;
+  const pos = own.p.ordered.indexOf(e);
+  own.p.ordered.slice(pos + 1).forEach((x) => later.add(`${own.p.msg.gate}\u0000${BigInt(x.seq).toString()}`));
+  for (const m of msgs.slice(mi + 1)) if (m.p.msg.site === site) for (const x of m.p.ordered) later.add(`${m.p.msg.gate}\u0000${BigInt(x.seq).toString()}`);
+  return later;
 }

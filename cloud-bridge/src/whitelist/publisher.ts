@@ -44,6 +44,11 @@ export class WhitelistPublisher {
     return delta;
   }
 
+  /** Deltas whose seqs the caller allocated, signed as appendDelta() signs them; the caller stores them (the ingest: with its commit group's last statement). */
+  signDeltas(items: readonly { site: string; seq: number; changes: WhitelistChange[] }[]): WhitelistDelta[] {
+    return items.map(({ site, seq, changes }) => this.keys.sign(site, { v: 1 as const, site, seq: String(seq), changes }) as WhitelistDelta);
+  }
+
   /** After the commit: publish the site's unpublished deltas in order (this one among them). Never rejects. */
   announce(delta: Pick<WhitelistDelta, 'site'>): Promise<void> {
     return this.kick(delta.site);
