@@ -13,6 +13,13 @@ export default tseslint.config(
     },
   },
   {
+    // The demo is its own workspace (@stile/demo): production code never imports it (tests may).
+    files: ['config/src/**', 'gate-agent/src/**', 'hardware-sim/src/**', 'cloud-bridge/src/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@stile/demo', '@stile/demo/*', '**/demo/src/*', '**/demo/dist/*'], message: 'production packages do not depend on the demo (@stile/demo)' }] }],
+    },
+  },
+  {
     // The dashboard's browser code: from the server it takes only the model type and the label table.
     files: ['cloud-bridge/web/**/*.ts'],
     rules: {

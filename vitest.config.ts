@@ -3,8 +3,14 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
-    // Unit tests run against sources; process-level tests spawn the built dist/.
-    alias: { '@stile/config': fileURLToPath(new URL('./config/src/index.ts', import.meta.url)) },
+    // Unit tests run against sources; process-level tests spawn the built dist/. The demo's
+    // fixtures (@stile/demo/site, @stile/demo/catalogue, devDependencies of the packages'
+    // tests) too, with the cloud-bridge catalogue module they build on.
+    alias: [
+      { find: /^@stile\/config$/, replacement: fileURLToPath(new URL('./config/src/index.ts', import.meta.url)) },
+      { find: /^@stile\/cloud-bridge\/catalogue$/, replacement: fileURLToPath(new URL('./cloud-bridge/src/catalogue/catalogue.ts', import.meta.url)) },
+      { find: /^@stile\/demo\/(site|catalogue)$/, replacement: fileURLToPath(new URL('./demo/src/$1.ts', import.meta.url)) },
+    ],
   },
   test: {
     include: ['*/test/**/*.test.ts'],

@@ -15,9 +15,14 @@ import { nowMs, summarize } from './lib.js';
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 
-/** A resident ID number with a valid GB 11643 (MOD 11-2) check character, unique per n. */
+/**
+ * A resident ID number that passes the cloud's checks, unique per n below 999 × 20,000: a
+ * county of Beijing per load process (110110–110199), a real birth date (1950-01-01 plus a
+ * day every 999 numbers), sequence 001–999 and a valid GB 11643 (MOD 11-2) check character.
+ */
 function idNumber(n) {
-  const body = `110105${String(n).padStart(11, '0')}`;
+  const birth = new Date(Date.UTC(1950, 0, 1) + Math.floor(n / 999) * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+  const body = `1101${10 + (process.pid % 90)}${birth}${String((n % 999) + 1).padStart(3, '0')}`;
   let sum = 0;
   for (let i = 0; i < 17; i++) sum += (body.charCodeAt(i) - 0x30) * WEIGHTS[i];
   return body + '10X98765432'[sum % 11];
@@ -33,7 +38,7 @@ function requests(job) {
   }
   if (job.kind === 'order') {
     const combos = job.dates.flatMap((date) => job.slots.map((slotId) => ({ date, slotId })));
-    const base = (process.pid % 1000) * 100_000_000; // 11 digits; distinct between the load processes of one run
+    const base = 0; // the county in idNumber() differs between the load processes of one run
     return () => {
       const i = n++;
       const { date, slotId } = combos[i % combos.length];

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { GateStore, importSnapshot, openDatabase } from '../gate-agent/dist/store/index.js';
-import { createDemoSite } from '../gate-agent/dist/demo/demo-site.js';
+import { createDemoSite } from '../demo/dist/site.js';
 import { fuzzCodecs } from '../gate-agent/dist/protocol/fuzz.js';
 import { startSimGate } from '../hardware-sim/dist/index.js';
 import { fmt, line, note, nowMs, summarize } from './lib.js';

@@ -3,7 +3,9 @@
 // `gatectl tickets import` loads a second 1M-ticket snapshot into the same database while
 // the scans go on. The figure is the gate's own `decisionMs` (its `admit` log line: the
 // whole Gatekeeper.evaluate, including the wait for the write lock) during the import
-// against the quiet period of the same run. stdout: one key=value line per figure;
+// against the quiet period of the same run; beside it, bench/idle-probe.js (no part in the
+// import) measures what the machine alone costs in the same windows: a bare fdatasync and
+// how late a 25 ms timer fires. stdout: one key=value line per figure;
 // stderr: progress and the slowest admissions. Nothing asserted.
 //
 // BENCH_TICKETS (default 1000000), BENCH_LOAD_RATE (scans/s, default 40),
@@ -16,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
-import { createDemoSite } from '../gate-agent/dist/demo/demo-site.js';
+import { createDemoSite } from '../demo/dist/site.js';
 import { GateStore, importSnapshot, openDatabase } from '../gate-agent/dist/store/index.js';
 import { fmt, intEnv, line, note, nowMs, summarize } from './lib.js';
 
@@ -24,6 +26,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const GATE_BIN = join(root, 'gate-agent/bin/stile-gate.js');
 const GATECTL_BIN = join(root, 'gate-agent/bin/gatectl.js');
+const PROBE = join(here, 'idle-probe.js');
 
 const TICKETS = intEnv('BENCH_TICKETS', 1_000_000);
 const RATE = intEnv('BENCH_LOAD_RATE', 40);
@@ -107,6 +110,11 @@ async function main() {
   store.close();
   const snapshot2 = join(dir, 'whitelist-2.ndjson');
   await secondSnapshot(site.whitelistPath, snapshot2);
+  // The generated site (two snapshots and a database, some hundred MB) is still dirty in the
+  // page cache: the kernel would write it back 30 s later (vm.dirty_expire_centisecs), i.e.
+  // in the middle of the measurement, and every fsync on the disk (each admission's commit)
+  // would wait behind that burst. Setup is not what is measured: flush it first.
+  execFileSync('sync');
 
   // Tickets that admit at any hour, once each, in random order.
   const ro = new Database(site.dbPath, { readonly: true });
@@ -134,6 +142,20 @@ async function main() {
   }
   const w = createWriteStream(fifo);
   await once(w, 'open');
+  // Beside the gate, a process that has nothing to do with it: its timer lateness (waiting for
+  // a CPU) and a bare fdatasync (the disk) at the same moments; what the machine alone costs.
+  const probeSamples = [];
+  const probe = spawn(process.execPath, [PROBE, join(dir, 'probe.dat')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(probe);
+  let probePartial = '';
+  probe.stdout.setEncoding('utf8').on('data', (c) => {
+    const parts = (probePartial + c).split('\n');
+    probePartial = parts.pop();
+    for (const p of parts) {
+      const [at, late, fsync] = p.split(' ').map(Number);
+      probeSamples.push({ at, late, fsync });
+    }
+  });
 
   let phase = 'warmup';
   let next = 0;
@@ -185,6 +207,7 @@ async function main() {
   if (code !== 0) throw new Error(`gatectl tickets import exited with ${code}: ${impOut}`);
   if (exhausted) throw new Error(`ran out of tickets to scan (${pool.length}); the import took ${((importEnd - importStart) / 1000).toFixed(0)} s`);
   const result = JSON.parse(impOut);
+  probe.kill('SIGTERM');
   await sleep(TAIL_S * 1000);
   clearTimeout(timer);
   // Let the last scans come through.
@@ -210,6 +233,12 @@ async function main() {
   const qe = summarize(by.quiet.e2e);
   const de = summarize(by.during.e2e);
   const importS = (importEnd - importStart) / 1000;
+  const quietFrom = importStart - QUIET_S * 1000;
+  const probeIn = (from, to) => probeSamples.filter((x) => x.at >= from && x.at < to);
+  const pq = probeIn(quietFrom, importStart);
+  const pd = probeIn(importStart, importEnd);
+  const pqs = { late: summarize(pq.map((x) => x.late)), fsync: summarize(pq.map((x) => x.fsync)) };
+  const pds = { late: summarize(pd.map((x) => x.late)), fsync: summarize(pd.map((x) => x.fsync)) };
   slow.sort((a, b) => b.ms - a.ms);
   note(`slowest during the import (s after it started, of ${importS.toFixed(1)} s): ${slow.slice(0, 8).map((x) => `${fmt(x.ms, 1)}ms@${x.atS.toFixed(1)}s`).join(' ')}`);
   const writeFrom = phaseAt.tickets_import ?? importEnd;
@@ -219,6 +248,11 @@ async function main() {
   note(
     `during the import: reading and sorting the file (${((writeFrom - importStart) / 1000).toFixed(1)} s) ${ph(staging)}; ` +
       `writing, swap at ${phaseAt.tickets_old ? `${((phaseAt.tickets_old - importStart) / 1000).toFixed(1)} s` : '?'} (${((importEnd - writeFrom) / 1000).toFixed(1)} s) ${ph(writing)}`,
+  );
+  note(
+    `idle probe (no part in the import): fdatasync quiet p99=${fmt(pqs.fsync.p99)} max=${fmt(pqs.fsync.max)}, during p99=${fmt(pds.fsync.p99)} max=${fmt(pds.fsync.max)}; ` +
+      `timer late quiet p99=${fmt(pqs.late.p99)} max=${fmt(pqs.late.max)}, during p99=${fmt(pds.late.p99)} max=${fmt(pds.late.max)}; ` +
+      `its slowest during the import: ${pd.sort((a, b) => Math.max(b.late, b.fsync) - Math.max(a.late, a.fsync)).slice(0, 5).map((x) => `fsync ${fmt(x.fsync, 1)}/late ${fmt(x.late, 1)}ms@${((x.at - importStart) / 1000).toFixed(1)}s`).join(' ')}`,
   );
   note(`decisionMs quiet p50=${fmt(q.p50)} p99=${fmt(q.p99)} max=${fmt(q.max)}; during p50=${fmt(d.p50)} p99=${fmt(d.p99)} max=${fmt(d.max)}`);
   note(`rejects: ${[...rejects].map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}; admitted ${admits.length} of ${lastSent} scans; gatectl reported ${(result.ms / 1000).toFixed(2)} s, ${result.carriedOver} kept from local use`);
@@ -239,6 +273,10 @@ async function main() {
       scan_to_admit_log_quiet_p99_ms: fmt(qe.p99),
       scan_to_admit_log_during_p99_ms: fmt(de.p99),
       scan_to_admit_log_during_max_ms: fmt(de.max),
+      idle_fsync_quiet_p99_ms: fmt(pqs.fsync.p99),
+      idle_fsync_during_p99_ms: fmt(pds.fsync.p99),
+      idle_fsync_during_max_ms: fmt(pds.fsync.max),
+      idle_timer_late_during_max_ms: fmt(pds.late.max),
       rejected: [...rejects.values()].reduce((a, b) => a + b, 0),
       rate_per_s: RATE,
       tickets: TICKETS,

@@ -13,7 +13,7 @@ import { connectAsync } from 'mqtt';
 import pino from 'pino';
 import { generateSigningKeyPair, topics } from '../config/dist/index.js';
 import { startCloudBridge } from '../cloud-bridge/dist/index.js';
-import { demoCatalogue } from '../cloud-bridge/dist/catalogue/catalogue.js';
+import { demoCatalogue } from '../demo/dist/catalogue.js';
 import { fmt, line, note, nowMs, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -366,7 +366,7 @@ async function mainProcess() {
   const Database = (await import('better-sqlite3')).default;
   const { generateSigningKeyPair, loadGateConfig, MqttSchema, newTicketId, topics } = await import('../config/dist/index.js');
   const { openGate } = await import('../gate-agent/dist/daemon/gate-context.js');
-  const { createDemoSite, localDate } = await import('../gate-agent/dist/demo/demo-site.js');
+  const { createDemoSite, localDate } = await import('../demo/dist/site.js');
   const { importSnapshot } = await import('../gate-agent/dist/store/index.js');
   const { fmt, intEnv, line, note, nowMs, pgSchema, startOutageProxy, summarize } = await import('./lib.js');
 

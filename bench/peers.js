@@ -23,7 +23,7 @@ import pino from 'pino';
 import { generateSigningKeyPair, loadGateConfig, MqttSchema, topics } from '../config/dist/index.js';
 import { startGateDaemon } from '../gate-agent/dist/daemon/gate-daemon.js';
 import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
-import { createDemoSite } from '../gate-agent/dist/demo/demo-site.js';
+import { createDemoSite } from '../demo/dist/site.js';
 import { importSnapshot } from '../gate-agent/dist/store/index.js';
 import { fmt, intEnv, line, note, nowMs, runCleanup, summarize } from './lib.js';
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { hashIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey, loadTrustedKeys, parseTicketCode, verifyOfflineTicket } from '../config/dist/index.js';
 import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
-import { createDemoSite, fakeIdNumber, newTicketId } from '../gate-agent/dist/demo/demo-site.js';
+import { createDemoSite, fakeIdNumber, newTicketId } from '../demo/dist/site.js';
 import { fmt, intEnv, line, mb, note, nowMs, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

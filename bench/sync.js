@@ -14,7 +14,7 @@ import { loadGateConfig, MqttSchema, topics } from '../config/dist/index.js';
 import { startCloudBridge } from '../cloud-bridge/dist/index.js';
 import { startGateDaemon } from '../gate-agent/dist/daemon/gate-daemon.js';
 import { openGate } from '../gate-agent/dist/daemon/gate-context.js';
-import { createDemoSite, newTicketId } from '../gate-agent/dist/demo/demo-site.js';
+import { createDemoSite, newTicketId } from '../demo/dist/site.js';
 import { importSnapshot } from '../gate-agent/dist/store/index.js';
 import { startIngestFloor } from './ingest-floor.js';
 import { cloudSite, ingestGates, loadRun as publisherRun, seedIngestTickets, sleep, waitUntil } from './ingest-lib.js';

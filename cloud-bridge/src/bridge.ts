@@ -11,7 +11,7 @@ import { LogSmsSender, type SmsSender } from './notify/sms.js';
 import { Reports } from './reports/report-service.js';
 import { CapacityMonitor } from './capacity/monitor.js';
 import { LogNotifier, MultiNotifier, WebhookNotifier, type StaffAlert, type StaffNotifier } from './notify/webhook.js';
-import { Sales } from './sales/sales.js';
+import { Sales, type SalesOptions } from './sales/sales.js';
 import { assertCredentials } from './credential-checks.js';
 import { EntriesIngest, type UnknownGatePolicy } from './ingest/entries.js';
 import { StatusIngest } from './ingest/status.js';
@@ -77,6 +77,8 @@ export interface CloudBridgeOptions {
   notifier?: StaffNotifier;
   /** The sales clock (tests: what "today" and "now" are for orders). */
   salesClock?: () => Date;
+  /** Availability's bound for changes made by other instances, and group commit of orders (sales.ts SalesOptions). */
+  salesOptions?: SalesOptions;
   logger?: Logger;
 }
 
@@ -215,7 +217,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     await untilSubscribed(connections, log);
 
     const salesSites = opts.sites.flatMap((s) => (s.sales ? [{ id: s.id, ...s.sales }] : []));
-    const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log, opts.salesClock);
+    const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log, opts.salesClock, opts.salesOptions);
     const staffTokens = new Map(salesSites.flatMap((s) => (s.staffTokenSha256 ? [[s.id, s.staffTokenSha256] as const] : [])));
     const notifier =
       opts.notifier ?? (opts.alertWebhook ? new MultiNotifier([new LogNotifier(log), new WebhookNotifier({ ...opts.alertWebhook, logger: log })]) : new LogNotifier(log));

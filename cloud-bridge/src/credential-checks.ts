@@ -3,9 +3,28 @@
  * in code get the same checks as cloud.yaml. Every problem is reported at once, one line each.
  */
 import { StileError, StileErrorCode } from '@stile/config';
-import { demoKeyChannels } from './catalogue/catalogue.js';
+import type { Catalogue } from './catalogue/catalogue.js';
 import { MIN_WEBHOOK_SECRET } from './notify/webhook.js';
 import type { SiteConfig } from './sites.js';
+
+/**
+ * SHA-256 digests (lowercase hex) of API keys that have been published: the demo channels'
+ * keys, which the demo (the separate @stile/demo workspace) prints and holds in its source, so
+ * anyone could sell through a channel configured with one. This is a denylist, a safety check
+ * for production, not demo code: only the digests are kept here, the keys themselves ship with
+ * the demo alone, and a catalogue channel whose apiKeySha256 is one of these is refused unless
+ * the config says `demo: true`. demo/test checks that every key of the demo is listed.
+ */
+export const PUBLISHED_API_KEY_SHA256: ReadonlySet<string> = new Set([
+  '5e5cb288428800b1dcfc5c982ece95ff15b910be46febe2e390d4821b06ecbb6', // demo wechat channel
+  'df5c5255378225e9fa1d6583110030d29b3f6709ac6fd253ef08274fcff1a6d2', // demo meituan channel
+  'ddbb060e7e9e0e6cb721e29cbd813e61c4a1cf18eb150c4a93832fb39eab9259', // demo kiosk channel
+]);
+
+/** The ids of the channels whose API key is a published demo key (one of {@link PUBLISHED_API_KEY_SHA256}). */
+export function demoKeyChannels(catalogue: Pick<Catalogue, 'channels'>): string[] {
+  return catalogue.channels.filter((c) => PUBLISHED_API_KEY_SHA256.has(c.apiKeySha256.toLowerCase())).map((c) => c.id);
+}
 
 /** Shortest ID-hash key, as on the gates (gate.yaml keys.idHash). */
 export const MIN_ID_HASH_KEY = 32;

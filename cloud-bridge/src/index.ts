@@ -8,4 +8,3 @@ export { connectDb, type DbOptions, type Dialect } from './store/connect.js';
 export { EntriesIngest, MAX_ENTRIES_PAYLOAD, type UnknownGatePolicy } from './ingest/entries.js';
 export { WhitelistPublisher } from './whitelist/publisher.js';
 export { Commands, type CommandOptions, type GateAction } from './commands/commands.js';
-export { demoCloud } from './demo/demo-cloud.js';

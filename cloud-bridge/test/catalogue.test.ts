@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isStileError, StileErrorCode, TicketTypeSchema } from '@stile/config';
+import { DEMO_API_KEYS, demoCatalogue } from '@stile/demo/catalogue';
 import {
   catalogueIssues,
-  DEMO_API_KEYS,
-  demoCatalogue,
   gateTicketTypes,
   parseCatalogue,
   sha256Hex,
@@ -276,6 +275,15 @@ describe('catalogue validation', () => {
     expect(c.pricing[1]).toEqual({ kind: 'night', from: '17:00', percentOff: 30 });
     expect(c.ticketTypes[0]).toMatchObject({ persons: 1, days: 'any', entries: { mode: 'single' }, antiPassbackSec: 0 });
     expect(c).toMatchObject({ currency: 'CNY', timeZone: 'Asia/Shanghai' });
+  });
+
+  it('real-name rules: one ticket per ID number per day and 180 days ahead unless the catalogue says otherwise; bad values are named', () => {
+    expect(parseCatalogue(base()).realName).toEqual({ ticketsPerIdPerDay: 1, bookingHorizonDays: 180 });
+    expect(parseCatalogue({ ...base(), realName: { ticketsPerIdPerDay: 3 } }).realName).toEqual({ ticketsPerIdPerDay: 3, bookingHorizonDays: 180 });
+    expect(parseCatalogue({ ...base(), realName: { bookingHorizonDays: 0 } }).realName).toEqual({ ticketsPerIdPerDay: 1, bookingHorizonDays: 0 });
+    expect(catalogueIssues({ ...base(), realName: { ticketsPerIdPerDay: 0, bookingHorizonDays: 1.5, perPhone: 2 } }).sort()).toEqual(
+      ['realName: Unrecognized key: "perPhone"', 'realName.ticketsPerIdPerDay: ticketsPerIdPerDay must be at least 1', 'realName.bookingHorizonDays: bookingHorizonDays must be a whole number of days'].sort(),
+    );
   });
 });
 

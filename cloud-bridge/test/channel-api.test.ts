@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basicAuthorization, hashIdNumber, TicketTypesDocumentSchema, topics, verifySiteDocument, WhitelistDeltaSchema, type WhitelistDelta } from '@stile/config';
 import type { CloudBridge } from '../src/bridge.js';
-import { DEMO_API_KEYS, demoCatalogue, type Catalogue } from '../src/catalogue/catalogue.js';
+import { DEMO_API_KEYS, demoCatalogue } from '@stile/demo/catalogue';
+import type { Catalogue } from '../src/catalogue/catalogue.js';
 import { LogSmsSender } from '../src/notify/sms.js';
 import { Reports } from '../src/reports/report-service.js';
 import { admit, DIALECTS, entriesMessage, idNumber, seedTickets, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
@@ -272,12 +273,17 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     const b = await p.order(adults(1, 9), uniqueId('i'), DEMO_API_KEYS.meituan);
     await p.write(b.body.orderId, 'pay', { paymentRef: 'b', amountFen: 7600 }, uniqueId('i'), DEMO_API_KEYS.meituan);
     await p.write(b.body.orderId, 'refund', { reason: 'weather' }, uniqueId('i'), DEMO_API_KEYS.meituan);
-    // Two admissions at the gate today, 10:xx local time.
-    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    // Two admissions at the gate today, at the start of the current local hour: never in the
+    // future (the cloud flags those), whatever time of day the test runs.
+    if (Date.now() % 3_600_000 < 2000) await new Promise((r) => setTimeout(r, 2000));
+    const hourStart = Date.now() - (Date.now() % 3_600_000); // Shanghai is UTC+8: its hours start with UTC's
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(hourStart);
+    const localHour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', hourCycle: 'h23' }).format(hourStart));
+    const atSecond = (s: number) => new Date(hourStart + s * 1000).toISOString();
     // Tickets the cloud issued (another channel's), admitted today: the cloud believes only those.
     await seedTickets(p.bridge, p.site, ['TKT-R1-0000', 'TKT-R2-0000'], today);
     const gate = await testClient();
-    await gate.publishAsync(topics.entries(p.site, 'g1'), entriesMessage(p.site, 'g1', [admit(1, 'TKT-R1-0000', { at: `${today}T10:05:00+08:00`, persons: 2 }), admit(2, 'TKT-R2-0000', { at: `${today}T10:40:00+08:00` })]), { qos: 1 });
+    await gate.publishAsync(topics.entries(p.site, 'g1'), entriesMessage(p.site, 'g1', [admit(1, 'TKT-R1-0000', { at: atSecond(0), persons: 2 }), admit(2, 'TKT-R2-0000', { at: atSecond(1) })]), { qos: 1 });
     await gate.endAsync();
     await waitFor(async () => (await p.bridge.store.countEntries(p.site)) === 2, 'the entries stored');
 
@@ -287,7 +293,7 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     expect(r.body.totals).toMatchObject({ orders: 2, ticketsSold: 3, revenueFen: 23600, refundedFen: 7600, netRevenueFen: 16000, refunds: 1 });
     expect(r.body.byChannel.map((c: { channel: string }) => c.channel)).toEqual(['wechat', 'meituan']);
     expect(r.body.refundsByReason[0]).toMatchObject({ reason: 'weather', count: 1, amountFen: 7600 });
-    expect(r.body.peakHour).toEqual({ hour: 10, persons: 3 });
+    expect(r.body.peakHour).toEqual({ hour: localHour, persons: 3 });
     const reportUrl = `http://127.0.0.1:${p.bridge.httpPort}/v1/staff/sites/${p.site}/reports/${today}`;
     const csv = await fetch(`${reportUrl}?format=csv`, { headers: staff });
     expect(csv.headers.get('content-type')).toContain('text/csv');
@@ -299,7 +305,7 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     // Today is not over: what GET showed is not kept; POST keeps it (the scheduler does at reportAt).
     expect(await p.bridge.store.db.selectFrom('reports').select('date').where('site', '=', p.site).where('date', '=', today).execute()).toEqual([]);
     expect((await p.call('POST', `/v1/staff/sites/${p.site}/reports/${today}`, undefined, staff, STAFF_TOKEN)).status).toBe(200);
-    expect((await p.call('GET', `/v1/staff/sites/${p.site}/reports/2026-02-30`, undefined, staff, STAFF_TOKEN)).body.error).toBe('invalid_request');
+    expect((await p.call('GET', `/v1/staff/sites/${p.site}/reports/2026-02-30`, undefined, staff, STAFF_TOKEN)).body.error).toBe('invalid_date'); // #15: an impossible date is invalid_date everywhere
     const list = await p.call('GET', `/v1/staff/sites/${p.site}/reports`, undefined, staff, STAFF_TOKEN);
     expect(list.body.reports).toContainEqual(expect.objectContaining({ date: today, orders: 2, revenueFen: 23600, entries: 3 }));
 
@@ -314,6 +320,76 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     } finally {
       scheduled.stop();
     }
+  });
+
+  it('real-name rules (#15): one place per ID number per day unless the catalogue allows more, a booking horizon; ID numbers need a real region and birth date', async () => {
+    const p = await park({ now: () => new Date('2027-03-01T09:00:00+08:00') });
+    expect((await p.order(adults(1, 40))).status).toBe(201);
+    const again = await p.order({ ...adults(1, 41), visitors: [...adults(1, 41).visitors, ...adults(1, 40).visitors] });
+    expect(again).toMatchObject({ status: 409, body: { error: 'visitor_already_booked', visitor: 1 } });
+    expect(again.body.message).toContain('visitors[1]');
+    expect(JSON.stringify(again.body)).not.toContain(idNumber(40));
+    expect((await p.order({ ...adults(1, 40), date: NEXT_DAY })).status).toBe(201); // another day
+    expect(await p.bridge.sales.expireHolds(-1)).toBe(2); // an expired order frees the ID number
+    expect((await p.order(adults(1, 40))).status).toBe(201);
+    // The default horizon: 180 days from 2027-03-01.
+    expect((await p.order({ ...adults(1, 60), date: '2027-08-28' })).status).toBe(201);
+    expect((await p.order({ ...adults(1, 61), date: '2027-08-29' })).body.error).toBe('beyond_booking_horizon');
+    // Region 99 does not exist; a birth date of 1990-02-30 or in the future is no birth date.
+    for (const body17 of ['99010519900101001', '11010519900230001', '11010520270302001', '11000019900101001']) {
+      const sum = [...body17].reduce((s, d, i) => s + Number(d) * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][i]!, 0);
+      const r = await p.order({ ...adults(1), visitors: [{ name: '甲', idNumber: body17 + '10X98765432'[sum % 11]! }] });
+      expect(r, body17).toMatchObject({ status: 422, body: { error: 'invalid_id_number', visitor: 0 } });
+    }
+
+    // A park that sells 2 per ID number per day, 7 days ahead.
+    const q = await park({ catalogue: { ...demoCatalogue(), realName: { ticketsPerIdPerDay: 2, bookingHorizonDays: 7 } }, now: () => new Date('2027-03-05T09:00:00+08:00') });
+    expect((await q.order(adults(1, 70))).status).toBe(201);
+    expect((await q.order(adults(1, 70))).status).toBe(201);
+    expect((await q.order(adults(1, 70))).body.error).toBe('visitor_already_booked');
+    expect((await q.order({ ...adults(1, 71), date: '2027-03-13' })).body.error).toBe('beyond_booking_horizon');
+    const av = await q.call('GET', '/v1/channel/availability?date=2027-03-13');
+    expect(av).toMatchObject({ status: 422, body: { error: 'beyond_booking_horizon' } });
+    expect((await q.call('GET', `/v1/channel/availability?date=${DAY}`)).body.realName).toEqual({ ticketsPerIdPerDay: 2, bookingHorizonDays: 7, lastDate: '2027-03-12' });
+    // Rebooking to a day where the visitor already holds the limit is refused too.
+    const other = await q.order({ ...adults(1, 70), date: '2027-03-11' });
+    await q.write(other.body.orderId, 'pay', { paymentRef: 'o', amountFen: 8000 });
+    expect((await q.write(other.body.orderId, 'rebook', { date: DAY, slotId: 's12' })).body.error).toBe('visitor_already_booked');
+  });
+
+  it('availability is current with each sale, refund and pause at once, and with another instance within its TTL; a slot is almostFull by its own numbers; two instances never sell one ID number twice', async () => {
+    const cat = demoCatalogue();
+    const catalogue = { ...cat, slots: cat.slots.map((s) => (s.id === 's10' ? { ...s, quota: 10 } : s.id === 's12' ? { ...s, quota: 0 } : s)) };
+    const db = await testDb(dialect);
+    const site = testSite(['g1']);
+    const config = { ...site.config, sales: { catalogue, capacity: { daily: 5000, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY } };
+    const a = await testBridge(db, [config], { demoMode: true, salesOptions: { availabilityTtlMs: 60_000 } });
+    open.push({ bridge: a, db });
+    const b = await testBridge(db, [config], { demoMode: true, salesOptions: { availabilityTtlMs: 200, groupCommit: false } });
+    open.unshift({ bridge: b, db: { options: {}, cleanup: () => Promise.resolve() } });
+    const req = async (bridge: CloudBridge, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${bridge.httpPort}${path}`, { method, headers: { authorization: `Bearer ${DEMO_API_KEYS.wechat}`, 'content-type': 'application/json', 'idempotency-key': uniqueId('idem') }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    const slot = async (bridge: CloudBridge, id: string) => ((await req(bridge, 'GET', `/v1/channel/availability?date=${DAY}`)).body.slots as { slotId: string; remaining: number; almostFull: boolean }[]).find((s) => s.slotId === id)!;
+    expect(await slot(a, 's10')).toMatchObject({ remaining: 10, almostFull: false });
+    expect(await slot(a, 's12')).toMatchObject({ remaining: 0, almostFull: false }); // closed, not "almost full"
+    expect(await slot(b, 's10')).toMatchObject({ remaining: 10 });
+    const o = await req(a, 'POST', '/v1/channel/orders', adults(9, 800));
+    expect(o.status).toBe(201);
+    expect(await slot(a, 's10')).toMatchObject({ remaining: 1, almostFull: true }); // at once on the instance that sold
+    expect(await slot(a, 's14')).toMatchObject({ almostFull: false }); // a quiet slot on the same day
+    await waitFor(async () => (await slot(b, 's10')).remaining === 1, 'the other instance within its TTL', 3000);
+    await req(a, 'POST', `/v1/channel/orders/${o.body.orderId}/pay`, { paymentRef: 'p', amountFen: 72000 });
+    await req(a, 'POST', `/v1/channel/orders/${o.body.orderId}/refund`, { reason: 'weather' });
+    expect(await slot(a, 's10')).toMatchObject({ remaining: 10, almostFull: false });
+    await a.sales.setChannelPaused(site.config.id, 'wechat', true, 'staff:li', 'test');
+    expect((await req(a, 'GET', `/v1/channel/availability?date=${DAY}`)).body).toMatchObject({ paused: true, open: false });
+    await a.sales.setChannelPaused(site.config.id, 'wechat', false, 'staff:li', 'test');
+    // One ID number ordered on both instances at once (group commit on a, none on b): one place.
+    const race = await Promise.all(Array.from({ length: 6 }, (_, i) => req(i % 2 ? a : b, 'POST', '/v1/channel/orders', adults(1, 900))));
+    expect(race.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(race.filter((r) => r.status === 409).every((r) => r.body.error === 'visitor_already_booked')).toBe(true);
   });
 
   it('serves the OpenAPI document at /docs and the gates’ ticket-type rules', async () => {

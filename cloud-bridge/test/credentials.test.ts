@@ -8,9 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, isStileError, StileErrorCode } from '@stile/config';
 import { parseDocument } from 'yaml';
 import { startCloudBridge, type CloudBridge, type CloudBridgeOptions } from '../src/bridge.js';
-import { demoCatalogue, demoKeyChannels, parseCatalogue, sha256Hex, type Catalogue } from '../src/catalogue/catalogue.js';
+import { demoCatalogue } from '@stile/demo/catalogue';
+import { parseCatalogue, sha256Hex, type Catalogue } from '../src/catalogue/catalogue.js';
 import { loadCloudConfig } from '../src/config.js';
-import { credentialProblems } from '../src/credential-checks.js';
+import { credentialProblems, demoKeyChannels } from '../src/credential-checks.js';
 import { connectDb } from '../src/store/connect.js';
 import { testBridge, testDb, testSite, type TestDb } from './helpers.js';
 

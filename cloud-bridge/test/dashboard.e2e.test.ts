@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.js';
 import type { CloudBridge } from '../src/bridge.js';
-import { DEMO_API_KEYS, demoCatalogue } from '../src/catalogue/catalogue.js';
+import { DEMO_API_KEYS, demoCatalogue } from '@stile/demo/catalogue';
 import { generateSigningKeyPair } from '@stile/config';
 import { feed, makeGate, SITE, startGate, Teardown, gateCleanup, type CloudSide, type GateSide } from './faults/harness.js';
 import { idNumber, MQTT_URL, testBridge, testDb, uniqueId, type TestDb } from './helpers.js';

@@ -131,9 +131,13 @@ export function entriesMessage(site: string, gate: string, events: Record<string
 }
 
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-/** The n-th valid 18-character resident ID number (correct MOD 11-2 check character). */
+/**
+ * The n-th valid 18-character resident ID number: region 110105, a real birth date (from
+ * 1990-01-01, a day later every 1000 numbers), sequence n % 1000, MOD 11-2 check character.
+ */
 export function idNumber(n: number): string {
-  const body = `110105199001${String(n).padStart(5, '0')}`;
+  const birth = new Date(Date.UTC(1990, 0, 1) + Math.floor(n / 1000) * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+  const body = `110105${birth}${String(n % 1000).padStart(3, '0')}`;
   const sum = [...body].reduce((s, d, i) => s + Number(d) * ID_WEIGHTS[i]!, 0);
   return body + '10X98765432'[sum % 11]!;
 }

@@ -108,6 +108,34 @@ describe.each(DIALECTS)('CloudStore on %s', (dialect) => {
     expect(await store.changesSince('nope', 0)).toEqual({ ok: false, reason: 'unknown_site' });
   });
 
+  it('finishes an ingest group: deltas stored and pruned, high-water marks raised, the marks before returned', async () => {
+    const store = await fresh(3);
+    const site = uniqueId();
+    await store.ensureSite(site, 'ck1');
+    await store.registerGate(site, 'g1');
+    await store.registerGate(site, 'g2');
+    const group = (seqs: number[], marks: { gate: string; seq: bigint }[]) =>
+      store.db.transaction().execute(async (trx) => {
+        const firsts = await store.allocateSeqs(trx, new Map([[site, seqs.length]]));
+        expect(firsts.get(site)).toBe(seqs[0]);
+        return store.finishGroup(
+          trx,
+          seqs.map((s) => delta(site, s)),
+          marks.map((m) => ({ site, ...m })),
+        );
+      });
+    const first = await group([1, 2, 3], [{ gate: 'g1', seq: 10n }, { gate: 'g2', seq: 4n }]);
+    expect(first).toEqual(new Map([[`${site}\u0000g1`, 0n], [`${site}\u0000g2`, 0n]]));
+    const second = await group([4, 5], [{ gate: 'g1', seq: 7n }, { gate: 'g2', seq: 9n }]);
+    expect(second).toEqual(new Map([[`${site}\u0000g1`, 10n], [`${site}\u0000g2`, 4n]]));
+    expect((await store.gateState(site, 'g1'))?.highSeq).toBe('10');
+    expect((await store.gateState(site, 'g2'))?.highSeq).toBe('9');
+    const r = await store.changesSince(site, 2);
+    expect(r.ok && r.deltas.map((d) => d.seq)).toEqual(['3', '4', '5']);
+    expect(await store.changesSince(site, 1)).toEqual({ ok: false, reason: 'gone' });
+    expect(await store.headSeq(site)).toBe(5);
+  });
+
   it('ignores a status from an older epoch', async () => {
     const store = await fresh();
     const site = uniqueId();

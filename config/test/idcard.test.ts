@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashIdNumber, isValidIdNumber, maskIdNumber, normalizeIdNumber } from '../src/idcard.js';
+import { hashIdNumber, idNumberProblem, isValidIdNumber, maskIdNumber, normalizeIdNumber } from '../src/idcard.js';
 
 // Independent reference: weight 2^(17-i) mod 11, check = (12 - sum mod 11) mod 11, 10 -> X.
 function withCheck(body17: string): string {
@@ -89,5 +89,26 @@ describe('maskIdNumber', () => {
       expect(shown.length).toBeLessThan(n);
     }
     expect(maskIdNumber('9'.repeat(10_000)).length).toBeLessThanOrEqual(34);
+  });
+});
+
+describe('idNumberProblem', () => {
+  const TODAY = '2026-11-30';
+  it.each(BODIES.map(withCheck))('accepts %s', (id) => expect(idNumberProblem(id, TODAY)).toBeUndefined());
+  it('accepts Hong Kong, Macao and Taiwan residence permits (810000, 820000, 830000)', () => {
+    for (const r of ['810000', '820000', '830000']) expect(idNumberProblem(withCheck(`${r}19900101123`), TODAY)).toBeUndefined();
+  });
+  it('says what is wrong: format, check digit, region, birth date', () => {
+    expect(idNumberProblem('1101051949123100', TODAY)).toBe('format');
+    expect(idNumberProblem('11010519491231002Y', TODAY)).toBe('format');
+    expect(idNumberProblem('110105194912310021', TODAY)).toBe('check_digit');
+    for (const region of ['000000', '100105', '160105', '710101', '990101', '110000', '810101']) expect(idNumberProblem(withCheck(`${region}19900101123`), TODAY), region).toBe('region');
+    for (const birth of ['19900230', '19901301', '19900100', '20261201', '18960101']) expect(idNumberProblem(withCheck(`110105${birth}123`), TODAY), birth).toBe('birth_date');
+  });
+  it('takes today as the caller gives it: born today is fine, tomorrow is not; 130 years is the oldest', () => {
+    expect(idNumberProblem(withCheck('11010520261130123'), TODAY)).toBeUndefined();
+    expect(idNumberProblem(withCheck('11010520261201123'), TODAY)).toBe('birth_date');
+    expect(idNumberProblem(withCheck('11010518961130123'), TODAY)).toBeUndefined();
+    expect(idNumberProblem(withCheck('11010518961129123'), TODAY)).toBe('birth_date');
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-/** `npm start` end to end: demo/start.js from the built dist/ (cloud, two gates, visitors), fast and small. */
+/** `npm start` end to end: @stile/demo's bin (demo/bin/stile-demo.js) on the built dist/ (cloud, two gates, visitors), fast and small. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
 afterAll(() => {
@@ -16,7 +16,7 @@ function runDemo(env: Record<string, string>, timeoutMs = 90_000): Promise<{ cod
   const dir = mkdtempSync(join(tmpdir(), 'stile-demo-'));
   dirs.push(dir);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'demo/start.js')], {
+    const child = spawn(process.execPath, [join(ROOT, 'demo/bin/stile-demo.js')], {
       cwd: ROOT,
       env: { ...process.env, DEMO_DIR: join(dir, '.demo'), DEMO_VISITORS: '40', DEMO_PACE_MS: '20', DEMO_CAPACITY: '20', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,7 +56,7 @@ function checkRun(r: { code: number | null; out: string; err: string }): void {
   expect(r.out, context).toMatch(/orders paid \(\d+ persons: /);
 }
 
-describe('npm start (demo/start.js)', () => {
+describe('npm start (demo/bin/stile-demo.js)', () => {
   it('runs the park with simulated hardware when socat is there (else says so) and fills it', async () => {
     const r = await runDemo({});
     checkRun(r);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { basicAuthorization, generateSigningKeyPair, issueOfflineTicket, loadSigningKey, signControl, type GateConfig } from '@stile/config';
 import { startGateDaemon, type GateDaemon } from '../src/daemon/gate-daemon.js';
-import { writeWhitelist } from '../src/demo/demo-site.js';
+import { writeWhitelist } from '@stile/demo/site';
 import { GATECTL_BIN } from './helpers/processes.js';
 import { makeSite, silent, type TestSite } from './helpers/site.js';
 import { controlKey, signSnapshotFile } from './helpers/signed-snapshot.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStileError, StileErrorCode, type StileError } from '@stile/config';
 import { GateStore, importSnapshot, openDatabase, SNAPSHOT_LINE_MAX_BYTES } from '../src/store/index.js';
-import { writeWhitelist } from '../src/demo/demo-site.js';
+import { writeWhitelist } from '@stile/demo/site';
 import { controlKey, signatureLine, signedSnapshot, signSnapshotFile } from './helpers/signed-snapshot.js';
 
 const KEY = 'k'.repeat(32);

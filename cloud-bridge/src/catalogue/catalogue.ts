@@ -118,6 +118,26 @@ export const ChannelSchema = z
 
 export const RefundReasonSchema = z.object({ code: id(), label: z.string().min(1).max(100) }).strict();
 
+/** Default days ahead a visit date may be sold (today is day 0); parks usually set 7–60. */
+export const DEFAULT_BOOKING_HORIZON_DAYS = 180;
+
+/**
+ * Real-name rules, enforced on every order and rebooking: how many places one ID number may
+ * hold for one visit date (across orders and channels; pending and paid orders count, refunded
+ * and expired ones do not), and how far ahead dates are sold.
+ */
+export const RealNameSchema = z
+  .object({
+    ticketsPerIdPerDay: z.number().int('ticketsPerIdPerDay must be a whole number').min(1, 'ticketsPerIdPerDay must be at least 1').max(100, 'ticketsPerIdPerDay: at most 100').default(1),
+    bookingHorizonDays: z
+      .number()
+      .int('bookingHorizonDays must be a whole number of days')
+      .min(0, 'bookingHorizonDays must not be negative (0: today only)')
+      .max(730, 'bookingHorizonDays: at most 730 (two years)')
+      .default(DEFAULT_BOOKING_HORIZON_DAYS),
+  })
+  .strict();
+
 const CatalogueShape = z
   .object({
     currency: z.literal('CNY', { error: 'only CNY is supported' }).default('CNY'),
@@ -129,6 +149,7 @@ const CatalogueShape = z
     channels: z.array(ChannelSchema, required('list the sales channels')).min(1, 'at least one sales channel is needed'),
     // Every refund names a reason, so an empty list would make refunds impossible.
     refundReasons: z.array(RefundReasonSchema, required('list the refund reasons ({ code, label })')).min(1, 'at least one refund reason is needed'),
+    realName: RealNameSchema.default({ ticketsPerIdPerDay: 1, bookingHorizonDays: DEFAULT_BOOKING_HORIZON_DAYS }),
   })
   .strict();
 
@@ -140,6 +161,7 @@ export type EarlyBirdRule = Extract<PricingRule, { kind: 'earlyBird' }>;
 export type NightRule = Extract<PricingRule, { kind: 'night' }>;
 export type Channel = Shape['channels'][number];
 export type RefundReason = Shape['refundReasons'][number];
+export type RealNameRules = Shape['realName'];
 
 /* ---------- entry windows (shared by validation, pricing and the gate rules) ---------- */
 
@@ -421,71 +443,9 @@ export function gateTicketTypes(catalogue: Catalogue): TicketType[] {
   return out;
 }
 
-/* ---------- demo ---------- */
+/* ---------- API keys ---------- */
 
+/** SHA-256 (lowercase hex) of a text, as a channel's apiKeySha256 holds it. */
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/**
- * Fixed API keys of the demo channels; the demo prints them, the catalogue holds only their
- * hashes. They are public: a cloud not in demo mode refuses a catalogue that uses them.
- */
-export const DEMO_API_KEYS = {
-  wechat: 'demo-wechat-key',
-  meituan: 'demo-meituan-key',
-  kiosk: 'demo-kiosk-key',
-} as const;
-
-/** SHA-256 (lowercase hex) of every public demo key. */
-const DEMO_KEY_HASHES: ReadonlySet<string> = new Set(Object.values(DEMO_API_KEYS).map(sha256Hex));
-
-/** The ids of the channels whose API key is one of the public {@link DEMO_API_KEYS}. */
-export function demoKeyChannels(catalogue: Pick<Catalogue, 'channels'>): string[] {
-  return catalogue.channels.filter((c) => DEMO_KEY_HASHES.has(c.apiKeySha256.toLowerCase())).map((c) => c.id);
-}
-
-/** A realistic catalogue for a small 3A scenic park. */
-export function demoCatalogue(): Catalogue {
-  const grace = { earlyMin: 15, lateMin: 30 };
-  return parseCatalogue({
-    currency: 'CNY',
-    timeZone: 'Asia/Shanghai',
-    ticketTypes: [
-      { id: 'adult', name: 'Adult', priceFen: 8000, slotGrace: grace },
-      { id: 'child', name: 'Child (1.2–1.5 m)', priceFen: 4000, slotGrace: grace },
-      { id: 'senior', name: 'Senior (60+)', priceFen: 4000, slotGrace: grace },
-      { id: 'family', name: 'Family package (2 adults + 1 child)', priceFen: 18000, persons: 3, slotGrace: grace },
-      { id: 'weekend', name: 'Weekend special', priceFen: 6800, days: 'weekend', channels: ['wechat', 'kiosk'], slotGrace: grace },
-    ],
-    slots: [
-      { id: 'early', start: '06:30', end: '08:00', quota: 200 },
-      { id: 's08', start: '08:00', end: '10:00', quota: 800 },
-      { id: 's10', start: '10:00', end: '12:00', quota: 1000 },
-      { id: 's12', start: '12:00', end: '14:00', quota: 1000 },
-      { id: 's14', start: '14:00', end: '16:00', quota: 800 },
-      { id: 's16', start: '16:00', end: '18:00', quota: 500 },
-      // Starts at 18:00, not 17:00: slots may not overlap and 16:00–18:00 is a day slot.
-      { id: 'night', start: '18:00', end: '21:00', quota: 600 },
-    ],
-    pricing: [
-      { kind: 'earlyBird', before: '08:00', percentOff: 20 },
-      { kind: 'night', from: '17:00', percentOff: 30 },
-      // Off-season: winter and early spring weekends, for the single-person tickets.
-      { kind: 'offSeasonWeekend', months: [1, 2, 3, 11, 12], percentOff: 15, types: ['adult', 'child', 'senior'] },
-      { kind: 'channelPrice', channel: 'meituan', type: 'adult', priceFen: 7600 },
-      { kind: 'channelPrice', channel: 'meituan', type: 'family', priceFen: 17000 },
-    ],
-    channels: [
-      { id: 'wechat', name: 'WeChat mini-program', kind: 'online', apiKeySha256: sha256Hex(DEMO_API_KEYS.wechat) },
-      { id: 'meituan', name: 'Meituan', kind: 'online', apiKeySha256: sha256Hex(DEMO_API_KEYS.meituan) },
-      { id: 'kiosk', name: 'On-site kiosk', kind: 'kiosk', apiKeySha256: sha256Hex(DEMO_API_KEYS.kiosk) },
-    ],
-    refundReasons: [
-      { code: 'weather', label: 'Bad weather / park closed' },
-      { code: 'illness', label: 'Illness' },
-      { code: 'changed_plans', label: 'Changed plans' },
-      { code: 'duplicate_order', label: 'Duplicate order' },
-    ],
-  });
 }

@@ -1,8 +1,10 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import {
   canonicalJson,
   hashIdNumber,
-  isValidIdNumber,
+  idNumberProblem,
+  type IdNumberProblem,
   maskIdNumber,
   minutesOfDay,
   newTicketId,
@@ -19,8 +21,12 @@ import type { SmsSender } from '../notify/sms.js';
 import type { CloudStore, Db } from '../store/store.js';
 import type { OrdersTable } from '../store/schema.js';
 import type { WhitelistPublisher } from '../whitelist/publisher.js';
-import { localDate, localTime } from './local-date.js';
+import { FreshCache } from './availability-view.js';
+import { addDays, localDate, localTime } from './local-date.js';
+import { Refusal, type Reply } from './refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
+
+export { Refusal, type Reply } from './refusals.js';
 
 /** What a site sells: its catalogue, its daily capacity and the key its gates hash ID numbers with. */
 export interface SalesSite {
@@ -36,26 +42,49 @@ export interface SalesSite {
   reportAt?: string;
 }
 
-/** An answer to a channel request: HTTP status and JSON body. Errors carry a machine-readable `error`. */
-export interface Reply {
-  status: number;
-  body: Record<string, unknown>;
+/** Tuning of the sales module; the defaults suit one instance or several on one store. */
+export interface SalesOptions {
+  /**
+   * How old availability may be for changes made by another instance on the same store
+   * (this instance's own changes show at once). Default 1000 ms; 0 reads the store every time.
+   */
+  availabilityTtlMs?: number;
+  /**
+   * Group commit: orders that arrive while one is being committed share the next
+   * transaction (one durable commit for the group, each order in its own savepoint, so
+   * one order's refusal or error never touches another). Default on.
+   */
+  groupCommit?: boolean;
+  /** Orders per group at most (default 32). */
+  maxGroup?: number;
+  /**
+   * Groups committing at once (default: 4 on PostgreSQL, 1 on SQLite, which has one writer).
+   * An order's lane follows its visit date, so two lanes never lock the same inventory rows.
+   */
+  groupLanes?: number;
 }
 
-/** Business refusals: stored under the idempotency key like a success, so a retry gets the same answer. */
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-  reply(): Reply {
-    return { status: this.status, body: { error: this.error, message: this.message, ...this.details } };
-  }
+/** What a write does besides its reply: steps after the commit, and the visit dates whose sold counts it moved. */
+interface WriteEffects {
+  after: (() => Promise<void>)[];
+  dates: Set<string>;
 }
+
+interface OrderJob {
+  site: SalesSite;
+  channel: Channel;
+  key: string;
+  body: CreateOrderBody;
+  resolve: (r: Reply) => void;
+  reject: (err: unknown) => void;
+}
+
+const ID_PROBLEM_TEXT: Record<IdNumberProblem, string> = {
+  format: 'not a resident ID number (18 characters: 17 digits and a digit or X)',
+  check_digit: 'not a valid ID number (the check character does not match)',
+  region: 'not a valid ID number (the region code is not a province-level code of GB/T 2260)',
+  birth_date: 'not a valid ID number (the birth date is not a real date, is in the future or is over 130 years ago)',
+};
 
 const DAY = '*';
 const REFUSAL_TEXT: Record<SalesRefusal, (date: string) => string> = {
@@ -68,6 +97,15 @@ const REFUSAL_TEXT: Record<SalesRefusal, (date: string) => string> = {
 /** How long an unpaid order holds its places. */
 export const HOLD_MS = 15 * 60_000;
 const NO_SLOT = '';
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A stable lane for a key (FNV-1a). */
+function laneOf(key: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
+}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -96,8 +134,18 @@ interface IssuedTicket {
 export class Sales {
   private readonly sites = new Map<string, SalesSite>();
   private readonly byKeyHash = new Map<string, { site: SalesSite; channel: Channel }>();
+  private readonly byKnownKey = new Map<string, { site: SalesSite; channel: Channel }>();
   /** Called after a committed sale, payment, refund, rebooking or channel change (the capacity monitor). */
   onChange: (site: string) => void = () => {};
+  /** Sold counts per slot (and DAY) of one site and date, key "site\0date" (availability-view.ts). */
+  private readonly soldView: FreshCache<Map<string, number>>;
+  /** Pause state of every channel of a site. */
+  private readonly pauseView: FreshCache<Map<string, { paused: boolean; by?: string; reason?: string; at?: string }>>;
+  /** Availability answers as sent, per site, date and channel, with what they were computed from. */
+  private readonly bodies = new Map<string, { stamp: string; text: string }>();
+  private readonly groupCommit: boolean;
+  private readonly maxGroup: number;
+  private readonly lanes: { queue: OrderJob[]; flushing: boolean }[];
 
   constructor(
     private readonly store: CloudStore,
@@ -106,7 +154,21 @@ export class Sales {
     private readonly sms: SmsSender,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
+    options: SalesOptions = {},
   ) {
+    const ttl = options.availabilityTtlMs ?? 1000;
+    this.soldView = new FreshCache((key) => {
+      const [site, date] = key.split('\0') as [string, string];
+      return this.sold(site, date);
+    }, ttl);
+    this.pauseView = new FreshCache(async (site) => {
+      const rows = await this.store.db.selectFrom('channel_state').selectAll().where('site', '=', site).execute();
+      return new Map(rows.map((r) => [r.channel, r.paused === 0 ? { paused: false } : { paused: true, by: r.changed_by, reason: r.reason, at: r.changed_at }]));
+    }, ttl);
+    this.groupCommit = options.groupCommit ?? true;
+    this.maxGroup = Math.max(1, options.maxGroup ?? 32);
+    const lanes = Math.max(1, options.groupLanes ?? (store.dialect === 'postgres' ? 4 : 1));
+    this.lanes = Array.from({ length: lanes }, () => ({ queue: [], flushing: false }));
     for (const s of sites) {
       this.sites.set(s.id, s);
       for (const c of s.catalogue.channels) {
@@ -128,7 +190,13 @@ export class Sales {
 
   /** The channel an API key belongs to (keys are configured as SHA-256 only). */
   channelForKey(apiKey: string): { site: SalesSite; channel: Channel } | undefined {
-    return this.byKeyHash.get(sha256(apiKey));
+    const known = this.byKnownKey.get(apiKey);
+    if (known) return known;
+    const found = this.byKeyHash.get(sha256(apiKey));
+    // Only keys that name a channel are remembered (at most one per channel): unknown keys
+    // cannot grow the map, and a known key skips the hash on every later call.
+    if (found) this.byKnownKey.set(apiKey, found);
+    return found;
   }
 
   /** Persons a channel may have sold for one day (capacity/levels.ts sellLimit: online stops below orange). */
@@ -149,15 +217,15 @@ export class Sales {
     if (!slot) return; // priceFor refuses unknown slots
     const lateMin = site.catalogue.ticketTypes.find((t) => t.id === typeId)?.slotGrace.lateMin ?? 0;
     const now = localTime(this.now(), site.catalogue.timeZone);
-    if (minutesOfDay(now) > minutesOfDay(slot.end) + lateMin) throw new Refusal(422, 'slot_over', `slot ${slot.id} (${slot.start}–${slot.end}) is over for today`);
+    if (minutesOfDay(now) > minutesOfDay(slot.end) + lateMin) throw new Refusal('slot_over', `slot ${slot.id} (${slot.start}–${slot.end}) is over for today`);
   }
 
   /** Refuse a sale for today when the park's live level already says so (the sold count alone may not). */
   private checkLiveLevel(site: SalesSite, channel: Channel, date: string): void {
     if (date !== localDate(this.now(), site.catalogue.timeZone)) return;
     const level = this.levelToday(site.id);
-    if (level === 'red') throw new Refusal(409, 'capacity_red', 'the park is full today');
-    if (level === 'orange' && channel.kind === 'online') throw new Refusal(409, 'capacity_orange', 'online sales for today are closed: the park is nearly full (the rest is kept for on-site sales)');
+    if (level === 'red') throw new Refusal('capacity_red', 'the park is full today');
+    if (level === 'orange' && channel.kind === 'online') throw new Refusal('capacity_orange', 'online sales for today are closed: the park is nearly full (the rest is kept for on-site sales)');
   }
 
   async channelPaused(site: string, channel: string, db: Db = this.store.db): Promise<{ paused: boolean; by?: string; reason?: string; at?: string }> {
@@ -171,76 +239,175 @@ export class Sales {
     return new Map(rows.map((r) => [r.slot_id, Number(r.sold)]));
   }
 
-  /** Live availability for one channel and day. */
+  /** Refuse a date that is not sold now: before today (park time) or past the booking horizon. */
+  private checkDateSold(site: SalesSite, date: string, today = localDate(this.now(), site.catalogue.timeZone)): void {
+    if (date < today) throw new Refusal('date_in_past', `${date} is in the past`);
+    const { bookingHorizonDays } = site.catalogue.realName;
+    const last = this.lastDate(today, bookingHorizonDays);
+    if (date > last) throw new Refusal('beyond_booking_horizon', `${date} is more than ${bookingHorizonDays} days ahead: the park sells up to ${last}`);
+  }
+
+  private lastDateMemo = { key: '', date: '' };
+  /** today + horizon days (remembered: availability asks on every call). */
+  private lastDate(today: string, days: number): string {
+    const key = `${today}+${days}`;
+    if (this.lastDateMemo.key !== key) this.lastDateMemo = { key, date: addDays(today, days) };
+    return this.lastDateMemo.date;
+  }
+
+  /**
+   * Refuse visitors who already hold the park's limit of places for `date` (catalogue
+   * realName.ticketsPerIdPerDay; pending and paid orders count, on any channel). Called
+   * after reserve(): the day's inventory row is then locked, so two orders for one date take
+   * turns here and the second sees the first.
+   */
+  private async checkVisitorsFree(trx: Db, site: SalesSite, date: string, idHashes: string[], exceptOrder?: string): Promise<void> {
+    const max = site.catalogue.realName.ticketsPerIdPerDay;
+    const rows = await trx
+      .selectFrom('order_visitors as v')
+      .innerJoin('orders as o', 'o.order_id', 'v.order_id')
+      .select((eb) => ['v.id_hash', eb.fn.countAll().as('n')])
+      .where('v.id_hash', 'in', [...new Set(idHashes)])
+      .where('o.site', '=', site.id)
+      .where('o.visit_date', '=', date)
+      .where('o.status', 'in', ['pending', 'paid'])
+      .$if(exceptOrder !== undefined, (qb) => qb.where('o.order_id', '!=', exceptOrder!))
+      .groupBy('v.id_hash')
+      .execute();
+    const held = new Map(rows.map((r) => [r.id_hash, Number(r.n)]));
+    idHashes.forEach((h, i) => {
+      const n = held.get(h) ?? 0;
+      if (n + 1 > max) throw new Refusal('visitor_already_booked', `visitors[${i}]: this ID number already holds ${n} place(s) for ${date}; the park sells ${max} per ID number per day`, { visitor: i });
+    });
+  }
+
+  /** Live availability for one channel and day (availabilityJson parsed). */
   async availability(site: SalesSite, channel: Channel, date: string): Promise<Reply> {
-    if (date < localDate(this.now(), site.catalogue.timeZone)) return new Refusal(422, 'date_in_past', `${date} is in the past`).reply();
-    const sold = await this.sold(site.id, date);
+    const r = await this.availabilityJson(site, channel, date);
+    return { status: r.status, body: JSON.parse(r.text) as Record<string, unknown> };
+  }
+
+  /**
+   * Live availability for one channel and day as the JSON text sent: computed from sold
+   * counts and pause state kept in memory (FreshCache: current with this instance's
+   * writes, ≤ availabilityTtlMs behind other instances'), and the answer itself kept until
+   * one of its inputs (sold counts, pauses, today's level, the date) changes.
+   */
+  async availabilityJson(site: SalesSite, channel: Channel, date: string): Promise<{ status: number; text: string }> {
+    const today = localDate(this.now(), site.catalogue.timeZone);
+    try {
+      this.checkDateSold(site, date, today);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      return { status: err.status, text: JSON.stringify(err.reply().body) };
+    }
+    const level = date === today ? this.levelToday(site.id) : undefined;
+    const soldNow = this.soldView.get(`${site.id}\0${date}`);
+    const sold = soldNow instanceof Promise ? await soldNow : soldNow;
+    const pausesNow = this.pauseView.get(site.id);
+    const pauses = pausesNow instanceof Promise ? await pausesNow : pausesNow;
+    const key = `${site.id}\0${date}\0${channel.id}`;
+    const stamp = `${sold.version}|${pauses.version}|${level ?? ''}|${today}`;
+    const kept = this.bodies.get(key);
+    if (kept?.stamp === stamp) return { status: 200, text: kept.text };
+    const text = JSON.stringify(this.availabilityBody(site, channel, date, today, sold.value, pauses.value.get(channel.id)?.paused ?? false, level));
+    if (this.bodies.size >= 10_000) this.bodies.clear();
+    this.bodies.set(key, { stamp, text });
+    return { status: 200, text };
+  }
+
+  private availabilityBody(site: SalesSite, channel: Channel, date: string, today: string, sold: Map<string, number>, paused: boolean, level: Level | undefined): Record<string, unknown> {
     const daySold = sold.get(DAY) ?? 0;
     const { daily } = site.capacity;
     const t = thresholds(site.capacity);
-    const level = date === localDate(this.now(), site.catalogue.timeZone) ? this.levelToday(site.id) : undefined;
     const blocked = level === 'red' || (level === 'orange' && channel.kind === 'online');
     const dayRemaining = blocked ? 0 : Math.max(0, this.dayLimit(site, channel) - daySold);
     const almostFull = daySold >= t.yellow || (level !== undefined && level !== 'green');
-    const pause = await this.channelPaused(site.id, channel.id);
     const types = site.catalogue.ticketTypes
       .filter((t) => !t.channels || t.channels.includes(channel.id))
       .map((t) => {
         const q = priceFor(site.catalogue, { typeId: t.id, channelId: channel.id, visitDate: date });
         return { typeId: t.id, name: t.name, persons: t.persons, ...(q.ok ? { unitFen: q.unitFen, discounts: q.discounts } : { available: false, reason: q.reason }) };
       });
+    // A slot is almost full by its own numbers: open (quota > 0) and at most a tenth of its
+    // quota (at least 1) left for this channel, the day's limit included. A quiet slot on a
+    // busy day is not; a closed slot (quota 0) is not (it is closed).
     const slots = site.catalogue.slots.map((s) => {
       const remaining = Math.max(0, Math.min(s.quota - (sold.get(s.id) ?? 0), dayRemaining));
-      return { slotId: s.id, start: s.start, end: s.end, quota: s.quota, remaining, almostFull: almostFull || remaining <= Math.max(1, Math.floor(s.quota / 10)) };
+      return { slotId: s.id, start: s.start, end: s.end, quota: s.quota, remaining, almostFull: s.quota > 0 && remaining <= Math.max(1, Math.floor(s.quota / 10)) };
     });
+    const { ticketsPerIdPerDay, bookingHorizonDays } = site.catalogue.realName;
     return {
-      status: 200,
-      body: {
-        site: site.id,
-        channel: channel.id,
-        date,
-        open: !pause.paused && dayRemaining > 0,
-        paused: pause.paused,
-        capacity: { daily, sold: daySold, remaining: dayRemaining, percent: percentOf(daySold, daily), ...(level ? { level } : {}) },
-        almostFull,
-        slots,
-        types,
-      },
+      site: site.id,
+      channel: channel.id,
+      date,
+      open: !paused && dayRemaining > 0,
+      paused,
+      capacity: { daily, sold: daySold, remaining: dayRemaining, percent: percentOf(daySold, daily), ...(level ? { level } : {}) },
+      almostFull,
+      slots,
+      types,
+      realName: { ticketsPerIdPerDay, bookingHorizonDays, lastDate: this.lastDate(today, bookingHorizonDays) },
     };
   }
 
-  /** Run `work` under an idempotency key, in one transaction with it. */
-  private async idempotent(site: SalesSite, channel: Channel, key: string, request: unknown, work: (trx: Db, after: (() => Promise<void>)[]) => Promise<Reply>): Promise<Reply> {
+  private requestHash(site: SalesSite, request: unknown): string {
     // Keyed: the body holds ID numbers, and a plain hash of it could be brute-forced from
     // the rest of the order (the masked number leaves only a birth date and a few digits).
-    const requestHash = createHmac('sha256', site.idHashKey).update(canonicalJson(request)).digest('hex');
-    const after: (() => Promise<void>)[] = [];
+    return createHmac('sha256', site.idHashKey).update(canonicalJson(request)).digest('hex');
+  }
+
+  /** Run `work` under an idempotency key, in one transaction with it. */
+  private async idempotent(site: SalesSite, channel: Channel, key: string, request: unknown, work: (trx: Db, fx: WriteEffects) => Promise<Reply>): Promise<Reply> {
+    const requestHash = this.requestHash(site, request);
+    const fx: WriteEffects = { after: [], dates: new Set() };
     const reply = await this.store.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto('idempotency')
-        .values({ site: site.id, channel: channel.id, key, request_hash: requestHash, status: 0, response: '', created_at: this.now().toISOString() })
-        .onConflict((oc) => oc.columns(['site', 'channel', 'key']).doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
-        after.length = 0;
-        const row = await trx.selectFrom('idempotency').select(['request_hash', 'status', 'response']).where('site', '=', site.id).where('channel', '=', channel.id).where('key', '=', key).executeTakeFirstOrThrow();
-        if (row.request_hash !== requestHash) return new Refusal(422, 'idempotency_key_reused', 'this Idempotency-Key was used for a different request').reply();
-        return { status: Number(row.status), body: { ...(JSON.parse(row.response) as Record<string, unknown>), replayed: true } };
-      }
-      let r: Reply;
-      try {
-        r = await work(trx, after);
-      } catch (err) {
-        if (!(err instanceof Refusal)) throw err;
-        after.length = 0;
-        r = err.reply();
-      }
-      await trx.updateTable('idempotency').set({ status: r.status, response: JSON.stringify(r.body) }).where('site', '=', site.id).where('channel', '=', channel.id).where('key', '=', key).execute();
-      return r;
+      fx.after.length = 0;
+      fx.dates.clear();
+      return this.underKey(trx, site, channel, key, requestHash, work, fx);
     });
-    for (const f of after) await f().catch((err: unknown) => this.log.warn({ err, site: site.id }, 'after-commit step failed'));
-    if (reply.status < 300 && reply.body.replayed !== true) this.onChange(site.id);
+    await this.committed(site.id, reply, fx);
     return reply;
+  }
+
+  /**
+   * Inside a transaction: claim the key, or answer from it. The work runs in a savepoint: a
+   * refusal rolls back whatever it wrote before refusing (places taken, rows), and only the
+   * refusal is stored under the key.
+   */
+  private async underKey(trx: Db, site: SalesSite, channel: Channel, key: string, requestHash: string, work: (trx: Db, fx: WriteEffects) => Promise<Reply>, fx: WriteEffects): Promise<Reply> {
+    const inserted = await trx
+      .insertInto('idempotency')
+      .values({ site: site.id, channel: channel.id, key, request_hash: requestHash, status: 0, response: '', created_at: this.now().toISOString() })
+      .onConflict((oc) => oc.columns(['site', 'channel', 'key']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+      const row = await trx.selectFrom('idempotency').select(['request_hash', 'status', 'response']).where('site', '=', site.id).where('channel', '=', channel.id).where('key', '=', key).executeTakeFirstOrThrow();
+      if (row.request_hash !== requestHash) return new Refusal('idempotency_key_reused', 'this Idempotency-Key was used for a different request').reply();
+      return { status: Number(row.status), body: { ...(JSON.parse(row.response) as Record<string, unknown>), replayed: true } };
+    }
+    await sql`SAVEPOINT sales_work`.execute(trx);
+    let r: Reply;
+    try {
+      r = await work(trx, fx);
+      await sql`RELEASE SAVEPOINT sales_work`.execute(trx);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      await sql`ROLLBACK TO SAVEPOINT sales_work`.execute(trx);
+      await sql`RELEASE SAVEPOINT sales_work`.execute(trx);
+      fx.after.length = 0;
+      fx.dates.clear();
+      r = err.reply();
+    }
+    await trx.updateTable('idempotency').set({ status: r.status, response: JSON.stringify(r.body) }).where('site', '=', site.id).where('channel', '=', channel.id).where('key', '=', key).execute();
+    return r;
+  }
+
+  /** After the commit: availability first (at once), then the steps that talk to the outside. */
+  private async committed(siteId: string, reply: Reply, fx: WriteEffects): Promise<void> {
+    for (const d of fx.dates) this.soldView.invalidate(`${siteId}\0${d}`);
+    for (const f of fx.after) await f().catch((err: unknown) => this.log.warn({ err, site: siteId }, 'after-commit step failed'));
+    if (reply.status < 300 && reply.body.replayed !== true) this.onChange(siteId);
   }
 
   /** Add `persons` to the slot's and the day's sold counts, or refuse: the oversell guard. */
@@ -260,14 +427,17 @@ export class Sales {
       return row !== undefined;
     };
     // Slot first, day second, in every transaction: the same lock order, so no deadlocks.
-    if (slot && !(await take(slot.id, slot.quota))) throw new Refusal(409, 'sold_out', `slot ${slot.id} on ${date} has fewer than ${persons} places left`, { slotId: slot.id });
+    // A refusal rolls the savepoint back (underKey), so a slot taken before the day said no is given back.
+    if (slot && !(await take(slot.id, slot.quota))) {
+      const left = Math.max(0, slot.quota - ((await this.sold(site.id, date, trx)).get(slot.id) ?? 0));
+      throw new Refusal('sold_out', `slot ${slot.id} on ${date} has ${left} place(s) left; the order has ${persons} visitor(s)`, { slotId: slot.id, requested: persons, remaining: left });
+    }
     if (opts.day !== false && !(await take(DAY, this.dayLimit(site, channel)))) {
-      if (slot) await this.release(trx, site.id, date, slot.id, persons, false);
       // Which rule said no, for the channel: the same rules the limit came from.
       const load = (await this.sold(site.id, date, trx)).get(DAY) ?? 0;
       const d = salesDecision(site.capacity, { load, channelKind: channel.kind, requestedPersons: persons });
       const reason = d.ok ? 'capacity_exceeded' : d.reason;
-      throw new Refusal(409, reason, REFUSAL_TEXT[reason](date));
+      throw new Refusal(reason, `${REFUSAL_TEXT[reason](date)} (the order has ${persons} visitor(s))`, { requested: persons, remaining: Math.max(0, this.dayLimit(site, channel) - load) });
     }
   }
 
@@ -283,61 +453,147 @@ export class Sales {
     }
   }
 
+  /**
+   * A real-name order. With group commit (the default), orders that arrive while another
+   * group commits wait for the next group: one transaction and one durable commit for all of
+   * them, each order in its own savepoint.
+   */
   async createOrder(site: SalesSite, channel: Channel, key: string, body: CreateOrderBody): Promise<Reply> {
-    return this.idempotent(site, channel, key, { op: 'order', body }, async (trx) => {
-      if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal(409, 'channel_paused', `sales on ${channel.id} are paused by park staff`);
-      if (body.date < localDate(this.now(), site.catalogue.timeZone)) throw new Refusal(422, 'date_in_past', `${body.date} is in the past`);
-      if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal(422, 'slot_required', 'this park sells time slots: name one (slotId)');
-      this.checkLiveLevel(site, channel, body.date);
-      this.checkSlotNotOver(site, body.typeId, body.date, body.slotId);
-      const seen = new Set<string>();
-      const visitors = body.visitors.map((v, i) => {
-        // The number itself never goes into a message or a log.
-        if (!isValidIdNumber(v.idNumber)) throw new Refusal(422, 'invalid_id_number', `visitor ${i + 1}: not a valid ID number (check digit)`, { visitor: i });
-        const n = normalizeIdNumber(v.idNumber);
-        if (seen.has(n)) throw new Refusal(422, 'duplicate_visitor', `visitor ${i + 1}: the same ID number twice in one order`, { visitor: i });
-        seen.add(n);
-        return { name: v.name, idHash: hashIdNumber(site.idHashKey, n), idMasked: maskIdNumber(n) };
-      });
-      const quote = priceFor(site.catalogue, { typeId: body.typeId, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}), ...(body.entry ? { entry: body.entry } : {}) });
-      if (!quote.ok) throw new Refusal(422, quote.reason, quote.message);
-      if (visitors.length % quote.persons !== 0) throw new Refusal(422, 'package_size', `"${body.typeId}" is sold for ${quote.persons} persons per ticket; ${visitors.length} visitors do not fill whole tickets`);
-      const slotId = body.slotId ?? NO_SLOT;
-      await this.reserve(trx, site, channel, body.date, slotId, visitors.length);
-      const orderId = `O${newTicketId()}`;
-      const amountFen = quote.unitFen * (visitors.length / quote.persons);
-      const pricing = { unitFen: quote.unitFen, baseFen: quote.baseFen, discounts: quote.discounts, ...(quote.entryWindow ? { entryWindow: quote.entryWindow } : {}) };
-      await trx
-        .insertInto('orders')
-        .values({
-          order_id: orderId,
-          site: site.id,
-          channel: channel.id,
-          status: 'pending',
-          type_id: body.typeId,
-          gate_type_id: quote.gateTypeId,
-          visit_date: body.date,
-          slot_id: slotId,
-          persons: visitors.length,
-          amount_fen: amountFen,
-          pricing: JSON.stringify(pricing),
-          contact_phone: body.contactPhone,
-          created_at: this.now().toISOString(),
-          paid_at: null,
-          payment_ref: null,
-          refunded_at: null,
-          refund_reason: null,
-        })
-        .execute();
-      await trx.insertInto('order_visitors').values(visitors.map((v, idx) => ({ order_id: orderId, idx, name: v.name, id_hash: v.idHash, id_masked: v.idMasked, ticket_id: null }))).execute();
-      this.log.info({ site: site.id, channel: channel.id, orderId, persons: visitors.length, amountFen, date: body.date, slotId }, 'order created');
-      return { status: 201, body: { orderId, status: 'pending', typeId: body.typeId, date: body.date, slotId: body.slotId ?? null, persons: visitors.length, amountFen, pricing, visitors: visitors.map((v) => ({ name: v.name, idMasked: v.idMasked })) } };
+    if (!this.groupCommit) return this.idempotent(site, channel, key, { op: 'order', body }, (trx, fx) => this.orderWork(trx, site, channel, body, fx));
+    const lane = this.lanes[this.lanes.length === 1 ? 0 : laneOf(`${site.id}\0${body.date}`, this.lanes.length)]!;
+    return new Promise<Reply>((resolve, reject) => {
+      lane.queue.push({ site, channel, key, body, resolve, reject });
+      if (!lane.flushing) {
+        lane.flushing = true;
+        // After this turn's I/O: on SQLite a whole transaction runs without yielding to I/O
+        // (better-sqlite3 is synchronous), so orders read in the same turn must be queued first.
+        setImmediate(() => void this.flushOrders(lane));
+      }
     });
+  }
+
+  private async flushOrders(lane: { queue: OrderJob[]; flushing: boolean }): Promise<void> {
+    lane.flushing = true;
+    try {
+      while (lane.queue.length > 0) {
+        await new Promise((r) => setImmediate(r)); // let the orders that arrived meanwhile join
+        // In (site, date, slot) order: groups of other instances then take the rows in the same order.
+        const group = lane.queue.splice(0, this.maxGroup).sort((a, b) => cmp(a.site.id, b.site.id) || cmp(a.body.date, b.body.date) || cmp(a.body.slotId ?? '', b.body.slotId ?? ''));
+        await this.commitGroup(group);
+      }
+    } finally {
+      lane.flushing = false;
+    }
+  }
+
+  /** Orders committed by group commit and the transactions they took (benchmarks, metrics). */
+  readonly groupCommits = { orders: 0, transactions: 0 };
+
+  private async commitGroup(group: OrderJob[]): Promise<void> {
+    this.groupCommits.orders += group.length;
+    this.groupCommits.transactions += 1;
+    const single = (job: OrderJob): Promise<void> =>
+      this.idempotent(job.site, job.channel, job.key, { op: 'order', body: job.body }, (trx, fx) => this.orderWork(trx, job.site, job.channel, job.body, fx)).then(job.resolve, job.reject);
+    if (group.length === 1) return single(group[0]!);
+    let done: { job: OrderJob; reply: Reply; fx: WriteEffects }[] = [];
+    let alone: OrderJob[] = [];
+    try {
+      await this.store.db.transaction().execute(async (trx) => {
+        done = [];
+        alone = [];
+        for (const job of group) {
+          const fx: WriteEffects = { after: [], dates: new Set() };
+          await sql`SAVEPOINT sales_group`.execute(trx);
+          try {
+            const reply = await this.underKey(trx, job.site, job.channel, job.key, this.requestHash(job.site, { op: 'order', body: job.body }), (t, f) => this.orderWork(t, job.site, job.channel, job.body, f), fx);
+            await sql`RELEASE SAVEPOINT sales_group`.execute(trx);
+            done.push({ job, reply, fx });
+          } catch (err) {
+            // Not a refusal (those are answers): a deadlock, a lost connection, a bug. This
+            // order is taken out of the group and tried again on its own below.
+            this.log.warn({ err, site: job.site.id }, 'order failed inside a commit group; trying it alone');
+            await sql`ROLLBACK TO SAVEPOINT sales_group`.execute(trx);
+            await sql`RELEASE SAVEPOINT sales_group`.execute(trx);
+            alone.push(job);
+          }
+        }
+      });
+    } catch (err) {
+      // The group's commit failed: none of it is stored; every order is tried on its own.
+      this.log.warn({ err, orders: group.length }, 'commit group failed; trying its orders one by one');
+      done = [];
+      alone = [...group];
+    }
+    for (const { job, reply, fx } of done) {
+      job.resolve(reply);
+      void this.committed(job.site.id, reply, fx);
+    }
+    await Promise.all(alone.map(single));
+  }
+
+  private async orderWork(trx: Db, site: SalesSite, channel: Channel, body: CreateOrderBody, fx: WriteEffects): Promise<Reply> {
+    if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal('channel_paused', `sales on ${channel.id} are paused by park staff`);
+    const today = localDate(this.now(), site.catalogue.timeZone);
+    this.checkDateSold(site, body.date, today);
+    if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal('slot_required', 'this park sells time slots: name one (slotId)');
+    this.checkLiveLevel(site, channel, body.date);
+    this.checkSlotNotOver(site, body.typeId, body.date, body.slotId);
+    const seen = new Set<string>();
+    const visitors = body.visitors.map((v, i) => {
+      // The number itself never goes into a message or a log. Messages name the visitor as
+      // the `visitor` field does: the index in `visitors`.
+      const problem = idNumberProblem(v.idNumber, today);
+      if (problem) throw new Refusal('invalid_id_number', `visitors[${i}].idNumber: ${ID_PROBLEM_TEXT[problem]}`, { visitor: i });
+      const n = normalizeIdNumber(v.idNumber);
+      if (seen.has(n)) throw new Refusal('duplicate_visitor', `visitors[${i}].idNumber: the same ID number as an earlier visitor of this order`, { visitor: i });
+      seen.add(n);
+      return { name: v.name, idHash: hashIdNumber(site.idHashKey, n), idMasked: maskIdNumber(n) };
+    });
+    const quote = priceFor(site.catalogue, { typeId: body.typeId, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}), ...(body.entry ? { entry: body.entry } : {}) });
+    if (!quote.ok) throw new Refusal(quote.reason, quote.message);
+    if (visitors.length % quote.persons !== 0) throw new Refusal('package_size', `"${body.typeId}" is sold for ${quote.persons} visitors per ticket; ${visitors.length} visitors do not fill whole tickets`);
+    const slotId = body.slotId ?? NO_SLOT;
+    await this.reserve(trx, site, channel, body.date, slotId, visitors.length);
+    await this.checkVisitorsFree(
+      trx,
+      site,
+      body.date,
+      visitors.map((v) => v.idHash),
+    );
+    fx.dates.add(body.date);
+    const orderId = `O${newTicketId()}`;
+    const amountFen = quote.unitFen * (visitors.length / quote.persons);
+    const pricing = { unitFen: quote.unitFen, baseFen: quote.baseFen, discounts: quote.discounts, ...(quote.entryWindow ? { entryWindow: quote.entryWindow } : {}) };
+    await trx
+      .insertInto('orders')
+      .values({
+        order_id: orderId,
+        site: site.id,
+        channel: channel.id,
+        status: 'pending',
+        type_id: body.typeId,
+        gate_type_id: quote.gateTypeId,
+        visit_date: body.date,
+        slot_id: slotId,
+        persons: visitors.length,
+        amount_fen: amountFen,
+        pricing: JSON.stringify(pricing),
+        contact_phone: body.contactPhone,
+        created_at: this.now().toISOString(),
+        paid_at: null,
+        payment_ref: null,
+        refunded_at: null,
+        refund_reason: null,
+      })
+      .execute();
+    await trx.insertInto('order_visitors').values(visitors.map((v, idx) => ({ order_id: orderId, idx, name: v.name, id_hash: v.idHash, id_masked: v.idMasked, ticket_id: null }))).execute();
+    this.log.info({ site: site.id, channel: channel.id, orderId, persons: visitors.length, amountFen, date: body.date, slotId }, 'order created');
+    return { status: 201, body: { orderId, status: 'pending', typeId: body.typeId, date: body.date, slotId: body.slotId ?? null, persons: visitors.length, amountFen, pricing, visitors: visitors.map((v) => ({ name: v.name, idMasked: v.idMasked })) } };
   }
 
   private async order(trx: Db, site: SalesSite, channel: Channel, orderId: string): Promise<OrdersTable> {
     const row = await trx.selectFrom('orders').selectAll().where('order_id', '=', orderId).where('site', '=', site.id).where('channel', '=', channel.id).executeTakeFirst();
-    if (!row) throw new Refusal(404, 'unknown_order', `no order ${orderId} on this channel`);
+    if (!row) throw new Refusal('unknown_order', `no order ${orderId} on this channel`);
     return row;
   }
 
@@ -356,7 +612,7 @@ export class Sales {
       .where('channel', '=', channel.id)
       .returningAll()
       .executeTakeFirst();
-    if (!row) throw new Refusal(404, 'unknown_order', `no order ${orderId} on this channel`);
+    if (!row) throw new Refusal('unknown_order', `no order ${orderId} on this channel`);
     return row;
   }
 
@@ -398,18 +654,18 @@ export class Sales {
   }
 
   async pay(site: SalesSite, channel: Channel, key: string, orderId: string, body: PayBody): Promise<Reply> {
-    return this.idempotent(site, channel, key, { op: 'pay', orderId, body }, async (trx, after) => {
+    return this.idempotent(site, channel, key, { op: 'pay', orderId, body }, async (trx, fx) => {
       const order = await this.lockOrder(trx, site, channel, orderId);
       if (order.status === 'paid' && order.payment_ref === body.paymentRef) return { status: 200, body: await this.orderView(trx, order) };
-      if (order.status === 'expired') throw new Refusal(409, 'order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
-      if (order.status !== 'pending') throw new Refusal(409, order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
-      if (body.amountFen !== Number(order.amount_fen)) throw new Refusal(422, 'amount_mismatch', `the order costs ${order.amount_fen} fen, the payment says ${body.amountFen}`);
+      if (order.status === 'expired') throw new Refusal('order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
+      if (order.status !== 'pending') throw new Refusal(order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
+      if (body.amountFen !== Number(order.amount_fen)) throw new Refusal('amount_mismatch', `the order costs ${order.amount_fen} fen, the payment says ${body.amountFen}`);
       const paidAt = this.now().toISOString();
       const updated = await trx.updateTable('orders').set({ status: 'paid', paid_at: paidAt, payment_ref: body.paymentRef }).where('order_id', '=', orderId).where('status', '=', 'pending').returningAll().executeTakeFirst();
-      if (!updated) throw new Refusal(409, 'not_payable', `order ${orderId} changed meanwhile`);
+      if (!updated) throw new Refusal('not_payable', `order ${orderId} changed meanwhile`);
       const { tickets, snapshot } = await this.issue(trx, site, updated);
       const delta = await this.whitelist.stageChanges(trx, site.id, snapshot.map((ticket): WhitelistChange => ({ op: 'upsert', ticket })), this.maxEntries(site, updated, tickets));
-      this.announceAfter(after, delta, order.contact_phone, this.smsText(site, order, tickets), orderId);
+      this.announceAfter(fx.after, delta, order.contact_phone, this.smsText(site, order, tickets), orderId);
       this.log.info({ site: site.id, orderId, tickets: tickets.length, seq: delta.seq }, 'order paid, tickets issued');
       return { status: 200, body: { ...(await this.orderView(trx, updated)), whitelistSeq: delta.seq } };
     });
@@ -424,50 +680,63 @@ export class Sales {
   }
 
   async refund(site: SalesSite, channel: Channel, key: string, orderId: string, body: RefundBody): Promise<Reply> {
-    return this.idempotent(site, channel, key, { op: 'refund', orderId, body }, async (trx, after) => {
+    return this.idempotent(site, channel, key, { op: 'refund', orderId, body }, async (trx, fx) => {
       const reason = site.catalogue.refundReasons.find((r) => r.code === body.reason);
-      if (!reason) throw new Refusal(422, 'unknown_refund_reason', `refund reason "${body.reason}" is not one of: ${site.catalogue.refundReasons.map((r) => r.code).join(', ')}`);
+      if (!reason) throw new Refusal('unknown_refund_reason', `refund reason "${body.reason}" is not one of: ${site.catalogue.refundReasons.map((r) => r.code).join(', ')}`);
       const order = await this.lockOrder(trx, site, channel, orderId);
-      if (order.status === 'refunded') throw new Refusal(409, 'already_refunded', `order ${orderId} was refunded at ${order.refunded_at}`);
-      if (order.status !== 'paid') throw new Refusal(409, 'not_paid', `order ${orderId} is ${order.status}; only paid orders are refunded`);
+      if (order.status === 'refunded') throw new Refusal('already_refunded', `order ${orderId} was refunded at ${order.refunded_at}`);
+      if (order.status !== 'paid') throw new Refusal('not_paid', `order ${orderId} is ${order.status}; only paid orders are refunded`);
       const { ticketIds, used } = await this.usedTickets(trx, site.id, orderId);
-      if (used.length > 0) throw new Refusal(409, 'ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
+      if (used.length > 0) throw new Refusal('ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
       const at = this.now().toISOString();
       const done = await trx.updateTable('orders').set({ status: 'refunded', refunded_at: at, refund_reason: reason.code }).where('order_id', '=', orderId).where('status', '=', 'paid').returningAll().executeTakeFirst();
-      if (!done) throw new Refusal(409, 'already_refunded', `order ${orderId} changed meanwhile`);
+      if (!done) throw new Refusal('already_refunded', `order ${orderId} changed meanwhile`);
       await this.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons));
+      fx.dates.add(order.visit_date);
       const delta = await this.whitelist.stageChanges(trx, site.id, ticketIds.map((ticketId): WhitelistChange => ({ op: 'refund', ticketId })));
-      after.push(() => this.whitelist.announce(delta));
+      fx.after.push(() => this.whitelist.announce(delta));
       this.log.info({ site: site.id, orderId, reason: reason.code, seq: delta.seq }, 'order refunded');
       return { status: 200, body: { orderId, status: 'refunded', refundFen: Number(order.amount_fen), reason: reason.code, whitelistSeq: delta.seq } };
     });
   }
 
   async rebook(site: SalesSite, channel: Channel, key: string, orderId: string, body: RebookBody): Promise<Reply> {
-    return this.idempotent(site, channel, key, { op: 'rebook', orderId, body }, async (trx, after) => {
+    return this.idempotent(site, channel, key, { op: 'rebook', orderId, body }, async (trx, fx) => {
       const order = await this.lockOrder(trx, site, channel, orderId);
-      if (order.status !== 'paid') throw new Refusal(409, order.status === 'refunded' ? 'already_refunded' : 'not_paid', `order ${orderId} is ${order.status}; only paid orders are rebooked`);
-      if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal(409, 'channel_paused', `sales on ${channel.id} are paused by park staff`);
-      if (body.date < localDate(this.now(), site.catalogue.timeZone)) throw new Refusal(422, 'date_in_past', `${body.date} is in the past`);
-      if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal(422, 'slot_required', 'this park sells time slots: name one (slotId)');
+      if (order.status !== 'paid') throw new Refusal(order.status === 'refunded' ? 'already_refunded' : 'not_paid', `order ${orderId} is ${order.status}; only paid orders are rebooked`);
+      if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal('channel_paused', `sales on ${channel.id} are paused by park staff`);
+      this.checkDateSold(site, body.date);
+      if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal('slot_required', 'this park sells time slots: name one (slotId)');
       this.checkLiveLevel(site, channel, body.date);
       this.checkSlotNotOver(site, order.type_id, body.date, body.slotId);
       const newSlot = body.slotId ?? NO_SLOT;
-      if (body.date === order.visit_date && newSlot === order.slot_id) throw new Refusal(422, 'same_date_and_slot', 'the order is already for that date and slot');
+      if (body.date === order.visit_date && newSlot === order.slot_id) throw new Refusal('same_date_and_slot', 'the order is already for that date and slot');
       const { ticketIds, used } = await this.usedTickets(trx, site.id, orderId);
-      if (used.length > 0) throw new Refusal(409, 'ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
+      if (used.length > 0) throw new Refusal('ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
       // The price stays what was paid; the type must still be sold on the new day and slot.
       // An early/night ticket keeps its window: the new slot must meet it.
       const entry = order.gate_type_id.endsWith('@early') ? 'early' : order.gate_type_id.endsWith('@night') ? 'night' : undefined;
       const quote = priceFor(site.catalogue, { typeId: order.type_id, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}), ...(entry ? { entry } : {}) });
-      if (!quote.ok) throw new Refusal(422, quote.reason, quote.message);
+      if (!quote.ok) throw new Refusal(quote.reason, quote.message);
       // A discount earned by the old slot (early, night) does not carry over to a dearer one.
       const paidUnit = (JSON.parse(order.pricing) as { unitFen: number }).unitFen;
-      if (quote.unitFen > paidUnit) throw new Refusal(409, 'price_higher', `the new date/slot costs ${quote.unitFen} fen per ticket, ${paidUnit} was paid: refund and buy again`);
+      if (quote.unitFen > paidUnit) throw new Refusal('price_higher', `the new date/slot costs ${quote.unitFen} fen per ticket, ${paidUnit} was paid: refund and buy again`);
       // Same day: only the slot counts move (the day's total does not change, so a full day
       // must not refuse it, and the day row is not locked at all).
       const sameDay = body.date === order.visit_date;
       await this.reserve(trx, site, channel, body.date, newSlot, Number(order.persons), { day: !sameDay });
+      // Another day: the visitors must not already hold the park's limit there (same day: nothing changes for them).
+      if (!sameDay) {
+        const ids = await trx.selectFrom('order_visitors').select('id_hash').where('order_id', '=', orderId).orderBy('idx').execute();
+        await this.checkVisitorsFree(
+          trx,
+          site,
+          body.date,
+          ids.map((r) => r.id_hash),
+          orderId,
+        );
+      }
+      fx.dates.add(body.date).add(order.visit_date);
       if (sameDay) {
         if (order.slot_id !== NO_SLOT) await this.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons), false);
       } else {
@@ -479,7 +748,7 @@ export class Sales {
       const changes = ticketIds.map((ticketId, i): WhitelistChange => ({ op: 'rebook', ticketId, newTicket: snapshot[i]! }));
       const extra = snapshot.slice(ticketIds.length).map((ticket): WhitelistChange => ({ op: 'upsert', ticket }));
       const delta = await this.whitelist.stageChanges(trx, site.id, [...changes, ...extra], this.maxEntries(site, moved, tickets));
-      this.announceAfter(after, delta, order.contact_phone, this.smsText(site, moved, tickets), orderId);
+      this.announceAfter(fx.after, delta, order.contact_phone, this.smsText(site, moved, tickets), orderId);
       this.log.info({ site: site.id, orderId, from: order.visit_date, to: body.date, seq: delta.seq }, 'order rebooked');
       return { status: 200, body: { ...(await this.orderView(trx, moved)), whitelistSeq: delta.seq } };
     });
@@ -494,12 +763,15 @@ export class Sales {
     const stale = await this.store.db.selectFrom('orders').select(['order_id', 'site']).where('status', '=', 'pending').where('created_at', '<', cutoff).limit(500).execute();
     let expired = 0;
     for (const o of stale) {
+      let date: string | undefined;
       await this.store.db.transaction().execute(async (trx) => {
         const row = await trx.updateTable('orders').set({ status: 'expired' }).where('order_id', '=', o.order_id).where('status', '=', 'pending').returningAll().executeTakeFirst();
         if (!row) return; // paid meanwhile
         await this.release(trx, row.site, row.visit_date, row.slot_id, Number(row.persons));
         expired++;
+        date = row.visit_date;
       });
+      if (date !== undefined) this.soldView.invalidate(`${o.site}\0${date}`);
       this.onChange(o.site);
     }
     if (expired > 0) this.log.info({ expired }, 'unpaid orders expired; their places are for sale again');
@@ -543,8 +815,8 @@ export class Sales {
   /** Staff: pause or resume a channel, with who and why in the audit log. */
   async setChannelPaused(siteId: string, channelId: string, paused: boolean, actor: string, reason: string): Promise<Reply> {
     const site = this.sites.get(siteId);
-    if (!site) return new Refusal(404, 'unknown_site', `no site ${siteId}`).reply();
-    if (!site.catalogue.channels.some((c) => c.id === channelId)) return new Refusal(404, 'unknown_channel', `site ${siteId} has no channel ${channelId}`).reply();
+    if (!site) return new Refusal('unknown_site', `no site ${siteId}`).reply();
+    if (!site.catalogue.channels.some((c) => c.id === channelId)) return new Refusal('unknown_channel', `site ${siteId} has no channel ${channelId}`).reply();
     const at = this.now().toISOString();
     await this.store.db.transaction().execute(async (trx) => {
       await trx
@@ -554,6 +826,7 @@ export class Sales {
         .execute();
       await trx.insertInto('audit_log').values({ id: randomUUID(), site: siteId, at, actor, action: paused ? 'channel_pause' : 'channel_resume', target: channelId, reason, details: null }).execute();
     });
+    this.pauseView.invalidate(siteId);
     this.log.info({ site: siteId, channel: channelId, paused, actor, reason, audit: true }, paused ? 'channel paused' : 'channel resumed');
     this.onChange(siteId);
     return { status: 200, body: { site: siteId, channel: channelId, paused, by: actor, reason, at } };

@@ -252,6 +252,13 @@ const migrations: Record<string, Migration> = {
       await db.updateTable('conflicts').set({ alerted_at: sql`detected_at` }).execute();
     },
   },
+  '0008_visitor_id_index': {
+    // The real-name rule (tickets per ID number per day) looks an order's visitors up by ID hash.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.createIndex('order_visitors_id_hash_ix').on('order_visitors').column('id_hash').execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -27,7 +27,7 @@ import {
   verifySiteDocument,
   type SigningKey,
 } from '@stile/config';
-import { createDemoSite, type DemoSite } from '../../../gate-agent/src/demo/demo-site.js';
+import { createDemoSite, type DemoSite } from '@stile/demo/site';
 import { freePort, scratch, SITE, until } from '../faults/harness.js';
 
 const ROOT = resolve(process.env.STILE_ATTACK_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url)));

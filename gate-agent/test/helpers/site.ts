@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadGateConfig, loadSigningKey, type GateConfig, type SigningKey } from '@stile/config';
 import { readFileSync } from 'node:fs';
-import { createDemoSite, type DemoSite } from '../../src/demo/demo-site.js';
+import { createDemoSite, type DemoSite } from '@stile/demo/site';
 import { openGate } from '../../src/daemon/gate-context.js';
 import { importSnapshot } from '../../src/store/index.js';
 

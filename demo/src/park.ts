@@ -5,20 +5,18 @@ import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { parse, stringify } from 'yaml';
 import { hashIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey, maskIdNumber, type SigningKey } from '@stile/config';
-import { startGateDaemon, type GateDaemon } from '../daemon/gate-daemon.js';
-import type { Credential } from '../gate/credential.js';
-import { GateStore, importSnapshot, openDatabase } from '../store/index.js';
-import { createDemoSite, DEMO_TICKET_TYPES, newTicketId, type DemoSite } from './demo-site.js';
+import { GateStore, importSnapshot, openDatabase, startGateDaemon, type Credential, type GateDaemon } from '@stile/gate-agent';
+import { createDemoSite, DEMO_TICKET_TYPES, newTicketId, type DemoSite } from './site.js';
 
 /**
  * The demo park: two gates (east-1, west-1) with a generated whitelist, and simulated
- * visitors. With a cloud (`npm start` through demo/start.js: embedded broker + cloud-bridge)
+ * visitors. With a cloud (`npm start` through start.ts: embedded broker + cloud-bridge, cloud.ts)
  * visitors buy online (WeChat, Meituan) or at the kiosk through the channel API, then scan
  * the code or tap their ID card at a gate, until the park is full; with simulated hardware
- * (hardware-sim on socat ptys, wired in by demo/start.js) a scan goes scanner → gate → relay.
+ * (hardware-sim on socat ptys, hardware.ts) a scan goes scanner → gate → relay.
  * Prints one line per visitor. DEMO_VISITORS=N stops after N visitors; otherwise the flow
  * stops once the park is red and sales are refused, and the demo idles until Ctrl-C.
- * `node gate-agent/dist/demo/demo-park.js` runs the two gates alone, offline.
+ * `node demo/dist/park.js` runs the two gates alone, offline.
  */
 
 /** How visitors buy from the cloud: the channel API. */
@@ -30,7 +28,7 @@ export interface DemoSales {
   today(): { date: string; slotId?: string };
 }
 
-/** A cloud for the demo gates to sync to (demo/start.js wires cloud-bridge in). */
+/** A cloud for the demo gates to sync to (start.ts wires in cloud.ts, on cloud-bridge). */
 export interface DemoCloud {
   /** Start it for the demo site; the answer goes into each gate's gate.yaml. */
   start(
@@ -54,7 +52,7 @@ export interface DemoCloud {
   close(): Promise<void>;
 }
 
-/** One gate's simulated devices (demo/start.js makes them with hardware-sim). */
+/** One gate's simulated devices (hardware.ts makes them with hardware-sim). */
 export interface DemoGateDevices {
   /** gate.yaml `inputs` and `relay` pointing at the devices. */
   inputs: Record<string, unknown>[];

@@ -14,17 +14,17 @@ import {
   type PublicKeyConfig,
   type TrustedKeys,
 } from '@stile/config';
-import { startCloudBridge, type CloudBridge } from '../bridge.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
-import { DEMO_API_KEYS, demoCatalogue, gateTicketTypes, type Catalogue } from '../catalogue/catalogue.js';
-import { localDate, localTime } from '../sales/local-date.js';
+import { startCloudBridge, startEmbeddedBroker, type CloudBridge, type EmbeddedBroker } from '@stile/cloud-bridge';
+import { gateTicketTypes, type Catalogue } from '@stile/cloud-bridge/catalogue';
+import { DEMO_API_KEYS, demoCatalogue } from './catalogue.js';
+import { localDate } from './site.js';
 
 /**
  * The cloud of `npm start`: an in-process Aedes broker on a free loopback port and a
  * cloud-bridge on SQLite in the demo folder, for one site with its gates, selling through the
  * channel API (demo catalogue, a small daily capacity so the park fills in about a minute).
- * Nothing outside the process is needed. Shaped like gate-agent's DemoCloud (demo/start.js
- * wires the two; neither package depends on the other).
+ * Nothing outside the process is needed. Shaped like park.ts's DemoCloud (start.ts wires
+ * the two).
  *
  * Environment: DEMO_CAPACITY (persons per day, default 60), DEMO_LOG_LEVEL (default warn).
  */
@@ -33,6 +33,11 @@ const LEVEL_RANK = { green: 0, yellow: 1, orange: 2, red: 3 } as const;
 type Level = keyof typeof LEVEL_RANK;
 /** ANSI colours for the level word, only on a terminal. */
 const COLOUR: Record<Level, string> = { green: '32', yellow: '33', orange: '38;5;208', red: '31' };
+
+/** The time of day ("HH:MM", 00–23) at `at` in an IANA time zone. */
+function localTime(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+}
 
 /**
  * The catalogue's slot a visitor arriving now buys: one the gate admits now (15 min early, up
@@ -73,7 +78,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
     watcher = client;
     let latest: CapacityMessage | undefined;
     let shown: Level = 'green';
-    const today = () => localDate(new Date(), catalogue.timeZone);
+    const today = () => localDate(catalogue.timeZone);
     client.on('message', (topic, payload) => {
       try {
         const raw: unknown = JSON.parse(payload.toString());
@@ -172,7 +177,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
           today: () => {
             const at = new Date();
             const slotId = catalogue.slots.length > 0 ? openSlot(catalogue, at) : undefined;
-            return { date: localDate(at, catalogue.timeZone), ...(slotId ? { slotId } : {}) };
+            return { date: localDate(catalogue.timeZone, at.getTime()), ...(slotId ? { slotId } : {}) };
           },
         },
       };

@@ -7,7 +7,8 @@ import { generateSigningKeyPair, hashIdNumber, newTicketId, type SnapshotTicket,
 
 /**
  * Builds a self-contained demo/test site on disk: signing keys, gate.yaml and a
- * whitelist snapshot. Used by `npm start`, the tests and the benchmarks.
+ * whitelist snapshot. Used by `npm start`, the tests (`@stile/demo/site`, a devDependency)
+ * and the benchmarks (bench/*.js, from demo/dist/site.js).
  */
 
 export const DEMO_TICKET_TYPES: TicketType[] = [
@@ -30,6 +31,7 @@ export function fakeIdNumber(seq: number): string {
   return body + '10X98765432'[sum % 11];
 }
 
+/** The calendar date ("YYYY-MM-DD") in an IANA time zone at `at` (ms), `offsetDays` later. */
 export function localDate(timeZone: string, at = Date.now(), offsetDays = 0): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at + offsetDays * 86_400_000);
 }

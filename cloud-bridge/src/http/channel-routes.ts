@@ -1,0 +1,119 @@
+import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
+import type { Channel } from '../catalogue/catalogue.js';
+import type { RefusalCode } from '../sales/refusals.js';
+import type { Sales, SalesSite } from '../sales/sales.js';
+import {
+  AvailabilityQuerySchema,
+  AvailabilitySchema,
+  CreateOrderSchema,
+  IdempotencyHeaderSchema,
+  OrderCreatedSchema,
+  OrderIdParamSchema,
+  OrderSchema,
+  PaySchema,
+  RebookSchema,
+  RefundedSchema,
+  RefundSchema,
+} from '../sales/schemas.js';
+import { errorResponses, json, send } from './openapi.js';
+
+export type ChannelEnv = { Variables: { site: SalesSite; channel: Channel } };
+
+const AUTH: RefusalCode[] = ['unknown_api_key'];
+const WRITE: RefusalCode[] = [...AUTH, 'invalid_request', 'unknown_order', 'idempotency_key_reused'];
+/** Refusals of a sale on a date (a new order, or a rebooking to another date/slot). */
+const SELL: RefusalCode[] = [
+  'invalid_date',
+  'channel_paused',
+  'date_in_past',
+  'beyond_booking_horizon',
+  'slot_required',
+  'slot_over',
+  'capacity_red',
+  'capacity_orange',
+  'capacity_exceeded',
+  'kiosk_reserve_exhausted',
+  'sold_out',
+  'visitor_already_booked',
+  'unknown_type',
+  'type_not_on_channel',
+  'not_on_this_day',
+  'unknown_slot',
+  'entry_not_available',
+];
+
+/** Each channel route's refusals (besides 413 and 500, which every route has). */
+export const CHANNEL_ROUTE_CODES = {
+  availability: [...AUTH, 'invalid_request', 'invalid_date', 'date_in_past', 'beyond_booking_horizon'],
+  createOrder: [...AUTH, 'invalid_request', 'idempotency_key_reused', ...SELL, 'invalid_id_number', 'duplicate_visitor', 'package_size'],
+  getOrder: [...AUTH, 'invalid_request', 'unknown_order'],
+  pay: [...WRITE, 'order_expired', 'already_paid', 'not_payable', 'amount_mismatch'],
+  refund: [...WRITE, 'unknown_refund_reason', 'already_refunded', 'not_paid', 'ticket_used'],
+  rebook: [...WRITE, ...SELL, 'already_refunded', 'not_paid', 'ticket_used', 'same_date_and_slot', 'price_higher'],
+} satisfies Record<string, RefusalCode[]>;
+
+/** The partner channel API: `/v1/channel/…`, one API key per channel (the middleware in channel-api.ts sets site and channel). */
+export function channelRoutes(app: OpenAPIHono<ChannelEnv>, sales: Sales): void {
+  const security = [{ channelKey: [] }];
+  const tags = ['channel'];
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/channel/availability',
+      tags,
+      security,
+      summary: 'Remaining places by slot for a day, prices for this channel, "almost full" flags, the real-name rules',
+      description: 'Served from state kept in memory, current with every sale, refund, pause and level change of this instance; changes made through another instance show within `availabilityTtlMs` (default 1 s) plus one read of the store.',
+      request: { query: AvailabilityQuerySchema },
+      responses: { 200: json(AvailabilitySchema, 'Availability'), ...errorResponses(CHANNEL_ROUTE_CODES.availability) },
+    }),
+    async (c) => {
+      const r = await sales.availabilityJson(c.get('site'), c.get('channel'), c.req.valid('query').date);
+      return c.body(r.text, r.status as 200, { 'content-type': 'application/json' }) as never;
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/channel/orders',
+      tags,
+      security,
+      summary: 'Real-name order for N visitors; holds the places until paid',
+      request: { headers: IdempotencyHeaderSchema, body: { content: { 'application/json': { schema: CreateOrderSchema } }, required: true } },
+      responses: { 201: json(OrderCreatedSchema, 'Order created (pending payment); a replay of a refusal has the refusal status'), ...errorResponses(CHANNEL_ROUTE_CODES.createOrder) },
+    }),
+    async (c) => send(c, await sales.createOrder(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('json'))),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/channel/orders/{orderId}',
+      tags,
+      security,
+      summary: 'An order with its tickets and masked visitors',
+      request: { params: OrderIdParamSchema },
+      responses: { 200: json(OrderSchema, 'Order'), ...errorResponses(CHANNEL_ROUTE_CODES.getOrder) },
+    }),
+    async (c) => send(c, await sales.getOrder(c.get('site'), c.get('channel'), c.req.valid('param').orderId)),
+  );
+  const write = <B extends z.ZodType>(path: string, summary: string, schema: B, ok: z.ZodType, codes: RefusalCode[]) =>
+    createRoute({
+      method: 'post',
+      path,
+      tags,
+      security,
+      summary,
+      request: { params: OrderIdParamSchema, headers: IdempotencyHeaderSchema, body: { content: { 'application/json': { schema } }, required: true } },
+      responses: { 200: json(ok, 'Done'), ...errorResponses(codes) },
+    });
+  app.openapi(write('/v1/channel/orders/{orderId}/pay', 'Payment confirmed: issues the tickets (whitelist delta to every gate) and sends the SMS', PaySchema, OrderSchema, CHANNEL_ROUTE_CODES.pay), async (c) =>
+    send(c, await sales.pay(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
+  );
+  app.openapi(write('/v1/channel/orders/{orderId}/refund', 'Refund a paid, unused order with a reason from the park’s list', RefundSchema, RefundedSchema, CHANNEL_ROUTE_CODES.refund), async (c) =>
+    send(c, await sales.refund(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
+  );
+  app.openapi(
+    write('/v1/channel/orders/{orderId}/rebook', 'Move a paid, unused order to another date/slot (new codes, old ones stop working)', RebookSchema, OrderSchema, CHANNEL_ROUTE_CODES.rebook),
+    async (c) => send(c, await sales.rebook(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
+  );
+}

@@ -1,0 +1,288 @@
+// The API contract (#15 point 5): every route of the OpenAPI document is called for real, for
+// its success and for each refusal that is reasonable to provoke, and every answer's status,
+// content type and body are validated against the document's schema for that status. The
+// validator is ajv (a devDependency for this test only): the document is JSON Schema
+// (OpenAPI 3.0 dialect, whose `nullable` ajv knows), and zod cannot check a document it did not
+// generate itself. Capacity codes that need a particular park state (capacity_orange,
+// capacity_red, slot_over) have the same body shape and are provoked in channel-api.test.ts.
+import { createHash } from 'node:crypto';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudBridge } from '../src/bridge.js';
+import { parseCatalogue, sha256Hex } from '../src/catalogue/catalogue.js';
+import { documentedCodes } from '../src/http/openapi.js';
+import { REFUSAL_CODES } from '../src/sales/refusals.js';
+import { idNumber, testBridge, testDb, testSite, uniqueId, type TestDb } from './helpers.js';
+
+const KEYS = { web: 'contract-web-key-0123456789', kiosk: 'contract-kiosk-key-0123456789', small: 'contract-small-key-0123456789', smallKiosk: 'contract-small-kiosk-0123456789' };
+const STAFF = 'contract-staff-token';
+/** The sales clock: 10:00 on 1 March 2027 in Shanghai; DAY is a Wednesday nine days later. */
+const NOW = new Date('2027-03-01T10:00:00+08:00');
+const DAY = '2027-03-10';
+const NEXT = '2027-03-11';
+
+type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>; components?: object };
+interface Answer {
+  status: number;
+  type: string;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+function catalogue(keys: { online: string; kiosk: string }) {
+  return parseCatalogue({
+    ticketTypes: [
+      { id: 'adult', name: 'Adult', priceFen: 8000 },
+      { id: 'family', name: 'Family', priceFen: 18000, persons: 3 },
+      { id: 'weekend', name: 'Weekend', priceFen: 6000, days: 'weekend' },
+    ],
+    slots: [
+      { id: 'early', start: '06:30', end: '08:00', quota: 100 },
+      { id: 's10', start: '10:00', end: '12:00', quota: 1000 },
+      { id: 'tiny', start: '12:00', end: '14:00', quota: 1 },
+    ],
+    pricing: [{ kind: 'earlyBird', before: '08:00', percentOff: 20 }],
+    channels: [
+      { id: 'web', kind: 'online', apiKeySha256: sha256Hex(keys.online) },
+      { id: 'kiosk', kind: 'kiosk', apiKeySha256: sha256Hex(keys.kiosk) },
+    ],
+    refundReasons: [{ code: 'weather', label: 'Weather' }],
+    realName: { ticketsPerIdPerDay: 1, bookingHorizonDays: 30 },
+  });
+}
+
+describe('the OpenAPI document is the contract of every route', () => {
+  let db: TestDb;
+  let bridge: CloudBridge;
+  let base: string;
+  let doc: Doc;
+  let site: string;
+  let small: string;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  const validators = new Map<string, ValidateFunction>();
+  /** "METHOD path status" of every answer checked. */
+  const seen = new Set<string>();
+
+  beforeAll(async () => {
+    db = await testDb('sqlite');
+    const a = testSite(['g1']);
+    const b = testSite(['g1']);
+    site = a.config.id;
+    small = b.config.id;
+    const staffTokenSha256 = createHash('sha256').update(STAFF).digest('hex');
+    const idHashKey = 'contract-id-hash-key-0123456789abcdef';
+    bridge = await testBridge(
+      db,
+      [
+        { ...a.config, sales: { catalogue: catalogue({ online: KEYS.web, kiosk: KEYS.kiosk }), capacity: { daily: 5000, yellow: 0.7, orange: 0.85 }, idHashKey, staffTokenSha256 } },
+        // Small: online may sell 7 of 10 (3 kept for the kiosk), for the day's capacity codes.
+        { ...b.config, sales: { catalogue: catalogue({ online: KEYS.small, kiosk: KEYS.smallKiosk }), capacity: { daily: 10, yellow: 0.5, orange: 0.95, red: 1, kioskReserve: 3 }, idHashKey, staffTokenSha256 } },
+      ],
+      { salesClock: () => NOW },
+    );
+    base = `http://127.0.0.1:${bridge.httpPort}`;
+    doc = (await (await fetch(`${base}/openapi.json`)).json()) as Doc;
+  });
+  afterAll(async () => {
+    await bridge?.close();
+    await db?.cleanup();
+  });
+
+  /** Call a route (path with values), validate the answer against `template`'s document entry. */
+  async function call(method: string, template: string, path: string, opts: { key?: string; body?: unknown; idem?: boolean | string; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.key !== undefined) headers.authorization = `Bearer ${opts.key}`;
+    if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
+    if (opts.idem !== undefined && opts.idem !== false) headers['idempotency-key'] = opts.idem === true ? uniqueId('idem') : opts.idem;
+    const ac = new AbortController();
+    const res = await fetch(base + path, { method, headers, signal: ac.signal, ...(opts.raw !== undefined ? { body: opts.raw } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
+    const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    let body: unknown;
+    if (type === 'text/event-stream') {
+      ac.abort(); // the stream never ends; its headers are the answer
+      body = '';
+    } else {
+      const text = await res.text();
+      body = type === 'application/json' ? JSON.parse(text) : text;
+    }
+    const op = doc.paths[template]?.[method.toLowerCase()];
+    expect(op, `${method} ${template} is in the document`).toBeDefined();
+    const response = op!.responses[String(res.status)];
+    expect(response, `${method} ${template} documents status ${res.status} (got ${JSON.stringify(body).slice(0, 200)})`).toBeDefined();
+    const media = response!.content?.[type];
+    expect(media, `${method} ${template} ${res.status} documents ${type}`).toBeDefined();
+    const key = `${method} ${template} ${res.status} ${type}`;
+    let validate = validators.get(key);
+    if (!validate) {
+      validate = ajv.compile({ allOf: [media!.schema], components: doc.components });
+      validators.set(key, validate);
+    }
+    if (!validate(body)) throw new Error(`${key}: the body does not match the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
+    seen.add(`${method.toUpperCase()} ${template} ${res.status}`);
+    return { status: res.status, type, body };
+  }
+
+  const visitors = (from: number, n = 1) => Array.from({ length: n }, (_, i) => ({ name: `游客${from + i}`, idNumber: idNumber(from + i) }));
+  const order = (extra: Record<string, unknown> = {}, from = 1, n = 1) => ({ typeId: 'adult', date: DAY, slotId: 's10', contactPhone: '13800138000', visitors: visitors(from, n), ...extra });
+  const AV = '/v1/channel/availability';
+  const ORDERS = '/v1/channel/orders';
+  const ORDER = '/v1/channel/orders/{orderId}';
+  const act = (a: string) => `/v1/channel/orders/{orderId}/${a}`;
+
+  it('lists every refusal code in the code somewhere in the document', () => {
+    // The validator does refuse what the document does not allow (a check of the check).
+    const schemaOf = (path: string, method: string, status: string) => ajv.compile({ allOf: [doc.paths[path]![method]!.responses[status]!.content!['application/json']!.schema], components: doc.components });
+    expect(schemaOf(AV, 'get', '200')({ site: 'x' })).toBe(false);
+    expect(schemaOf(ORDERS, 'post', '409')({ error: 'invalid_id_number', message: 'a 422 code under 409' })).toBe(false);
+    expect(schemaOf(ORDERS, 'post', '409')({ error: 'sold_out', message: 'm', undocumented: 1 })).toBe(false);
+    expect(schemaOf(ORDERS, 'post', '409')({ error: 'sold_out', message: 'm', slotId: 's10', requested: 2, remaining: 1 })).toBe(true);
+    const listed = documentedCodes(doc as Parameters<typeof documentedCodes>[0]);
+    expect(REFUSAL_CODES.filter((c) => !listed.has(c))).toEqual([]);
+    // Every route documents 413 and 500 and gives every response a schema.
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['200', '413', '500'].filter((s) => !(s === '200' && path === ORDERS))));
+        for (const [status, r] of Object.entries(op.responses)) expect(Object.keys(r.content ?? {}).length, `${method} ${path} ${status} has a schema`).toBeGreaterThan(0);
+      }
+  });
+
+  it('availability: answers, and refuses bad dates, unknown keys, the past and beyond the horizon', async () => {
+    const ok = await call('GET', AV, `${AV}?date=${DAY}`, { key: KEYS.web });
+    expect(ok.status).toBe(200);
+    expect(ok.body.realName).toEqual({ ticketsPerIdPerDay: 1, bookingHorizonDays: 30, lastDate: '2027-03-31' });
+    expect((await call('GET', AV, `${AV}?date=2027-02-30`, { key: KEYS.web })).body.error).toBe('invalid_date');
+    expect((await call('GET', AV, `${AV}?date=2027-2-3`, { key: KEYS.web })).body.error).toBe('invalid_date');
+    expect((await call('GET', AV, AV, { key: KEYS.web })).body.error).toBe('invalid_request');
+    expect((await call('GET', AV, `${AV}?date=${DAY}`, { key: 'nope' })).body.error).toBe('unknown_api_key');
+    expect((await call('GET', AV, `${AV}?date=2027-02-28`, { key: KEYS.web })).body.error).toBe('date_in_past');
+    expect((await call('GET', AV, `${AV}?date=2027-04-01`, { key: KEYS.web })).body.error).toBe('beyond_booking_horizon');
+  });
+
+  it('orders: created, replayed, and every request and rule refusal', async () => {
+    const created = await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order(), idem: 'contract-order-1' });
+    expect(created.status).toBe(201);
+    expect((await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order(), idem: 'contract-order-1' })).body.replayed).toBe(true);
+    expect((await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order({}, 2), idem: 'contract-order-1' })).body.error).toBe('idempotency_key_reused');
+    const refused = async (body: unknown, code: string, key = KEYS.web) => {
+      const r = await call('POST', ORDERS, ORDERS, { key, body, idem: true });
+      expect(r.body.error, JSON.stringify(r.body)).toBe(code);
+      return r;
+    };
+    await refused({ ...order(), visitors: [] }, 'invalid_request');
+    await refused(order({ date: '2027-02-30' }), 'invalid_date');
+    await refused(order(), 'unknown_api_key', 'nope');
+    await refused(order({ date: '2027-02-28' }, 3), 'date_in_past');
+    await refused(order({ date: '2027-04-01' }, 3), 'beyond_booking_horizon');
+    await refused(order({ slotId: undefined }, 3), 'slot_required');
+    await refused(order({ typeId: 'nope' }, 3), 'unknown_type');
+    await refused(order({ slotId: 'nope' }, 3), 'unknown_slot');
+    await refused(order({ typeId: 'weekend' }, 3), 'not_on_this_day');
+    await refused(order({ entry: 'night' }, 3), 'entry_not_available');
+    await refused(order({ typeId: 'family' }, 3, 2), 'package_size');
+    await refused(order({ slotId: 'tiny' }, 3, 2), 'sold_out');
+    // ID numbers: check digit, region, birth date; the same one twice; one already booked that day.
+    const bad = (idNumber: string) => order({ visitors: [{ name: '甲', idNumber: idNumber }] });
+    expect((await refused(bad('110105199001000010'), 'invalid_id_number')).body).toMatchObject({ visitor: 0, message: expect.stringContaining('visitors[0]') });
+    await refused(bad(withCheck('99010519900101001')), 'invalid_id_number');
+    await refused(bad(withCheck('11010520270302001')), 'invalid_id_number');
+    await refused({ ...order(), visitors: [...visitors(3), ...visitors(3)] }, 'duplicate_visitor');
+    expect((await refused({ ...order(), visitors: [...visitors(4), ...visitors(1)] }, 'visitor_already_booked')).body.visitor).toBe(1);
+    expect((await call('POST', ORDERS, ORDERS, { key: KEYS.web, raw: `{"x":"${'y'.repeat(70_000)}"}`, idem: true })).body.error).toBe('payload_too_large');
+    expect((await call('POST', ORDERS, ORDERS, { key: KEYS.web, raw: '{nope', idem: true })).body.error).toBe('invalid_request');
+    expect((await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order({}, 5) })).body.error).toBe('invalid_request'); // no Idempotency-Key
+  });
+
+  it('orders: the day limits of a small park (kiosk reserve, capacity)', async () => {
+    const whole = (from: number, n: number) => order({}, from, n);
+    expect((await call('POST', ORDERS, ORDERS, { key: KEYS.small, body: whole(100, 7), idem: true })).status).toBe(201);
+    expect((await call('POST', ORDERS, ORDERS, { key: KEYS.small, body: whole(110, 1), idem: true })).body.error).toBe('kiosk_reserve_exhausted');
+    const over = await call('POST', ORDERS, ORDERS, { key: KEYS.smallKiosk, body: whole(120, 4), idem: true });
+    expect(over.body).toMatchObject({ error: 'capacity_exceeded', requested: 4, remaining: 3 });
+    const paused = await call('POST', '/v1/staff/sites/{site}/channels/{channel}/pause', `/v1/staff/sites/${small}/channels/web/pause`, { key: STAFF, body: { by: 'staff:li', reason: 'test' } });
+    expect(paused.body.paused).toBe(true);
+    expect((await call('POST', ORDERS, ORDERS, { key: KEYS.small, body: whole(130, 1), idem: true })).body.error).toBe('channel_paused');
+    expect((await call('POST', '/v1/staff/sites/{site}/channels/{channel}/resume', `/v1/staff/sites/${small}/channels/web/resume`, { key: STAFF, body: { by: 'staff:li', reason: 'test' } })).status).toBe(200);
+  });
+
+  it('an order: read, paid, refunded, rebooked, and their refusals', async () => {
+    const o = await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order({}, 200, 2), idem: true });
+    const id = o.body.orderId as string;
+    const p = (a: string) => `/v1/channel/orders/${id}/${a}`;
+    expect((await call('GET', ORDER, `/v1/channel/orders/${id}`, { key: KEYS.web })).body.status).toBe('pending');
+    expect((await call('GET', ORDER, '/v1/channel/orders/ONOPE', { key: KEYS.web })).body.error).toBe('unknown_order');
+    expect((await call('GET', ORDER, `/v1/channel/orders/${id}`, { key: 'nope' })).body.error).toBe('unknown_api_key');
+    expect((await call('POST', act('refund'), p('refund'), { key: KEYS.web, body: { reason: 'weather' }, idem: true })).body.error).toBe('not_paid');
+    expect((await call('POST', act('rebook'), p('rebook'), { key: KEYS.web, body: { date: NEXT, slotId: 's10' }, idem: true })).body.error).toBe('not_paid');
+    expect((await call('POST', act('pay'), p('pay'), { key: KEYS.web, body: { paymentRef: 'x', amountFen: 1 }, idem: true })).body.error).toBe('amount_mismatch');
+    expect((await call('POST', act('pay'), p('pay'), { key: KEYS.web, body: { paymentRef: 'x' }, idem: true })).body.error).toBe('invalid_request');
+    expect((await call('POST', act('pay'), '/v1/channel/orders/ONOPE/pay', { key: KEYS.web, body: { paymentRef: 'x', amountFen: 1 }, idem: true })).body.error).toBe('unknown_order');
+    const paid = await call('POST', act('pay'), p('pay'), { key: KEYS.web, body: { paymentRef: 'pay-1', amountFen: 16000 }, idem: true });
+    expect(paid.body.tickets).toHaveLength(2);
+    expect((await call('POST', act('pay'), p('pay'), { key: KEYS.web, body: { paymentRef: 'pay-1', amountFen: 16000 }, idem: true })).status).toBe(200);
+    expect((await call('POST', act('pay'), p('pay'), { key: KEYS.web, body: { paymentRef: 'pay-2', amountFen: 16000 }, idem: true })).body.error).toBe('already_paid');
+    expect((await call('POST', act('rebook'), p('rebook'), { key: KEYS.web, body: { date: DAY, slotId: 's10' }, idem: true })).body.error).toBe('same_date_and_slot');
+    expect((await call('POST', act('rebook'), p('rebook'), { key: KEYS.web, body: { date: '2027-02-31' }, idem: true })).body.error).toBe('invalid_date');
+    const moved = await call('POST', act('rebook'), p('rebook'), { key: KEYS.web, body: { date: NEXT, slotId: 's10' }, idem: true });
+    expect(moved.body).toMatchObject({ status: 'paid', date: NEXT });
+    expect((await call('POST', act('refund'), p('refund'), { key: KEYS.web, body: { reason: 'bored' }, idem: true })).body.error).toBe('unknown_refund_reason');
+    expect((await call('POST', act('refund'), p('refund'), { key: KEYS.web, body: { reason: 'weather' }, idem: true })).body.status).toBe('refunded');
+    expect((await call('POST', act('refund'), p('refund'), { key: KEYS.web, body: { reason: 'weather' }, idem: true })).body.error).toBe('already_refunded');
+    expect((await call('POST', act('rebook'), p('rebook'), { key: KEYS.web, body: { date: DAY, slotId: 's10' }, idem: true })).body.error).toBe('already_refunded');
+
+    // An early-slot ticket (20 % off) cannot move to a dearer slot; a used ticket is neither refunded nor moved.
+    const early = await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order({ slotId: 'early' }, 210), idem: true });
+    const e = (a: string) => `/v1/channel/orders/${early.body.orderId}/${a}`;
+    const ep = await call('POST', act('pay'), e('pay'), { key: KEYS.web, body: { paymentRef: 'e', amountFen: early.body.amountFen }, idem: true });
+    expect((await call('POST', act('rebook'), e('rebook'), { key: KEYS.web, body: { date: DAY, slotId: 's10' }, idem: true })).body.error).toBe('price_higher');
+    await bridge.store.db.updateTable('tickets').set({ entries_used: 1 }).where('site', '=', site).where('ticket_id', '=', ep.body.tickets[0].ticketId).execute();
+    expect((await call('POST', act('refund'), e('refund'), { key: KEYS.web, body: { reason: 'weather' }, idem: true })).body.error).toBe('ticket_used');
+    expect((await call('POST', act('rebook'), e('rebook'), { key: KEYS.web, body: { date: NEXT, slotId: 'early' }, idem: true })).body.error).toBe('ticket_used');
+
+    // An unpaid order past its hold.
+    const late = await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order({}, 220), idem: true });
+    await bridge.sales.expireHolds(-1);
+    expect((await call('POST', act('pay'), `/v1/channel/orders/${late.body.orderId}/pay`, { key: KEYS.web, body: { paymentRef: 'l', amountFen: 8000 }, idem: true })).body.error).toBe('order_expired');
+  });
+
+  it('staff routes: answers and refusals, 401 bodies as documented', async () => {
+    const s = (rest: string) => `/v1/staff/sites/${site}${rest}`;
+    const PAUSE = '/v1/staff/sites/{site}/channels/{channel}/pause';
+    expect((await call('POST', PAUSE, s('/channels/web/pause'), { key: 'wrong', body: { by: 'a', reason: 'b' } })).body.error).toBe('unauthorized');
+    expect((await call('POST', PAUSE, s('/channels/nope/pause'), { key: STAFF, body: { by: 'a', reason: 'b' } })).body.error).toBe('unknown_channel');
+    expect((await call('POST', PAUSE, s('/channels/web/pause'), { key: STAFF, body: { by: 'a' } })).body.error).toBe('invalid_request');
+    expect((await call('POST', PAUSE, s('/channels/web/pause'), { key: STAFF, raw: `{"by":"${'y'.repeat(70_000)}"}` })).body.error).toBe('payload_too_large');
+    expect((await call('POST', '/v1/staff/sites/{site}/channels/{channel}/resume', s('/channels/web/resume'), { key: 'wrong', body: { by: 'a', reason: 'b' } })).status).toBe(401);
+    for (const [template, rest] of [
+      ['/v1/staff/sites/{site}/audit', '/audit'],
+      ['/v1/staff/sites/{site}/reports', '/reports'],
+      ['/v1/staff/sites/{site}/dashboard', '/dashboard'],
+      ['/v1/staff/sites/{site}/dashboard/stream', '/dashboard/stream'],
+      ['/v1/staff/sites/{site}/reports/{date}', `/reports/${DAY}`],
+    ] as const) {
+      expect((await call('GET', template, s(rest), { key: STAFF })).status).toBe(200);
+      expect((await call('GET', template, s(rest), { key: 'wrong' })).body.error).toBe('unauthorized');
+    }
+    const REPORT = '/v1/staff/sites/{site}/reports/{date}';
+    expect((await call('POST', REPORT, s(`/reports/${DAY}`), { key: STAFF })).status).toBe(200);
+    expect((await call('POST', REPORT, s(`/reports/${DAY}`), { key: 'wrong' })).status).toBe(401);
+    expect((await call('GET', REPORT, s(`/reports/${DAY}?format=csv`), { key: STAFF })).type).toBe('text/csv');
+    expect((await call('GET', REPORT, s(`/reports/${DAY}?format=html`), { key: STAFF })).type).toBe('text/html');
+    expect((await call('GET', REPORT, s('/reports/2027-02-30'), { key: STAFF })).body.error).toBe('invalid_date');
+    expect((await call('GET', REPORT, s(`/reports/${DAY}?format=xml`), { key: STAFF })).body.error).toBe('invalid_request');
+  });
+
+  it('every route of the document was called, with a success and a refusal', () => {
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const method of Object.keys(ops)) {
+        const got = [...seen].filter((k) => k.startsWith(`${method.toUpperCase()} ${path} `));
+        expect(got.some((k) => /\s2\d\d$/.test(k)), `${method} ${path} answered a success`).toBe(true);
+        expect(got.some((k) => /\s[45]\d\d$/.test(k)), `${method} ${path} answered a refusal`).toBe(true);
+      }
+  });
+});
+
+/** 17 digits and their MOD 11-2 check character. */
+function withCheck(body17: string): string {
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...body17].reduce((s, d, i) => s + Number(d) * w[i]!, 0);
+  return body17 + '10X98765432'[sum % 11]!;
+}

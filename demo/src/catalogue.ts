@@ -1,0 +1,63 @@
+import { parseCatalogue, sha256Hex, type Catalogue } from '@stile/cloud-bridge/catalogue';
+
+/*
+ * The demo park's catalogue and the API keys of its sales channels. Both live here, in the
+ * demo package, and nowhere in the production packages: cloud-bridge knows only the SHA-256
+ * digests of these keys, as a denylist of published keys (cloud-bridge/src/credential-checks.ts),
+ * and refuses a catalogue that uses one unless the config says `demo: true`.
+ */
+
+/**
+ * Fixed API keys of the demo channels; the demo prints them, the catalogue holds only their
+ * hashes. They are public: a cloud not in demo mode refuses a catalogue that uses them.
+ */
+export const DEMO_API_KEYS = {
+  wechat: 'demo-wechat-key',
+  meituan: 'demo-meituan-key',
+  kiosk: 'demo-kiosk-key',
+} as const;
+
+/** A realistic catalogue for a small 3A scenic park. */
+export function demoCatalogue(): Catalogue {
+  const grace = { earlyMin: 15, lateMin: 30 };
+  return parseCatalogue({
+    currency: 'CNY',
+    timeZone: 'Asia/Shanghai',
+    ticketTypes: [
+      { id: 'adult', name: 'Adult', priceFen: 8000, slotGrace: grace },
+      { id: 'child', name: 'Child (1.2–1.5 m)', priceFen: 4000, slotGrace: grace },
+      { id: 'senior', name: 'Senior (60+)', priceFen: 4000, slotGrace: grace },
+      { id: 'family', name: 'Family package (2 adults + 1 child)', priceFen: 18000, persons: 3, slotGrace: grace },
+      { id: 'weekend', name: 'Weekend special', priceFen: 6800, days: 'weekend', channels: ['wechat', 'kiosk'], slotGrace: grace },
+    ],
+    slots: [
+      { id: 'early', start: '06:30', end: '08:00', quota: 200 },
+      { id: 's08', start: '08:00', end: '10:00', quota: 800 },
+      { id: 's10', start: '10:00', end: '12:00', quota: 1000 },
+      { id: 's12', start: '12:00', end: '14:00', quota: 1000 },
+      { id: 's14', start: '14:00', end: '16:00', quota: 800 },
+      { id: 's16', start: '16:00', end: '18:00', quota: 500 },
+      // Starts at 18:00, not 17:00: slots may not overlap and 16:00–18:00 is a day slot.
+      { id: 'night', start: '18:00', end: '21:00', quota: 600 },
+    ],
+    pricing: [
+      { kind: 'earlyBird', before: '08:00', percentOff: 20 },
+      { kind: 'night', from: '17:00', percentOff: 30 },
+      // Off-season: winter and early spring weekends, for the single-person tickets.
+      { kind: 'offSeasonWeekend', months: [1, 2, 3, 11, 12], percentOff: 15, types: ['adult', 'child', 'senior'] },
+      { kind: 'channelPrice', channel: 'meituan', type: 'adult', priceFen: 7600 },
+      { kind: 'channelPrice', channel: 'meituan', type: 'family', priceFen: 17000 },
+    ],
+    channels: [
+      { id: 'wechat', name: 'WeChat mini-program', kind: 'online', apiKeySha256: sha256Hex(DEMO_API_KEYS.wechat) },
+      { id: 'meituan', name: 'Meituan', kind: 'online', apiKeySha256: sha256Hex(DEMO_API_KEYS.meituan) },
+      { id: 'kiosk', name: 'On-site kiosk', kind: 'kiosk', apiKeySha256: sha256Hex(DEMO_API_KEYS.kiosk) },
+    ],
+    refundReasons: [
+      { code: 'weather', label: 'Bad weather / park closed' },
+      { code: 'illness', label: 'Illness' },
+      { code: 'changed_plans', label: 'Changed plans' },
+      { code: 'duplicate_order', label: 'Duplicate order' },
+    ],
+  });
+}
