@@ -22,4 +22,36 @@ describe('several Stile databases on one PostgreSQL server', () => {
       await db.cleanup();
     }
   });
+
+  it('starts while other databases on the server drop their schemas (kysely scans every schema for its migration table)', async () => {
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    let churning = true;
+    let dropped = 0;
+    // Another park's schemas coming and going, each with a table (and a serial column, which the scan looks up).
+    const churn = (async () => {
+      for (let i = 0; churning; i++) {
+        const other = uniqueId(`cb_churn${i}_`).replace(/-/g, '_');
+        await admin.query(`CREATE SCHEMA ${other}; CREATE TABLE ${other}.t (id serial primary key, a text, b text, c text)`);
+        await admin.query(`DROP SCHEMA ${other} CASCADE`);
+        dropped++;
+      }
+    })();
+    try {
+      for (let n = 0; n < 12; n++) {
+        const db = await testDb('postgres');
+        try {
+          const store = await CloudStore.open(db.options);
+          await store.close();
+        } finally {
+          await db.cleanup();
+        }
+      }
+    } finally {
+      churning = false;
+      await churn;
+      await admin.end();
+    }
+    expect(dropped).toBeGreaterThan(10);
+  });
 });

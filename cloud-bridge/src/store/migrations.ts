@@ -274,7 +274,19 @@ export async function migrateToLatest<T>(db: Kysely<T>, dialect: 'sqlite' | 'pos
   // park, a test) would make it skip creating its own and then fail to find it.
   const schema = dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
   const migrator = new Migrator({ db, provider: new InCodeProvider(), ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // kysely looks for its migration table by listing the tables of every schema on the
+    // server (has_schema_privilege, pg_get_serial_sequence per schema): another database
+    // dropping its schema during that scan fails it with "schema … does not exist" (3F000)
+    // naming the other schema. Nothing of ours was touched: look again.
+    if (attempt < 5 && isOtherSchemaGone(error, schema)) continue;
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function isOtherSchemaGone(error: unknown, ours: string | undefined): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e?.code === '3F000' && typeof e.message === 'string' && (ours === undefined || !e.message.includes(`"${ours}"`));
 }
