@@ -35,6 +35,7 @@ describe('several Stile databases on one PostgreSQL server', () => {
         await admin.query(`CREATE SCHEMA ${other}; CREATE TABLE ${other}.t (id serial primary key, a text, b text, c text)`);
         await admin.query(`DROP SCHEMA ${other} CASCADE`);
         dropped++;
+        await new Promise((r) => setTimeout(r, 5)); // the server is shared with the other test files' starts
       }
     })();
     try {

@@ -281,7 +281,10 @@ export async function migrateToLatest<T>(db: Kysely<T>, dialect: 'sqlite' | 'pos
     // server (has_schema_privilege, pg_get_serial_sequence per schema): another database
     // dropping its schema during that scan fails it with "schema … does not exist" (3F000)
     // naming the other schema. Nothing of ours was touched: look again.
-    if (attempt < 5 && isOtherSchemaGone(error, schema)) continue;
+    if (attempt < 20 && isOtherSchemaGone(error, schema)) {
+      await new Promise((r) => setTimeout(r, 10 * attempt)); // a test run or a deprovisioning can drop many in a row
+      continue;
+    }
     throw error instanceof Error ? error : new Error(String(error));
   }
 }
