@@ -364,9 +364,9 @@ async function cloudChild() {
 // ---------------------------------------------------------------------------------------
 async function mainProcess() {
   const Database = (await import('better-sqlite3')).default;
-  const { generateSigningKeyPair, loadGateConfig, MqttSchema, newTicketId, topics } = await import('../config/dist/index.js');
+  const { generateSigningKeyPair, loadGateConfig, localDate, MqttSchema, newTicketId, topics } = await import('../config/dist/index.js');
   const { openGate } = await import('../gate-agent/dist/daemon/gate-context.js');
-  const { createDemoSite, localDate } = await import('../demo/dist/site.js');
+  const { createDemoSite } = await import('../demo/dist/site.js');
   const { importSnapshot } = await import('../gate-agent/dist/store/index.js');
   const { fmt, intEnv, line, note, nowMs, pgSchema, startOutageProxy, summarize } = await import('./lib.js');
 
@@ -485,7 +485,7 @@ async function mainProcess() {
 
   /** The site's whitelist, as sold through the cloud (all adult, today): in memory and as a snapshot file at `asOfSeq` 0. */
   async function whitelist(siteId, count, file) {
-    const visitDate = localDate('Asia/Shanghai');
+    const visitDate = localDate(Date.now(), 'Asia/Shanghai');
     const tickets = Array.from({ length: count }, () => ({ ticketId: newTicketId(), typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 }));
     const out = createWriteStream(file);
     out.write(`${JSON.stringify({ snapshot: { site: siteId, asOfSeq: '0' } })}\n`);

@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { formatIssues, PublicKeySchema, StileError, StileErrorCode } from '@stile/config';
+import { PublicKeySchema, readYamlConfig, type ConfigIssues } from '@stile/config';
 import type { CloudBridgeOptions } from './bridge.js';
 import { CapacityConfigSchema } from './capacity/levels.js';
 import { catalogueIssues, parseCatalogue } from './catalogue/catalogue.js';
@@ -101,25 +98,29 @@ export type CloudConfig = z.infer<typeof CloudConfigSchema>;
 
 type SalesConfig = NonNullable<z.infer<typeof SiteSchema>['sales']>;
 
-function readFor(file: string, field: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new StileError(StileErrorCode.ConfigInvalid, `${file}: ${field}: cannot read: ${(err as Error).message}`);
+/**
+ * The sales part of a site: the catalogue validated with every issue named under its path.
+ * Undefined when something is wrong; `issues` then says what.
+ */
+function loadSales(issues: ConfigIssues, field: string, s: SalesConfig): NonNullable<SiteConfig['sales']> | undefined {
+  let raw: unknown = s.catalogue;
+  let readable = true;
+  if (s.catalogueFile !== undefined) {
+    const read = issues.readYaml(`${field}.catalogueFile`, s.catalogueFile);
+    readable = read.ok;
+    raw = read.ok ? read.value : undefined;
   }
-}
-
-/** The sales part of a site: the catalogue validated with every issue named under its path. */
-function loadSales(file: string, i: number, s: SalesConfig, abs: (p: string) => string): NonNullable<SiteConfig['sales']> {
-  const field = `sites.${i}.sales`;
-  const raw = s.catalogueFile !== undefined ? parseDocument(readFor(file, `${field}.catalogueFile`, abs(s.catalogueFile))).toJS() : s.catalogue;
-  const issues = catalogueIssues(raw);
-  if (issues.length > 0) {
-    const list = issues.map((line) => ({ path: `${field}.catalogue${s.catalogueFile ? ` (${s.catalogueFile})` : ''}`, message: line }));
-    throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, list), list);
+  const problems = readable ? catalogueIssues(raw) : [];
+  for (const line of problems) issues.add(`${field}.catalogue${s.catalogueFile ? ` (${s.catalogueFile})` : ''}`, line);
+  let idHashKey = s.idHashKey;
+  if (idHashKey === undefined) {
+    idHashKey = issues.readText(`${field}.idHashKeyFile`, s.idHashKeyFile!)?.trim();
+    if (idHashKey !== undefined && idHashKey.length < MIN_ID_HASH_KEY) {
+      issues.add(`${field}.idHashKeyFile`, `the key in ${s.idHashKeyFile} has ${idHashKey.length} characters; at least ${MIN_ID_HASH_KEY} are required, as on the gates`);
+      idHashKey = undefined;
+    }
   }
-  const idHashKey = s.idHashKey ?? readFor(file, `${field}.idHashKeyFile`, abs(s.idHashKeyFile!)).trim();
-  if (idHashKey.length < MIN_ID_HASH_KEY) throw new StileError(StileErrorCode.ConfigInvalid, `${file}: ${field}.idHashKeyFile: the key in ${s.idHashKeyFile} has ${idHashKey.length} characters; at least ${MIN_ID_HASH_KEY} are required, as on the gates`);
+  if (!readable || problems.length > 0 || idHashKey === undefined) return undefined;
   return {
     catalogue: parseCatalogue(raw),
     capacity: s.capacity,
@@ -127,6 +128,21 @@ function loadSales(file: string, i: number, s: SalesConfig, abs: (p: string) => 
     ...(s.staffTokenSha256 ? { staffTokenSha256: s.staffTokenSha256.toLowerCase() } : {}),
     ...(s.tourRouteUrl ? { tourRouteUrl: s.tourRouteUrl } : {}),
     ...(s.reportAt ? { reportAt: s.reportAt } : {}),
+  };
+}
+
+/** One site with the files it names (control key, catalogue, ID hash key); undefined when one of them is wrong. */
+function loadSite(issues: ConfigIssues, i: number, s: z.infer<typeof SiteSchema>): SiteConfig | undefined {
+  const pem = s.controlKey.privateKeyFile !== undefined ? issues.readText(`sites[${i}].controlKey.privateKeyFile`, s.controlKey.privateKeyFile) : s.controlKey.privateKeyPem;
+  const sales = s.sales ? loadSales(issues, `sites[${i}].sales`, s.sales) : undefined;
+  if (pem === undefined || (s.sales && !sales)) return undefined;
+  return {
+    id: s.id,
+    controlKey: { id: s.controlKey.id, privateKeyPem: pem },
+    ...(s.gates ? { gates: s.gates } : {}),
+    ...(s.offlineKeys ? { offlineKeys: s.offlineKeys } : {}),
+    ...(s.maxAdmissionsPerSecond !== undefined ? { maxAdmissionsPerSecond: s.maxAdmissionsPerSecond } : {}),
+    ...(sales ? { sales } : {}),
   };
 }
 
@@ -140,43 +156,17 @@ export interface LoadedCloudConfig {
  * environment overrides database.url. Errors name the file and every bad field.
  */
 export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedCloudConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new StileError(StileErrorCode.ConfigUnreadable, `${file}: cannot read config: ${(err as Error).message}`);
-  }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message }));
-    throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, issues), issues);
-  }
-  const parsed = CloudConfigSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-    throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, issues), issues);
-  }
-  const cfg = parsed.data;
-  const base = dirname(resolve(file));
-  const abs = (p: string): string => (p === ':memory:' || isAbsolute(p) ? p : resolve(base, p));
-  const sites = cfg.sites.map((s, i) => {
-    let pem = s.controlKey.privateKeyPem;
-    if (s.controlKey.privateKeyFile !== undefined) {
-      try {
-        pem = readFileSync(abs(s.controlKey.privateKeyFile), 'utf8');
-      } catch (err) {
-        throw new StileError(StileErrorCode.ConfigInvalid, `${file}: sites.${i}.controlKey.privateKeyFile: cannot read: ${(err as Error).message}`);
-      }
-    }
-    return {
-      id: s.id,
-      controlKey: { id: s.controlKey.id, privateKeyPem: pem! },
-      ...(s.gates ? { gates: s.gates } : {}),
-      ...(s.offlineKeys ? { offlineKeys: s.offlineKeys } : {}),
-      ...(s.maxAdmissionsPerSecond !== undefined ? { maxAdmissionsPerSecond: s.maxAdmissionsPerSecond } : {}),
-      ...(s.sales ? { sales: loadSales(file, i, s.sales, abs) } : {}),
-    };
+  const { raw, issues } = readYamlConfig(file);
+  const checked = issues.check(CloudConfigSchema, raw);
+  // Every site's files are read even when another part is wrong, so one run names all mistakes.
+  const rawSites = raw !== null && typeof raw === 'object' && 'sites' in raw && Array.isArray(raw.sites) ? (raw.sites as unknown[]) : [];
+  const sites = rawSites.map((r, i) => {
+    const site = SiteSchema.safeParse(r);
+    return site.success ? loadSite(issues, i, site.data) : undefined;
   });
+  issues.throwIfAny();
+  const cfg = checked!;
+  const abs = (p: string): string => issues.resolve(p, [':memory:']);
   const databaseUrl = env.DATABASE_URL || cfg.database.url;
   return {
     options: {
@@ -194,7 +184,7 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       ...(cfg.http.metricsTokenSha256 ? { metricsTokenSha256: cfg.http.metricsTokenSha256 } : {}),
       unknownGates: cfg.unknownGates,
       retainDeltas: cfg.retainDeltas,
-      sites,
+      sites: sites as SiteConfig[],
       ...(cfg.alerts ? { alertWebhook: { url: cfg.alerts.webhookUrl, secret: cfg.alerts.secret } } : {}),
       ...(cfg.demo ? { demoMode: true } : {}),
     },

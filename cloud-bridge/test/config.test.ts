@@ -50,7 +50,7 @@ describe('cloud.yaml', () => {
     }
     expect(isStileError(err, StileErrorCode.ConfigInvalid)).toBe(true);
     const msg = (err as Error).message;
-    for (const path of ['mqtt.url', 'http.port', 'unknownGates', 'sites.0.id', 'sites.0.controlKey', '(root)']) expect(msg).toContain(`${file}: ${path}:`);
+    for (const path of ['mqtt.url', 'http.port', 'unknownGates', 'sites[0].id', 'sites[0].controlKey', '(root)']) expect(msg).toContain(`${file}: ${path}:`);
   });
 
   it('reports YAML syntax errors and unreadable files', () => {
@@ -78,11 +78,51 @@ describe('cloud.yaml', () => {
       ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 5000 }, idHashKey: a-long-enough-id-hash-key-0123456789 }', ''].join('\n'),
       { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': bad },
     );
-    expect(() => loadCloudConfig(file, {})).toThrow(/sites\.0\.sales\.catalogue \(catalogue\.yaml\).*pricing\[4\]\.type: unknown ticket type "vip"/s);
+    expect(() => loadCloudConfig(file, {})).toThrow(/sites\[0\]\.sales\.catalogue \(catalogue\.yaml\).*pricing\[4\]\.type: unknown ticket type "vip"/s);
     const thresholds = write(
       ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }', '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: 5000, yellow: 0.9 }, idHashKey: a-long-enough-id-hash-key-0123456789 }', ''].join('\n'),
       { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': bad },
     );
     expect(() => loadCloudConfig(thresholds, {})).toThrow(/orange \(0\.85\) must be above yellow \(0\.9\)/);
+  });
+
+  it('reports every site\'s mistakes at once, those in the files a site names included', () => {
+    const catalogue = readFileSync(new URL('../../docs/examples/catalogue.yaml', import.meta.url), 'utf8');
+    const file = write(
+      [
+        'mqtt: { url: "mqtt://h" }',
+        'sites:',
+        '  - id: park1',
+        '    controlKey: { id: ck1, privateKeyFile: missing.pem }',
+        '    sales: { catalogueFile: broken.yaml, capacity: { daily: 5000 }, idHashKeyFile: short.key }',
+        '  - id: "park/2"',
+        '    controlKey: { id: ck1, privateKeyFile: control.pem }',
+        '  - id: park3',
+        '    controlKey: { id: ck1, privateKeyFile: control.pem }',
+        '    sales: { catalogueFile: catalogue.yaml, capacity: { daily: -1 }, idHashKey: a-long-enough-id-hash-key-0123456789 }',
+        '',
+      ].join('\n'),
+      { 'control.pem': pair.privateKeyPem, 'catalogue.yaml': catalogue, 'broken.yaml': 'ticketTypes:\n  - { id: adult\n', 'short.key': 'short\n' },
+    );
+    const err = (() => {
+      try {
+        return loadCloudConfig(file, {});
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isStileError(err, StileErrorCode.ConfigInvalid)).toBe(true);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`${file}: sites[0].controlKey.privateKeyFile: cannot read:`);
+    expect(msg).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: sites\\[0\\]\\.sales\\.catalogueFile \\(broken\\.yaml\\) line \\d+:\\d+: `));
+    expect(msg).toContain(`${file}: sites[0].sales.idHashKeyFile: the key in short.key has 5 characters`);
+    expect(msg).toContain(`${file}: sites[1].id: letters, digits`);
+    expect(msg).toContain(`${file}: sites[2].sales.capacity.daily:`);
+    expect((err as { details: unknown[] }).details.length).toBe(msg.split('\n').length);
+  });
+
+  it('names the line and column of a YAML syntax error', () => {
+    const file = write('mqtt:\n  url: "mqtt://h"\nsites: [ { id: park1 }\n');
+    expect(() => loadCloudConfig(file, {})).toThrow(/cloud\.yaml: line \d+:\d+: /);
   });
 });

@@ -57,7 +57,7 @@ describe('ID-hash keys of at least 32 characters', () => {
     };
 
     it('refuses a shorter idHashKey, naming the field', () => {
-      expect(() => loadCloudConfig(write('idHashKey: a-16-char-key-xx'), {})).toThrow(/cloud\.yaml: sites\.0\.sales\.idHashKey: idHashKey: at least 32 characters/);
+      expect(() => loadCloudConfig(write('idHashKey: a-16-char-key-xx'), {})).toThrow(/cloud\.yaml: sites\[0\]\.sales\.idHashKey: idHashKey: at least 32 characters/);
       expect(loadCloudConfig(write(`idHashKey: ${ID_KEY}`), {}).options.sites[0]!.sales!.idHashKey).toBe(ID_KEY);
     });
 
@@ -70,7 +70,7 @@ describe('ID-hash keys of at least 32 characters', () => {
         err = e;
       }
       expect(isStileError(err, StileErrorCode.ConfigInvalid)).toBe(true);
-      expect((err as Error).message).toMatch(/cloud\.yaml: sites\.0\.sales\.idHashKeyFile: the key in id\.key has 31 characters; at least 32/);
+      expect((err as Error).message).toMatch(/cloud\.yaml: sites\[0\]\.sales\.idHashKeyFile: the key in id\.key has 31 characters; at least 32/);
       expect((err as Error).message).not.toContain('k'.repeat(31));
       expect(loadCloudConfig(write('idHashKeyFile: id.key', { 'id.key': `${ID_KEY}\n` }), {}).options.sites[0]!.sales!.idHashKey).toBe(ID_KEY);
     });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { localDateHour } from '@stile/config';
 import {
   buildDailyReport,
   formatFen,
-  localDateHour,
   reportToCsv,
   reportToHtml,
   type DailyReport,

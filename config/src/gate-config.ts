@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { StileError, StileErrorCode } from './errors.js';
+import { loadYamlConfig, schemaIssues, type ConfigIssue } from './yaml-config.js';
 import { InputSchema, LaneSchema, RelaySchema, type LaneConfig } from './devices.js';
 import { TicketTypeSchema } from './rules.js';
 import { isoDate, timeZone } from './time.js';
@@ -195,27 +192,10 @@ function checkLaneAgainstDevices(
   }
 }
 
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
-
-/** One line per problem, "file: field.path: message", so a technician sees every mistake at once. */
-export function formatIssues(file: string, issues: ConfigIssue[]): string {
-  return issues.map((i) => `${file}: ${i.path || '(root)'}: ${i.message}`).join('\n');
-}
-
-function zodIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.'),
-    message: issue.message,
-  }));
-}
-
 /** Validate an already-parsed object. Returns every issue, not just the first. */
 export function validateGateConfig(raw: unknown): { ok: true; config: GateConfig } | { ok: false; issues: ConfigIssue[] } {
   const result = GateConfigSchema.safeParse(raw);
-  return result.success ? { ok: true, config: result.data } : { ok: false, issues: zodIssues(result.error) };
+  return result.success ? { ok: true, config: result.data } : { ok: false, issues: schemaIssues(result.error) };
 }
 
 /**
@@ -224,24 +204,11 @@ export function validateGateConfig(raw: unknown): { ok: true; config: GateConfig
  * Throws StileError(CONFIG_UNREADABLE | CONFIG_INVALID) whose message names the file and every field.
  */
 export function loadGateConfig(file: string): GateConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new StileError(StileErrorCode.ConfigUnreadable, `${file}: cannot read config: ${(err as Error).message}`);
-  }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message }));
-    throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, issues), issues);
-  }
-  const checked = validateGateConfig(doc.toJS());
-  if (!checked.ok) throw new StileError(StileErrorCode.ConfigInvalid, formatIssues(file, checked.issues), checked.issues);
-  return resolveConfigPaths(checked.config, dirname(resolve(file)));
+  const { config, issues } = loadYamlConfig(file, GateConfigSchema);
+  return resolveConfigPaths(config, (p) => issues.resolve(p, ['-']));
 }
 
-function resolveConfigPaths(cfg: GateConfig, base: string): GateConfig {
-  const abs = (p: string) => (p === '-' || isAbsolute(p) ? p : resolve(base, p));
+function resolveConfigPaths(cfg: GateConfig, abs: (p: string) => string): GateConfig {
   return {
     ...cfg,
     store: { path: abs(cfg.store.path) },

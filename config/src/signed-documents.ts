@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { signControl, verifyControl, type ControlVerdict } from './control-sign.js';
 import type { SigningKey, TrustedKeys } from './ticket-code.js';
+import { formatZodIssues, type IssueLike } from './zod-issues.js';
 
 /**
  * Signed documents a gate or a screen fetches or receives besides deltas and commands:
@@ -63,7 +64,7 @@ export function verifySnapshotSignature(
   today: string,
 ): DocumentVerdict {
   const parsed = SnapshotSignatureSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, reason: 'invalid', detail: `signature line: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+  if (!parsed.success) return { ok: false, reason: 'invalid', detail: `signature line: ${formatZodIssues(parsed.error.issues, { limit: 1 }) || 'invalid'}` };
   const bad = fromControl(verifyControl(raw as Record<string, unknown>, trusted, today));
   if (bad) return bad;
   const s = parsed.data;
@@ -80,14 +81,14 @@ export function verifySnapshotSignature(
  */
 export function verifySiteDocument<T extends { site: string }>(
   raw: unknown,
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { message: string }[] } } },
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: readonly IssueLike[] } } },
   site: string,
   trusted: TrustedKeys,
   today: string,
 ): { ok: true; doc: T } | Extract<DocumentVerdict, { ok: false }> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'invalid', detail: 'not a JSON object' };
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) return { ok: false, reason: 'invalid', detail: parsed.error.issues[0]?.message ?? 'invalid' };
+  if (!parsed.success) return { ok: false, reason: 'invalid', detail: formatZodIssues(parsed.error.issues, { limit: 1 }) || 'invalid' };
   const bad = fromControl(verifyControl(raw as Record<string, unknown>, trusted, today));
   if (bad) return bad as Extract<DocumentVerdict, { ok: false }>;
   if (parsed.data.site !== site) return { ok: false, reason: 'wrong_site', detail: `signed for site "${parsed.data.site}"` };

@@ -7,6 +7,8 @@ import {
   CapacityMessageSchema,
   generateSigningKeyPair,
   loadTrustedKeys,
+  localDate,
+  localTime,
   minutesOfDay,
   topics,
   verifySiteDocument,
@@ -17,7 +19,6 @@ import {
 import { startCloudBridge, startEmbeddedBroker, type CloudBridge, type EmbeddedBroker } from '@stile/cloud-bridge';
 import { gateTicketTypes, type Catalogue } from '@stile/cloud-bridge/catalogue';
 import { DEMO_API_KEYS, demoCatalogue } from './catalogue.js';
-import { localDate } from './site.js';
 
 /**
  * The cloud of `npm start`: an in-process Aedes broker on a free loopback port and a
@@ -33,11 +34,6 @@ const LEVEL_RANK = { green: 0, yellow: 1, orange: 2, red: 3 } as const;
 type Level = keyof typeof LEVEL_RANK;
 /** ANSI colours for the level word, only on a terminal. */
 const COLOUR: Record<Level, string> = { green: '32', yellow: '33', orange: '38;5;208', red: '31' };
-
-/** The time of day ("HH:MM", 00–23) at `at` in an IANA time zone. */
-function localTime(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
-}
 
 /**
  * The catalogue's slot a visitor arriving now buys: one the gate admits now (15 min early, up
@@ -78,7 +74,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
     watcher = client;
     let latest: CapacityMessage | undefined;
     let shown: Level = 'green';
-    const today = () => localDate(catalogue.timeZone);
+    const today = () => localDate(Date.now(), catalogue.timeZone);
     client.on('message', (topic, payload) => {
       try {
         const raw: unknown = JSON.parse(payload.toString());
@@ -177,7 +173,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
           today: () => {
             const at = new Date();
             const slotId = catalogue.slots.length > 0 ? openSlot(catalogue, at) : undefined;
-            return { date: localDate(catalogue.timeZone, at.getTime()), ...(slotId ? { slotId } : {}) };
+            return { date: localDate(at, catalogue.timeZone), ...(slotId ? { slotId } : {}) };
           },
         },
       };

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { stringify } from 'yaml';
-import { generateSigningKeyPair, hashIdNumber, newTicketId, type SnapshotTicket, type TicketType } from '@stile/config';
+import { generateSigningKeyPair, hashIdNumber, localDate, newTicketId, type SnapshotTicket, type TicketType } from '@stile/config';
 
 /**
  * Builds a self-contained demo/test site on disk: signing keys, gate.yaml and a
@@ -29,11 +29,6 @@ export function fakeIdNumber(seq: number): string {
   const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   const sum = weights.reduce((s, w, i) => s + w * Number(body[i]), 0);
   return body + '10X98765432'[sum % 11];
-}
-
-/** The calendar date ("YYYY-MM-DD") in an IANA time zone at `at` (ms), `offsetDays` later. */
-export function localDate(timeZone: string, at = Date.now(), offsetDays = 0): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at + offsetDays * 86_400_000);
 }
 
 export interface WhitelistOptions {
@@ -114,7 +109,7 @@ export async function createDemoSite(
     log: { level: 'info' },
   };
   writeFileSync(configPath, `# Generated demo gate config (see docs/gate-config.md)\n${stringify(config)}`);
-  const today = localDate(timeZone);
+  const today = localDate(Date.now(), timeZone);
   const whitelistPath = join(dir, 'whitelist.ndjson');
   const sample = await writeWhitelist(whitelistPath, { count: o.tickets, today, idHashKey, idCardEvery: 10, ...(o.asOfSeq !== undefined ? { asOfSeq: o.asOfSeq } : {}) });
   return { dir, configPath, dbPath: join(dir, 'gate.db'), whitelistPath, signingKeyPath, keyId, idHashKey, today, sample };

@@ -44,8 +44,8 @@ describe('loadGateConfig', () => {
     const msg = (err as Error).message;
     expect(msg).toContain(`${file}: site.timezone: unknown IANA time zone`);
     expect(msg).toContain(`${file}: gate.id: expected lowercase letters`);
-    expect(msg).toContain(`${file}: ticketTypes.0.antiPassbackSec:`);
-    expect(msg).toMatch(/inputs\.0: .*baud/);
+    expect(msg).toContain(`${file}: ticketTypes[0].antiPassbackSec:`);
+    expect(msg).toMatch(/inputs\[0\]: .*baud/);
     expect(msg.split('\n').length).toBeGreaterThanOrEqual(4);
   });
 
@@ -65,6 +65,6 @@ describe('loadGateConfig', () => {
 
   it('rejects duplicate ticket type ids', () => {
     const file = write(VALID.replace('  - { id: adult, name: Adult }', '  - { id: adult, name: Adult }\n  - { id: adult, name: Again }'));
-    expect(() => loadGateConfig(file)).toThrow(/ticketTypes\.1\.id: duplicate ticket type id "adult"/);
+    expect(() => loadGateConfig(file)).toThrow(/ticketTypes\[1\]\.id: duplicate ticket type id "adult"/);
   });
 });

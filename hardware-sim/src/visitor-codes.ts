@@ -4,6 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { localDate, localTime } from '@stile/config';
 import type { IdFields } from '@stile/gate-agent/protocol';
 import { SimError, SimErrorCode } from './errors.js';
 import { residentCard } from './id-numbers.js';
@@ -26,9 +27,8 @@ export interface WhitelistCodes {
 }
 
 function localNow(timeZone: string): { date: string; time: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date());
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
-  return { date: `${get('year')}-${get('month')}-${get('day')}`, time: `${get('hour')}:${get('minute')}` };
+  const now = Date.now();
+  return { date: localDate(now, timeZone), time: localTime(now, timeZone) };
 }
 
 /** Hand out the items in order, each once. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { localDate } from '@stile/config';
 import { dashboardModel, todayLoad } from '../dashboard/dashboard-data.js';
 import type { DashboardModel, Level } from '../dashboard/model.js';
 import type { Logger } from '../log.js';
 import type { Publisher } from '../mqtt/publisher.js';
 import type { StaffAlert, StaffNotifier } from '../notify/webhook.js';
-import { localDate } from '../sales/local-date.js';
 import type { SalesSite } from '../sales/sales.js';
 import type { CloudStore } from '../store/store.js';
 import type { SiteKeys } from '../sites.js';

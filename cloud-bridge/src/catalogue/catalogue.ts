@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { hhmm, minutesOfDay, StileError, StileErrorCode, TicketTypeSchema, timeZone, type TicketType } from '@stile/config';
+import { formatZodIssue, hhmm, issuePath, minutesOfDay, StileError, StileErrorCode, TicketTypeSchema, timeZone, type TicketType } from '@stile/config';
 
 /*
  * The park's catalogue as data: ticket types, time slots, pricing rules, sales channels and
@@ -372,27 +372,17 @@ export type CatalogueInput = z.input<typeof CatalogueSchema>;
 
 /* ---------- parsing ---------- */
 
-/** "pricing[2].type" style, as an operator reads the YAML/JSON. */
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
 /** Every problem with a catalogue as "path: message" lines; empty when it is valid. */
 export function catalogueIssues(input: unknown): string[] {
   const parsed = CatalogueSchema.safeParse(input);
-  return parsed.success ? [] : parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+  return parsed.success ? [] : parsed.error.issues.map((i) => formatZodIssue(i));
 }
 
 /** Validate a catalogue; throws a CONFIG_INVALID StileError listing every issue, one "path: message" per line. */
 export function parseCatalogue(input: unknown): Catalogue {
   const parsed = CatalogueSchema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  const issues = parsed.error.issues.map((i) => ({ path: issuePath(i.path), message: i.message }));
   throw new StileError(StileErrorCode.ConfigInvalid, issues.map((i) => `${i.path}: ${i.message}`).join('\n'), issues);
 }
 

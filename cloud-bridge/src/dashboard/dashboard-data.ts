@@ -1,7 +1,5 @@
-import { GateStatusSchema } from '@stile/config';
+import { daysAround as around, GateStatusSchema, localDate, localDateHour } from '@stile/config';
 import { percentOf } from '../capacity/levels.js';
-import { localDateHour } from '../reports/daily-report.js';
-import { daysAround as around, localDate } from '../sales/local-date.js';
 import type { SalesSite } from '../sales/sales.js';
 import type { CloudStore } from '../store/store.js';
 import type { DashboardModel, Level } from './model.js';

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { formatZodIssues } from '@stile/config';
 import { bodyLimit } from 'hono/body-limit';
 import type { CapacityMonitor } from '../capacity/monitor.js';
 import { dashboardAssets, isDashboardAsset } from '../dashboard/assets.js';
@@ -29,7 +30,7 @@ export function createChannelApi(opts: ChannelApiOptions): OpenAPIHono<ChannelEn
   const app = new OpenAPIHono<ChannelEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
-        const message = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+        const message = formatZodIssues(result.error.issues, { root: '(body)' });
         // A date that is not a calendar date is its own code, on every route that takes one.
         const code = result.error.issues.some((i) => i.message === NOT_A_DATE) ? 'invalid_date' : 'invalid_request';
         return c.json(refusalBody(code, message), 400);

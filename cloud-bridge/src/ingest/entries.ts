@@ -1,4 +1,4 @@
-import { EntriesMessageSchema, type EntriesMessage, type EntryEvent, type SnapshotTicket, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import { EntriesMessageSchema, zodIssueLines, type EntriesMessage, type EntryEvent, type SnapshotTicket, type WhitelistChange, type WhitelistDelta } from '@stile/config';
 import { bySeq, judgeAdmissions, LaneRateLimiter, ticketFromPayload, type AdmissionVerdicts, type Anomaly } from './admission-check.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -141,7 +141,7 @@ export class EntriesIngest {
       return drop('bad_json');
     }
     const parsed = EntriesMessageSchema.safeParse(json);
-    if (!parsed.success) return drop('schema', parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`));
+    if (!parsed.success) return drop('schema', zodIssueLines(parsed.error.issues, { limit: 3 }));
     const msg = parsed.data;
     if (msg.site !== where.site || msg.gate !== where.gate) return drop('topic_mismatch', { site: msg.site, gate: msg.gate });
     if (!this.d.keys.has(msg.site)) return drop('unknown_site', { site: msg.site });

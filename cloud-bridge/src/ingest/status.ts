@@ -1,4 +1,4 @@
-import { GateStatusSchema, MAX_EPOCH_JUMP } from '@stile/config';
+import { GateStatusSchema, MAX_EPOCH_JUMP, zodIssueLines } from '@stile/config';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteKeys } from '../sites.js';
@@ -34,7 +34,7 @@ export class StatusIngest {
     const parsed = GateStatusSchema.safeParse(json);
     if (!parsed.success) {
       this.metrics.drop('status_schema');
-      this.log.warn({ topic, issues: parsed.error.issues.slice(0, 3) }, 'gate status dropped');
+      this.log.warn({ topic, issues: zodIssueLines(parsed.error.issues, { limit: 3 }) }, 'gate status dropped');
       return;
     }
     try {

@@ -4,6 +4,7 @@
  * decides where the rendered text goes. Money stays in integer fen end to end; it only becomes
  * a decimal string at the very last step, so totals never drift.
  */
+import { isKnownTimeZone, localDateHour } from '@stile/config';
 
 export type ReportLang = 'zh-CN' | 'en';
 
@@ -117,35 +118,9 @@ export interface DailyReport {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Local time
+// Dates
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    try {
-      // hourCycle h23: with hour12:false some ICU versions print midnight as "24".
-      f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
-    } catch {
-      throw new RangeError(`daily report: unknown time zone ${JSON.stringify(timeZone)}`);
-    }
-    // Cached because formatter construction dominates the cost; the cache does not change results.
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** Local date (YYYY-MM-DD) and hour (0–23) of an instant in the given zone; null for an unparseable timestamp. */
-export function localDateHour(iso: string, timeZone: string): { date: string; hour: number } | null {
-  const ms = Date.parse(iso);
-  if (!Number.isFinite(ms)) return null;
-  const parts: Partial<Record<Intl.DateTimeFormatPartTypes, string>> = {};
-  for (const p of formatterFor(timeZone).formatToParts(ms)) parts[p.type] = p.value;
-  const hour = Number(parts.hour) % 24; // belt and braces for the "24" quirk
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, hour };
-}
 
 function assertDate(date: string): void {
   const m = DATE_RE.exec(date);
@@ -166,7 +141,8 @@ const ratio = (part: number, whole: number): number => (whole > 0 ? part / whole
  */
 export function buildDailyReport(input: ReportInput, now: Date = new Date()): DailyReport {
   assertDate(input.date);
-  formatterFor(input.timeZone); // fail fast on a bad zone even for an empty day
+  // Fail fast on a bad zone even for an empty day.
+  if (!isKnownTimeZone(input.timeZone)) throw new RangeError(`daily report: unknown time zone ${JSON.stringify(input.timeZone)}`);
   const onDay = (iso: string): number | null => {
     const l = localDateHour(iso, input.timeZone);
     return l && l.date === input.date ? l.hour : null;

@@ -1,6 +1,6 @@
+import { daysAround as around, localDate, localTime } from '@stile/config';
 import type { Logger } from '../log.js';
 import type { SalesSite } from '../sales/sales.js';
-import { daysAround as around, localDate, localTime } from '../sales/local-date.js';
 import type { CloudStore } from '../store/store.js';
 import { buildDailyReport, type DailyReport, type ReportInput } from './daily-report.js';
 

@@ -1,10 +1,13 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import {
+  addDays,
   canonicalJson,
   hashIdNumber,
   idNumberProblem,
   type IdNumberProblem,
+  localDate,
+  localTime,
   maskIdNumber,
   minutesOfDay,
   newTicketId,
@@ -22,7 +25,6 @@ import type { CloudStore, Db } from '../store/store.js';
 import type { OrdersTable } from '../store/schema.js';
 import type { WhitelistPublisher } from '../whitelist/publisher.js';
 import { FreshCache } from './availability-view.js';
-import { addDays, localDate, localTime } from './local-date.js';
 import { Refusal, type Reply } from './refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 

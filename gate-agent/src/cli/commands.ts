@@ -3,15 +3,14 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { parseDocument, stringify } from 'yaml';
 import {
-  generateSigningKeyPair, hashIdNumber, isValidIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey, loadTrustedKeys,
-  maskIdNumber, parseTicketCode, plainHttpProblem, StileError, StileErrorCode, TicketTypeSchema, TicketTypesDocumentSchema,
+  formatZodIssues, generateSigningKeyPair, hashIdNumber, isValidIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey, loadTrustedKeys,
+  localClock, maskIdNumber, parseTicketCode, plainHttpProblem, StileError, StileErrorCode, TicketTypeSchema, TicketTypesDocumentSchema,
   verifySiteDocument, type GateConfig, type TicketType,
 } from '@stile/config';
 import { openGate } from '../daemon/gate-context.js';
 import { loadIdHashKey } from '../daemon/secrets.js';
 import { importSnapshot, type EntryRow } from '../store/index.js';
 import { authHeaders, cloudCredential, httpError, readCapped } from '../sync/resync-http.js';
-import { localClock } from '../validation/index.js';
 import { CliError, table, type Out } from './output.js';
 import { progressBar } from './progress.js';
 import { deviceLine, kindOf, laneLines, syncLines, type StoredStatus } from './status-lines.js';
@@ -190,7 +189,7 @@ export async function configPullTypes(ctx: Ctx): Promise<void> {
   const verdict = verifySiteDocument(body, TicketTypesDocumentSchema, cfg.site.id, loadTrustedKeys(cfg.keys.control), today);
   if (!verdict.ok) throw new StileError(StileErrorCode.ConfigInvalid, `${url}: ticket types refused: ${verdict.reason}: ${verdict.detail}; gate.yaml unchanged`);
   const parsed = TicketTypeSchema.array().min(1).safeParse(verdict.doc.ticketTypes);
-  if (!parsed.success) throw new StileError(StileErrorCode.ConfigInvalid, `${url} did not send valid ticket types (${parsed.error.issues[0]?.message ?? 'invalid'}); gate.yaml unchanged`);
+  if (!parsed.success) throw new StileError(StileErrorCode.ConfigInvalid, `${url} did not send valid ticket types (${formatZodIssues(parsed.error.issues, { limit: 1 }) || 'invalid'}); gate.yaml unchanged`);
   const types: TicketType[] = parsed.data;
   const doc = parseDocument(readFileSync(ctx.configPath, 'utf8'));
   doc.set('ticketTypes', doc.createNode(types));

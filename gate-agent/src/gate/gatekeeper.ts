@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { RejectReason, TicketRecord, TicketType, TrustedKeys, OfflineTicketPayload } from '@stile/config';
-import { normalizeScan, parseTicketCode, verifyOfflineTicket } from '@stile/config';
+import { localClock, normalizeScan, parseTicketCode, verifyOfflineTicket } from '@stile/config';
 import type { EntryRow, GateStore } from '../store/index.js';
-import { decide, localClock, recordAdmission, type Decision, type GateContext } from '../validation/index.js';
+import { decide, recordAdmission, type Decision, type GateContext } from '../validation/index.js';
 import type { Credential } from './credential.js';
 
 export interface ScanOutcome {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LaneConfig } from '@stile/config';
+import { localClock, type LaneConfig } from '@stile/config';
 import { createLaneDisplay, createLaneSensor, type LaneDeviceDeps } from '../devices/create.js';
 import type { LaneDisplay } from '../devices/lane-display.js';
 import type { LaneSensor } from '../devices/lane-sensor.js';
@@ -7,7 +7,6 @@ import type { Relay } from '../devices/relay.js';
 import type { DeviceHealth } from '../devices/supervisor.js';
 import type { ScanOutcome } from '../gate/gatekeeper.js';
 import type { GateStore } from '../store/index.js';
-import { localClock } from '../validation/index.js';
 import { EmergencyHold, type EmergencyState } from './emergency.js';
 import { PassageTracker, type PendingAdmission } from './passage-tracker.js';
 

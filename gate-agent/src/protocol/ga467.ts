@@ -15,6 +15,8 @@
  *   ← AA AA AA 96 69 00 08 00 00 9F 00 00 00 00 97     card found
  *   ← AA AA AA 96 69 00 04 00 00 80 84                 no card
  */
+import { FrameSync, type FrameRules } from './frame-sync.js';
+
 export * from './ga467-idtext.js';
 export * from './ga467-nations.js';
 
@@ -168,75 +170,35 @@ function findSync(buf: Buffer, from: number): number {
   return buf.length;
 }
 
+type Ga467Rejection = Exclude<Ga467DiscardReason, 'garbage' | 'truncated'>;
+
+/** GA/T 467 framing for FrameSync: preamble, LEN within [MIN_LEN, maxLength], XOR over LEN and payload. */
+function ga467Rules(maxLength: number): FrameRules<Extract<Ga467Frame, { type: 'frame' }>, Ga467Rejection> {
+  return {
+    findStart: findSync,
+    findHeader: (buf) => buf.indexOf(GA467_PREAMBLE, 1),
+    step(buf, pos) {
+      if (buf.length - pos < HEADER) return { kind: 'more' };
+      const len = buf.readUInt16BE(pos + 5);
+      if (len < MIN_LEN || len > maxLength) return { kind: 'reject', reason: len < MIN_LEN ? 'bad_length' : 'too_long', length: HEADER };
+      const end = pos + HEADER + len;
+      if (end > buf.length) return { kind: 'more' };
+      if (xor(buf, pos + 5, end - 1) !== buf[end - 1]) return { kind: 'reject', reason: 'bad_checksum', length: HEADER + len };
+      return { kind: 'frame', item: { type: 'frame', payload: Buffer.from(buf.subarray(pos + HEADER, end - 1)) }, length: HEADER + len };
+    },
+  };
+}
+
 /**
  * Streaming framer. Every input byte ends up in exactly one emitted item (frame or discard) or
  * stays pending, which the tests check. On a bad checksum only the bytes up to the next preamble
  * inside the rejected frame are dropped: a truncated response followed by a good one (reader
- * reset mid-answer) still yields the good one.
+ * reset mid-answer) still yields the good one. `flush()` (end of input, or the caller's response
+ * timeout) reports the pending head as truncated and still decodes any complete frame hiding
+ * behind it (after a bogus long LEN).
  */
-export class Ga467Framer {
-  private pending: Buffer = EMPTY;
-
-  constructor(private readonly maxLength = GA467_DEFAULT_MAX_LEN) {}
-
-  /** Bytes held waiting for the rest of a frame. */
-  get pendingLength(): number {
-    return this.pending.length;
+export class Ga467Framer extends FrameSync<Extract<Ga467Frame, { type: 'frame' }>, Ga467Rejection> {
+  constructor(maxLength = GA467_DEFAULT_MAX_LEN) {
+    super(ga467Rules(maxLength));
   }
-
-  push(chunk: Buffer): Ga467Frame[] {
-    const out: Ga467Frame[] = [];
-    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    let pos = 0;
-    while (pos < buf.length) {
-      const sync = findSync(buf, pos);
-      if (sync > pos) {
-        out.push(discard('garbage', buf, pos, sync));
-        pos = sync;
-        continue;
-      }
-      if (buf.length - pos < HEADER) break;
-      const len = buf.readUInt16BE(pos + 5);
-      if (len < MIN_LEN || len > this.maxLength) {
-        const end = Math.min(pos + HEADER, findSync(buf, pos + 1));
-        out.push(discard(len < MIN_LEN ? 'bad_length' : 'too_long', buf, pos, end));
-        pos = end;
-        continue;
-      }
-      const end = pos + HEADER + len;
-      if (end > buf.length) break;
-      if (xor(buf, pos + 5, end - 1) === buf[end - 1]) {
-        out.push({ type: 'frame', payload: Buffer.from(buf.subarray(pos + HEADER, end - 1)) });
-        pos = end;
-      } else {
-        const resync = Math.min(end, findSync(buf, pos + 1));
-        out.push(discard('bad_checksum', buf, pos, resync));
-        pos = resync;
-      }
-    }
-    // Copy, so a pending tail never pins (or aliases) the caller's chunk.
-    this.pending = pos >= buf.length ? EMPTY : Buffer.from(buf.subarray(pos));
-    return out;
-  }
-
-  /**
-   * End of input, or the caller's response timeout: the pending head is reported as truncated,
-   * and any complete frame hiding behind it (after a bogus long LEN) is still decoded.
-   */
-  flush(): Ga467Frame[] {
-    const out: Ga467Frame[] = [];
-    while (this.pending.length > 0) {
-      const buf = this.pending;
-      const next = buf.indexOf(GA467_PREAMBLE, 1);
-      const end = next < 0 ? buf.length : next;
-      out.push(discard('truncated', buf, 0, end));
-      this.pending = EMPTY;
-      if (end < buf.length) out.push(...this.push(buf.subarray(end)));
-    }
-    return out;
-  }
-}
-
-function discard(reason: Ga467DiscardReason, buf: Buffer, start: number, end: number): Ga467Frame {
-  return { type: 'discarded', reason, bytes: Buffer.from(buf.subarray(start, end)) };
 }

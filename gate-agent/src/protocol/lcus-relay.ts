@@ -15,10 +15,11 @@
  * Other vendor states (02 "toggle", 03 "on with reply") exist on some revisions; we neither
  * send them nor accept them, and the simulator reports them as `bad_command`.
  */
+import { FrameSync, type FrameRules } from './frame-sync.js';
+
 export const LCUS_HEADER = 0xa0;
 export const LCUS_QUERY = 0xff;
 const FRAME = 4;
-const EMPTY = Buffer.alloc(0);
 
 export type RelayCommand = { channel: number; on: boolean };
 
@@ -60,63 +61,30 @@ function findSync(buf: Buffer, from: number): number {
   return buf.length;
 }
 
+type LcusRejection = Exclude<LcusDiscardReason, 'garbage' | 'truncated'>;
+
+const lcusRules: FrameRules<Exclude<LcusFrame, { type: 'discarded' }>, LcusRejection> = {
+  findStart: findSync,
+  step(buf, pos) {
+    if (buf[pos] === LCUS_QUERY) return { kind: 'frame', item: { type: 'query' }, length: 1 };
+    if (buf.length - pos < FRAME) return { kind: 'more' };
+    const d = decodeRelayCommand(buf.subarray(pos, pos + FRAME));
+    if (d.ok) return { kind: 'frame', item: { type: 'command', channel: d.channel, on: d.on }, length: FRAME };
+    if (d.reason === 'bad_command') return { kind: 'drop', reason: 'bad_command', length: FRAME };
+    // Resynchronise on the next A0/FF inside the rejected four bytes.
+    return { kind: 'reject', reason: 'bad_checksum', length: FRAME };
+  },
+};
+
 /**
  * Stream parser for the board side. Each input byte lands in exactly one emitted item or stays
- * pending (at most 3 bytes of an incomplete command).
+ * pending (at most 3 bytes of an incomplete command); `flush()` at end of input reports an
+ * incomplete command, it does not keep it.
  */
-export class LcusFramer {
-  private pending: Buffer = EMPTY;
-
-  /** Bytes held waiting for the rest of a command. */
-  get pendingLength(): number {
-    return this.pending.length;
+export class LcusFramer extends FrameSync<Exclude<LcusFrame, { type: 'discarded' }>, LcusRejection> {
+  constructor() {
+    super(lcusRules);
   }
-
-  push(chunk: Buffer): LcusFrame[] {
-    const out: LcusFrame[] = [];
-    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    let pos = 0;
-    while (pos < buf.length) {
-      const sync = findSync(buf, pos);
-      if (sync > pos) {
-        out.push(discard('garbage', buf, pos, sync));
-        pos = sync;
-        continue;
-      }
-      if (buf[pos] === LCUS_QUERY) {
-        out.push({ type: 'query' });
-        pos++;
-        continue;
-      }
-      if (buf.length - pos < FRAME) break;
-      const d = decodeRelayCommand(buf.subarray(pos, pos + FRAME));
-      if (d.ok) {
-        out.push({ type: 'command', channel: d.channel, on: d.on });
-        pos += FRAME;
-      } else if (d.reason === 'bad_command') {
-        out.push(discard('bad_command', buf, pos, pos + FRAME));
-        pos += FRAME;
-      } else {
-        // Resynchronise on the next A0/FF inside the rejected four bytes.
-        const end = Math.min(pos + FRAME, findSync(buf, pos + 1));
-        out.push(discard('bad_checksum', buf, pos, end));
-        pos = end;
-      }
-    }
-    this.pending = pos >= buf.length ? EMPTY : Buffer.from(buf.subarray(pos));
-    return out;
-  }
-
-  /** End of input: an incomplete command is reported, not kept. */
-  flush(): LcusFrame[] {
-    const bytes = this.pending;
-    this.pending = EMPTY;
-    return bytes.length > 0 ? [{ type: 'discarded', reason: 'truncated', bytes }] : [];
-  }
-}
-
-function discard(reason: LcusDiscardReason, buf: Buffer, start: number, end: number): LcusFrame {
-  return { type: 'discarded', reason, bytes: Buffer.from(buf.subarray(start, end)) };
 }
 
 /** Parse the ASCII answer to FF ("CH1:ON", "CH2: OFF", any separators); unknown lines are skipped. */

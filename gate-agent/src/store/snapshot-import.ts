@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
-import { SnapshotTicketSchema, StileError, StileErrorCode, verifySnapshotSignature, type TrustedKeys } from '@stile/config';
+import { formatZodIssue, SnapshotTicketSchema, StileError, StileErrorCode, verifySnapshotSignature, type TrustedKeys } from '@stile/config';
 import { replaceTickets, WalKeeper } from './snapshot-swap.js';
 import { sortStage } from './stage-sort.js';
 
@@ -220,7 +220,7 @@ async function stageLines(
     const parsed = SnapshotTicketSchema.safeParse(obj);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw invalid(file, lineNo, `${issue.path.join('.') || '(line)'}: ${issue.message}`);
+      throw invalid(file, lineNo, formatZodIssue(issue, { root: '(line)' }));
     }
     const t = parsed.data;
     put.run(lineNo, t.ticketId, t.typeId, t.status, t.visitDate, t.slotStart ?? null, t.slotEnd ?? null, t.persons, t.entriesUsed, t.idHash ?? null);

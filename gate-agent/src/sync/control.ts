@@ -1,4 +1,4 @@
-import { verifyControl, type TrustedKeys } from '@stile/config';
+import { formatZodIssue, verifyControl, type TrustedKeys } from '@stile/config';
 
 /** The part of a zod schema used here (gate-agent does not depend on zod itself). */
 export interface Schema<T> {
@@ -28,7 +28,7 @@ export function checkControlObject<T>(raw: unknown, schema: Schema<T>, trusted: 
   const parsed = schema.safeParse(obj);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'invalid', detail: issue ? `${issue.path.map(String).join('.') || '(message)'}: ${issue.message}` : 'invalid', raw: obj };
+    return { ok: false, reason: 'invalid', detail: issue ? formatZodIssue(issue, { root: '(message)' }) : 'invalid', raw: obj };
   }
   const verdict = verifyControl(obj, trusted, today);
   if (!verdict.ok) return { ok: false, reason: verdict.reason, detail: verdict.detail, raw: obj };

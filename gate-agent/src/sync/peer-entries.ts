@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import { EntriesMessageSchema, entriesTopicGate, parseTicketCode, topics, verifyOfflineTicket, type EntryEvent, type TrustedKeys } from '@stile/config';
+import { EntriesMessageSchema, entriesTopicGate, formatZodIssues, localClock, parseTicketCode, topics, verifyOfflineTicket, type EntryEvent, type TrustedKeys } from '@stile/config';
 import type { GateStore, PeerApplyResult, PeerEntryInput } from '../store/index.js';
-import { localClock } from '../validation/index.js';
 import { bump, type SyncStatus } from './status.js';
 
 export interface PeerEntriesDeps {
@@ -75,7 +74,7 @@ export class PeerEntries {
       return this.drop('peer_bad_json', peer, 'not JSON');
     }
     const parsed = EntriesMessageSchema.safeParse(raw);
-    if (!parsed.success) return this.drop('peer_invalid', peer, parsed.error.issues[0]?.message ?? 'invalid');
+    if (!parsed.success) return this.drop('peer_invalid', peer, formatZodIssues(parsed.error.issues, { limit: 1 }) || 'invalid');
     const msg = parsed.data;
     // The ACL binds the topic to its publisher, not the body: both must name the same gate.
     if (msg.site !== this.d.site || msg.gate !== peer) return this.drop('peer_wrong_gate', peer, `body names ${msg.site}/${msg.gate}`);

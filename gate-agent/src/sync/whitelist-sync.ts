@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { isStileError, StileErrorCode, WhitelistDeltaSchema, WhitelistHeadSchema, type TrustedKeys, type WhitelistDelta } from '@stile/config';
+import { formatZodIssues, isStileError, StileErrorCode, WhitelistDeltaSchema, WhitelistHeadSchema, type TrustedKeys, type WhitelistDelta } from '@stile/config';
 import { importSnapshot, type GateStore } from '../store/index.js';
 import { checkControl, checkControlObject } from './control.js';
 import { downloadSnapshot, fetchChanges, type CloudCredential, type SnapshotLimits } from './resync-http.js';
@@ -69,7 +69,7 @@ export class WhitelistSync {
       return this.drop('bad_json', (err as Error).message);
     }
     const head = WhitelistHeadSchema.safeParse(raw);
-    if (!head.success) return this.drop('invalid', `head: ${head.error.issues[0]?.message ?? 'invalid'}`);
+    if (!head.success) return this.drop('invalid', `head: ${formatZodIssues(head.error.issues, { limit: 1 }) || 'invalid'}`);
     const local = this.d.store.whitelistSeq();
     if (local === undefined || BigInt(head.data.seq) > BigInt(local)) {
       this.d.log.info({ event: 'whitelist_behind', head: head.data.seq, local: local ?? null }, 'whitelist is behind the cloud; resyncing');

@@ -1,5 +1,5 @@
 import type { RejectReason, TicketRecord, TicketType } from '@stile/config';
-import { localClock } from './clock.js';
+import { localClock } from '@stile/config';
 
 /** What the gate knows about itself when deciding. */
 export interface GateContext {
