@@ -405,22 +405,7 @@ export class EntriesIngest {
           if (now > limit.get(k)!) {
             // Admissions of this run later in order are not there yet for this one.
             const later = laterInRun(msgs, mi, e, site);
-            const earlier = await this.store.earlierAdmission(trx, site, e.ticketId, gate, e.seq, (g, seq) => later.has(`${g}\u0000${BigInt(seq).toString()}`));
-            const conflict = await this.store.insertConflict(trx, {
-              site,
-              ticketId: e.ticketId,
-              firstGate: earlier?.gate ?? null,
-              firstSeq: earlier?.seq ?? null,
-              secondGate: gate,
-              secondSeq: e.seq,
-            });
-            if (conflict) {
-              m.conflicts++;
-              this.log.warn(
-                { alert: 'partition_conflict', site, ticketId: e.ticketId, first: earlier, second: { gate, seq: e.seq }, entriesUsed: now, maxEntries: limit.get(k) },
-                'ticket admitted more often than it allows (gates admitted it while partitioned)',
-              );
-            }
+            if (await this.flagConflict(trx, site, gate, e, now, limit.get(k)!, (g, seq) => later.has(`${g}\u0000${BigInt(seq).toString()}`))) m.conflicts++;
           }
           used.set(k, now);
           const l = learned.get(k);
@@ -477,26 +462,40 @@ export class EntriesIngest {
       return { entriesUsed: 1, conflict: false };
     }
     const used = t.entriesUsed + 1;
-    let conflict = false;
-    if (used > t.maxEntries) {
-      const earlier = await this.store.earlierAdmission(trx, site, e.ticketId, gate, e.seq);
-      conflict = await this.store.insertConflict(trx, {
-        site,
-        ticketId: e.ticketId,
-        firstGate: earlier?.gate ?? null,
-        firstSeq: earlier?.seq ?? null,
-        secondGate: gate,
-        secondSeq: e.seq,
-      });
-      if (conflict) {
-        this.log.warn(
-          { alert: 'partition_conflict', site, ticketId: e.ticketId, first: earlier, second: { gate, seq: e.seq }, entriesUsed: used, maxEntries: t.maxEntries },
-          'ticket admitted more often than it allows (gates admitted it while partitioned)',
-        );
-      }
-    }
+    const conflict = used > t.maxEntries && (await this.flagConflict(trx, site, gate, e, used, t.maxEntries));
     await this.store.setTicketUsage(trx, site, e.ticketId, used);
     return { entriesUsed: used, conflict };
+  }
+
+  /**
+   * An admission past the ticket's limit: gates admitted it while partitioned. Records the
+   * conflict with the admission that came first (once: true only when it is new) and logs it.
+   */
+  private async flagConflict(
+    trx: Db,
+    site: string,
+    gate: string,
+    e: EntryEvent,
+    entriesUsed: number,
+    maxEntries: number,
+    skip?: Parameters<CloudStore['earlierAdmission']>[5],
+  ): Promise<boolean> {
+    const earlier = await this.store.earlierAdmission(trx, site, e.ticketId, gate, e.seq, skip);
+    const conflict = await this.store.insertConflict(trx, {
+      site,
+      ticketId: e.ticketId,
+      firstGate: earlier?.gate ?? null,
+      firstSeq: earlier?.seq ?? null,
+      secondGate: gate,
+      secondSeq: e.seq,
+    });
+    if (conflict) {
+      this.log.warn(
+        { alert: 'partition_conflict', site, ticketId: e.ticketId, first: earlier, second: { gate, seq: e.seq }, entriesUsed, maxEntries },
+        'ticket admitted more often than it allows (gates admitted it while partitioned)',
+      );
+    }
+    return conflict;
   }
 
   /** Nobody of the admission walked through: the gate gave the entry back, and so does the cloud. */
