@@ -537,21 +537,7 @@ export class CloudStore {
     for (let i = 0; i < tickets.length; i += 500) {
       await db
         .insertInto('tickets')
-        .values(
-          tickets.slice(i, i + 500).map((t) => ({
-            site,
-            ticket_id: t.ticketId,
-            type_id: t.typeId,
-            status: t.status,
-            visit_date: t.visitDate,
-            slot_start: t.slotStart ?? null,
-            slot_end: t.slotEnd ?? null,
-            persons: t.persons,
-            entries_used: t.entriesUsed,
-            id_hash: t.idHash ?? null,
-            updated_seq: seq,
-          })),
-        )
+        .values(tickets.slice(i, i + 500).map((t) => ({ site, ticket_id: t.ticketId, ...ticketColumns(t, seq) })))
         .onConflict((oc) =>
           oc.columns(['site', 'ticket_id']).doUpdateSet((eb) => ({
             type_id: eb.ref('excluded.type_id'),
@@ -570,17 +556,7 @@ export class CloudStore {
   }
 
   async upsertTicket(db: Db, site: string, t: SnapshotTicket, seq: number | null, maxEntries?: number): Promise<void> {
-    const row = {
-      type_id: t.typeId,
-      status: t.status,
-      visit_date: t.visitDate,
-      slot_start: t.slotStart ?? null,
-      slot_end: t.slotEnd ?? null,
-      persons: t.persons,
-      entries_used: t.entriesUsed,
-      id_hash: t.idHash ?? null,
-      updated_seq: seq,
-    };
+    const row = ticketColumns(t, seq);
     await db
       .insertInto('tickets')
       .values({ site, ticket_id: t.ticketId, ...row, ...(maxEntries !== undefined ? { max_entries: maxEntries } : {}) })
@@ -793,6 +769,21 @@ export class CloudStore {
     if (!first || num(first.seq) !== since + 1) return { ok: false, reason: 'gone' };
     return { ok: true, deltas: rows.map((r) => JSON.parse(r.payload) as WhitelistDelta) };
   }
+}
+
+/** A ticket's columns as stored (all but its key and max_entries). */
+function ticketColumns(t: SnapshotTicket, seq: number | null) {
+  return {
+    type_id: t.typeId,
+    status: t.status,
+    visit_date: t.visitDate,
+    slot_start: t.slotStart ?? null,
+    slot_end: t.slotEnd ?? null,
+    persons: t.persons,
+    entries_used: t.entriesUsed,
+    id_hash: t.idHash ?? null,
+    updated_seq: seq,
+  };
 }
 
 function toTicket(r: Selectable<TicketsTable>): StoredTicket {
