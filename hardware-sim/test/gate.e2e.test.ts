@@ -96,7 +96,7 @@ describe('stile-gate on simulated hardware over real ptys', () => {
 
   it('a scanner unplugged and plugged back is reconnected and scanning again', async () => {
     await sim.scanner.unplug();
-    await gate.waitFor((l) => l.some((x) => x.event === 'device_fault' && x.device === 'scanner'));
+    await gate.waitFor((l) => l.some((x) => x.event === 'device_fault' && x.device === 'scanner'), 20_000); // a loaded machine notices the hang-up late
     // The technician sees it in gatectl status (heartbeat every 2 s), while the reader stays up.
     await settle(2500);
     const status = JSON.parse(execFileSync(process.execPath, [GATECTL_BIN, '--config', site.configPath, 'status', '--json'], { encoding: 'utf8' })) as {
