@@ -130,16 +130,21 @@ export const AvailabilitySchema = z
   .strict()
   .openapi('Availability');
 
+/** The fields an order has from its creation on (OrderCreated and Order each add theirs). */
+const orderCore = {
+  orderId: z.string(),
+  typeId: z.string(),
+  date: z.string(),
+  slotId: z.string().nullable(),
+  persons: z.number().int().openapi({ description: 'Visitors in the order' }),
+  amountFen: money,
+  pricing: PricingSchema,
+};
+
 export const OrderCreatedSchema = z
   .object({
-    orderId: z.string(),
+    ...orderCore,
     status: z.literal('pending'),
-    typeId: z.string(),
-    date: z.string(),
-    slotId: z.string().nullable(),
-    persons: z.number().int().openapi({ description: 'Visitors in the order' }),
-    amountFen: money,
-    pricing: PricingSchema,
     visitors: z.array(z.object({ name: z.string(), idMasked: z.string() }).strict()),
     replayed,
   })
@@ -148,14 +153,8 @@ export const OrderCreatedSchema = z
 
 export const OrderSchema = z
   .object({
-    orderId: z.string(),
+    ...orderCore,
     status: z.enum(['pending', 'paid', 'refunded', 'expired']),
-    typeId: z.string(),
-    date: z.string(),
-    slotId: z.string().nullable(),
-    persons: z.number().int().openapi({ description: 'Visitors in the order' }),
-    amountFen: money,
-    pricing: PricingSchema,
     visitors: z.array(z.object({ name: z.string(), idMasked: z.string(), ticketId: z.string().nullable() }).strict()),
     tickets: z.array(z.object({ ticketId: z.string(), code: z.string(), persons: z.number().int().openapi({ description: 'Visitors admitted on the ticket' }) }).strict()),
     paidAt: z.string().nullable(),
