@@ -28,7 +28,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'browser code: no Node modules' },
-            { regex: '^\\.\\./(\\.\\./)*src/(?!dashboard/(model|text)\\.js$)', message: 'browser code imports only src/dashboard/model.js and src/dashboard/text.js from the server' },
+            { regex: '^\\.\\./(\\.\\./)*src/(?!modules/dashboard/(model|text)\\.js$)', message: 'browser code imports only src/modules/dashboard/model.js and text.js from the server' },
           ],
         },
       ],

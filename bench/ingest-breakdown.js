@@ -26,7 +26,7 @@ import pino from 'pino';
 import { sql } from 'kysely';
 import { EntriesMessageSchema } from '../config/dist/index.js';
 import { EntriesIngest, SiteKeys, startCloudBridge } from '../cloud-bridge/dist/index.js';
-import { judgeAdmissions, LaneRateLimiter } from '../cloud-bridge/dist/ingest/admission-check.js';
+import { judgeAdmissions, LaneRateLimiter } from '../cloud-bridge/dist/modules/sync/admission-check.js';
 import { startIngestFloor } from './ingest-floor.js';
 import { cloudSite, ingestGates, INGEST_BATCH, loadRun, seedIngestTickets } from './ingest-lib.js';
 import { fmt, intEnv, line, note, nowMs, pgSchema, runCleanup } from './lib.js';

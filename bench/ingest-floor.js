@@ -20,7 +20,7 @@ const COLS = ['event_id', 'site', 'gate', 'seq', 'epoch', 'kind', 'ref_seq', 'ti
 const CONNECTIONS = 8;
 const MAX_GROUP = 32;
 
-/** The bridge's `entries` table (cloud-bridge/src/store/migrations.ts, after 0005), written out in plain SQL. */
+/** The bridge's `entries` table (cloud-bridge/src/core/db/migrations.ts, after 0005), written out in plain SQL. */
 function ddl() {
   return [
     `CREATE TABLE entries (event_id text PRIMARY KEY, site text NOT NULL, gate text NOT NULL, seq bigint NOT NULL, epoch bigint NOT NULL,

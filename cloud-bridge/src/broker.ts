@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import type { Logger } from './log.js';
+import type { Logger } from './core/log.js';
 import type { DeviceIdentity } from '@stile/config';
 import { clientIdAllowed, mayPublish, maySubscribe, type BrokerIdentity } from './broker-acl.js';
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { PublicKeySchema, readYamlConfig, type ConfigIssues } from '@stile/config';
 import type { CloudBridgeOptions } from './bridge.js';
-import { CapacityConfigSchema } from './capacity/levels.js';
-import { catalogueIssues, parseCatalogue } from './catalogue/catalogue.js';
+import { CapacityConfigSchema } from './core/capacity-levels.js';
+import { catalogueIssues, parseCatalogue } from './core/catalogue.js';
 import { MIN_ID_HASH_KEY } from './credential-checks.js';
-import { MIN_WEBHOOK_SECRET } from './notify/webhook.js';
-import type { SiteConfig } from './sites.js';
+import { MIN_WEBHOOK_SECRET } from './core/notify/webhook.js';
+import type { SiteConfig } from './core/sites.js';
 
 const SiteSchema = z
   .object({

@@ -3,9 +3,9 @@
  * in code get the same checks as cloud.yaml. Every problem is reported at once, one line each.
  */
 import { StileError, StileErrorCode } from '@stile/config';
-import type { Catalogue } from './catalogue/catalogue.js';
-import { MIN_WEBHOOK_SECRET } from './notify/webhook.js';
-import type { SiteConfig } from './sites.js';
+import type { Catalogue } from './core/catalogue.js';
+import { MIN_WEBHOOK_SECRET } from './core/notify/webhook.js';
+import type { SiteConfig } from './core/sites.js';
 
 /**
  * SHA-256 digests (lowercase hex) of API keys that have been published: the demo channels'

@@ -1,10 +1,10 @@
 export * from './bridge.js';
 export * from './broker.js';
 export * from './config.js';
-export * from './metrics.js';
-export * from './sites.js';
-export { CloudStore, type ConflictRow, type GateStateRow, type ChangesResult } from './store/store.js';
-export { connectDb, type DbOptions, type Dialect } from './store/connect.js';
-export { EntriesIngest, MAX_ENTRIES_PAYLOAD, type UnknownGatePolicy } from './ingest/entries.js';
-export { WhitelistPublisher } from './whitelist/publisher.js';
-export { Commands, type CommandOptions, type GateAction } from './commands/commands.js';
+export * from './core/metrics.js';
+export * from './core/sites.js';
+export { CloudStore, type ConflictRow, type GateStateRow, type ChangesResult } from './core/db/store.js';
+export { connectDb, type DbOptions, type Dialect } from './core/db/connect.js';
+export { EntriesIngest, MAX_ENTRIES_PAYLOAD, type UnknownGatePolicy } from './modules/sync/entries.js';
+export { WhitelistPublisher } from './modules/whitelist/publisher.js';
+export { Commands, type CommandOptions, type GateAction } from './modules/commands/commands.js';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnnounceMessageSchema, topics, type AnnounceMessage } from '@stile/config';
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue } from '@stile/demo/catalogue';
-import type { StaffAlert, StaffNotifier } from '../src/notify/webhook.js';
+import type { StaffAlert, StaffNotifier } from '../src/core/notify/webhook.js';
 import { admit, entriesMessage, idNumber, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb, type TestSite } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnnounceMessageSchema, CapacityMessageSchema, topics, type AnnounceMessage, type CapacityMessage } from '@stile/config';
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue } from '@stile/demo/catalogue';
-import { verifyWebhookSignature } from '../src/notify/webhook.js';
+import { verifyWebhookSignature } from '../src/core/notify/webhook.js';
 import { DIALECTS, entriesMessage, idNumber, signedAdmit, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';

@@ -16,7 +16,7 @@ import {
   renderAnnouncement,
   salesDecision,
   thresholds,
-} from '../src/capacity/levels.js';
+} from '../src/core/capacity-levels.js';
 
 const cfg = (input: CapacityConfigInput) => CapacityConfigSchema.parse(input);
 const std = cfg({ daily: 5000 });

@@ -8,8 +8,8 @@ import {
   parseCatalogue,
   sha256Hex,
   type CatalogueInput,
-} from '../src/catalogue/catalogue.js';
-import { applyPercentOff, priceFor, type PriceRequest } from '../src/catalogue/pricing.js';
+} from '../src/core/catalogue.js';
+import { applyPercentOff, priceFor, type PriceRequest } from '../src/modules/sales/pricing.js';
 
 // Calendar days used below (checked: 2026-06-10 is a Wednesday).
 const WEDNESDAY_JUNE = '2026-06-10';

@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { basicAuthorization, hashIdNumber, TicketTypesDocumentSchema, topics, verifySiteDocument, WhitelistDeltaSchema, type WhitelistDelta } from '@stile/config';
 import type { CloudBridge } from '../src/bridge.js';
 import { DEMO_API_KEYS, demoCatalogue } from '@stile/demo/catalogue';
-import type { Catalogue } from '../src/catalogue/catalogue.js';
-import { LogSmsSender } from '../src/notify/sms.js';
-import { Reports } from '../src/reports/report-service.js';
+import type { Catalogue } from '../src/core/catalogue.js';
+import { LogSmsSender } from '../src/core/notify/sms.js';
+import { Reports } from '../src/modules/reports/report-service.js';
 import { admit, DIALECTS, entriesMessage, idNumber, seedTickets, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';

@@ -9,10 +9,10 @@ import { generateSigningKeyPair, isStileError, StileErrorCode } from '@stile/con
 import { parseDocument } from 'yaml';
 import { startCloudBridge, type CloudBridge, type CloudBridgeOptions } from '../src/bridge.js';
 import { demoCatalogue } from '@stile/demo/catalogue';
-import { parseCatalogue, sha256Hex, type Catalogue } from '../src/catalogue/catalogue.js';
+import { parseCatalogue, sha256Hex, type Catalogue } from '../src/core/catalogue.js';
 import { loadCloudConfig } from '../src/config.js';
 import { credentialProblems, demoKeyChannels } from '../src/credential-checks.js';
-import { connectDb } from '../src/store/connect.js';
+import { connectDb } from '../src/core/db/connect.js';
 import { testBridge, testDb, testSite, type TestDb } from './helpers.js';
 
 const ID_KEY = 'id-hash-key-for-tests-0123456789';

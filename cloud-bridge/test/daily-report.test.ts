@@ -11,7 +11,7 @@ import {
   type RefundRecord,
   type ReportInput,
   type SaleRecord,
-} from '../src/reports/daily-report.js';
+} from '../src/modules/reports/daily-report.js';
 
 // Fixture day: 2024-05-01 at a park in Asia/Shanghai (UTC+8, no DST). Local midnight is 16:00Z
 // of the previous UTC day, so every timestamp below is written in UTC and commented in local time.

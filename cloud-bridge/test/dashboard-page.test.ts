@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { DashboardModel } from '../src/dashboard/model.js';
-import { DASHBOARD_TEXT, dashboardAssetUrl, dashboardHtml, dashboardPage } from '../src/dashboard/page.js';
+import type { DashboardModel } from '../src/modules/dashboard/model.js';
+import { DASHBOARD_TEXT, dashboardAssetUrl, dashboardHtml, dashboardPage } from '../src/modules/dashboard/page.js';
 import { channelState } from '../web/dashboard/channel-state.js';
 
 // The page needs the built browser code (cloud-bridge/dist/web): `npm test` builds first; alone, run `npm run build`.

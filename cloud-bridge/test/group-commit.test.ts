@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit } from '../src/ingest/group-commit.js';
+import { GroupCommit } from '../src/modules/sync/group-commit.js';
 
 describe('GroupCommit', () => {
   it('writes items that arrive during a write together in the next write', async () => {

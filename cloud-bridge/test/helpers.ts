@@ -6,7 +6,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { generateSigningKeyPair, issueOfflineTicket, loadSigningKey, loadTrustedKeys, type SigningKey, type TrustedKeys } from '@stile/config';
 import { startCloudBridge, type CloudBridge, type CloudBridgeOptions } from '../src/bridge.js';
-import type { SiteConfig } from '../src/sites.js';
+import type { SiteConfig } from '../src/core/sites.js';
 
 export const MQTT_URL = process.env.STILE_TEST_MQTT ?? 'mqtt://127.0.0.1:1883';
 export const PG_URL = process.env.STILE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WhitelistDelta } from '@stile/config';
-import { EntriesIngest } from '../src/ingest/entries.js';
-import { Metrics } from '../src/metrics.js';
-import { SiteKeys } from '../src/sites.js';
-import { CloudStore } from '../src/store/store.js';
-import { WhitelistPublisher } from '../src/whitelist/publisher.js';
+import { EntriesIngest } from '../src/modules/sync/entries.js';
+import { Metrics } from '../src/core/metrics.js';
+import { SiteKeys } from '../src/core/sites.js';
+import { CloudStore } from '../src/core/db/store.js';
+import { WhitelistPublisher } from '../src/modules/whitelist/publisher.js';
 import { admit, DIALECTS, signedAdmit, silentLog, testDb, testSite, type TestDb, type TestSite } from './helpers.js';
 
 /**

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { GateStatusSchema, MAX_EPOCH, MAX_EPOCH_JUMP, topics } from '@stile/config';
-import { StatusIngest } from '../src/ingest/status.js';
-import type { UnknownGatePolicy } from '../src/ingest/entries.js';
-import { Metrics } from '../src/metrics.js';
-import { SiteKeys } from '../src/sites.js';
-import { CloudStore } from '../src/store/store.js';
+import { StatusIngest } from '../src/modules/sync/status.js';
+import type { UnknownGatePolicy } from '../src/modules/sync/entries.js';
+import { Metrics } from '../src/core/metrics.js';
+import { SiteKeys } from '../src/core/sites.js';
+import { CloudStore } from '../src/core/db/store.js';
 import { DIALECTS, testDb, testSite, type TestDb } from './helpers.js';
 
 // Status ingest against a real store, no broker: the retained-status rules (issue #12).

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { signControl, loadSigningKey, generateSigningKeyPair, type EntryEvent, type WhitelistDelta } from '@stile/config';
-import { CloudStore } from '../src/store/store.js';
+import { CloudStore } from '../src/core/db/store.js';
 import { admit, DIALECTS, testDb, uniqueId, type TestDb } from './helpers.js';
 
 describe.each(DIALECTS)('CloudStore on %s', (dialect) => {

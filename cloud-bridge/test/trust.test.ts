@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, issueOfflineTicket, loadSigningKey, loadTrustedKeys, type EntryEvent } from '@stile/config';
-import { judgeAdmissions, LaneRateLimiter } from '../src/ingest/admission-check.js';
+import { judgeAdmissions, LaneRateLimiter } from '../src/modules/sync/admission-check.js';
 import { admit, DIALECTS, seedTickets, signedAdmit, testBridge, testClient, testDb, testSite, waitFor, entriesMessage } from './helpers.js';
 import { topics } from '@stile/config';
 

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, isStileError, StileErrorCode } from '@stile/config';
 import { loadCloudConfig } from '../src/config.js';
-import { LogNotifier, MultiNotifier, signWebhook, type StaffAlert, type StaffNotifier, verifyWebhookSignature, WebhookNotifier } from '../src/notify/webhook.js';
+import { LogNotifier, MultiNotifier, signWebhook, type StaffAlert, type StaffNotifier, verifyWebhookSignature, WebhookNotifier } from '../src/core/notify/webhook.js';
 
 interface Received {
   headers: IncomingMessage['headers'];

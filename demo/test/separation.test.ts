@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../cloud-bridge/src/catalogue/catalogue.js';
+import { sha256Hex } from '../../cloud-bridge/src/core/catalogue.js';
 import { credentialProblems, demoKeyChannels, PUBLISHED_API_KEY_SHA256 } from '../../cloud-bridge/src/credential-checks.js';
 import { DEMO_API_KEYS, demoCatalogue } from '../src/catalogue.js';
 
@@ -42,7 +42,7 @@ describe('@stile/demo and the production packages', () => {
   });
 
   it('the production packages export nothing of the demo', async () => {
-    const entries = ['config/src/index.ts', 'gate-agent/src/index.ts', 'hardware-sim/src/index.ts', 'cloud-bridge/src/index.ts', 'cloud-bridge/src/catalogue/catalogue.ts'];
+    const entries = ['config/src/index.ts', 'gate-agent/src/index.ts', 'hardware-sim/src/index.ts', 'cloud-bridge/src/index.ts', 'cloud-bridge/src/core/catalogue.ts'];
     for (const entry of entries) {
       const names = Object.keys((await import(join(ROOT, entry))) as object);
       expect(names.length, entry).toBeGreaterThan(0);

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DEVICE_KINDS, type DeviceKind } from '@stile/config';
 import { loadCloudConfig } from '../config.js';
-import { DeviceRegistry } from '../registry/device-registry.js';
-import { CloudStore } from '../store/store.js';
+import { DeviceRegistry } from '../core/device-registry.js';
+import { CloudStore } from '../core/db/store.js';
 
 export const DEVICE_USAGE =
   'usage: stile-cloud gate add|rotate|revoke SITE GATE --config cloud.yaml\n' +

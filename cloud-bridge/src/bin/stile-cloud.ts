@@ -4,7 +4,7 @@ import { startCloudBridge } from '../bridge.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { loadCloudConfig } from '../config.js';
 import { assertCredentials } from '../credential-checks.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../core/log.js';
 import { CHANNEL_USAGE, channelCommand } from './channel-command.js';
 import { DEVICE_USAGE, deviceCommand } from './device-command.js';
 import type { DeviceIdentity } from '@stile/config';

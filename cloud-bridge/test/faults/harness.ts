@@ -241,8 +241,8 @@ export interface GateSide {
  * admissions only of tickets it issued) and the gate's credential (its MQTT and HTTP login).
  */
 async function provision(cloud: CloudSide, gateId: string, whitelistPath: string, gateDir: string): Promise<{ username: string; passwordFile: string }> {
-  const { CloudStore } = await import('../../src/store/store.js');
-  const { DeviceRegistry } = await import('../../src/registry/device-registry.js');
+  const { CloudStore } = await import('../../src/core/db/store.js');
+  const { DeviceRegistry } = await import('../../src/core/device-registry.js');
   const store = await CloudStore.open(cloud.db.options);
   try {
     await store.ensureSite(SITE, 'ck1');

@@ -1,5 +1,5 @@
 /** The staff API as the page calls it: the token only ever in the Authorization header. */
-import type { DashboardModel } from '../../src/dashboard/model.js';
+import type { DashboardModel } from '../../src/modules/dashboard/model.js';
 import type { View } from './view.js';
 
 export const apiBase = (site: string): string => `/v1/staff/sites/${encodeURIComponent(site)}`;

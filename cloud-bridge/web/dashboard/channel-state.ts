@@ -2,7 +2,7 @@
  * The one state a sales channel is in, as staff read it on the dashboard. Pure: the unit
  * tests import it as it is.
  */
-import type { DashboardModel, Level } from '../../src/dashboard/model.js';
+import type { DashboardModel, Level } from '../../src/modules/dashboard/model.js';
 
 type Channel = DashboardModel['channels'][number];
 

@@ -3,7 +3,7 @@
  * goes in a header) first, polling every 2 s while it is down, and a wrong token told apart
  * from a network blip.
  */
-import type { DashboardModel } from '../../src/dashboard/model.js';
+import type { DashboardModel } from '../../src/modules/dashboard/model.js';
 import { apiBase, authHeaders, errorText, isModel } from './api.js';
 import { getItem, setItem } from './dom.js';
 import { readEvents } from './sse.js';

@@ -9,11 +9,11 @@
  * Every value from the model reaches the DOM through `textContent` / attributes, never as markup.
  *
  * Bundled by esbuild (cloud-bridge/scripts/build-dashboard.mjs) into dist/web/dashboard.js and
- * loaded by the page the server fills in (src/dashboard/page.ts, from web/dashboard/index.html).
+ * loaded by the page the server fills in (src/modules/dashboard/page.ts, from web/dashboard/index.html).
  */
 import './dashboard.css';
-import type { DashboardModel } from '../../src/dashboard/model.js';
-import { isTextKey, type DashboardLang } from '../../src/dashboard/text.js';
+import type { DashboardModel } from '../../src/modules/dashboard/model.js';
+import { isTextKey, type DashboardLang } from '../../src/modules/dashboard/text.js';
 import { Connection, tokenFromHash, type ConnState } from './connection.js';
 import { $, byId, setItem } from './dom.js';
 import { renderCapacity, renderCloud, renderHeader } from './render/capacity.js';

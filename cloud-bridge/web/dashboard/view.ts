@@ -2,8 +2,8 @@
  * What every part of the page reads: the site, the language and the last model, with the
  * label lookup and the park-time formatting that depend on them.
  */
-import type { DashboardModel } from '../../src/dashboard/model.js';
-import { dashboardText, type DashboardLang, type TextKey } from '../../src/dashboard/text.js';
+import type { DashboardModel } from '../../src/modules/dashboard/model.js';
+import { dashboardText, type DashboardLang, type TextKey } from '../../src/modules/dashboard/text.js';
 import { getItem, isDate } from './dom.js';
 
 export const LS_LANG = 'stile.dashboard.lang';

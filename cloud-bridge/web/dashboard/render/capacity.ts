@@ -1,5 +1,5 @@
 /** The header (site, date, last update), the cloud-health banner and the capacity card. */
-import type { DashboardModel, Level } from '../../../src/dashboard/model.js';
+import type { DashboardModel, Level } from '../../../src/modules/dashboard/model.js';
 import { $, byId, el, isDate } from '../dom.js';
 import type { View } from '../view.js';
 

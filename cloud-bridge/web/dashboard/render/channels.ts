@@ -3,7 +3,7 @@
  * pause/resume button and form. Rows are kept across renders (keyed by id) so an open form
  * survives live updates.
  */
-import type { DashboardModel } from '../../../src/dashboard/model.js';
+import type { DashboardModel } from '../../../src/modules/dashboard/model.js';
 import { apiBase, errorText } from '../api.js';
 import { channelState } from '../channel-state.js';
 import type { Connection } from '../connection.js';

@@ -1,5 +1,5 @@
 /** Entries by hour: 24 bars in park time, the peak and the current hour marked, a text summary. */
-import type { DashboardModel } from '../../../src/dashboard/model.js';
+import type { DashboardModel } from '../../../src/modules/dashboard/model.js';
 import { $, el, hourLabel, pad2, svgEl } from '../dom.js';
 import type { View } from '../view.js';
 

@@ -1,6 +1,6 @@
 /** Gates: online or not, the gate's state, outbox depth, last status and each device. */
-import type { DashboardModel } from '../../../src/dashboard/model.js';
-import { isTextKey } from '../../../src/dashboard/text.js';
+import type { DashboardModel } from '../../../src/modules/dashboard/model.js';
+import { isTextKey } from '../../../src/modules/dashboard/text.js';
 import { $, el } from '../dom.js';
 import type { View } from '../view.js';
 

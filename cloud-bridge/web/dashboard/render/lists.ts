@@ -1,5 +1,5 @@
 /** Recent alerts (in the page's language) and partition conflicts. */
-import type { DashboardModel } from '../../../src/dashboard/model.js';
+import type { DashboardModel } from '../../../src/modules/dashboard/model.js';
 import { $, el } from '../dom.js';
 import type { View } from '../view.js';
 import { isLevel } from './capacity.js';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { CommandAckSchema, topics, type CommandAck, type GateCommand } from '@stile/config';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { Publisher } from '../mqtt/publisher.js';
-import type { SiteKeys } from '../sites.js';
-import { parseGateTopic } from '../topics.js';
+import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { Publisher } from '../../core/mqtt/publisher.js';
+import type { SiteKeys } from '../../core/sites.js';
+import { parseGateTopic } from '../../core/mqtt/topics.js';
 
 export type GateAction = GateCommand['action'];
 

@@ -1,5 +1,5 @@
 import { minutesOfDay } from '@stile/config';
-import { entryOffer, gateTypeId, type Catalogue, type EntryKind, type EntryWindow } from './catalogue.js';
+import { entryOffer, gateTypeId, type Catalogue, type EntryKind, type EntryWindow } from '../../core/catalogue.js';
 
 export interface PriceRequest {
   typeId: string;

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { loadSigningKey, loadTrustedKeys, signControl, type PublicKeyConfig, type SigningKey, type TrustedKeys } from '@stile/config';
-import type { SalesSite } from './sales/sales.js';
+import type { SalesSite } from '../modules/sales/sales.js';
 
 export interface SiteConfig {
   id: string;

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { localDate } from '@stile/config';
 import { dashboardModel, todayLoad } from '../dashboard/dashboard-data.js';
 import type { DashboardModel, Level } from '../dashboard/model.js';
-import type { Logger } from '../log.js';
-import type { Publisher } from '../mqtt/publisher.js';
-import type { StaffAlert, StaffNotifier } from '../notify/webhook.js';
+import type { Logger } from '../../core/log.js';
+import type { Publisher } from '../../core/mqtt/publisher.js';
+import type { StaffAlert, StaffNotifier } from '../../core/notify/webhook.js';
 import type { SalesSite } from '../sales/sales.js';
-import type { CloudStore } from '../store/store.js';
-import type { SiteKeys } from '../sites.js';
-import { announcementMessage, announceTopic, capacityMessage, capacityTopic, nextLevel, type CapacityMessage } from './levels.js';
+import type { CloudStore } from '../../core/db/store.js';
+import type { SiteKeys } from '../../core/sites.js';
+import { announcementMessage, announceTopic, capacityMessage, capacityTopic, nextLevel, type CapacityMessage } from '../../core/capacity-levels.js';
 
 type Listener = (model: DashboardModel) => void;
 

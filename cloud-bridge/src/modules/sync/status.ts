@@ -1,9 +1,9 @@
 import { GateStatusSchema, MAX_EPOCH_JUMP, zodIssueLines } from '@stile/config';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { SiteKeys } from '../sites.js';
-import type { CloudStore } from '../store/store.js';
-import { parseGateTopic } from '../topics.js';
+import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { SiteKeys } from '../../core/sites.js';
+import type { CloudStore } from '../../core/db/store.js';
+import { parseGateTopic } from '../../core/mqtt/topics.js';
 import type { UnknownGatePolicy } from './entries.js';
 
 /**

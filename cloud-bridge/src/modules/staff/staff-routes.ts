@@ -5,7 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import type { CapacityMonitor } from '../capacity/monitor.js';
 import { reportToCsv, reportToHtml } from '../reports/daily-report.js';
 import type { Reports } from '../reports/report-service.js';
-import { refusalBody, type RefusalCode } from '../sales/refusals.js';
+import { refusalBody, type RefusalCode } from '../../core/refusals.js';
 import type { Sales } from '../sales/sales.js';
 import {
   AuditLogSchema,
@@ -18,8 +18,8 @@ import {
   ReportParamSchema,
   ReportQuerySchema,
   SiteParamSchema,
-} from '../sales/schemas.js';
-import { errorResponses, json, send } from './openapi.js';
+} from '../../core/http/schemas.js';
+import { errorResponses, json, send } from '../../core/http/openapi.js';
 
 export function bearer(c: Context): string | undefined {
   const h = c.req.header('authorization');

@@ -1,7 +1,7 @@
 import { daysAround as around, localDate, localTime } from '@stile/config';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import type { SalesSite } from '../sales/sales.js';
-import type { CloudStore } from '../store/store.js';
+import type { CloudStore } from '../../core/db/store.js';
 import { buildDailyReport, type DailyReport, type ReportInput } from './daily-report.js';
 
 

@@ -1,7 +1,7 @@
 import { daysAround as around, GateStatusSchema, localDate, localDateHour } from '@stile/config';
-import { percentOf } from '../capacity/levels.js';
+import { percentOf } from '../../core/capacity-levels.js';
 import type { SalesSite } from '../sales/sales.js';
-import type { CloudStore } from '../store/store.js';
+import type { CloudStore } from '../../core/db/store.js';
 import type { DashboardModel, Level } from './model.js';
 
 export interface TodayLoad {

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-/** Where the build puts them: two levels up from this file both as src/dashboard/*.ts and dist/dashboard/*.js. */
-const DIR = new URL('../../dist/web/', import.meta.url);
+/** Where the build puts them: three levels up from this file both as src/modules/dashboard/*.ts and dist/modules/dashboard/*.js. */
+const DIR = new URL('../../../dist/web/', import.meta.url);
 
 export interface DashboardAsset {
   body: Buffer;

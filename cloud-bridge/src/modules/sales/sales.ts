@@ -16,19 +16,19 @@ import {
   type WhitelistChange,
   type WhitelistDelta,
 } from '@stile/config';
-import { percentOf, salesDecision, sellLimit, thresholds, type CapacityLimits, type Level, type SalesRefusal } from '../capacity/levels.js';
-import type { Catalogue, Channel } from '../catalogue/catalogue.js';
-import { priceFor } from '../catalogue/pricing.js';
-import type { Logger } from '../log.js';
-import type { SmsSender } from '../notify/sms.js';
-import type { CloudStore, Db } from '../store/store.js';
-import type { OrdersTable } from '../store/schema.js';
+import { percentOf, salesDecision, sellLimit, thresholds, type CapacityLimits, type Level, type SalesRefusal } from '../../core/capacity-levels.js';
+import type { Catalogue, Channel } from '../../core/catalogue.js';
+import { priceFor } from './pricing.js';
+import type { Logger } from '../../core/log.js';
+import type { SmsSender } from '../../core/notify/sms.js';
+import type { CloudStore, Db } from '../../core/db/store.js';
+import type { OrdersTable } from '../../core/db/schema.js';
 import type { WhitelistPublisher } from '../whitelist/publisher.js';
 import { FreshCache } from './availability-view.js';
-import { Refusal, type Reply } from './refusals.js';
-import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
+import { Refusal, type Reply } from '../../core/refusals.js';
+import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from '../../core/http/schemas.js';
 
-export { Refusal, type Reply } from './refusals.js';
+export { Refusal, type Reply } from '../../core/refusals.js';
 
 /** What a site sells: its catalogue, its daily capacity and the key its gates hash ID numbers with. */
 export interface SalesSite {

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { REFUSALS, type RefusalCode, type Reply } from '../sales/refusals.js';
+import { REFUSALS, type RefusalCode, type Reply } from '../refusals.js';
 
 /*
  * OpenAPI helpers shared by the channel and staff routes: success bodies and, for each route,

@@ -2,10 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { SnapshotDigest, SnapshotTicketSchema, type TicketType } from '@stile/config';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { SiteKeys } from '../sites.js';
-import type { CloudStore } from '../store/store.js';
+import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { SiteKeys } from '../../core/sites.js';
+import type { CloudStore } from '../../core/db/store.js';
 
 const SNAPSHOT_PAGE = 1000;
 const API_PREFIX = /^\/v1\/(channel|staff)\/|^\/dashboard\//;

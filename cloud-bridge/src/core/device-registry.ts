@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { deviceUsername, parseDeviceUsername, type DeviceIdentity, type DeviceKind } from '@stile/config';
-import type { CloudStore } from '../store/store.js';
+import type { CloudStore } from './db/store.js';
 
 export interface IssuedCredential {
   username: string;

@@ -6,7 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { StileError, StileErrorCode } from '@stile/config';
-import type { Level, LocalizedText } from '../capacity/levels.js';
+import type { Level, LocalizedText } from '../capacity-levels.js';
 import type { Logger } from '../log.js';
 
 export interface StaffAlert {

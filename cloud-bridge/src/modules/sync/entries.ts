@@ -1,10 +1,10 @@
 import { EntriesMessageSchema, zodIssueLines, type EntriesMessage, type EntryEvent, type SnapshotTicket, type WhitelistChange, type WhitelistDelta } from '@stile/config';
 import { bySeq, judgeAdmissions, LaneRateLimiter, ticketFromPayload, type AdmissionVerdicts, type Anomaly } from './admission-check.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { SiteKeys } from '../sites.js';
-import type { CloudStore, Db, EntryRow } from '../store/store.js';
-import { parseGateTopic } from '../topics.js';
+import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { SiteKeys } from '../../core/sites.js';
+import type { CloudStore, Db, EntryRow } from '../../core/db/store.js';
+import { parseGateTopic } from '../../core/mqtt/topics.js';
 import { GroupCommit } from './group-commit.js';
 import type { WhitelistPublisher } from '../whitelist/publisher.js';
 

@@ -1,9 +1,9 @@
 import { topics, WhitelistChangeSchema, type WhitelistChange, type WhitelistDelta } from '@stile/config';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { Publisher } from '../mqtt/publisher.js';
-import type { SiteKeys } from '../sites.js';
-import type { CloudStore, Db } from '../store/store.js';
+import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { Publisher } from '../../core/mqtt/publisher.js';
+import type { SiteKeys } from '../../core/sites.js';
+import type { CloudStore, Db } from '../../core/db/store.js';
 
 /** Deltas read and published per pass. */
 const PUBLISH_BATCH = 500;

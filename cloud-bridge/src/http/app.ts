@@ -1,16 +1,16 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { formatZodIssues } from '@stile/config';
 import { bodyLimit } from 'hono/body-limit';
-import type { CapacityMonitor } from '../capacity/monitor.js';
-import { dashboardAssets, isDashboardAsset } from '../dashboard/assets.js';
-import { dashboardPage } from '../dashboard/page.js';
-import type { Logger } from '../log.js';
-import type { Reports } from '../reports/report-service.js';
-import { refusalBody } from '../sales/refusals.js';
-import type { Sales } from '../sales/sales.js';
-import { NOT_A_DATE } from '../sales/schemas.js';
-import { channelRoutes, type ChannelEnv } from './channel-routes.js';
-import { bearer, staffRoutes } from './staff-routes.js';
+import type { CapacityMonitor } from '../modules/capacity/monitor.js';
+import { dashboardAssets, isDashboardAsset } from '../modules/dashboard/assets.js';
+import { dashboardPage } from '../modules/dashboard/page.js';
+import type { Logger } from '../core/log.js';
+import type { Reports } from '../modules/reports/report-service.js';
+import { refusalBody } from '../core/refusals.js';
+import type { Sales } from '../modules/sales/sales.js';
+import { NOT_A_DATE } from '../core/http/schemas.js';
+import { channelRoutes, type ChannelEnv } from '../modules/sales/channel-routes.js';
+import { bearer, staffRoutes } from '../modules/staff/staff-routes.js';
 
 export interface ChannelApiOptions {
   sales: Sales;

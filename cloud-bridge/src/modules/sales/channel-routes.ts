@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
-import type { Channel } from '../catalogue/catalogue.js';
-import type { RefusalCode } from '../sales/refusals.js';
-import type { Sales, SalesSite } from '../sales/sales.js';
+import type { Channel } from '../../core/catalogue.js';
+import type { RefusalCode } from '../../core/refusals.js';
+import type { Sales, SalesSite } from './sales.js';
 import {
   AvailabilityQuerySchema,
   AvailabilitySchema,
@@ -14,8 +14,8 @@ import {
   RebookSchema,
   RefundedSchema,
   RefundSchema,
-} from '../sales/schemas.js';
-import { errorResponses, json, send } from './openapi.js';
+} from '../../core/http/schemas.js';
+import { errorResponses, json, send } from '../../core/http/openapi.js';
 
 export type ChannelEnv = { Variables: { site: SalesSite; channel: Channel } };
 
