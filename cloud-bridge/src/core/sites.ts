@@ -1,6 +1,22 @@
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { loadSigningKey, loadTrustedKeys, signControl, type PublicKeyConfig, type SigningKey, type TrustedKeys } from '@stile/config';
-import type { SalesSite } from '../modules/sales/sales.js';
+import type { CapacityLimits } from './capacity-levels.js';
+import type { Catalogue, Channel } from './catalogue.js';
+import { CloudError } from './errors.js';
+
+/** What a site sells: its catalogue, its daily capacity and the key its gates hash ID numbers with. */
+export interface SalesSite {
+  id: string;
+  catalogue: Catalogue;
+  /** Daily capacity and level thresholds: online sales stop below orange, all sales at red. */
+  capacity: CapacityLimits;
+  /** Same secret as the gates' keys.idHash, so an ID card tapped at a gate finds the ticket. */
+  idHashKey: string;
+  /** Put into the SMS: the park's tour-route page. */
+  tourRouteUrl?: string;
+  /** Local time of day ("HH:MM") the daily report is generated; default 22:00. */
+  reportAt?: string;
+}
 
 export interface SiteConfig {
   id: string;
@@ -42,7 +58,7 @@ export class SiteKeys {
 
   sign<T extends Record<string, unknown>>(site: string, message: T): T & { sig: string } {
     const key = this.keys.get(site);
-    if (!key) throw new Error(`no control key for site "${site}"`);
+    if (!key) throw new CloudError('unknown_site', `no control key for site "${site}"`);
     return signControl(message, key);
   }
 
@@ -54,5 +70,70 @@ export class SiteKeys {
   publicKey(site: string): string | undefined {
     const key = this.keys.get(site);
     return key ? (createPublicKey(key.privateKey).export({ format: 'jwk' }).x as string) : undefined;
+  }
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * The sites this instance serves, as configured: their keys, and for sites that sell, the
+ * catalogue and capacity. Every module looks sites up here (one registry, read-only after start).
+ */
+export class SiteRegistry {
+  readonly keys: SiteKeys;
+  private readonly configs = new Map<string, SiteConfig>();
+  private readonly selling = new Map<string, SalesSite & { staffTokenSha256?: string }>();
+  private readonly byKeyHash = new Map<string, { site: SalesSite; channel: Channel }>();
+  private readonly byKnownKey = new Map<string, { site: SalesSite; channel: Channel }>();
+
+  constructor(sites: SiteConfig[]) {
+    this.keys = new SiteKeys(sites);
+    for (const s of sites) {
+      this.configs.set(s.id, s);
+      if (!s.sales) continue;
+      const site = { id: s.id, ...s.sales };
+      this.selling.set(s.id, site);
+      for (const c of site.catalogue.channels) {
+        const taken = this.byKeyHash.get(c.apiKeySha256);
+        // One key must name one channel of one site, or a partner could sell for another park.
+        if (taken) throw new CloudError('config_invalid', `sites ${taken.site.id} (channel ${taken.channel.id}) and ${s.id} (channel ${c.id}) have the same API key`);
+        this.byKeyHash.set(c.apiKeySha256, { site, channel: c });
+      }
+    }
+  }
+
+  /** Every configured site. */
+  get ids(): string[] {
+    return [...this.configs.keys()];
+  }
+
+  config(id: string): SiteConfig | undefined {
+    return this.configs.get(id);
+  }
+
+  /** Sites with sales (catalogue, capacity). */
+  get salesIds(): string[] {
+    return [...this.selling.keys()];
+  }
+
+  /** A site with sales, or undefined (unknown, or sync only). */
+  site(id: string): SalesSite | undefined {
+    return this.selling.get(id);
+  }
+
+  /** SHA-256 (hex) of the site's staff token; undefined: no staff API for this site. */
+  staffTokenSha256(id: string): string | undefined {
+    return this.selling.get(id)?.staffTokenSha256;
+  }
+
+  /** The channel an API key belongs to (keys are configured as SHA-256 only). */
+  channelForKey(apiKey: string): { site: SalesSite; channel: Channel } | undefined {
+    const known = this.byKnownKey.get(apiKey);
+    if (known) return known;
+    const found = this.byKeyHash.get(sha256(apiKey));
+    // Only keys that name a channel are remembered (at most one per channel): unknown keys
+    // cannot grow the map, and a known key skips the hash on every later call.
+    if (found) this.byKnownKey.set(apiKey, found);
+    return found;
   }
 }

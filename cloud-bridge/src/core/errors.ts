@@ -1,0 +1,105 @@
+/**
+ * The one error class of cloud-bridge and every code it can carry, grouped by area. What
+ * a code means lives here; how it is answered over HTTP (status, body) lives at the edge
+ * (core/http/refusals.ts).
+ */
+export const ERROR_CODES = {
+  /** The request itself. */
+  request: {
+    invalid_request: 'The request does not match the schema (the message names the field)',
+    invalid_date: 'A date that is not a calendar date YYYY-MM-DD (2027-02-30, 2027-2-3)',
+    payload_too_large: 'The request body is over 64 KiB',
+  },
+  /** Who is calling. */
+  auth: {
+    unknown_api_key: 'Missing or unknown channel API key',
+    unauthorized: 'Missing or wrong staff token for this site (never in the URL)',
+  },
+  /** Sites and their configuration. */
+  site: {
+    unknown_site: 'No site with sales by that id',
+    unknown_channel: 'The site has no channel by that id',
+    config_invalid: 'The configuration is refused (the message lists every problem)',
+  },
+  /** Sales rules: orders, payment, refunds, rebooking. */
+  sales: {
+    unknown_order: 'No such order on this channel',
+    sold_out: 'The slot has fewer places left than the order has visitors',
+    capacity_red: 'The park is full today (level red): nobody sells',
+    capacity_orange: 'Online sales are closed for the day (level orange, or this order would reach it); the rest is kept for on-site sales',
+    capacity_exceeded: 'Not enough places left in the day for this many visitors',
+    kiosk_reserve_exhausted: 'Online sales are closed for the day: the remaining places are the kiosk reserve',
+    channel_paused: 'Park staff paused this channel',
+    visitor_already_booked: 'A visitor already holds as many tickets for that day as the park allows per ID number (`visitor` is the index in `visitors`)',
+    already_paid: 'The order is paid (with another paymentRef)',
+    not_payable: 'The order is neither pending nor paid (refunded), or changed meanwhile',
+    order_expired: 'The order was not paid within the hold; its places were released',
+    already_refunded: 'The order is refunded',
+    not_paid: 'Only paid orders are refunded or rebooked',
+    ticket_used: 'A ticket of the order already entered the park',
+    price_higher: 'The new date/slot costs more than was paid: refund and buy again',
+    invalid_id_number: 'Not a resident ID number: format, check digit, region or birth date (`visitor` is the index in `visitors`)',
+    duplicate_visitor: 'The same ID number twice in one order (`visitor` is the index of the second)',
+    date_in_past: 'The date is before today (park time)',
+    beyond_booking_horizon: 'The date is further ahead than the park sells (catalogue realName.bookingHorizonDays)',
+    slot_required: 'The park sells time slots: name one',
+    slot_over: "Today's slot is over (its end plus the late grace)",
+    same_date_and_slot: 'The order is already for that date and slot',
+    package_size: 'The visitors do not fill whole tickets of a package type',
+    unknown_type: 'No such ticket type',
+    type_not_on_channel: 'The ticket type is not sold on this channel',
+    not_on_this_day: 'The ticket type is not valid on that day of the week',
+    unknown_slot: 'No such time slot',
+    entry_not_available: 'The type has no such early/night entry, or the slot is outside its window',
+    unknown_refund_reason: "Not one of the park's refund reasons",
+    amount_mismatch: 'The amount paid is not the order amount',
+    idempotency_key_reused: 'The Idempotency-Key was used for a different request',
+  },
+  /** Whitelist deltas and gate commands. */
+  sync: {
+    no_changes: 'A whitelist delta with no changes',
+    no_ack: 'The gate did not acknowledge a command in time',
+    closed: 'cloud-bridge closed before the operation finished',
+  },
+  /** Devices (gates, kiosks) and their credentials. */
+  device: {
+    invalid_device_id: 'Device ids are letters, digits, _ and - (1–64)',
+  },
+  internal: {
+    internal: 'An unexpected error (logged); safe to retry with the same Idempotency-Key',
+  },
+} as const;
+
+type Areas = typeof ERROR_CODES;
+export type ErrorArea = keyof Areas;
+export type CloudErrorCode = { [A in ErrorArea]: keyof Areas[A] }[ErrorArea];
+
+/** Each code's meaning, flat. */
+export const ERROR_TEXT = Object.fromEntries(Object.values(ERROR_CODES).flatMap((area) => Object.entries(area))) as Record<CloudErrorCode, string>;
+
+/** The area a code belongs to. */
+export function errorArea(code: CloudErrorCode): ErrorArea {
+  for (const [area, codes] of Object.entries(ERROR_CODES)) if (code in codes) return area as ErrorArea;
+  return 'internal';
+}
+
+/**
+ * An error with a code: thrown by the rules, logged with its code, answered by the HTTP edge
+ * with the code's status. `details` are machine-readable fields a client may act on
+ * (`visitor`, `remaining`…).
+ */
+export class CloudError extends Error {
+  override readonly name = 'CloudError';
+  constructor(
+    readonly code: CloudErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isCloudError(err: unknown, code?: CloudErrorCode): err is CloudError {
+  return err instanceof CloudError && (code === undefined || err.code === code);
+}
