@@ -5,8 +5,17 @@ import type { MqttClient } from 'mqtt';
 import { topics, type CommandAck, type GateCommand, type WhitelistChange, type WhitelistDelta } from '@stile/config';
 import { Commands, type CommandOptions, type GateAction } from './modules/commands/commands.js';
 import { getRequestListener } from '@hono/node-server';
-import { createChannelApi } from './http/app.js';
-import { createHttpServer } from './modules/whitelist/gate-routes.js';
+import { createServer } from 'node:http';
+import { createCloudApp } from './http/app.js';
+import { gateRoutes } from './modules/whitelist/gate-routes.js';
+import { channelRoutes } from './modules/sales/channel-routes.js';
+import { staffRoutes } from './modules/staff/staff-routes.js';
+import { reportRoutes } from './modules/reports/routes.js';
+import { dashboardRoutes } from './modules/dashboard/routes.js';
+import type { CloudModule } from './core/module.js';
+import { Alerts } from './core/alerts.js';
+import { SiteEvents } from './core/events.js';
+import { SiteRegistry } from './core/sites.js';
 import { LogSmsSender, type SmsSender } from './core/notify/sms.js';
 import { Reports } from './modules/reports/report-service.js';
 import { CapacityMonitor } from './modules/capacity/monitor.js';
@@ -218,7 +227,6 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
 
     const salesSites = opts.sites.flatMap((s) => (s.sales ? [{ id: s.id, ...s.sales }] : []));
     const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log, opts.salesClock, opts.salesOptions);
-    const staffTokens = new Map(salesSites.flatMap((s) => (s.staffTokenSha256 ? [[s.id, s.staffTokenSha256] as const] : [])));
     const notifier =
       opts.notifier ?? (opts.alertWebhook ? new MultiNotifier([new LogNotifier(log), new WebhookNotifier({ ...opts.alertWebhook, logger: log })]) : new LogNotifier(log));
     const health = async (): Promise<BridgeHealth> => {
@@ -255,30 +263,41 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const reports = new Reports(store, (id) => sales.site(id), () => sales.siteIds, log);
     if (salesSites.length > 0) reports.start();
     cleanups.push(() => Promise.resolve(reports.stop()));
-    const api = getRequestListener(createChannelApi({ sales, log, staffTokens, reports, monitor: capacity }).fetch);
     const gateAuth = async (authorization: string | undefined, site: string): Promise<'ok' | 'unauthorized' | 'forbidden'> => {
       const basic = parseBasicAuthorization(authorization);
       const who = basic ? await registry.verify(basic.username, basic.password) : null;
       if (!who || who.kind !== 'gate') return 'unauthorized';
       return who.site === site ? 'ok' : 'forbidden';
     };
-    const httpDeps = {
-      store,
-      metrics,
-      log,
-      health,
-      keys,
-      gateAuth,
-      ticketTypes: (site: string) => {
-        const s = sales.site(site);
-        return s ? gateTicketTypes(s.catalogue) : undefined;
+    const sites = new SiteRegistry(opts.sites);
+    const alerts = new Alerts(store, notifier, new SiteEvents(log), log);
+    const modules: CloudModule[] = [
+      {
+        name: 'whitelist',
+        gateRoutes: (app) =>
+          gateRoutes(app, {
+            store,
+            keys,
+            log,
+            metrics,
+            gateAuth,
+            clock: () => new Date(),
+            ticketTypes: (site) => {
+              const s = sales.site(site);
+              return s ? gateTicketTypes(s.catalogue) : undefined;
+            },
+          }),
       },
-      ...(opts.metricsTokenSha256 ? { metricsTokenSha256: opts.metricsTokenSha256.toLowerCase() } : {}),
-      api,
-    };
+      { name: 'sales', routes: (app) => channelRoutes(app, sales, sites) },
+      { name: 'staff', routes: (app) => staffRoutes(app, { sites, sales, alerts }) },
+      { name: 'reports', routes: (app) => reportRoutes(app, { sites, reports }) },
+      { name: 'dashboard', routes: (app) => dashboardRoutes(app, { sites, monitor: capacity }) },
+    ];
+    const appOpts = { modules, log, metrics, health, ...(opts.metricsTokenSha256 ? { metricsTokenSha256: opts.metricsTokenSha256.toLowerCase() } : {}) };
+    const serverFor = (serve: 'all' | 'public' | 'gate'): Server => createServer(getRequestListener(createCloudApp({ ...appOpts, serve }).fetch));
     const separateGates = opts.gateHttpPort !== undefined;
-    const httpPort = await listen(createHttpServer({ ...httpDeps, serve: separateGates ? 'public' : 'all' }), opts.httpPort, opts.httpHost, cleanups);
-    const gateHttpPort = separateGates ? await listen(createHttpServer({ ...httpDeps, serve: 'gate' }), opts.gateHttpPort!, opts.gateHttpHost ?? opts.httpHost, cleanups) : undefined;
+    const httpPort = await listen(serverFor(separateGates ? 'public' : 'all'), opts.httpPort, opts.httpHost, cleanups);
+    const gateHttpPort = separateGates ? await listen(serverFor('gate'), opts.gateHttpPort!, opts.gateHttpHost ?? opts.httpHost, cleanups) : undefined;
     log.info({ httpPort, gateHttpPort, mqtt: redactUrl(opts.mqttUrl), dialect: store.dialect, sites: opts.sites.map((s) => s.id), unknownGates }, 'cloud-bridge started');
 
     return {

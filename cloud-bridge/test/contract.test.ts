@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudBridge } from '../src/bridge.js';
 import { parseCatalogue, sha256Hex } from '../src/core/catalogue.js';
 import { documentedCodes } from '../src/core/http/openapi.js';
-import { REFUSAL_CODES } from '../src/core/refusals.js';
+import { REFUSAL_CODES } from '../src/core/http/refusals.js';
 import { idNumber, testBridge, testDb, testSite, uniqueId, type TestDb } from './helpers.js';
 
 const KEYS = { web: 'contract-web-key-0123456789', kiosk: 'contract-kiosk-key-0123456789', small: 'contract-small-key-0123456789', smallKiosk: 'contract-small-kiosk-0123456789' };

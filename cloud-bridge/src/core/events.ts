@@ -1,6 +1,7 @@
 import type { Logger } from './log.js';
 import type { Level } from './capacity-levels.js';
 import type { StaffAlert } from './notify/webhook.js';
+import type { TodayLoad } from './ports.js';
 
 /**
  * What happens at a site that other modules react to. A module announces facts here instead
@@ -13,7 +14,9 @@ export interface SiteEventMap {
   level: { site: string; date: string; level: Level };
   /** A channel was paused or resumed by staff (sales drops what it keeps of the pause state). */
   channel: { site: string; channel: string; paused: boolean };
-  /** A staff alert was raised and stored (dashboards show it at once). */
+  /** Capacity recounted a site (after `changed` or an alert, coalesced): dashboards show the new numbers. */
+  capacity: { site: string; level: Level; load: TodayLoad; at: Date };
+  /** A staff alert was raised and stored (core/alerts.ts; capacity recounts, dashboards show it). */
   alert: StaffAlert;
 }
 

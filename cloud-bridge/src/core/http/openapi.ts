@@ -1,11 +1,11 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { REFUSALS, type RefusalCode, type Reply } from '../refusals.js';
+import { REFUSALS, type RefusalCode, type Reply } from './refusals.js';
 
 /*
  * OpenAPI helpers shared by the channel and staff routes: success bodies and, for each route,
  * its error bodies grouped by status, the `error` of each an enum of exactly the codes that
- * route can answer (from sales/refusals.ts).
+ * route can answer (core/http/refusals.ts).
  */
 
 export const json = (schema: z.ZodType, description: string) => ({ content: { 'application/json': { schema } }, description });

@@ -1,7 +1,9 @@
-import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
-import type { Channel } from '../../core/catalogue.js';
-import type { RefusalCode } from '../../core/refusals.js';
-import type { Sales, SalesSite } from './sales.js';
+import { createRoute, type z } from '@hono/zod-openapi';
+import { refusalBody, type RefusalCode } from '../../core/http/refusals.js';
+import { bearer } from '../../core/http/staff-auth.js';
+import type { CloudApp } from '../../core/module.js';
+import type { SiteRegistry } from '../../core/sites.js';
+import type { Sales } from './sales.js';
 import {
   AvailabilityQuerySchema,
   AvailabilitySchema,
@@ -16,8 +18,6 @@ import {
   RefundSchema,
 } from '../../core/http/schemas.js';
 import { errorResponses, json, send } from '../../core/http/openapi.js';
-
-export type ChannelEnv = { Variables: { site: SalesSite; channel: Channel } };
 
 const AUTH: RefusalCode[] = ['unknown_api_key'];
 const WRITE: RefusalCode[] = [...AUTH, 'invalid_request', 'unknown_order', 'idempotency_key_reused'];
@@ -53,7 +53,17 @@ export const CHANNEL_ROUTE_CODES = {
 } satisfies Record<string, RefusalCode[]>;
 
 /** The partner channel API: `/v1/channel/…`, one API key per channel (the middleware in channel-api.ts sets site and channel). */
-export function channelRoutes(app: OpenAPIHono<ChannelEnv>, sales: Sales): void {
+/** The partner channel API (`/v1/channel/…`): one API key per channel names the site and the channel. */
+export function channelRoutes(app: CloudApp, sales: Sales, sites: Pick<SiteRegistry, 'channelForKey'>): void {
+  app.use('/v1/channel/*', async (c, next) => {
+    const key = bearer(c);
+    const found = key ? sites.channelForKey(key) : undefined;
+    if (!found) return c.json(refusalBody('unknown_api_key', 'send the channel API key as Authorization: Bearer <key>'), 401);
+    c.set('site', found.site);
+    c.set('channel', found.channel);
+    await next();
+    return undefined;
+  });
   const security = [{ channelKey: [] }];
   const tags = ['channel'];
   app.openapi(

@@ -25,10 +25,11 @@ import type { CloudStore, Db } from '../../core/db/store.js';
 import type { OrdersTable } from '../../core/db/schema.js';
 import type { WhitelistPublisher } from '../whitelist/publisher.js';
 import { FreshCache } from './availability-view.js';
-import { Refusal, type Reply } from '../../core/refusals.js';
+import { CloudError } from '../../core/errors.js';
+import { refusalReply, type Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from '../../core/http/schemas.js';
 
-export { Refusal, type Reply } from '../../core/refusals.js';
+export type { Reply } from '../../core/http/refusals.js';
 
 /** What a site sells: its catalogue, its daily capacity and the key its gates hash ID numbers with. */
 export interface SalesSite {
@@ -219,15 +220,15 @@ export class Sales {
     if (!slot) return; // priceFor refuses unknown slots
     const lateMin = site.catalogue.ticketTypes.find((t) => t.id === typeId)?.slotGrace.lateMin ?? 0;
     const now = localTime(this.now(), site.catalogue.timeZone);
-    if (minutesOfDay(now) > minutesOfDay(slot.end) + lateMin) throw new Refusal('slot_over', `slot ${slot.id} (${slot.start}–${slot.end}) is over for today`);
+    if (minutesOfDay(now) > minutesOfDay(slot.end) + lateMin) throw new CloudError('slot_over', `slot ${slot.id} (${slot.start}–${slot.end}) is over for today`);
   }
 
   /** Refuse a sale for today when the park's live level already says so (the sold count alone may not). */
   private checkLiveLevel(site: SalesSite, channel: Channel, date: string): void {
     if (date !== localDate(this.now(), site.catalogue.timeZone)) return;
     const level = this.levelToday(site.id);
-    if (level === 'red') throw new Refusal('capacity_red', 'the park is full today');
-    if (level === 'orange' && channel.kind === 'online') throw new Refusal('capacity_orange', 'online sales for today are closed: the park is nearly full (the rest is kept for on-site sales)');
+    if (level === 'red') throw new CloudError('capacity_red', 'the park is full today');
+    if (level === 'orange' && channel.kind === 'online') throw new CloudError('capacity_orange', 'online sales for today are closed: the park is nearly full (the rest is kept for on-site sales)');
   }
 
   async channelPaused(site: string, channel: string, db: Db = this.store.db): Promise<{ paused: boolean; by?: string; reason?: string; at?: string }> {
@@ -243,10 +244,10 @@ export class Sales {
 
   /** Refuse a date that is not sold now: before today (park time) or past the booking horizon. */
   private checkDateSold(site: SalesSite, date: string, today = localDate(this.now(), site.catalogue.timeZone)): void {
-    if (date < today) throw new Refusal('date_in_past', `${date} is in the past`);
+    if (date < today) throw new CloudError('date_in_past', `${date} is in the past`);
     const { bookingHorizonDays } = site.catalogue.realName;
     const last = this.lastDate(today, bookingHorizonDays);
-    if (date > last) throw new Refusal('beyond_booking_horizon', `${date} is more than ${bookingHorizonDays} days ahead: the park sells up to ${last}`);
+    if (date > last) throw new CloudError('beyond_booking_horizon', `${date} is more than ${bookingHorizonDays} days ahead: the park sells up to ${last}`);
   }
 
   private lastDateMemo = { key: '', date: '' };
@@ -279,7 +280,7 @@ export class Sales {
     const held = new Map(rows.map((r) => [r.id_hash, Number(r.n)]));
     idHashes.forEach((h, i) => {
       const n = held.get(h) ?? 0;
-      if (n + 1 > max) throw new Refusal('visitor_already_booked', `visitors[${i}]: this ID number already holds ${n} place(s) for ${date}; the park sells ${max} per ID number per day`, { visitor: i });
+      if (n + 1 > max) throw new CloudError('visitor_already_booked', `visitors[${i}]: this ID number already holds ${n} place(s) for ${date}; the park sells ${max} per ID number per day`, { visitor: i });
     });
   }
 
@@ -300,8 +301,9 @@ export class Sales {
     try {
       this.checkDateSold(site, date, today);
     } catch (err) {
-      if (!(err instanceof Refusal)) throw err;
-      return { status: err.status, text: JSON.stringify(err.reply().body) };
+      if (!(err instanceof CloudError)) throw err;
+      const reply = refusalReply(err);
+      return { status: reply.status, text: JSON.stringify(reply.body) };
     }
     const level = date === today ? this.levelToday(site.id) : undefined;
     const soldNow = this.soldView.get(`${site.id}\0${date}`);
@@ -385,7 +387,7 @@ export class Sales {
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
       const row = await trx.selectFrom('idempotency').select(['request_hash', 'status', 'response']).where('site', '=', site.id).where('channel', '=', channel.id).where('key', '=', key).executeTakeFirstOrThrow();
-      if (row.request_hash !== requestHash) return new Refusal('idempotency_key_reused', 'this Idempotency-Key was used for a different request').reply();
+      if (row.request_hash !== requestHash) return refusalReply(new CloudError('idempotency_key_reused', 'this Idempotency-Key was used for a different request'));
       return { status: Number(row.status), body: { ...(JSON.parse(row.response) as Record<string, unknown>), replayed: true } };
     }
     await sql`SAVEPOINT sales_work`.execute(trx);
@@ -394,12 +396,12 @@ export class Sales {
       r = await work(trx, fx);
       await sql`RELEASE SAVEPOINT sales_work`.execute(trx);
     } catch (err) {
-      if (!(err instanceof Refusal)) throw err;
+      if (!(err instanceof CloudError)) throw err;
       await sql`ROLLBACK TO SAVEPOINT sales_work`.execute(trx);
       await sql`RELEASE SAVEPOINT sales_work`.execute(trx);
       fx.after.length = 0;
       fx.dates.clear();
-      r = err.reply();
+      r = refusalReply(err);
     }
     await trx.updateTable('idempotency').set({ status: r.status, response: JSON.stringify(r.body) }).where('site', '=', site.id).where('channel', '=', channel.id).where('key', '=', key).execute();
     return r;
@@ -432,14 +434,14 @@ export class Sales {
     // A refusal rolls the savepoint back (underKey), so a slot taken before the day said no is given back.
     if (slot && !(await take(slot.id, slot.quota))) {
       const left = Math.max(0, slot.quota - ((await this.sold(site.id, date, trx)).get(slot.id) ?? 0));
-      throw new Refusal('sold_out', `slot ${slot.id} on ${date} has ${left} place(s) left; the order has ${persons} visitor(s)`, { slotId: slot.id, requested: persons, remaining: left });
+      throw new CloudError('sold_out', `slot ${slot.id} on ${date} has ${left} place(s) left; the order has ${persons} visitor(s)`, { slotId: slot.id, requested: persons, remaining: left });
     }
     if (opts.day !== false && !(await take(DAY, this.dayLimit(site, channel)))) {
       // Which rule said no, for the channel: the same rules the limit came from.
       const load = (await this.sold(site.id, date, trx)).get(DAY) ?? 0;
       const d = salesDecision(site.capacity, { load, channelKind: channel.kind, requestedPersons: persons });
       const reason = d.ok ? 'capacity_exceeded' : d.reason;
-      throw new Refusal(reason, `${REFUSAL_TEXT[reason](date)} (the order has ${persons} visitor(s))`, { requested: persons, remaining: Math.max(0, this.dayLimit(site, channel) - load) });
+      throw new CloudError(reason, `${REFUSAL_TEXT[reason](date)} (the order has ${persons} visitor(s))`, { requested: persons, remaining: Math.max(0, this.dayLimit(site, channel) - load) });
     }
   }
 
@@ -534,10 +536,10 @@ export class Sales {
   }
 
   private async orderWork(trx: Db, site: SalesSite, channel: Channel, body: CreateOrderBody, fx: WriteEffects): Promise<Reply> {
-    if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal('channel_paused', `sales on ${channel.id} are paused by park staff`);
+    if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new CloudError('channel_paused', `sales on ${channel.id} are paused by park staff`);
     const today = localDate(this.now(), site.catalogue.timeZone);
     this.checkDateSold(site, body.date, today);
-    if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal('slot_required', 'this park sells time slots: name one (slotId)');
+    if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new CloudError('slot_required', 'this park sells time slots: name one (slotId)');
     this.checkLiveLevel(site, channel, body.date);
     this.checkSlotNotOver(site, body.typeId, body.date, body.slotId);
     const seen = new Set<string>();
@@ -545,15 +547,15 @@ export class Sales {
       // The number itself never goes into a message or a log. Messages name the visitor as
       // the `visitor` field does: the index in `visitors`.
       const problem = idNumberProblem(v.idNumber, today);
-      if (problem) throw new Refusal('invalid_id_number', `visitors[${i}].idNumber: ${ID_PROBLEM_TEXT[problem]}`, { visitor: i });
+      if (problem) throw new CloudError('invalid_id_number', `visitors[${i}].idNumber: ${ID_PROBLEM_TEXT[problem]}`, { visitor: i });
       const n = normalizeIdNumber(v.idNumber);
-      if (seen.has(n)) throw new Refusal('duplicate_visitor', `visitors[${i}].idNumber: the same ID number as an earlier visitor of this order`, { visitor: i });
+      if (seen.has(n)) throw new CloudError('duplicate_visitor', `visitors[${i}].idNumber: the same ID number as an earlier visitor of this order`, { visitor: i });
       seen.add(n);
       return { name: v.name, idHash: hashIdNumber(site.idHashKey, n), idMasked: maskIdNumber(n) };
     });
     const quote = priceFor(site.catalogue, { typeId: body.typeId, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}), ...(body.entry ? { entry: body.entry } : {}) });
-    if (!quote.ok) throw new Refusal(quote.reason, quote.message);
-    if (visitors.length % quote.persons !== 0) throw new Refusal('package_size', `"${body.typeId}" is sold for ${quote.persons} visitors per ticket; ${visitors.length} visitors do not fill whole tickets`);
+    if (!quote.ok) throw new CloudError(quote.reason, quote.message);
+    if (visitors.length % quote.persons !== 0) throw new CloudError('package_size', `"${body.typeId}" is sold for ${quote.persons} visitors per ticket; ${visitors.length} visitors do not fill whole tickets`);
     const slotId = body.slotId ?? NO_SLOT;
     await this.reserve(trx, site, channel, body.date, slotId, visitors.length);
     await this.checkVisitorsFree(
@@ -595,7 +597,7 @@ export class Sales {
 
   private async order(trx: Db, site: SalesSite, channel: Channel, orderId: string): Promise<OrdersTable> {
     const row = await trx.selectFrom('orders').selectAll().where('order_id', '=', orderId).where('site', '=', site.id).where('channel', '=', channel.id).executeTakeFirst();
-    if (!row) throw new Refusal('unknown_order', `no order ${orderId} on this channel`);
+    if (!row) throw new CloudError('unknown_order', `no order ${orderId} on this channel`);
     return row;
   }
 
@@ -614,7 +616,7 @@ export class Sales {
       .where('channel', '=', channel.id)
       .returningAll()
       .executeTakeFirst();
-    if (!row) throw new Refusal('unknown_order', `no order ${orderId} on this channel`);
+    if (!row) throw new CloudError('unknown_order', `no order ${orderId} on this channel`);
     return row;
   }
 
@@ -659,12 +661,12 @@ export class Sales {
     return this.idempotent(site, channel, key, { op: 'pay', orderId, body }, async (trx, fx) => {
       const order = await this.lockOrder(trx, site, channel, orderId);
       if (order.status === 'paid' && order.payment_ref === body.paymentRef) return { status: 200, body: await this.orderView(trx, order) };
-      if (order.status === 'expired') throw new Refusal('order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
-      if (order.status !== 'pending') throw new Refusal(order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
-      if (body.amountFen !== Number(order.amount_fen)) throw new Refusal('amount_mismatch', `the order costs ${order.amount_fen} fen, the payment says ${body.amountFen}`);
+      if (order.status === 'expired') throw new CloudError('order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
+      if (order.status !== 'pending') throw new CloudError(order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
+      if (body.amountFen !== Number(order.amount_fen)) throw new CloudError('amount_mismatch', `the order costs ${order.amount_fen} fen, the payment says ${body.amountFen}`);
       const paidAt = this.now().toISOString();
       const updated = await trx.updateTable('orders').set({ status: 'paid', paid_at: paidAt, payment_ref: body.paymentRef }).where('order_id', '=', orderId).where('status', '=', 'pending').returningAll().executeTakeFirst();
-      if (!updated) throw new Refusal('not_payable', `order ${orderId} changed meanwhile`);
+      if (!updated) throw new CloudError('not_payable', `order ${orderId} changed meanwhile`);
       const { tickets, snapshot } = await this.issue(trx, site, updated);
       const delta = await this.whitelist.stageChanges(trx, site.id, snapshot.map((ticket): WhitelistChange => ({ op: 'upsert', ticket })), this.maxEntries(site, updated, tickets));
       this.announceAfter(fx.after, delta, order.contact_phone, this.smsText(site, order, tickets), orderId);
@@ -684,15 +686,15 @@ export class Sales {
   async refund(site: SalesSite, channel: Channel, key: string, orderId: string, body: RefundBody): Promise<Reply> {
     return this.idempotent(site, channel, key, { op: 'refund', orderId, body }, async (trx, fx) => {
       const reason = site.catalogue.refundReasons.find((r) => r.code === body.reason);
-      if (!reason) throw new Refusal('unknown_refund_reason', `refund reason "${body.reason}" is not one of: ${site.catalogue.refundReasons.map((r) => r.code).join(', ')}`);
+      if (!reason) throw new CloudError('unknown_refund_reason', `refund reason "${body.reason}" is not one of: ${site.catalogue.refundReasons.map((r) => r.code).join(', ')}`);
       const order = await this.lockOrder(trx, site, channel, orderId);
-      if (order.status === 'refunded') throw new Refusal('already_refunded', `order ${orderId} was refunded at ${order.refunded_at}`);
-      if (order.status !== 'paid') throw new Refusal('not_paid', `order ${orderId} is ${order.status}; only paid orders are refunded`);
+      if (order.status === 'refunded') throw new CloudError('already_refunded', `order ${orderId} was refunded at ${order.refunded_at}`);
+      if (order.status !== 'paid') throw new CloudError('not_paid', `order ${orderId} is ${order.status}; only paid orders are refunded`);
       const { ticketIds, used } = await this.usedTickets(trx, site.id, orderId);
-      if (used.length > 0) throw new Refusal('ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
+      if (used.length > 0) throw new CloudError('ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
       const at = this.now().toISOString();
       const done = await trx.updateTable('orders').set({ status: 'refunded', refunded_at: at, refund_reason: reason.code }).where('order_id', '=', orderId).where('status', '=', 'paid').returningAll().executeTakeFirst();
-      if (!done) throw new Refusal('already_refunded', `order ${orderId} changed meanwhile`);
+      if (!done) throw new CloudError('already_refunded', `order ${orderId} changed meanwhile`);
       await this.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons));
       fx.dates.add(order.visit_date);
       const delta = await this.whitelist.stageChanges(trx, site.id, ticketIds.map((ticketId): WhitelistChange => ({ op: 'refund', ticketId })));
@@ -705,24 +707,24 @@ export class Sales {
   async rebook(site: SalesSite, channel: Channel, key: string, orderId: string, body: RebookBody): Promise<Reply> {
     return this.idempotent(site, channel, key, { op: 'rebook', orderId, body }, async (trx, fx) => {
       const order = await this.lockOrder(trx, site, channel, orderId);
-      if (order.status !== 'paid') throw new Refusal(order.status === 'refunded' ? 'already_refunded' : 'not_paid', `order ${orderId} is ${order.status}; only paid orders are rebooked`);
-      if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new Refusal('channel_paused', `sales on ${channel.id} are paused by park staff`);
+      if (order.status !== 'paid') throw new CloudError(order.status === 'refunded' ? 'already_refunded' : 'not_paid', `order ${orderId} is ${order.status}; only paid orders are rebooked`);
+      if ((await this.channelPaused(site.id, channel.id, trx)).paused) throw new CloudError('channel_paused', `sales on ${channel.id} are paused by park staff`);
       this.checkDateSold(site, body.date);
-      if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new Refusal('slot_required', 'this park sells time slots: name one (slotId)');
+      if (site.catalogue.slots.length > 0 && body.slotId === undefined) throw new CloudError('slot_required', 'this park sells time slots: name one (slotId)');
       this.checkLiveLevel(site, channel, body.date);
       this.checkSlotNotOver(site, order.type_id, body.date, body.slotId);
       const newSlot = body.slotId ?? NO_SLOT;
-      if (body.date === order.visit_date && newSlot === order.slot_id) throw new Refusal('same_date_and_slot', 'the order is already for that date and slot');
+      if (body.date === order.visit_date && newSlot === order.slot_id) throw new CloudError('same_date_and_slot', 'the order is already for that date and slot');
       const { ticketIds, used } = await this.usedTickets(trx, site.id, orderId);
-      if (used.length > 0) throw new Refusal('ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
+      if (used.length > 0) throw new CloudError('ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
       // The price stays what was paid; the type must still be sold on the new day and slot.
       // An early/night ticket keeps its window: the new slot must meet it.
       const entry = order.gate_type_id.endsWith('@early') ? 'early' : order.gate_type_id.endsWith('@night') ? 'night' : undefined;
       const quote = priceFor(site.catalogue, { typeId: order.type_id, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}), ...(entry ? { entry } : {}) });
-      if (!quote.ok) throw new Refusal(quote.reason, quote.message);
+      if (!quote.ok) throw new CloudError(quote.reason, quote.message);
       // A discount earned by the old slot (early, night) does not carry over to a dearer one.
       const paidUnit = (JSON.parse(order.pricing) as { unitFen: number }).unitFen;
-      if (quote.unitFen > paidUnit) throw new Refusal('price_higher', `the new date/slot costs ${quote.unitFen} fen per ticket, ${paidUnit} was paid: refund and buy again`);
+      if (quote.unitFen > paidUnit) throw new CloudError('price_higher', `the new date/slot costs ${quote.unitFen} fen per ticket, ${paidUnit} was paid: refund and buy again`);
       // Same day: only the slot counts move (the day's total does not change, so a full day
       // must not refuse it, and the day row is not locked at all).
       const sameDay = body.date === order.visit_date;
@@ -785,7 +787,7 @@ export class Sales {
       const order = await this.order(this.store.db, site, channel, orderId);
       return { status: 200, body: await this.orderView(this.store.db, order) };
     } catch (err) {
-      if (err instanceof Refusal) return err.reply();
+      if (err instanceof CloudError) return refusalReply(err);
       throw err;
     }
   }
@@ -817,8 +819,8 @@ export class Sales {
   /** Staff: pause or resume a channel, with who and why in the audit log. */
   async setChannelPaused(siteId: string, channelId: string, paused: boolean, actor: string, reason: string): Promise<Reply> {
     const site = this.sites.get(siteId);
-    if (!site) return new Refusal('unknown_site', `no site ${siteId}`).reply();
-    if (!site.catalogue.channels.some((c) => c.id === channelId)) return new Refusal('unknown_channel', `site ${siteId} has no channel ${channelId}`).reply();
+    if (!site) return refusalReply(new CloudError('unknown_site', `no site ${siteId}`));
+    if (!site.catalogue.channels.some((c) => c.id === channelId)) return refusalReply(new CloudError('unknown_channel', `site ${siteId} has no channel ${channelId}`));
     const at = this.now().toISOString();
     await this.store.db.transaction().execute(async (trx) => {
       await trx

@@ -1,0 +1,82 @@
+import { CloudError, ERROR_TEXT, type CloudErrorCode } from '../errors.js';
+
+/**
+ * How the HTTP edge answers each code the channel and staff APIs can return: its status.
+ * The meaning of each code is core/errors.ts; the OpenAPI document lists each route's codes
+ * from here (core/http/openapi.ts), so a new code cannot be answered without being
+ * documented: add it to errors.ts, its status here, to the route's list, and the contract
+ * test checks the rest.
+ */
+export const HTTP_STATUS = {
+  invalid_request: 400,
+  invalid_date: 400,
+  unknown_api_key: 401,
+  unauthorized: 401,
+  unknown_order: 404,
+  unknown_site: 404,
+  unknown_channel: 404,
+  sold_out: 409,
+  capacity_red: 409,
+  capacity_orange: 409,
+  capacity_exceeded: 409,
+  kiosk_reserve_exhausted: 409,
+  channel_paused: 409,
+  visitor_already_booked: 409,
+  already_paid: 409,
+  not_payable: 409,
+  order_expired: 409,
+  already_refunded: 409,
+  not_paid: 409,
+  ticket_used: 409,
+  price_higher: 409,
+  payload_too_large: 413,
+  invalid_id_number: 422,
+  duplicate_visitor: 422,
+  date_in_past: 422,
+  beyond_booking_horizon: 422,
+  slot_required: 422,
+  slot_over: 422,
+  same_date_and_slot: 422,
+  package_size: 422,
+  unknown_type: 422,
+  type_not_on_channel: 422,
+  not_on_this_day: 422,
+  unknown_slot: 422,
+  entry_not_available: 422,
+  unknown_refund_reason: 422,
+  amount_mismatch: 422,
+  idempotency_key_reused: 422,
+  internal: 500,
+} as const satisfies Partial<Record<CloudErrorCode, number>>;
+
+/** The codes an HTTP route can answer. */
+export type RefusalCode = keyof typeof HTTP_STATUS;
+export const REFUSAL_CODES = Object.keys(HTTP_STATUS) as RefusalCode[];
+
+/** Status and meaning of each code an HTTP route can answer. */
+export const REFUSALS = Object.fromEntries(REFUSAL_CODES.map((code) => [code, { status: HTTP_STATUS[code], text: ERROR_TEXT[code] }])) as Record<RefusalCode, { status: number; text: string }>;
+
+/** An answer to a channel request: HTTP status and JSON body. Errors carry a machine-readable `error`. */
+export interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A code an HTTP route can answer (the rest are internal: 500). */
+export function isRefusalCode(code: string): code is RefusalCode {
+  return Object.hasOwn(HTTP_STATUS, code);
+}
+
+/**
+ * The answer to a refusal: the code's status, `{ error, message, ...details }`. Business
+ * refusals are stored under the idempotency key like a success, so a retry gets the same answer.
+ */
+export function refusalReply(err: CloudError): Reply {
+  if (!isRefusalCode(err.code)) return { status: 500, body: { error: 'internal', message: 'internal error' } };
+  return { status: HTTP_STATUS[err.code], body: { error: err.code, message: err.message, ...err.details } };
+}
+
+/** The body of a refusal with `code`, for the places that answer without a CloudError (middleware). */
+export function refusalBody(code: RefusalCode, message: string): { error: RefusalCode; message: string } {
+  return { error: code, message };
+}
