@@ -1,6 +1,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_DEMO = { group: ['@stile/demo', '@stile/demo/*', '**/demo/src/*', '**/demo/dist/*'], message: 'production packages do not depend on the demo (@stile/demo)' };
+const CORE = 'cloud-bridge core imports nothing outside src/core (no module, not bridge.ts or http/)';
+const MODULE = 'a cloud-bridge module imports only its own folder, src/core and @stile/config: reach another module through core events or a port (core/ports.ts), wired in bridge.ts';
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.bench-tmp/**'] },
   js.configs.recommended,
@@ -15,9 +19,26 @@ export default tseslint.config(
   {
     // The demo is its own workspace (@stile/demo): production code never imports it (tests may).
     files: ['config/src/**', 'gate-agent/src/**', 'hardware-sim/src/**', 'cloud-bridge/src/**'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@stile/demo', '@stile/demo/*', '**/demo/src/*', '**/demo/dist/*'], message: 'production packages do not depend on the demo (@stile/demo)' }] }],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_DEMO] }] },
+  },
+  // cloud-bridge's boundaries (docs/architecture.md, "cloud-bridge"): core imports no module and
+  // nothing above it; a module imports only its own folder, core and @stile/config — modules
+  // talk through core's events and ports, wired in bridge.ts.
+  {
+    files: ['cloud-bridge/src/core/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_DEMO, { regex: '^\\.\\./', message: CORE } ] }] },
+  },
+  {
+    files: ['cloud-bridge/src/core/*/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_DEMO, { regex: '^\\.\\./\\.\\./', message: CORE } ] }] },
+  },
+  {
+    files: ['cloud-bridge/src/modules/*/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_DEMO, { regex: '^\\.\\./(?!\\.\\./core/)', message: MODULE }, { group: ['@stile/cloud-bridge', '@stile/cloud-bridge/*'], message: MODULE }] }] },
+  },
+  {
+    files: ['cloud-bridge/src/modules/*/*/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_DEMO, { regex: '^\\.\\./\\.\\./(?!\\.\\./core/)', message: MODULE }, { group: ['@stile/cloud-bridge', '@stile/cloud-bridge/*'], message: MODULE }] }] },
   },
   {
     // The dashboard's browser code: from the server it takes only the model type and the label table.

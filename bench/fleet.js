@@ -24,7 +24,7 @@ import { machineCpu, procStat } from './proc.js';
 const here = dirname(fileURLToPath(import.meta.url));
 // Another build of the cloud (its dist/index.js) to measure instead of this checkout's: the children use it too.
 const CLOUD = process.env.BENCH_FLEET_CLOUD ? resolvePath(process.env.BENCH_FLEET_CLOUD) : join(here, '..', 'cloud-bridge', 'dist', 'index.js');
-const { CloudStore } = await import(pathToFileURL(CLOUD).href);
+const { CloudStore, WhitelistRepository } = await import(pathToFileURL(CLOUD).href);
 const PG_URL = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const STEPS = (process.env.BENCH_FLEET_STEPS ?? '10,25,50,100,250,500,1000').split(',').map((s) => Number(s.trim()));
 const GATES = intEnv('BENCH_FLEET_GATES', 10);
@@ -216,9 +216,11 @@ async function step(broker, parks) {
   const store = await CloudStore.open({ databaseUrl: url });
   const visitDate = new Date().toISOString().slice(0, 10);
   const perPark = ticketsPerPark();
+  // Builds before the store was split kept the tickets' queries on CloudStore.
+  const ticketRows = WhitelistRepository ? new WhitelistRepository(store) : store;
   for (let i = 0; i < parks; i++) {
     const tickets = Array.from({ length: perPark }, (_, n) => ({ ticketId: `T${String(i).padStart(4, '0')}x${String(n + 1).padStart(6, '0')}`, typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 }));
-    await store.upsertTickets(store.db, sites[i].id, tickets, null);
+    await ticketRows.upsertTickets(store.db, sites[i].id, tickets, null);
   }
   await sql`ANALYZE`.execute(store.db);
   await store.close();

@@ -35,7 +35,7 @@ export async function seedIngestTickets(bridge, site, tag, events) {
   for (let i = 0; i < events; i += 5000) {
     const n = Math.min(5000, events - i);
     const tickets = Array.from({ length: n }, (_, k) => ({ ticketId: `BENCH${tag}${String(i + k + 1).padStart(9, '0')}`, typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 }));
-    await bridge.store.upsertTickets(bridge.store.db, site, tickets, null);
+    await bridge.whitelist.upsertTickets(bridge.store.db, site, tickets, null);
   }
   // Planner statistics as a long-lived table has them (autovacuum would analyze it soon).
   await sql`ANALYZE`.execute(bridge.store.db);

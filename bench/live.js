@@ -112,7 +112,7 @@ try {
   // The tickets the gate admits were issued by the cloud (walk-ins for today: not sold for today).
   const liveId = (i) => `LIVE${RUN}${String(i).padStart(6, '0')}`.slice(0, 64);
   const visitDate = new Date().toISOString().slice(0, 10);
-  await bridge.store.upsertTickets(bridge.store.db, SITE, Array.from({ length: SAMPLES + 5 }, (_, k) => ({ ticketId: liveId(k + 1), typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 })), null);
+  await bridge.whitelist.upsertTickets(bridge.store.db, SITE, Array.from({ length: SAMPLES + 5 }, (_, k) => ({ ticketId: liveId(k + 1), typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 })), null);
   for (let i = 1; i <= SAMPLES + 5; i++) {
     const event = { eventId: `${RUN}-${i}`, seq: String(i), epoch: 1, kind: 'admit', ticketId: liveId(i), typeId: 'adult', credential: 'qr', persons: 1, at: new Date().toISOString() };
     const payload = JSON.stringify({ v: 1, site: SITE, gate: 'g1', events: [event] });

@@ -288,7 +288,7 @@ async function cloudChild() {
     },
     async tickets(m) {
       // Sold through the cloud: it believes admissions only of tickets it issued.
-      for (let i = 0; i < m.tickets.length; i += 5000) await bridge.store.upsertTickets(bridge.store.db, m.site, m.tickets.slice(i, i + 5000), null);
+      for (let i = 0; i < m.tickets.length; i += 5000) await bridge.whitelist.upsertTickets(bridge.store.db, m.site, m.tickets.slice(i, i + 5000), null);
       if (bridge.store.dialect === 'postgres') await sql`ANALYZE`.execute(bridge.store.db);
       return { n: m.tickets.length };
     },
@@ -329,7 +329,7 @@ async function cloudChild() {
       return {};
     },
     async count(m) {
-      return { entries: await bridge.store.countEntries(m.site), head: await bridge.store.headSeq(m.site) };
+      return { entries: await bridge.sync.countEntries(m.site), head: await bridge.whitelist.headSeq(m.site) };
     },
     result() {
       const cpu = process.cpuUsage(cpu0);

@@ -76,7 +76,7 @@ async function bridgeIngest(dialect) {
     // The tickets were sold through the cloud, so it knows them (as the publisher names them).
     await seedIngestTickets(bridge, id, dialect, INGEST_EVENTS);
     const ms = await loadRun(id, dialect, () => bridge.metrics.inserted >= INGEST_EVENTS);
-    const stored = await bridge.store.countEntries(id);
+    const stored = await bridge.sync.countEntries(id);
     const m = bridge.metrics;
     note(`${dialect}: entries stored ${stored}, metrics ${JSON.stringify({ received: m.received, inserted: m.inserted, duplicates: m.duplicates, dbErrors: m.dbErrors, commits: m.ingestCommits })} (${(m.received / Math.max(1, m.ingestCommits)).toFixed(1)} messages per commit)`);
     return (INGEST_EVENTS / ms) * 1000;
@@ -121,7 +121,7 @@ async function drain() {
   const ids = store.db.prepare('SELECT ticket_id AS id FROM tickets LIMIT ?').all(DRAIN_EVENTS).map((r) => r.id);
   // Sold through the cloud: it believes admissions only of tickets it issued.
   const visitDate = new Date().toISOString().slice(0, 10);
-  await bridge.store.upsertTickets(bridge.store.db, siteId, ids.map((ticketId) => ({ ticketId, typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 })), null);
+  await bridge.whitelist.upsertTickets(bridge.store.db, siteId, ids.map((ticketId) => ({ ticketId, typeId: 'adult', status: 'valid', visitDate, persons: 1, entriesUsed: 0 })), null);
   for (const id of ids) {
     const t = store.getTicket(id);
     store.recordAdmission({ ticket: { ...t, entriesUsed: t.entriesUsed + 1 }, credential: 'qr', persons: t.persons, at: now, gateSite: siteId, gateId: cfg.gate.id });

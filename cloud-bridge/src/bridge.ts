@@ -1,40 +1,51 @@
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import type { MqttClient } from 'mqtt';
-import { topics, type CommandAck, type GateCommand, type WhitelistChange, type WhitelistDelta } from '@stile/config';
-import { Commands, type CommandOptions, type GateAction } from './modules/commands/commands.js';
+import { createServer, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import { createServer } from 'node:http';
-import { createCloudApp } from './http/app.js';
-import { gateRoutes } from './modules/whitelist/gate-routes.js';
-import { channelRoutes } from './modules/sales/channel-routes.js';
-import { staffRoutes } from './modules/staff/staff-routes.js';
-import { reportRoutes } from './modules/reports/routes.js';
-import { dashboardRoutes } from './modules/dashboard/routes.js';
-import type { CloudModule } from './core/module.js';
+import type { MqttClient } from 'mqtt';
+import { parseBasicAuthorization, topics, type CommandAck, type GateCommand, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+// core
 import { Alerts } from './core/alerts.js';
-import { SiteEvents } from './core/events.js';
-import { SiteRegistry } from './core/sites.js';
-import { LogSmsSender, type SmsSender } from './core/notify/sms.js';
-import { Reports } from './modules/reports/report-service.js';
-import { CapacityMonitor } from './modules/capacity/monitor.js';
-import { LogNotifier, MultiNotifier, WebhookNotifier, type StaffAlert, type StaffNotifier } from './core/notify/webhook.js';
-import { Sales, type SalesOptions } from './modules/sales/sales.js';
-import { assertCredentials } from './credential-checks.js';
-import { EntriesIngest, type UnknownGatePolicy } from './modules/sync/entries.js';
-import { StatusIngest } from './modules/sync/status.js';
-import { createLogger, type Logger } from './core/log.js';
-import { Metrics } from './core/metrics.js';
-import { closeMqtt, connectMqtt, redactUrl, type ConnectionHealth, type MqttConnection } from './core/mqtt/connection.js';
-import { SiteKeys, type SiteConfig } from './core/sites.js';
-import { CloudStore } from './core/db/store.js';
-import { ALL_CMD_ACKS, ALL_ENTRIES, ALL_STATUS, parseGateTopic } from './core/mqtt/topics.js';
-import { WhitelistPublisher } from './modules/whitelist/publisher.js';
-import { DeviceRegistry } from './core/device-registry.js';
 import { gateTicketTypes } from './core/catalogue.js';
-import { parseBasicAuthorization } from '@stile/config';
-import type { Anomaly } from './modules/sync/admission-check.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { CloudStore } from './core/db/store.js';
+import { DeviceRegistry } from './core/device-registry.js';
+import { SiteEvents } from './core/events.js';
+import { createLogger, moduleLogger, type Logger } from './core/log.js';
+import { Metrics } from './core/metrics.js';
+import type { CloudModule, GateMessageHandler, ModuleContext } from './core/module.js';
+import { closeMqtt, connectMqtt, redactUrl, type ConnectionHealth, type MqttConnection } from './core/mqtt/connection.js';
+import type { Publisher } from './core/mqtt/publisher.js';
+import { ALL_CMD_ACKS, ALL_ENTRIES, ALL_STATUS, parseGateTopic } from './core/mqtt/topics.js';
+import { LogSmsSender, type SmsSender } from './core/notify/sms.js';
+import { LogNotifier, MultiNotifier, WebhookNotifier, type StaffNotifier } from './core/notify/webhook.js';
+import { SiteRegistry, type SiteConfig } from './core/sites.js';
+// modules
+import { createCapacityModule, type CapacityModule } from './modules/capacity/module.js';
+import type { CommandOptions, GateAction } from './modules/commands/commands.js';
+import { createCommandsModule } from './modules/commands/module.js';
+import { createDashboardModule, type DashboardModule } from './modules/dashboard/module.js';
+import { createReportsModule } from './modules/reports/module.js';
+import type { Reports } from './modules/reports/report-service.js';
+import { createSalesModule } from './modules/sales/module.js';
+import type { Sales, SalesOptions } from './modules/sales/sales.js';
+import { createStaffModule } from './modules/staff/module.js';
+import type { Staff } from './modules/staff/staff.js';
+import type { UnknownGatePolicy } from './modules/sync/entries.js';
+import { createSyncModule } from './modules/sync/module.js';
+import type { SyncRepository } from './modules/sync/repository.js';
+import type { GateAuth } from './modules/whitelist/gate-routes.js';
+import { createWhitelistModule } from './modules/whitelist/module.js';
+import type { WhitelistRepository } from './modules/whitelist/repository.js';
+// the edge
+import { assertCredentials } from './credential-checks.js';
+import { createCloudApp } from './http/app.js';
+
+/*
+ * The composition root: builds the core, then the modules in the order their ports need,
+ * routes gate messages to the modules by topic leaf, starts them, serves their routes from
+ * one hono app, and stops everything in reverse (docs/architecture.md, "cloud-bridge").
+ */
 
 export interface CloudBridgeOptions {
   /** postgres://… ; otherwise SQLite at sqlitePath. */
@@ -92,7 +103,12 @@ export interface CloudBridgeOptions {
 }
 
 export interface CloudBridge {
+  /** The connection (db, dialect) and the site and gate rows every module shares. */
   store: CloudStore;
+  /** Tickets and deltas (getTicket, headSeq, changesSince…). */
+  whitelist: WhitelistRepository;
+  /** Entries, conflicts, anomalies and gate state (countEntries, gateState…). */
+  sync: SyncRepository;
   metrics: Metrics;
   httpPort: number;
   /** The gate listener's port, when gateHttpPort is set. */
@@ -101,10 +117,14 @@ export interface CloudBridge {
   registry: DeviceRegistry;
   mqtt: MqttClient;
   publishChanges(site: string, changes: WhitelistChange[]): Promise<WhitelistDelta>;
-  /** Orders, availability and channel state (sites with `sales`). */
+  /** Orders and availability (sites with `sales`). */
   sales: Sales;
+  /** Channel pauses and the audit log. */
+  staff: Staff;
   reports: Reports;
-  capacity: CapacityMonitor;
+  capacity: CapacityModule;
+  /** The staff dashboard's model and live stream. */
+  dashboard: DashboardModule;
   sendCommand(site: string, gate: string, action: GateAction, opts: CommandOptions): Promise<GateCommand>;
   waitForAck(cmdId: string, timeoutMs?: number): Promise<CommandAck>;
   close(): Promise<void>;
@@ -115,12 +135,10 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
   assertCredentials(opts);
   const log = opts.logger ?? createLogger();
   const metrics = new Metrics();
-  const keys = new SiteKeys(opts.sites);
   const unknownGates = opts.unknownGates ?? 'reject';
   const store = await CloudStore.open({
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.sqlitePath ? { sqlitePath: opts.sqlitePath } : {}),
-    ...(opts.retainDeltas !== undefined ? { retainDeltas: opts.retainDeltas } : {}),
   });
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async (): Promise<void> => {
@@ -133,172 +151,72 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     }
   };
   try {
+    // ---- core ---------------------------------------------------------------------------
+    const sites = new SiteRegistry(opts.sites);
     for (const s of opts.sites) {
       await store.ensureSite(s.id, s.controlKey.id);
       for (const g of s.gates ?? []) await store.registerGate(s.id, g);
     }
-    const snapshotUrl = (site: string): string | undefined =>
-      opts.publicUrl ? `${opts.publicUrl.replace(/\/$/, '')}/v1/sites/${encodeURIComponent(site)}/whitelist/snapshot` : undefined;
-
-    // The MQTT client and the modules that publish through it need each other. A resumed
-    // session delivers its queued messages as soon as the client connects, before any module
-    // exists: they wait here for the handlers (nothing is refused, nothing acked unhandled).
-    let wired!: () => void;
-    const handlersReady = new Promise<void>((resolve) => (wired = resolve));
-    let handlers: (topic: string, payload: Buffer) => Promise<boolean> = () => Promise.resolve(false);
-    const route = async (topic: string, payload: Buffer): Promise<boolean> => {
-      await handlersReady;
-      return handlers(topic, payload);
-    };
-    const v5 = (opts.mqttProtocol ?? 5) === 5;
-    const entriesTopic = v5 ? topics.allEntriesShared(opts.sharedGroup) : ALL_ENTRIES;
-    const mqttOpts = {
-      url: opts.mqttUrl,
-      protocolVersion: opts.mqttProtocol ?? 5,
-      clientId: opts.clientId ?? `stile-cloud-${hostname()}`,
-      sessionExpirySec: opts.sessionExpirySec ?? 3600,
-      redeliverAfterMs: opts.redeliverAfterMs ?? 2000,
-      log,
-    };
-    const connections: MqttConnection[] = [];
-    const main = await connectMqtt({ ...mqttOpts, subscriptions: { [entriesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } } }, route);
-    connections.push(main);
-    const { client } = main;
-    cleanups.push(() => closeMqtt(client));
-    // Deltas, heads, receipts and commands go out on a connection that takes no messages:
-    // mqtt.js reads a connection's packets in order, so a PUBACK behind a message whose
-    // handler waits for the database (held by a publish pass waiting for that PUBACK) never came.
-    const out = await connectMqtt({ ...mqttOpts, clientId: `${mqttOpts.clientId}-out` }, () => Promise.resolve(true));
-    connections.push(out);
-    cleanups.push(() => closeMqtt(out.client));
-    const { publisher } = out;
-    const whitelist = new WhitelistPublisher(store, keys, publisher, log, metrics, snapshotUrl);
-    whitelist.startSweep(() => opts.sites.map((s) => s.id));
-    cleanups.push(() => Promise.resolve(whitelist.close()));
-    const registry = new DeviceRegistry(store);
-    // The capacity monitor needs the sales module, which comes later; ingest reaches it through this.
-    const late: { monitor?: CapacityMonitor } = {};
-    const rates = new Map(opts.sites.map((s) => [s.id, s.maxAdmissionsPerSecond ?? 5]));
-    const anomalyAlerted = new Map<string, number>();
-    const entries = new EntriesIngest({
-      store,
-      keys,
-      whitelist,
-      metrics,
-      log,
-      unknownGates,
-      isRevoked: (site, gate) => registry.isRevokedCached(site, 'gate', gate),
-      maxAdmissionsPerSecond: (site) => rates.get(site) ?? 5,
-      receipt: (site, gate, r) => {
-        late.monitor?.changed(site);
-        // Signed: only the cloud may empty a gate's outbox.
-        const ack = keys.sign(site, { v: 1 as const, site, gate, ...r });
-        publisher.publish(topics.entriesAck(site, gate), JSON.stringify(ack), { qos: 1 }).catch((err: Error) => log.warn({ site, gate, err: err.message }, 'entries receipt not published; the gate will send again'));
-      },
-      onAnomalies: (site, gate, counts) => {
-        // One staff alert per gate and reason a minute: a forging gate must not flood the phones.
-        for (const [reason, n] of counts) {
-          const key = `${site}/${gate}/${reason}`;
-          const now = Date.now();
-          if (now - (anomalyAlerted.get(key) ?? 0) < 60_000) continue;
-          anomalyAlerted.set(key, now);
-          void late.monitor?.alert(anomalyAlert(site, gate, reason, n, new Date(now)));
-        }
-      },
-    });
-    const status = new StatusIngest(store, keys, metrics, log, unknownGates);
-    const commands = new Commands(keys, publisher, metrics, log);
-    cleanups.push(() => Promise.resolve(commands.close()));
-    handlers = async (topic, payload) => {
-      const leaf = parseGateTopic(topic)?.leaf;
-      if (leaf === 'entries') return (await entries.handle(topic, payload)) === 'ack';
-      if (leaf === 'status') await status.handle(topic, payload);
-      else if (leaf === 'cmd/ack') commands.handleAck(topic, payload);
-      return true;
-    };
-    wired();
-    const extraIngest = v5 ? Math.max(0, (opts.ingestConnections ?? 8) - 1) : 0;
-    for (let i = 1; i <= extraIngest; i++) {
-      const extra = await connectMqtt({ ...mqttOpts, clientId: `${mqttOpts.clientId}-in${i}`, subscriptions: { [entriesTopic]: { qos: 1 } } }, route);
-      connections.push(extra);
-      cleanups.push(() => closeMqtt(extra.client));
-    }
-    await untilSubscribed(connections, log);
-
-    const salesSites = opts.sites.flatMap((s) => (s.sales ? [{ id: s.id, ...s.sales }] : []));
-    const sales = new Sales(store, whitelist, salesSites, opts.sms ?? new LogSmsSender(log), log, opts.salesClock, opts.salesOptions);
+    // Gate messages wait here until the modules exist: a resumed session delivers its queued
+    // messages as soon as the client connects (nothing is refused, nothing acked unhandled).
+    const gate = gateMessageRouter();
+    const broker = await connectBroker(opts, log, gate.route, cleanups);
+    const events = new SiteEvents(log);
     const notifier =
       opts.notifier ?? (opts.alertWebhook ? new MultiNotifier([new LogNotifier(log), new WebhookNotifier({ ...opts.alertWebhook, logger: log })]) : new LogNotifier(log));
-    const health = async (): Promise<BridgeHealth> => {
-      let storeHealth: BridgeHealth['store'] = { ok: true };
-      try {
-        await store.db.selectFrom('sites').select('id').limit(1).execute();
-      } catch (err) {
-        storeHealth = { ok: false, error: (err as Error).message };
-      }
-      // A store that answers reads but refuses writes (read-only, disk full) is not ready either.
-      const w = metrics.lastWriteError;
-      if (storeHealth.ok && w && w.at > metrics.lastCommitAt) storeHealth = { ok: false, error: `writes failing since ${new Date(w.at).toISOString()}: ${w.message}` };
-      const mqtt = connections.map((c) => c.health());
-      return { ready: storeHealth.ok && mqtt.every((h) => h.connected && h.subscribed), store: storeHealth, mqtt };
-    };
-    const capacity = new CapacityMonitor({
-      store,
-      site: (id) => sales.site(id),
-      siteIds: () => sales.siteIds,
-      mqtt: publisher,
-      keys,
-      notifier,
-      log,
-      cloudHealth: async () => healthProblems(await health()),
-    });
-    late.monitor = capacity;
-    sales.onChange = (site) => capacity.changed(site);
-    sales.levelToday = (site) => capacity.level(site);
-    await capacity.start();
-    cleanups.push(() => Promise.resolve(capacity.close()));
-    const holds = setInterval(() => void sales.expireHolds().catch((err: unknown) => log.warn({ err }, 'expiring unpaid orders failed; next try in 30 s')), 30_000);
-    holds.unref();
-    cleanups.push(() => Promise.resolve(clearInterval(holds)));
-    const reports = new Reports(store, (id) => sales.site(id), () => sales.siteIds, log);
-    if (salesSites.length > 0) reports.start();
-    cleanups.push(() => Promise.resolve(reports.stop()));
-    const gateAuth = async (authorization: string | undefined, site: string): Promise<'ok' | 'unauthorized' | 'forbidden'> => {
-      const basic = parseBasicAuthorization(authorization);
-      const who = basic ? await registry.verify(basic.username, basic.password) : null;
-      if (!who || who.kind !== 'gate') return 'unauthorized';
-      return who.site === site ? 'ok' : 'forbidden';
-    };
-    const sites = new SiteRegistry(opts.sites);
-    const alerts = new Alerts(store, notifier, new SiteEvents(log), log);
-    const modules: CloudModule[] = [
-      {
-        name: 'whitelist',
-        gateRoutes: (app) =>
-          gateRoutes(app, {
-            store,
-            keys,
-            log,
-            metrics,
-            gateAuth,
-            clock: () => new Date(),
-            ticketTypes: (site) => {
-              const s = sales.site(site);
-              return s ? gateTicketTypes(s.catalogue) : undefined;
-            },
-          }),
+    // Every staff alert (capacity, conflicts, gate anomalies, channel pauses) is stored, sent and announced here.
+    const alerts = new Alerts(store, notifier, events, log);
+    const registry = new DeviceRegistry(store);
+    const health = (): Promise<BridgeHealth> => bridgeHealth(store, metrics, broker.connections);
+    const ctxFor = (name: string, clock: Clock = systemClock): ModuleContext => ({ store, sites, events, clock, log: moduleLogger(log, name), metrics, publisher: broker.publisher });
+
+    // ---- modules, in the order their ports need -----------------------------------------
+    const capacity = createCapacityModule(ctxFor('capacity'), { alerts });
+    const dashboard = createDashboardModule(ctxFor('dashboard'), { capacity, health: async () => healthProblems(await health()) });
+    const whitelist = createWhitelistModule(ctxFor('whitelist'), {
+      gateAuth: gateAuthWith(registry),
+      ticketTypes: (site) => {
+        const s = sites.site(site);
+        return s ? gateTicketTypes(s.catalogue) : undefined;
       },
-      { name: 'sales', routes: (app) => channelRoutes(app, sales, sites) },
-      { name: 'staff', routes: (app) => staffRoutes(app, { sites, sales, alerts }) },
-      { name: 'reports', routes: (app) => reportRoutes(app, { sites, reports }) },
-      { name: 'dashboard', routes: (app) => dashboardRoutes(app, { sites, monitor: capacity }) },
-    ];
+      snapshotUrl: (site) => (opts.publicUrl ? `${opts.publicUrl.replace(/\/$/, '')}/v1/sites/${encodeURIComponent(site)}/whitelist/snapshot` : undefined),
+      ...(opts.retainDeltas !== undefined ? { retainDeltas: opts.retainDeltas } : {}),
+    });
+    const sync = createSyncModule(ctxFor('sync'), {
+      ledger: whitelist.ledger,
+      isRevoked: (site, gate) => registry.isRevokedCached(site, 'gate', gate),
+      unknownGates,
+      maxAdmissionsPerSecond: (site) => sites.config(site)?.maxAdmissionsPerSecond ?? 5,
+      alerts,
+    });
+    const commands = createCommandsModule(ctxFor('commands'));
+    // Orders, pauses and their audit log and alerts run on the sales clock (tests move "now" for them).
+    const salesClock = opts.salesClock ?? systemClock;
+    const salesModule = createSalesModule(ctxFor('sales', salesClock), {
+      ledger: whitelist.ledger,
+      levels: capacity,
+      sms: opts.sms ?? new LogSmsSender(log),
+      ...(opts.salesOptions ? { options: opts.salesOptions } : {}),
+    });
+    const staffModule = createStaffModule(ctxFor('staff', salesClock), { alerts });
+    const reportsModule = createReportsModule(ctxFor('reports'));
+    // Started in this order, stopped in reverse (the dashboard listens before capacity's first recount).
+    const modules: CloudModule[] = [whitelist, sync, commands, dashboard, capacity, salesModule, staffModule, reportsModule];
+
+    gate.wire(modules);
+    await broker.connectIngest(gate.route);
+    for (const m of modules) {
+      await m.start?.();
+      if (m.stop) cleanups.push(() => m.stop!());
+    }
+
+    // ---- HTTP: one app; the gate routes on a listener of their own if configured ---------
     const appOpts = { modules, log, metrics, health, ...(opts.metricsTokenSha256 ? { metricsTokenSha256: opts.metricsTokenSha256.toLowerCase() } : {}) };
     const serverFor = (serve: 'all' | 'public' | 'gate'): Server => createServer(getRequestListener(createCloudApp({ ...appOpts, serve }).fetch));
     const separateGates = opts.gateHttpPort !== undefined;
     const httpPort = await listen(serverFor(separateGates ? 'public' : 'all'), opts.httpPort, opts.httpHost, cleanups);
     const gateHttpPort = separateGates ? await listen(serverFor('gate'), opts.gateHttpPort!, opts.gateHttpHost ?? opts.httpHost, cleanups) : undefined;
-    log.info({ httpPort, gateHttpPort, mqtt: redactUrl(opts.mqttUrl), dialect: store.dialect, sites: opts.sites.map((s) => s.id), unknownGates }, 'cloud-bridge started');
+    log.info({ httpPort, gateHttpPort, mqtt: redactUrl(opts.mqttUrl), dialect: store.dialect, sites: sites.ids, unknownGates }, 'cloud-bridge started');
 
     return {
       store,
@@ -306,11 +224,15 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       httpPort,
       ...(gateHttpPort !== undefined ? { gateHttpPort } : {}),
       registry,
-      mqtt: client,
+      mqtt: broker.client,
+      whitelist: whitelist.repository,
+      sync: sync.repository,
       publishChanges: (site, changes) => whitelist.publishChanges(site, changes),
-      sales,
-      reports,
+      sales: salesModule.sales,
+      staff: staffModule.staff,
+      reports: reportsModule.reports,
       capacity,
+      dashboard,
       sendCommand: (site, gate, action, o) => commands.sendCommand(site, gate, action, o),
       waitForAck: (cmdId, timeoutMs) => commands.waitForAck(cmdId, timeoutMs),
       close: closeAll,
@@ -319,6 +241,98 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Routes each gate message to the module that takes its topic leaf (a leaf nobody takes is
+ * acknowledged). Messages that arrive before wire() wait for it.
+ */
+function gateMessageRouter(): { route: GateMessageHandler; wire(modules: readonly CloudModule[]): void } {
+  let wired!: () => void;
+  const ready = new Promise<void>((resolve) => (wired = resolve));
+  const byLeaf = new Map<string, GateMessageHandler>();
+  return {
+    route: async (topic, payload) => {
+      await ready;
+      const leaf = parseGateTopic(topic)?.leaf;
+      const handle = leaf === undefined ? undefined : byLeaf.get(leaf);
+      return handle ? handle(topic, payload) : true;
+    },
+    wire(modules) {
+      for (const m of modules) for (const [leaf, handle] of Object.entries(m.mqtt ?? {})) if (handle && !byLeaf.has(leaf)) byLeaf.set(leaf, handle);
+      wired();
+    },
+  };
+}
+
+interface BrokerConnections {
+  client: MqttClient;
+  publisher: Publisher;
+  connections: MqttConnection[];
+  /** The extra connections in the shared group that take entries (after the handlers are wired). */
+  connectIngest(route: GateMessageHandler): Promise<void>;
+}
+
+async function connectBroker(opts: CloudBridgeOptions, log: Logger, route: GateMessageHandler, cleanups: (() => Promise<void>)[]): Promise<BrokerConnections> {
+  const v5 = (opts.mqttProtocol ?? 5) === 5;
+  const entriesTopic = v5 ? topics.allEntriesShared(opts.sharedGroup) : ALL_ENTRIES;
+  const mqttOpts = {
+    url: opts.mqttUrl,
+    protocolVersion: opts.mqttProtocol ?? 5,
+    clientId: opts.clientId ?? `stile-cloud-${hostname()}`,
+    sessionExpirySec: opts.sessionExpirySec ?? 3600,
+    redeliverAfterMs: opts.redeliverAfterMs ?? 2000,
+    log,
+  };
+  const connections: MqttConnection[] = [];
+  const main = await connectMqtt({ ...mqttOpts, subscriptions: { [entriesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } } }, route);
+  connections.push(main);
+  cleanups.push(() => closeMqtt(main.client));
+  // Deltas, heads, receipts and commands go out on a connection that takes no messages:
+  // mqtt.js reads a connection's packets in order, so a PUBACK behind a message whose
+  // handler waits for the database (held by a publish pass waiting for that PUBACK) never came.
+  const out = await connectMqtt({ ...mqttOpts, clientId: `${mqttOpts.clientId}-out` }, () => Promise.resolve(true));
+  connections.push(out);
+  cleanups.push(() => closeMqtt(out.client));
+  return {
+    client: main.client,
+    publisher: out.publisher,
+    connections,
+    async connectIngest(ingest) {
+      const extra = v5 ? Math.max(0, (opts.ingestConnections ?? 8) - 1) : 0;
+      for (let i = 1; i <= extra; i++) {
+        const c = await connectMqtt({ ...mqttOpts, clientId: `${mqttOpts.clientId}-in${i}`, subscriptions: { [entriesTopic]: { qos: 1 } } }, ingest);
+        connections.push(c);
+        cleanups.push(() => closeMqtt(c.client));
+      }
+      await untilSubscribed(connections, log);
+    },
+  };
+}
+
+/** A gate's HTTP Basic credential from the device registry, for this very site. */
+function gateAuthWith(registry: DeviceRegistry): GateAuth {
+  return async (authorization, site) => {
+    const basic = parseBasicAuthorization(authorization);
+    const who = basic ? await registry.verify(basic.username, basic.password) : null;
+    if (!who || who.kind !== 'gate') return 'unauthorized';
+    return who.site === site ? 'ok' : 'forbidden';
+  };
+}
+
+/** Ready while the store answers reads and takes writes, and every connection holds its subscriptions. */
+async function bridgeHealth(store: CloudStore, metrics: Metrics, connections: readonly MqttConnection[]): Promise<BridgeHealth> {
+  let storeHealth: BridgeHealth['store'] = { ok: true };
+  try {
+    await store.db.selectFrom('sites').select('id').limit(1).execute();
+  } catch (err) {
+    storeHealth = { ok: false, error: (err as Error).message };
+  }
+  // A store that answers reads but refuses writes (read-only, disk full) is not ready either.
+  const w = metrics.lastWriteError;
+  if (storeHealth.ok && w && w.at > metrics.lastCommitAt) storeHealth = { ok: false, error: `writes failing since ${new Date(w.at).toISOString()}: ${w.message}` };
+  const mqtt = connections.map((c) => c.health());
+  return { ready: storeHealth.ok && mqtt.every((h) => h.connected && h.subscribed), store: storeHealth, mqtt };
 }
 
 async function listen(server: Server, port: number, host: string | undefined, cleanups: (() => Promise<void>)[]): Promise<number> {
@@ -334,24 +348,6 @@ async function listen(server: Server, port: number, host: string | undefined, cl
       }),
   );
   return (server.address() as AddressInfo).port;
-}
-
-const ANOMALY_TEXT: Record<Anomaly, { zh: string; en: string }> = {
-  unknown_ticket: { zh: '上报了云端从未售出的票', en: 'reported tickets the cloud never issued' },
-  st2_unverified: { zh: '上报的离线票签名无法验证', en: 'reported offline tickets whose signature does not verify' },
-  rate_exceeded: { zh: '上报的入园速度超过通道能力', en: 'reported admissions faster than a lane can pass' },
-  future_time: { zh: '上报了未来时间的入园', en: 'reported admissions dated in the future' },
-};
-
-function anomalyAlert(site: string, gate: string, reason: Anomaly, n: number, at: Date): StaffAlert {
-  const t = ANOMALY_TEXT[reason];
-  return {
-    site,
-    kind: 'gate_anomaly',
-    message: { zh: `闸机 ${gate} ${t.zh}（${n} 条），未计入，请检查该闸机。`, en: `Gate ${gate} ${t.en} (${n}); not counted. Please check the gate.` },
-    at: at.toISOString(),
-    details: { gate, reason, count: n },
-  };
 }
 
 /** The first subscriptions, before the bridge calls itself started (bounded: a refusing broker leaves /healthz unready, not the start hung). */

@@ -78,6 +78,16 @@ export const CloudConfigSchema = z
       .default({ port: 8080, host: '127.0.0.1' }),
     unknownGates: z.enum(['reject', 'register']).default('reject'),
     retainDeltas: z.number().int().min(1).default(10_000),
+    /** Tuning of sales (modules/sales SalesOptions); the defaults suit one instance or several on one store. */
+    salesTuning: z
+      .object({
+        availabilityTtlMs: z.number().int().min(0).max(60_000).optional(),
+        groupCommit: z.boolean().optional(),
+        maxGroup: z.number().int().min(1).max(1000).optional(),
+        groupLanes: z.number().int().min(1).max(64).optional(),
+      })
+      .strict()
+      .optional(),
     /** Demo mode: accept the public demo API keys (never in production). */
     demo: z.boolean().default(false),
     sites: z.array(SiteSchema).min(1),
@@ -184,6 +194,7 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       ...(cfg.http.metricsTokenSha256 ? { metricsTokenSha256: cfg.http.metricsTokenSha256 } : {}),
       unknownGates: cfg.unknownGates,
       retainDeltas: cfg.retainDeltas,
+      ...(cfg.salesTuning ? { salesOptions: cfg.salesTuning } : {}),
       sites: sites as SiteConfig[],
       ...(cfg.alerts ? { alertWebhook: { url: cfg.alerts.webhookUrl, secret: cfg.alerts.secret } } : {}),
       ...(cfg.demo ? { demoMode: true } : {}),

@@ -21,7 +21,7 @@ describe('embedded broker', () => {
       gate.on('message', (_t, p) => receipts.push(p.toString()));
       await gate.subscribeAsync(topics.entriesAck(s, 'g1'), { qos: 1 });
       await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-EMB-0001')]), { qos: 1 });
-      await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the entry via the embedded broker');
+      await waitFor(async () => (await bridge.sync.countEntries(s)) === 1, 'the entry via the embedded broker');
       await waitFor(() => receipts.length === 1, 'the signed receipt on the gate’s own topic');
       expect(JSON.parse(receipts[0]!)).toMatchObject({ v: 1, site: s, gate: 'g1', from: '1', to: '1', sig: expect.stringMatching(/^ck1\./) });
       await gate.endAsync();

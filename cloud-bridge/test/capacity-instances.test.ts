@@ -118,9 +118,9 @@ describe('the staff dashboard shows the cloud’s own health', () => {
     expect((await model()).cloud).toEqual({ ready: true, problems: [] });
 
     await bridge.publishChanges(s, [{ op: 'upsert', ticket: { ticketId: 'TKT-RO-0001', typeId: 'adult', status: 'valid', visitDate: today(), persons: 1, entriesUsed: 0 } }]);
-    const original = bridge.store.insertEntries.bind(bridge.store);
+    const original = bridge.sync.insertEntries.bind(bridge.sync);
     let readOnly = true;
-    bridge.store.insertEntries = (...args) => (readOnly ? Promise.reject(new Error('attempt to write a readonly database')) : original(...args));
+    bridge.sync.insertEntries = (...args) => (readOnly ? Promise.reject(new Error('attempt to write a readonly database')) : original(...args));
     const gate = await testClient();
     cleanups.push(() => gate.endAsync());
     await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-RO-0001', { at: new Date().toISOString() })]), { qos: 1 });
@@ -131,7 +131,7 @@ describe('the staff dashboard shows the cloud’s own health', () => {
     expect(down.problems.join('\n')).toMatch(/store: writes failing since .*readonly/);
 
     readOnly = false;
-    await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the redelivered entry', 30_000);
+    await waitFor(async () => (await bridge.sync.countEntries(s)) === 1, 'the redelivered entry', 30_000);
     await waitFor(async () => (await model()).cloud.ready, 'the banner to clear');
   });
 });

@@ -6,6 +6,7 @@ import { DEMO_API_KEYS, demoCatalogue } from '@stile/demo/catalogue';
 import type { Catalogue } from '../src/core/catalogue.js';
 import { LogSmsSender } from '../src/core/notify/sms.js';
 import { Reports } from '../src/modules/reports/report-service.js';
+import { ReportsRepository } from '../src/modules/reports/repository.js';
 import { admit, DIALECTS, entriesMessage, idNumber, seedTickets, silentLog, testBridge, testClient, testDb, testSite, uniqueId, waitFor, type TestDb } from './helpers.js';
 
 const STAFF_TOKEN = 'staff-token-for-tests';
@@ -151,7 +152,7 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     expect(refunded).toMatchObject({ status: 200, body: { status: 'refunded', refundFen: 8000 } });
     expect((await p.write(created.body.orderId, 'refund', { reason: 'weather' })).body.error).toBe('already_refunded');
     const ticketId = refunded.body.orderId && (await p.call('GET', `/v1/channel/orders/${created.body.orderId}`)).body.visitors[0].ticketId;
-    expect((await p.bridge.store.getTicket(p.site, ticketId))?.status).toBe('refunded');
+    expect((await p.bridge.whitelist.getTicket(p.site, ticketId))?.status).toBe('refunded');
     expect((await p.call('GET', '/v1/channel/orders/ONOSUCHORDER', undefined, {}, DEMO_API_KEYS.meituan)).status).toBe(404);
   });
 
@@ -165,7 +166,7 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     const oldIds = (paid.body.tickets as { ticketId: string }[]).map((t) => t.ticketId);
     const newIds = (moved.body.tickets as { ticketId: string }[]).map((t) => t.ticketId);
     expect(newIds.some((id) => oldIds.includes(id))).toBe(false);
-    expect((await p.bridge.store.getTicket(p.site, oldIds[0]!))?.status).toBe('rebooked');
+    expect((await p.bridge.whitelist.getTicket(p.site, oldIds[0]!))?.status).toBe('rebooked');
     const av = await p.call('GET', `/v1/channel/availability?date=${DAY}`);
     expect(av.body.capacity.sold).toBe(0);
 
@@ -217,8 +218,8 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     const gate = await testClient();
     await gate.publishAsync(topics.entries(p.site, 'g1'), entriesMessage(p.site, 'g1', [admit(1, ticketId), admit(2, ticketId)]), { qos: 1 });
     await gate.endAsync();
-    await waitFor(async () => (await p.bridge.store.getTicket(p.site, ticketId))?.entriesUsed === 2, 'two entries counted');
-    expect(await p.bridge.store.conflicts(p.site)).toEqual([]);
+    await waitFor(async () => (await p.bridge.whitelist.getTicket(p.site, ticketId))?.entriesUsed === 2, 'two entries counted');
+    expect(await p.bridge.sync.conflicts(p.site)).toEqual([]);
 
     const db = await testDb(dialect);
     const a = testSite(['g1']);
@@ -285,7 +286,7 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     const gate = await testClient();
     await gate.publishAsync(topics.entries(p.site, 'g1'), entriesMessage(p.site, 'g1', [admit(1, 'TKT-R1-0000', { at: atSecond(0), persons: 2 }), admit(2, 'TKT-R2-0000', { at: atSecond(1) })]), { qos: 1 });
     await gate.endAsync();
-    await waitFor(async () => (await p.bridge.store.countEntries(p.site)) === 2, 'the entries stored');
+    await waitFor(async () => (await p.bridge.sync.countEntries(p.site)) === 2, 'the entries stored');
 
     const staff = { authorization: `Bearer ${STAFF_TOKEN}` };
     const r = await p.call('GET', `/v1/staff/sites/${p.site}/reports/${today}`, undefined, staff, STAFF_TOKEN);
@@ -311,7 +312,7 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
 
     // The schedule: past reportAt (23:59 local here) without a report for the day → one is made.
     const late = () => new Date(`${NEXT_DAY}T23:59:30+08:00`);
-    const scheduled = new Reports(p.bridge.store, (id) => p.bridge.sales.site(id), () => [p.site], silentLog, late);
+    const scheduled = new Reports(new ReportsRepository(p.bridge.store), { sites: { site: (id) => p.bridge.sales.site(id), salesIds: [p.site] }, clock: late, log: silentLog });
     scheduled.start(20);
     try {
       await waitFor(async () => (await p.bridge.store.db.selectFrom('reports').select('date').where('site', '=', p.site).where('date', '=', NEXT_DAY).executeTakeFirst()) !== undefined, 'the scheduled report');
@@ -383,9 +384,9 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     await req(a, 'POST', `/v1/channel/orders/${o.body.orderId}/pay`, { paymentRef: 'p', amountFen: 72000 });
     await req(a, 'POST', `/v1/channel/orders/${o.body.orderId}/refund`, { reason: 'weather' });
     expect(await slot(a, 's10')).toMatchObject({ remaining: 10, almostFull: false });
-    await a.sales.setChannelPaused(site.config.id, 'wechat', true, 'staff:li', 'test');
+    await a.staff.setChannelPaused(site.config.id, 'wechat', true, 'staff:li', 'test');
     expect((await req(a, 'GET', `/v1/channel/availability?date=${DAY}`)).body).toMatchObject({ paused: true, open: false });
-    await a.sales.setChannelPaused(site.config.id, 'wechat', false, 'staff:li', 'test');
+    await a.staff.setChannelPaused(site.config.id, 'wechat', false, 'staff:li', 'test');
     // One ID number ordered on both instances at once (group commit on a, none on b): one place.
     const race = await Promise.all(Array.from({ length: 6 }, (_, i) => req(i % 2 ? a : b, 'POST', '/v1/channel/orders', adults(1, 900))));
     expect(race.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);

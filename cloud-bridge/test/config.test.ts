@@ -25,6 +25,7 @@ describe('cloud.yaml', () => {
     expect(options).toMatchObject({ mqttUrl: 'mqtt://127.0.0.1:1883', sharedGroup: 'stile-cloud', httpPort: 8080, unknownGates: 'reject', retainDeltas: 10_000 });
     expect(options.sqlitePath).toBe(join(file, '..', 'cloud.db'));
     expect(options.databaseUrl).toBeUndefined();
+    expect(options.salesOptions).toBeUndefined();
     expect(options.sites[0]).toMatchObject({ id: 'park1', controlKey: { id: 'ck1', privateKeyPem: pair.privateKeyPem }, gates: ['g1', 'g2'] });
     expect(broker).toBeUndefined();
   });
@@ -51,6 +52,14 @@ describe('cloud.yaml', () => {
     expect(isStileError(err, StileErrorCode.ConfigInvalid)).toBe(true);
     const msg = (err as Error).message;
     for (const path of ['mqtt.url', 'http.port', 'unknownGates', 'sites[0].id', 'sites[0].controlKey', '(root)']) expect(msg).toContain(`${file}: ${path}:`);
+  });
+
+  it('takes sales tuning and refuses a bad value', () => {
+    const base = ['mqtt: { url: "mqtt://h" }', 'sites:', '  - id: park1', '    controlKey: { id: ck1, privateKeyFile: control.pem }'];
+    const good = write([...base, 'salesTuning: { availabilityTtlMs: 0, groupCommit: false, groupLanes: 2 }', ''].join('\n'), { 'control.pem': pair.privateKeyPem });
+    expect(loadCloudConfig(good, {}).options.salesOptions).toEqual({ availabilityTtlMs: 0, groupCommit: false, groupLanes: 2 });
+    const bad = write([...base, 'salesTuning: { maxGroup: 0, lanes: 3 }', ''].join('\n'), { 'control.pem': pair.privateKeyPem });
+    expect(() => loadCloudConfig(bad, {})).toThrow(/salesTuning\.maxGroup:[\s\S]*salesTuning:.*lanes/);
   });
 
   it('reports YAML syntax errors and unreadable files', () => {

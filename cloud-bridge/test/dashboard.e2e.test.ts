@@ -148,16 +148,16 @@ describe('dashboard in Chromium', () => {
     // with the reason, and clears once the gate's entry is stored.
     const banner = page.locator('#cloud-health');
     expect(await banner.isVisible()).toBe(false);
-    const original = bridge.store.insertEntries.bind(bridge.store);
+    const original = bridge.sync.insertEntries.bind(bridge.sync);
     let readOnly = true;
-    bridge.store.insertEntries = (...args) => (readOnly ? Promise.reject(new Error('attempt to write a readonly database')) : original(...args));
+    bridge.sync.insertEntries = (...args) => (readOnly ? Promise.reject(new Error('attempt to write a readonly database')) : original(...args));
     await feed(gate, [`ST1:${gate.site.sample.ids[1]}`]);
     await expect.poll(async () => banner.isVisible(), { timeout: 15_000 }).toBe(true);
     expect(await banner.textContent()).toMatch(/admissions from the gates are not being stored[\s\S]*readonly/);
     readOnly = false;
     await expect.poll(async () => (await admitted.textContent())?.trim(), { timeout: 30_000 }).toMatch(/^2\b/);
     await expect.poll(async () => banner.isVisible(), { timeout: 15_000 }).toBe(false);
-    bridge.store.insertEntries = original;
+    bridge.sync.insertEntries = original;
 
     expect(requested.some((u) => u.includes(`${base}/v1/staff/sites/${SITE}/dashboard/stream`))).toBe(true);
     expect(requested.filter((u) => u.includes(STAFF_TOKEN) && !u.endsWith(`#token=${STAFF_TOKEN}`))).toEqual([]);

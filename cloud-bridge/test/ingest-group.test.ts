@@ -4,7 +4,10 @@ import { EntriesIngest } from '../src/modules/sync/entries.js';
 import { Metrics } from '../src/core/metrics.js';
 import { SiteKeys } from '../src/core/sites.js';
 import { CloudStore } from '../src/core/db/store.js';
+import { SyncRepository } from '../src/modules/sync/repository.js';
+import { WhitelistLedger } from '../src/modules/whitelist/ledger.js';
 import { WhitelistPublisher } from '../src/modules/whitelist/publisher.js';
+import { WhitelistRepository } from '../src/modules/whitelist/repository.js';
 import { admit, DIALECTS, signedAdmit, silentLog, testDb, testSite, type TestDb, type TestSite } from './helpers.js';
 
 /**
@@ -34,22 +37,35 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
     const metrics = new Metrics();
     const published: WhitelistDelta[] = [];
     const mqtt = { publish: (topic: string, payload: string) => (topic.endsWith('/delta') && published.push(JSON.parse(payload) as WhitelistDelta), Promise.resolve()) };
-    const pub = new WhitelistPublisher(store, keys, mqtt, silentLog, metrics);
+    const whitelist = new WhitelistRepository(store);
+    const sync = new SyncRepository(store);
+    const pub = new WhitelistPublisher({ repository: whitelist, mqtt, log: silentLog, metrics });
     open.push({ store, db, pub });
+    const ledger = new WhitelistLedger(whitelist, keys, pub);
     const receipts: { site: string; gate: string; from: string; to: string }[] = [];
-    const ingest = new EntriesIngest({ store, keys, whitelist: pub, metrics, log: silentLog, receipt: (site, gate, r) => receipts.push({ site, gate, from: r.from, to: r.to }), maxAdmissionsPerSecond: () => 0, pipelines });
+    const ingest = new EntriesIngest({
+      store,
+      repository: sync,
+      ledger,
+      keys,
+      metrics,
+      log: silentLog,
+      receipt: (site, gate, r) => receipts.push({ site, gate, from: r.from, to: r.to }),
+      maxAdmissionsPerSecond: () => 0,
+      pipelines,
+    });
     const seed = async (site: string, ids: string[], maxEntries = 1) => {
-      for (const ticketId of ids) await store.upsertTicket(store.db, site, { ticketId, typeId: 'adult', status: 'valid', visitDate: '2026-11-25', persons: 1, entriesUsed: 0 }, null, maxEntries);
+      for (const ticketId of ids) await whitelist.upsertTicket(store.db, site, { ticketId, typeId: 'adult', status: 'valid', visitDate: '2026-11-25', persons: 1, entriesUsed: 0 }, null, maxEntries);
     };
     /** Hand all messages over in one tick: they are stored in one transaction. */
     const together = (msgs: { site: string; gate: string; events: Record<string, unknown>[] }[]) =>
       Promise.all(msgs.map((m) => ingest.handle(`stile/${m.site}/gates/${m.gate}/entries`, Buffer.from(JSON.stringify({ v: 1, site: m.site, gate: m.gate, events: m.events })))));
     const deltas = async (site: string) => {
-      const r = await store.changesSince(site, 0);
+      const r = await whitelist.changesSince(site, 0);
       if (!r.ok) throw new Error(r.reason);
       return r.deltas;
     };
-    return { store, metrics, together, seed, deltas, receipts, published };
+    return { whitelist, sync, metrics, together, seed, deltas, receipts, published };
   }
 
   it('stores several gates and sites in one commit: usage, deltas gap-free per site, conflicts across gates, duplicates once', async () => {
@@ -57,7 +73,7 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
     const b = testSite(['g1']);
     const A = a.config.id;
     const B = b.config.id;
-    const { store, metrics, together, seed, deltas, receipts } = await setup([a, b]);
+    const { whitelist, sync, metrics, together, seed, deltas, receipts } = await setup([a, b]);
     await seed(A, ['T1', 'T2', 'T3', 'T4']);
     await seed(A, ['MULTI'], 3);
     await seed(B, ['U1', 'U2']);
@@ -76,12 +92,12 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
     expect(metrics.inserted).toBe(10);
     expect(metrics.duplicates).toBe(3);
     expect(metrics.conflicts).toBe(1);
-    expect(await store.countEntries(A)).toBe(8);
-    expect(await store.countEntries(B)).toBe(2);
-    expect((await store.getTicket(A, 'T1'))?.entriesUsed).toBe(2);
-    expect((await store.getTicket(A, 'MULTI'))?.entriesUsed).toBe(3);
-    expect((await store.getTicket(B, 'U2'))?.entriesUsed).toBe(1);
-    const conflicts = await store.conflicts(A);
+    expect(await sync.countEntries(A)).toBe(8);
+    expect(await sync.countEntries(B)).toBe(2);
+    expect((await whitelist.getTicket(A, 'T1'))?.entriesUsed).toBe(2);
+    expect((await whitelist.getTicket(A, 'MULTI'))?.entriesUsed).toBe(3);
+    expect((await whitelist.getTicket(B, 'U2'))?.entriesUsed).toBe(1);
+    const conflicts = await sync.conflicts(A);
     expect(conflicts).toHaveLength(1);
     expect(conflicts[0]).toMatchObject({ ticketId: 'T1', firstGate: 'g1', firstSeq: '1', secondGate: 'g2', secondSeq: '1' });
     // One delta per message that counted something, in (gate, seq) order, each with the counts after it.
@@ -104,10 +120,10 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
       ],
     ]);
     expect((await deltas(B)).map((d) => d.seq)).toEqual(['1']);
-    expect(await store.headSeq(A)).toBe(3);
-    expect((await store.gateState(A, 'g1'))?.highSeq).toBe('5');
-    expect((await store.gateState(A, 'g2'))?.highSeq).toBe('3');
-    expect((await store.gateState(B, 'g1'))?.highSeq).toBe('9');
+    expect(await whitelist.headSeq(A)).toBe(3);
+    expect((await sync.gateState(A, 'g1'))?.highSeq).toBe('5');
+    expect((await sync.gateState(A, 'g2'))?.highSeq).toBe('3');
+    expect((await sync.gateState(B, 'g1'))?.highSeq).toBe('9');
     // B's g1 starts at 7: a gap (seqs 1–6 not here yet); nothing else is one.
     expect(metrics.seqGaps).toBe(1);
     expect(receipts).toHaveLength(5);
@@ -116,7 +132,7 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
   it('with two commit pipelines (gates split between them): the same counts, conflicts and gap-free deltas', async () => {
     const a = testSite(['g1', 'g2', 'g3', 'g4']);
     const A = a.config.id;
-    const { store, metrics, together, seed, deltas } = await setup([a], 2);
+    const { whitelist, sync, metrics, together, seed, deltas } = await setup([a], 2);
     const ids = Array.from({ length: 40 }, (_, i) => `D${i}`);
     await seed(A, ids);
     // Every ticket admitted at two gates: 40 double admissions, whichever pipeline commits first.
@@ -131,8 +147,8 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
     await together(msgs);
     expect(metrics.inserted).toBe(80);
     expect(metrics.conflicts).toBe(40);
-    for (const t of ids) expect((await store.getTicket(A, t))?.entriesUsed).toBe(2);
-    expect(await store.conflicts(A)).toHaveLength(40);
+    for (const t of ids) expect((await whitelist.getTicket(A, t))?.entriesUsed).toBe(2);
+    expect(await sync.conflicts(A)).toHaveLength(40);
     const da = await deltas(A);
     expect(da.map((d) => Number(d.seq))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     // Each ticket's counts in seq order: 1, then 2.
@@ -144,7 +160,7 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
   it('a message whose tickets nobody issued sends no delta: the seqs of the later messages close up', async () => {
     const a = testSite(['g1', 'g2', 'g3']);
     const A = a.config.id;
-    const { store, metrics, together, seed, deltas } = await setup([a]);
+    const { whitelist, sync, metrics, together, seed, deltas } = await setup([a]);
     await seed(A, ['K1', 'K2']);
     await together([
       { site: A, gate: 'g1', events: [admit(1, 'K1')] },
@@ -155,20 +171,20 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
     expect(metrics.inserted).toBe(6);
     // The first event of each unknown ticket in a message is flagged (as before).
     expect(metrics.anomalies.unknown_ticket).toBe(3);
-    expect(await store.anomalies(A)).toHaveLength(3);
+    expect(await sync.anomalies(A)).toHaveLength(3);
     const da = await deltas(A);
     expect(da.map((d) => [d.seq, d.changes.map((c) => (c.op === 'used-elsewhere' ? `${c.gate}:${c.ticketId}` : c.op))])).toEqual([
       ['1', ['g1:K1']],
       ['2', ['g3:K2']],
     ]);
-    expect(await store.headSeq(A)).toBe(2);
-    expect(await store.getTicket(A, 'NOBODY-1')).toBeUndefined();
+    expect(await whitelist.headSeq(A)).toBe(2);
+    expect(await whitelist.getTicket(A, 'NOBODY-1')).toBeUndefined();
   });
 
   it('learns a signed ticket in one message and counts it again in a later one of the same group', async () => {
     const a = testSite(['g1', 'g2']);
     const A = a.config.id;
-    const { store, metrics, together, deltas } = await setup([a]);
+    const { whitelist, sync, metrics, together, deltas } = await setup([a]);
     await together([
       { site: A, gate: 'g1', events: [signedAdmit(a, 1, 'ST2TICKET01')] },
       { site: A, gate: 'g2', events: [signedAdmit(a, 1, 'ST2TICKET01')] },
@@ -176,19 +192,19 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
     expect(metrics.ingestCommits).toBe(1);
     expect(metrics.inserted).toBe(2);
     expect(metrics.conflicts).toBe(1);
-    expect((await store.getTicket(A, 'ST2TICKET01'))?.entriesUsed).toBe(2);
+    expect((await whitelist.getTicket(A, 'ST2TICKET01'))?.entriesUsed).toBe(2);
     const da = await deltas(A);
     expect(da.map((d) => d.changes)).toEqual([
       [{ op: 'used-elsewhere', ticketId: 'ST2TICKET01', gate: 'g1', entriesUsed: 1 }],
       [{ op: 'used-elsewhere', ticketId: 'ST2TICKET01', gate: 'g2', entriesUsed: 2 }],
     ]);
-    expect((await store.conflicts(A))[0]).toMatchObject({ firstGate: 'g1', firstSeq: '1', secondGate: 'g2' });
+    expect((await sync.conflicts(A))[0]).toMatchObject({ firstGate: 'g1', firstSeq: '1', secondGate: 'g2' });
   });
 
   it('a message with a correction between admissions-only ones of the same group keeps the order', async () => {
     const a = testSite(['g1']);
     const A = a.config.id;
-    const { store, metrics, together, seed, deltas } = await setup([a]);
+    const { whitelist, sync, metrics, together, seed, deltas } = await setup([a]);
     await seed(A, ['P1', 'P2', 'P3']);
     await together([
       { site: A, gate: 'g1', events: [admit(1, 'P1')] },
@@ -197,9 +213,9 @@ describe.each(DIALECTS)('entries ingest, one commit group on %s', (dialect) => {
     ]);
     expect(metrics.ingestCommits).toBe(1);
     expect(metrics.inserted).toBe(4);
-    expect((await store.getTicket(A, 'P1'))?.entriesUsed).toBe(0);
-    expect((await store.getTicket(A, 'P3'))?.entriesUsed).toBe(1);
+    expect((await whitelist.getTicket(A, 'P1'))?.entriesUsed).toBe(0);
+    expect((await whitelist.getTicket(A, 'P3'))?.entriesUsed).toBe(1);
     expect((await deltas(A)).map((d) => d.seq)).toEqual(['1', '2', '3']);
-    expect((await store.gateState(A, 'g1'))?.highSeq).toBe('4');
+    expect((await sync.gateState(A, 'g1'))?.highSeq).toBe('4');
   });
 });

@@ -58,9 +58,9 @@ describe('bad brokers and stores: logged, visible in /healthz, nothing acknowled
     cleanups.push(() => bridge.close());
     const s = site.config.id;
     await seedTickets(bridge, s, ['TKT-RO-0001']);
-    const original = bridge.store.insertEntries.bind(bridge.store);
+    const original = bridge.sync.insertEntries.bind(bridge.sync);
     let readOnly = true;
-    bridge.store.insertEntries = (...args) => (readOnly ? Promise.reject(new Error('attempt to write a readonly database')) : original(...args));
+    bridge.sync.insertEntries = (...args) => (readOnly ? Promise.reject(new Error('attempt to write a readonly database')) : original(...args));
     const gate = await testClient();
     cleanups.push(() => gate.endAsync());
     const receipts: string[] = [];
@@ -73,7 +73,7 @@ describe('bad brokers and stores: logged, visible in /healthz, nothing acknowled
     expect(h.body.store.error).toContain('readonly');
     expect(receipts).toEqual([]); // no receipt: the gate keeps the entry
     readOnly = false;
-    await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the redelivered entry', 30_000);
+    await waitFor(async () => (await bridge.sync.countEntries(s)) === 1, 'the redelivered entry', 30_000);
     await waitFor(() => receipts.length === 1, 'the receipt after the commit');
     expect((await health(bridge)).status).toBe(200);
   });

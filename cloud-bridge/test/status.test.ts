@@ -6,6 +6,7 @@ import type { UnknownGatePolicy } from '../src/modules/sync/entries.js';
 import { Metrics } from '../src/core/metrics.js';
 import { SiteKeys } from '../src/core/sites.js';
 import { CloudStore } from '../src/core/db/store.js';
+import { SyncRepository } from '../src/modules/sync/repository.js';
 import { DIALECTS, testDb, testSite, type TestDb } from './helpers.js';
 
 // Status ingest against a real store, no broker: the retained-status rules (issue #12).
@@ -30,16 +31,17 @@ describe.each(DIALECTS)('gate status epochs on %s', (dialect) => {
     const metrics = new Metrics();
     const logs: Record<string, unknown>[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-    const ingest = new StatusIngest(store, new SiteKeys([site]), metrics, log, unknownGates);
+    const sync = new SyncRepository(store);
+    const ingest = new StatusIngest({ store, repository: sync, keys: new SiteKeys([site]), metrics, log, unknownGates });
     const send = (gate: string, state: string, epoch: number, at = new Date().toISOString()) =>
       ingest.handle(topics.status(site.id, gate), Buffer.from(JSON.stringify({ v: 1, state, epoch, at })));
-    return { store, site: site.id, metrics, logs, send };
+    return { sync, site: site.id, metrics, logs, send };
   }
 
   it('refuses a status whose epoch jumps far ahead and changes nothing; the next real status applies', async () => {
-    const { store, site, metrics, logs, send } = await setup();
+    const { sync, site, metrics, logs, send } = await setup();
     await send('g1', 'online', 7, '2026-11-25T09:00:00+08:00');
-    const before = await store.gateState(site, 'g1');
+    const before = await sync.gateState(site, 'g1');
     expect(before).toMatchObject({ epoch: 7, state: 'online', online: true });
 
     await send('g1', 'offline', 2 ** 40); // above MAX_EPOCH: the schema already drops it
@@ -48,7 +50,7 @@ describe.each(DIALECTS)('gate status epochs on %s', (dialect) => {
     await send('g1', 'offline', MAX_EPOCH); // passes the schema, still a jump
     expect(metrics.invalid).toEqual({ status_schema: 1, status_epoch_jump: 3 });
     expect(metrics.statusApplied).toBe(1);
-    expect(await store.gateState(site, 'g1')).toEqual(before);
+    expect(await sync.gateState(site, 'g1')).toEqual(before);
     const warns = logs.filter((l) => l.msg === 'gate status refused: epoch too far ahead of the known one');
     expect(warns.map((w) => [w.level, w.site, w.gate, w.epoch, w.known])).toEqual([
       [40, site, 'g1', 7 + 5000, 7],
@@ -58,45 +60,45 @@ describe.each(DIALECTS)('gate status epochs on %s', (dialect) => {
 
     // The gate restarts: its real status (known + 1) is applied, not shadowed by the forgeries.
     await send('g1', 'online', 8);
-    expect(await store.gateState(site, 'g1')).toMatchObject({ epoch: 8, state: 'online', online: true });
+    expect(await sync.gateState(site, 'g1')).toMatchObject({ epoch: 8, state: 'online', online: true });
     // A jump of exactly MAX_EPOCH_JUMP is allowed.
     await send('g1', 'degraded', 8 + MAX_EPOCH_JUMP);
-    expect(await store.gateState(site, 'g1')).toMatchObject({ epoch: 8 + MAX_EPOCH_JUMP, state: 'degraded' });
+    expect(await sync.gateState(site, 'g1')).toMatchObject({ epoch: 8 + MAX_EPOCH_JUMP, state: 'degraded' });
     expect(metrics.statusApplied).toBe(3);
   });
 
   it('drops an epoch of 2^53-1 at the schema', async () => {
-    const { store, site, metrics, send } = await setup();
+    const { sync, site, metrics, send } = await setup();
     expect(GateStatusSchema.safeParse({ v: 1, state: 'online', epoch: 2 ** 53 - 1, at: new Date().toISOString() }).success).toBe(false);
     expect(GateStatusSchema.safeParse({ v: 1, state: 'online', epoch: MAX_EPOCH + 1, at: new Date().toISOString() }).success).toBe(false);
     await send('g1', 'online', 3);
     await send('g1', 'online', 2 ** 53 - 1);
     expect(metrics.invalid).toEqual({ status_schema: 1 });
-    expect(await store.gateState(site, 'g1')).toMatchObject({ epoch: 3 });
+    expect(await sync.gateState(site, 'g1')).toMatchObject({ epoch: 3 });
     await send('g1', 'online', 4);
-    expect(await store.gateState(site, 'g1')).toMatchObject({ epoch: 4 });
+    expect(await sync.gateState(site, 'g1')).toMatchObject({ epoch: 4 });
   });
 
   it('still ignores a late offline Last Will of a lower epoch', async () => {
-    const { store, site, metrics, send } = await setup();
+    const { sync, site, metrics, send } = await setup();
     await send('g1', 'online', 5);
     await send('g1', 'offline', 4);
     expect(metrics.staleStatusIgnored).toBe(1);
     expect(metrics.invalid).toEqual({});
-    expect(await store.gateState(site, 'g1')).toMatchObject({ epoch: 5, state: 'online', online: true });
+    expect(await sync.gateState(site, 'g1')).toMatchObject({ epoch: 5, state: 'online', online: true });
     await send('g1', 'offline', 5);
-    expect(await store.gateState(site, 'g1')).toMatchObject({ epoch: 5, state: 'offline', online: false });
+    expect(await sync.gateState(site, 'g1')).toMatchObject({ epoch: 5, state: 'offline', online: false });
   });
 
   it('lets a gate never seen start at any epoch up to MAX_EPOCH_JUMP', async () => {
-    const { store, site, metrics, send } = await setup('register');
+    const { sync, site, metrics, send } = await setup('register');
     await send('g1', 'online', MAX_EPOCH_JUMP);
-    expect(await store.gateState(site, 'g1')).toMatchObject({ epoch: MAX_EPOCH_JUMP, online: true });
+    expect(await sync.gateState(site, 'g1')).toMatchObject({ epoch: MAX_EPOCH_JUMP, online: true });
     // An unregistered gate (registered by policy) with a jump from 0: refused, and no row is created.
     await send('g9', 'online', MAX_EPOCH_JUMP + 1);
     expect(metrics.invalid).toEqual({ status_epoch_jump: 1 });
-    expect(await store.gateState(site, 'g9')).toBeUndefined();
+    expect(await sync.gateState(site, 'g9')).toBeUndefined();
     await send('g9', 'online', 1);
-    expect(await store.gateState(site, 'g9')).toMatchObject({ epoch: 1, online: true });
+    expect(await sync.gateState(site, 'g9')).toMatchObject({ epoch: 1, online: true });
   });
 });

@@ -57,7 +57,7 @@ describe.each(DIALECTS)('the cloud does not take a gate\'s word (%s)', (dialect)
     cleanups.push(() => bridge.close());
     const s = site.config.id;
     await seedTickets(bridge, s, Array.from({ length: 40 }, (_, i) => `TKT-KNOWN-${String(i).padStart(3, '0')}`));
-    const head = (await bridge.store.headSeq(s))!;
+    const head = (await bridge.whitelist.headSeq(s))!;
     const gate = await testClient();
     cleanups.push(() => gate.endAsync());
     const receipts: string[] = [];
@@ -75,17 +75,17 @@ describe.each(DIALECTS)('the cloud does not take a gate\'s word (%s)', (dialect)
       { qos: 1 },
     );
     await waitFor(() => receipts.length === 1, 'the receipt');
-    const anomalies = await bridge.store.anomalies(s);
+    const anomalies = await bridge.sync.anomalies(s);
     const by = (r: string) => anomalies.filter((a) => a.anomaly === r).length;
     expect(by('unknown_ticket')).toBe(1);
     expect(by('st2_unverified')).toBe(1);
     expect(by('rate_exceeded')).toBeGreaterThanOrEqual(15);
-    expect(await bridge.store.getTicket(s, 'TKT-NEVER-SOLD-1')).toBeUndefined();
-    expect(await bridge.store.getTicket(s, 'TKT-OFFLINE-01')).toBeUndefined();
+    expect(await bridge.whitelist.getTicket(s, 'TKT-NEVER-SOLD-1')).toBeUndefined();
+    expect(await bridge.whitelist.getTicket(s, 'TKT-OFFLINE-01')).toBeUndefined();
     // Only the admissions within the lane's rate moved tickets, in one delta.
-    const used = await Promise.all(Array.from({ length: 40 }, (_, i) => bridge.store.getTicket(s, `TKT-KNOWN-${String(i).padStart(3, '0')}`)));
+    const used = await Promise.all(Array.from({ length: 40 }, (_, i) => bridge.whitelist.getTicket(s, `TKT-KNOWN-${String(i).padStart(3, '0')}`)));
     expect(used.filter((t) => t?.entriesUsed === 1).length).toBe(40 - by('rate_exceeded'));
-    expect(await bridge.store.headSeq(s)).toBe(head + 1);
+    expect(await bridge.whitelist.headSeq(s)).toBe(head + 1);
     expect(bridge.metrics.anomalies).toMatchObject({ unknown_ticket: 1, st2_unverified: 1 });
     // One staff alert per reason, not one per forged event.
     await waitFor(() => alerts.length >= 3, 'the anomaly alerts');
@@ -104,12 +104,12 @@ describe.each(DIALECTS)('the cloud does not take a gate\'s word (%s)', (dialect)
     const gate = await testClient();
     cleanups.push(() => gate.endAsync());
     await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-R-0001')]), { qos: 1 });
-    await waitFor(async () => (await bridge.store.countEntries(s)) === 1, 'the first entry');
+    await waitFor(async () => (await bridge.sync.countEntries(s)) === 1, 'the first entry');
     await bridge.registry.revoke(s, 'gate', 'g1');
     await new Promise((r) => setTimeout(r, 2100)); // the ingest's revocation cache
     await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(2, 'TKT-R-0002')]), { qos: 1 });
     await waitFor(() => bridge.metrics.invalid.gate_revoked === 1, 'the refusal');
-    expect(await bridge.store.countEntries(s)).toBe(1);
-    expect((await bridge.store.getTicket(s, 'TKT-R-0002'))?.entriesUsed).toBe(0);
+    expect(await bridge.sync.countEntries(s)).toBe(1);
+    expect((await bridge.whitelist.getTicket(s, 'TKT-R-0002'))?.entriesUsed).toBe(0);
   });
 });

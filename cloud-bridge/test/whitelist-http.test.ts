@@ -46,11 +46,11 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     await waitFor(() => got.length === 3, 'three deltas');
     expect(got.map((d) => d.seq)).toEqual(['1', '2', '3']);
     for (const d of got) expect(verifyControl(d, site.trusted, today).ok).toBe(true);
-    expect((await bridge.store.getTicket(s, 'TKT-A0001'))?.status).toBe('refunded');
-    expect((await bridge.store.getTicket(s, 'TKT-A0002'))?.status).toBe('rebooked');
-    expect((await bridge.store.getTicket(s, 'TKT-A0003'))?.persons).toBe(3);
+    expect((await bridge.whitelist.getTicket(s, 'TKT-A0001'))?.status).toBe('refunded');
+    expect((await bridge.whitelist.getTicket(s, 'TKT-A0002'))?.status).toBe('rebooked');
+    expect((await bridge.whitelist.getTicket(s, 'TKT-A0003'))?.persons).toBe(3);
     await expect(bridge.publishChanges(s, [{ op: 'refund', ticketId: 'x' } as never, { op: 'nope' } as never])).rejects.toThrow();
-    expect(await bridge.store.headSeq(s)).toBe(3);
+    expect(await bridge.whitelist.headSeq(s)).toBe(3);
   });
 
   it('serves a snapshot that a gate imports with importSnapshot', async () => {
@@ -60,7 +60,7 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     const gate = await testClient();
     cleanups.push(() => gate.endAsync());
     await gate.publishAsync(topics.entries(s, 'g1'), entriesMessage(s, 'g1', [admit(1, 'TKT-S0001')]), { qos: 1 });
-    await waitFor(async () => (await bridge.store.headSeq(s)) === 2, 'the usage delta');
+    await waitFor(async () => (await bridge.whitelist.headSeq(s)) === 2, 'the usage delta');
 
     const res = await get(`/v1/sites/${s}/whitelist/snapshot`);
     expect(res.status).toBe(200);

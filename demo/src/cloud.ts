@@ -187,13 +187,13 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
     async summary(expectedEntries: number): Promise<string> {
       if (!bridge) return 'cloud: not started';
       const until = Date.now() + 5000;
-      let stored = await bridge.store.countEntries(siteId);
+      let stored = await bridge.sync.countEntries(siteId);
       while (stored < expectedEntries && Date.now() < until) {
         await new Promise((r) => setTimeout(r, 100));
-        stored = await bridge.store.countEntries(siteId);
+        stored = await bridge.sync.countEntries(siteId);
       }
       const m = bridge.metrics;
-      const conflicts = (await bridge.store.conflicts(siteId)).length;
+      const conflicts = (await bridge.sync.conflicts(siteId)).length;
       const paid = await bridge.store.db.selectFrom('orders').select(['channel', 'persons']).where('site', '=', siteId).where('status', '=', 'paid').execute();
       const byChannel = new Map<string, { orders: number; persons: number }>();
       for (const o of paid) {
@@ -204,7 +204,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       }
       const persons = paid.reduce((s, o) => s + Number(o.persons), 0);
       const channels = [...byChannel].map(([c, v]) => `${c} ${v.orders}`).join(', ');
-      const model = await bridge.capacity.model(siteId);
+      const model = await bridge.dashboard.model(siteId);
       const cap = model ? `capacity ${model.capacity.level.toUpperCase()} ${model.capacity.load}/${model.capacity.daily} (${model.capacity.percent} %), ${model.capacity.admitted} persons admitted` : 'capacity: -';
       return [
         `cloud received ${stored} entries (${m.received} messages, ${m.duplicates} duplicates), published ${m.deltasPublished} whitelist deltas, ${conflicts} conflicts`,

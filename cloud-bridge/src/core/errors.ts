@@ -55,6 +55,22 @@ export const ERROR_CODES = {
     amount_mismatch: 'The amount paid is not the order amount',
     idempotency_key_reused: 'The Idempotency-Key was used for a different request',
   },
+  /**
+   * Payment providers (modules/payments: WeChat Pay API v3, Alipay). A provider's answer is
+   * acted on only after its signature verified; every failure to get one is one of these.
+   */
+  payment: {
+    payment_timeout: 'The payment provider did not answer in time: the outcome is unknown, query before acting',
+    payment_unavailable: 'The payment provider answered 5xx or 429, or could not be reached',
+    payment_malformed: 'The provider answer or notification is not what its protocol says (not JSON, missing or mistyped fields, unparseable bill)',
+    payment_bad_signature: 'A provider answer or notification whose signature is missing or does not verify',
+    payment_stale: 'A signed answer or notification whose timestamp is more than 5 minutes from our clock',
+    payment_unknown_key: 'Signed under a key (certificate serial, public key id) this merchant does not hold, or an expired certificate',
+    payment_undecryptable: 'A notification resource that does not decrypt and authenticate under the APIv3 key (tampered ciphertext, tag or associated data, or another key)',
+    payment_mismatch: 'A verified answer or notification for another merchant, app, order or bill than the one asked about',
+    payment_refused: 'The provider refused the request (`providerCode` and `providerMessage` in the details)',
+    payment_config: 'A payment key, certificate or APIv3 key file is missing, unreadable or of the wrong kind',
+  },
   /** Whitelist deltas and gate commands. */
   sync: {
     no_changes: 'A whitelist delta with no changes',

@@ -1,6 +1,6 @@
-import type { WhitelistChange, WhitelistDelta } from '@stile/config';
+import type { SnapshotTicket, WhitelistChange, WhitelistDelta } from '@stile/config';
 import type { Level } from './capacity-levels.js';
-import type { Db } from './db/store.js';
+import type { Db, GateMark } from './db/store.js';
 
 /*
  * What one module offers another, as interfaces. The module that implements a port does not
@@ -19,6 +19,51 @@ export interface TicketLedger {
   stageChanges(db: Db, site: string, changes: WhitelistChange[], maxEntries?: ReadonlyMap<string, number>): Promise<WhitelistDelta>;
   /** After the commit: publish the site's unpublished deltas in order. Never rejects. */
   announce(delta: Pick<WhitelistDelta, 'site'>): Promise<void>;
+}
+
+/** A ticket as the cloud stores it: as gates get it, and the admissions it allows. */
+export interface StoredTicket extends SnapshotTicket {
+  maxEntries: number;
+}
+
+/** A ticket's admissions after an increment, and its limit. */
+export interface TicketUsage {
+  entriesUsed: number;
+  maxEntries: number;
+}
+
+/**
+ * What the entries ingest does to the whitelist inside its commit group's transaction
+ * (implemented by the whitelist module): count admissions on tickets, learn verified offline
+ * tickets, and store the used-elsewhere deltas under seqs it allocates. Ticket reads and
+ * writes come after the site's row is held (lockSite or allocateSeqs), so transactions take
+ * turns on a site and its deltas commit in seq order.
+ */
+export interface IngestLedger extends TicketLedger {
+  /** Hold the site's row to the end of the transaction (PostgreSQL; SQLite has one writer). */
+  lockSite(db: Db, site: string): Promise<void>;
+  getTicket(site: string, ticketId: string, db: Db): Promise<StoredTicket | undefined>;
+  upsertTicket(db: Db, site: string, t: SnapshotTicket, seq: number | null, maxEntries?: number): Promise<void>;
+  /** upsertTicket() (default max entries) for many tickets. */
+  upsertTickets(db: Db, site: string, tickets: SnapshotTicket[], seq: number | null): Promise<void>;
+  setTicketUsage(db: Db, site: string, ticketId: string, entriesUsed: number): Promise<void>;
+  /** Name delta `seq` as the tickets' last change. */
+  markTicketsChanged(db: Db, site: string, ticketIds: string[], seq: number): Promise<void>;
+  /** Add admissions to tickets (any sites), each named by its delta seq; the counts after by `${site}\0${ticketId}` (unknown tickets absent). */
+  addTicketUsageMany(db: Db, rows: readonly { site: string; ticketId: string; n: number; seq: number }[]): Promise<Map<string, TicketUsage>>;
+  /** `counts` new seqs per site, the sites' rows locked in site order; each site's first new seq. */
+  allocateSeqs(db: Db, counts: ReadonlyMap<string, number>): Promise<Map<string, number>>;
+  /** Give back the last `n` seqs of the site allocated in this transaction (head = the site's seq after allocating). */
+  releaseSeqs(db: Db, site: string, n: number, head: number): Promise<void>;
+  /** Next seq (or `seq`, allocated by the caller), sign, store: the site's next delta. */
+  appendDelta(db: Db, site: string, changes: WhitelistChange[], seq?: number): Promise<WhitelistDelta>;
+  /** Deltas whose seqs the caller allocated, signed; the caller stores them with finishGroup(). */
+  signDeltas(items: readonly { site: string; seq: number; changes: WhitelistChange[] }[]): WhitelistDelta[];
+  /**
+   * The end of a commit group: its deltas stored and the gates' high-water marks raised, on
+   * PostgreSQL in one statement. Returns each gate's mark before, by `${site}\0${gate}`.
+   */
+  finishGroup(db: Db, deltas: readonly WhitelistDelta[], marks: readonly GateMark[]): Promise<Map<string, bigint>>;
 }
 
 /** Today's load of a site, as the capacity level is computed from it. */

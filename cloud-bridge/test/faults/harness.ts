@@ -243,6 +243,7 @@ export interface GateSide {
 async function provision(cloud: CloudSide, gateId: string, whitelistPath: string, gateDir: string): Promise<{ username: string; passwordFile: string }> {
   const { CloudStore } = await import('../../src/core/db/store.js');
   const { DeviceRegistry } = await import('../../src/core/device-registry.js');
+  const { WhitelistRepository } = await import('../../src/modules/whitelist/repository.js');
   const store = await CloudStore.open(cloud.db.options);
   try {
     await store.ensureSite(SITE, 'ck1');
@@ -251,7 +252,7 @@ async function provision(cloud: CloudSide, gateId: string, whitelistPath: string
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((t) => !('snapshot' in t) && !('signature' in t)) as unknown as SnapshotTicket[];
-    await store.upsertTickets(store.db, SITE, tickets, null);
+    await new WhitelistRepository(store).upsertTickets(store.db, SITE, tickets, null);
     const cred = await new DeviceRegistry(store).issue(SITE, 'gate', gateId);
     const passwordFile = join(gateDir, 'mqtt.pw');
     writeFileSync(passwordFile, `${cred.token}\n`, { mode: 0o600 });

@@ -260,7 +260,7 @@ describe('park-local broker, uplink cut', () => {
 
     // Nothing crossed the cut: the cloud still has only the warm-up, the outboxes hold the rest.
     expect([...arrived.keys()]).toHaveLength(1);
-    expect(await bridge.store.countEntries(SITE)).toBe(1);
+    expect(await bridge.sync.countEntries(SITE)).toBe(1);
     expect(outboxDepth(a) + outboxDepth(b)).toBe(TICKETS);
 
     // The link returns: the bridge's queue and the outboxes' resends reach the cloud, the receipts come back.

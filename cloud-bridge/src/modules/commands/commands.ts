@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandAckSchema, topics, type CommandAck, type GateCommand } from '@stile/config';
+import type { Clock } from '../../core/clock.js';
+import { CloudError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { Publisher } from '../../core/mqtt/publisher.js';
@@ -18,6 +20,16 @@ export interface CommandOptions {
 
 const MAX_KEPT_ACKS = 10_000;
 
+export interface CommandsOptions {
+  keys: SiteKeys;
+  /** The connection commands go out on. */
+  mqtt: Publisher;
+  metrics: Metrics;
+  log: Logger;
+  /** When a command is issued and until when the gate takes it. */
+  clock: Clock;
+}
+
 interface Waiter {
   resolve: (ack: CommandAck) => void;
   reject: (err: Error) => void;
@@ -30,15 +42,22 @@ export class Commands {
   private readonly acks = new Map<string, CommandAck>();
   private readonly waiters = new Map<string, Waiter[]>();
 
-  constructor(
-    private readonly keys: SiteKeys,
-    private readonly mqtt: Publisher,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-  ) {}
+  private readonly keys: SiteKeys;
+  private readonly mqtt: Publisher;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+
+  constructor(opts: CommandsOptions) {
+    this.keys = opts.keys;
+    this.mqtt = opts.mqtt;
+    this.metrics = opts.metrics;
+    this.log = opts.log;
+    this.clock = opts.clock;
+  }
 
   async sendCommand(site: string, gate: string, action: GateAction, opts: CommandOptions): Promise<GateCommand> {
-    const now = Date.now();
+    const now = this.clock().getTime();
     const cmd = this.keys.sign(site, {
       v: 1 as const,
       cmdId: randomUUID(),
@@ -67,7 +86,7 @@ export class Commands {
         const list = this.waiters.get(cmdId)?.filter((w) => w.timer !== timer) ?? [];
         if (list.length > 0) this.waiters.set(cmdId, list);
         else this.waiters.delete(cmdId);
-        reject(new Error(`no ack for command ${cmdId} within ${timeoutMs} ms`));
+        reject(new CloudError('no_ack', `no ack for command ${cmdId} within ${timeoutMs} ms`, { cmdId, timeoutMs }));
       }, timeoutMs);
       const list = this.waiters.get(cmdId) ?? [];
       list.push({ resolve, reject, timer });
@@ -121,7 +140,7 @@ export class Commands {
     for (const [cmdId, list] of this.waiters) {
       for (const w of list) {
         clearTimeout(w.timer);
-        w.reject(new Error(`cloud-bridge closed before the ack for ${cmdId}`));
+        w.reject(new CloudError('closed', `cloud-bridge closed before the ack for ${cmdId}`, { cmdId }));
       }
     }
     this.waiters.clear();

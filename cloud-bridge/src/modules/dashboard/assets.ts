@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CloudError } from '../../core/errors.js';
 
 /** Where the build puts them: three levels up from this file both as src/modules/dashboard/*.ts and dist/modules/dashboard/*.js. */
 const DIR = new URL('../../../dist/web/', import.meta.url);
@@ -45,7 +46,7 @@ export function dashboardAssets(): DashboardAssets {
       files: { 'dashboard.js': asset('dashboard.js', 'text/javascript; charset=utf-8'), 'dashboard.css': asset('dashboard.css', 'text/css; charset=utf-8') },
     };
   } catch (err) {
-    throw new Error(`the dashboard's browser code is not built (${decodeURIComponent(DIR.pathname)}: ${(err as Error).message}): run npm run build`, { cause: err });
+    throw new CloudError('internal', `the dashboard's browser code is not built (${decodeURIComponent(DIR.pathname)}: ${(err as Error).message}): run npm run build`, {}, { cause: err });
   }
   return loaded;
 }

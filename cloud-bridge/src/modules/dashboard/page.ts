@@ -8,7 +8,8 @@
  * script or style. The staff token stays in the URL fragment (see web/dashboard/main.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { escapeHtml } from '../reports/daily-report.js';
+import { escapeHtml } from '../../core/html.js';
+import { CloudError } from '../../core/errors.js';
 import { dashboardAssets, type DashboardAssetName } from './assets.js';
 import { DASHBOARD_TEXT, isTextKey, type DashboardLang } from './text.js';
 
@@ -59,7 +60,7 @@ export function dashboardPage(opts: { site: string; lang?: DashboardLang }): Das
   const html = template.replace(/\{\{([^{}]+)\}\}/g, (_m, name: string) => {
     const key = name.startsWith('t:') ? name.slice(2) : null;
     const value = key !== null ? (isTextKey(key) ? DASHBOARD_TEXT[lang][key] : undefined) : values[name];
-    if (value === undefined) throw new Error(`dashboard page template: unknown placeholder {{${name}}}`);
+    if (value === undefined) throw new CloudError('internal', `dashboard page template: unknown placeholder {{${name}}}`);
     return escapeHtml(value);
   });
   // frame-ancestors only works from the header: nobody frames the page (clickjacking the pause button).

@@ -9,7 +9,8 @@ import { streamSSE } from 'hono/streaming';
 import { refusalBody } from '../../core/http/refusals.js';
 import { dashboardAssets, isDashboardAsset } from './assets.js';
 import { dashboardPage } from './page.js';
-import type { CapacityMonitor } from '../capacity/monitor.js';
+import type { DashboardListener } from './live.js';
+import type { DashboardModel } from './model.js';
 import { DashboardModelSchema, SiteParamSchema } from '../../core/http/schemas.js';
 
 /** Each dashboard route's refusals (besides 413 and 500). */
@@ -19,7 +20,10 @@ export const DASHBOARD_ROUTE_CODES = {
 
 export interface DashboardRoutesOptions {
   sites: Pick<SiteRegistry, 'staffTokenSha256' | 'site'>;
-  monitor: CapacityMonitor;
+  dashboard: {
+    model(site: string): Promise<DashboardModel | undefined>;
+    subscribe(site: string, listener: DashboardListener): () => void;
+  };
 }
 
 /** The dashboard: its page and built assets (public: the token stays in the URL fragment), its model and live stream (staff token). */
@@ -41,7 +45,7 @@ export function dashboardRoutes(app: CloudApp, opts: DashboardRoutesOptions): vo
       const { site } = c.req.valid('param');
       const denied = staffAuth(c, site);
       if (denied) return denied as never;
-      const model = await opts.monitor.model(site);
+      const model = await opts.dashboard.model(site);
       if (!model) return unknownSite(c, site);
       return c.json(model, 200) as never;
     },
@@ -63,13 +67,13 @@ export function dashboardRoutes(app: CloudApp, opts: DashboardRoutesOptions): vo
       const { site } = c.req.valid('param');
       const denied = staffAuth(c, site);
       if (denied) return denied as never;
-      const first = await opts.monitor.model(site);
+      const first = await opts.dashboard.model(site);
       if (!first) return unknownSite(c, site);
       return streamSSE(c, async (stream) => {
         let id = 0;
         const queue: string[] = [JSON.stringify(first)];
         let wake: (() => void) | null = null;
-        const off = opts.monitor.subscribe(site, (m) => {
+        const off = opts.dashboard.subscribe(site, (m) => {
           queue.splice(0, queue.length, JSON.stringify(m)); // only the newest matters
           wake?.();
         });

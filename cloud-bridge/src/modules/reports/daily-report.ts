@@ -5,6 +5,7 @@
  * a decimal string at the very last step, so totals never drift.
  */
 import { isKnownTimeZone, localDateHour } from '@stile/config';
+import { escapeHtml } from '../../core/html.js';
 
 export type ReportLang = 'zh-CN' | 'en';
 
@@ -420,10 +421,6 @@ const LABELS = {
 
 type Labels = (typeof LABELS)[ReportLang];
 
-/** Escapes text for element content and double- or single-quoted attributes alike. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
-}
 const esc = escapeHtml;
 const n1 = (x: number): string => x.toFixed(1);
 

@@ -1,9 +1,16 @@
 import { daysAround as around, localDate, localTime } from '@stile/config';
+import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
-import type { SalesSite } from '../sales/sales.js';
-import type { CloudStore } from '../../core/db/store.js';
+import type { SalesSite, SiteRegistry } from '../../core/sites.js';
 import { buildDailyReport, type DailyReport, type ReportInput } from './daily-report.js';
+import type { ReportsRepository } from './repository.js';
 
+/** What Reports takes from its module context (a ModuleContext fits). */
+export interface ReportsContext {
+  sites: Pick<SiteRegistry, 'site' | 'salesIds'>;
+  clock: Clock;
+  log: Logger;
+}
 
 /**
  * Daily reports: the store's sales, refunds and admissions of one local day, built by the
@@ -14,25 +21,16 @@ export class Reports {
   private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
-    private readonly store: CloudStore,
-    private readonly sites: (id: string) => SalesSite | undefined,
-    private readonly siteIds: () => string[],
-    private readonly log: Logger,
-    private readonly now: () => Date = () => new Date(),
+    private readonly repo: ReportsRepository,
+    private readonly ctx: ReportsContext,
   ) {}
 
   async input(site: SalesSite, date: string): Promise<ReportInput> {
-    const { from, to } = around(date);
-    const db = this.store.db;
+    const window = around(date);
     const types = new Map(site.catalogue.ticketTypes.map((t) => [t.id, t.name]));
     const reasons = new Map(site.catalogue.refundReasons.map((r) => [r.code, r.label]));
-    const paid = await db
-      .selectFrom('orders')
-      .select(['order_id', 'channel', 'type_id', 'persons', 'amount_fen', 'paid_at', 'refunded_at', 'refund_reason'])
-      .where('site', '=', site.id)
-      .where((eb) => eb.or([eb.and([eb('paid_at', '>=', from), eb('paid_at', '<', to)]), eb.and([eb('refunded_at', '>=', from), eb('refunded_at', '<', to)])]))
-      .execute();
-    const entries = await db.selectFrom('entries').select(['at', 'gate', 'persons']).where('site', '=', site.id).where('kind', '=', 'admit').where('anomaly', 'is', null).where('at', '>=', from).where('at', '<', to).execute();
+    const paid = await this.repo.paidOrRefunded(site.id, window);
+    const entries = await this.repo.admissions(site.id, window);
     return {
       site: site.id,
       date,
@@ -49,16 +47,11 @@ export class Reports {
 
   /** Build the day's report now and keep it (replacing an earlier one of that day). */
   async generate(siteId: string, date: string): Promise<DailyReport | undefined> {
-    const site = this.sites(siteId);
+    const site = this.ctx.sites.site(siteId);
     if (!site) return undefined;
-    const report = buildDailyReport(await this.input(site, date), this.now());
-    const row = { site: siteId, date, generated_at: report.generatedAt, report: JSON.stringify(report) };
-    await this.store.db
-      .insertInto('reports')
-      .values(row)
-      .onConflict((oc) => oc.columns(['site', 'date']).doUpdateSet({ generated_at: row.generated_at, report: row.report }))
-      .execute();
-    this.log.info({ site: siteId, date, orders: report.totals.orders, entries: report.totalEntries }, 'daily report generated');
+    const report = buildDailyReport(await this.input(site, date), this.ctx.clock());
+    await this.repo.keep(siteId, { date, generatedAt: report.generatedAt, report: JSON.stringify(report) });
+    this.ctx.log.info({ site: siteId, date, orders: report.totals.orders, entries: report.totalEntries }, 'daily report generated');
     return report;
   }
 
@@ -67,46 +60,45 @@ export class Reports {
    * for a day that has ended: today's numbers at 15:00 must not stand in for the day.
    */
   async get(siteId: string, date: string): Promise<DailyReport | undefined> {
-    const row = await this.store.db.selectFrom('reports').select('report').where('site', '=', siteId).where('date', '=', date).executeTakeFirst();
-    if (row) return JSON.parse(row.report) as DailyReport;
-    const site = this.sites(siteId);
+    const kept = await this.repo.report(siteId, date);
+    if (kept !== undefined) return JSON.parse(kept) as DailyReport;
+    const site = this.ctx.sites.site(siteId);
     if (!site) return undefined;
-    if (date < localDate(this.now(), site.catalogue.timeZone)) return this.generate(siteId, date);
-    return buildDailyReport(await this.input(site, date), this.now());
+    if (date < localDate(this.ctx.clock(), site.catalogue.timeZone)) return this.generate(siteId, date);
+    return buildDailyReport(await this.input(site, date), this.ctx.clock());
   }
 
   /** The kept reports of a site, newest first: date, when made, the day's headline numbers. */
   async list(siteId: string, limit = 60): Promise<{ date: string; generatedAt: string; orders: number; revenueFen: number; entries: number }[]> {
-    const rows = await this.store.db.selectFrom('reports').select(['date', 'generated_at', 'report']).where('site', '=', siteId).orderBy('date', 'desc').limit(limit).execute();
+    const rows = await this.repo.list(siteId, limit);
     return rows.map((r) => {
       const rep = JSON.parse(r.report) as DailyReport;
-      return { date: r.date, generatedAt: r.generated_at, orders: rep.totals.orders, revenueFen: rep.totals.revenueFen, entries: rep.totalEntries };
+      return { date: r.date, generatedAt: r.generatedAt, orders: rep.totals.orders, revenueFen: rep.totals.revenueFen, entries: rep.totalEntries };
     });
   }
 
   /** Once a minute: today's report after reportAt, and yesterday's final one once it has ended. */
   start(everyMs = 60_000): void {
     const tick = async (): Promise<void> => {
-      for (const id of this.siteIds()) {
-        const site = this.sites(id);
+      for (const id of this.ctx.sites.salesIds) {
+        const site = this.ctx.sites.site(id);
         if (!site) continue;
-        const now = this.now();
+        const now = this.ctx.clock();
         const tz = site.catalogue.timeZone;
         const today = localDate(now, tz);
         // Yesterday's final report: made (again) once the day has ended, so sales after
         // reportAt count, and a day the bridge was down at reportAt still gets one.
         const yesterday = localDate(new Date(now.getTime() - 86_400_000), tz);
-        const kept = await this.store.db.selectFrom('reports').select('generated_at').where('site', '=', id).where('date', '=', yesterday).executeTakeFirst();
-        if (!kept || localDate(new Date(kept.generated_at), tz) <= yesterday) await this.generate(id, yesterday);
+        const kept = await this.repo.generatedAt(id, yesterday);
+        if (kept === undefined || localDate(new Date(kept), tz) <= yesterday) await this.generate(id, yesterday);
         // Today's at reportAt, for the evening round.
         if (localTime(now, tz) < (site.reportAt ?? '22:00')) continue;
-        const exists = await this.store.db.selectFrom('reports').select('date').where('site', '=', id).where('date', '=', today).executeTakeFirst();
-        if (!exists) await this.generate(id, today);
+        if ((await this.repo.generatedAt(id, today)) === undefined) await this.generate(id, today);
       }
     };
-    this.timer = setInterval(() => void tick().catch((err: unknown) => this.log.warn({ err }, 'scheduled daily report failed; next try in a minute')), everyMs);
+    this.timer = setInterval(() => void tick().catch((err: unknown) => this.ctx.log.warn({ err }, 'scheduled daily report failed; next try in a minute')), everyMs);
     this.timer.unref();
-    void tick().catch((err: unknown) => this.log.warn({ err }, 'scheduled daily report failed; next try in a minute'));
+    void tick().catch((err: unknown) => this.ctx.log.warn({ err }, 'scheduled daily report failed; next try in a minute'));
   }
 
   stop(): void {

@@ -52,7 +52,6 @@ export const CHANNEL_ROUTE_CODES = {
   rebook: [...WRITE, ...SELL, 'already_refunded', 'not_paid', 'ticket_used', 'same_date_and_slot', 'price_higher'],
 } satisfies Record<string, RefusalCode[]>;
 
-/** The partner channel API: `/v1/channel/…`, one API key per channel (the middleware in channel-api.ts sets site and channel). */
 /** The partner channel API (`/v1/channel/…`): one API key per channel names the site and the channel. */
 export function channelRoutes(app: CloudApp, sales: Sales, sites: Pick<SiteRegistry, 'channelForKey'>): void {
   app.use('/v1/channel/*', async (c, next) => {

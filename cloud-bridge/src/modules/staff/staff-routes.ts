@@ -5,8 +5,7 @@ import type { RefusalCode } from '../../core/http/refusals.js';
 import { errorResponses, json, send } from '../../core/http/openapi.js';
 import { STAFF_SECURITY, staffAuth as checkStaff } from '../../core/http/staff-auth.js';
 import type { SiteRegistry } from '../../core/sites.js';
-import type { Sales } from '../sales/sales.js';
-import type { Alerts } from '../../core/alerts.js';
+import type { Staff } from './staff.js';
 import { AuditLogSchema, ChannelParamSchema, ChannelStateSchema, PauseSchema, SiteParamSchema } from '../../core/http/schemas.js';
 
 /** Each staff route's refusals (besides 413 and 500). */
@@ -17,8 +16,7 @@ export const STAFF_ROUTE_CODES = {
 
 export interface StaffRoutesOptions {
   sites: Pick<SiteRegistry, 'staffTokenSha256'>;
-  sales: Sales;
-  alerts: Pick<Alerts, 'raise'>;
+  staff: Pick<Staff, 'setChannelPaused' | 'auditLog'>;
 }
 
 /** Staff actions: pause and resume a channel (audit-logged, alerted), and the audit log. */
@@ -26,7 +24,7 @@ export function staffRoutes(app: CloudApp, opts: StaffRoutesOptions): void {
   const security = STAFF_SECURITY;
   const tags = ['staff'];
   const staffAuth = (c: Context, site: string): Response | undefined => checkStaff(opts.sites, c, site);
-  const { sales } = opts;
+  const { staff } = opts;
   for (const action of ['pause', 'resume'] as const) {
     app.openapi(
       createRoute({
@@ -43,15 +41,7 @@ export function staffRoutes(app: CloudApp, opts: StaffRoutesOptions): void {
         const denied = staffAuth(c, site);
         if (denied) return denied as never;
         const { by, reason } = c.req.valid('json');
-        const reply = await sales.setChannelPaused(site, channel, action === 'pause', by, reason);
-        if (reply.status === 200) {
-          const message =
-            action === 'pause'
-              ? { zh: `渠道 ${channel} 已由 ${by} 暂停：${reason}`, en: `Channel ${channel} paused by ${by}: ${reason}` }
-              : { zh: `渠道 ${channel} 已由 ${by} 恢复：${reason}`, en: `Channel ${channel} resumed by ${by}: ${reason}` };
-          await opts.alerts.raise({ site, kind: action === 'pause' ? 'channel_paused' : 'channel_resumed', message, at: new Date().toISOString(), details: { channel, by, reason } });
-        }
-        return send(c, reply);
+        return send(c, await staff.setChannelPaused(site, channel, action === 'pause', by, reason));
       },
     );
   }
@@ -69,7 +59,7 @@ export function staffRoutes(app: CloudApp, opts: StaffRoutesOptions): void {
       const { site } = c.req.valid('param');
       const denied = staffAuth(c, site);
       if (denied) return denied as never;
-      return c.json({ site, entries: await sales.auditLog(site) }, 200) as never;
+      return c.json({ site, entries: await staff.auditLog(site) }, 200) as never;
     },
   );
 }

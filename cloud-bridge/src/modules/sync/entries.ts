@@ -3,10 +3,12 @@ import { bySeq, judgeAdmissions, LaneRateLimiter, ticketFromPayload, type Admiss
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { SiteKeys } from '../../core/sites.js';
-import type { CloudStore, Db, EntryRow } from '../../core/db/store.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import type { CloudStore, Db } from '../../core/db/store.js';
+import type { IngestLedger } from '../../core/ports.js';
 import { parseGateTopic } from '../../core/mqtt/topics.js';
 import { GroupCommit } from './group-commit.js';
-import type { WhitelistPublisher } from '../whitelist/publisher.js';
+import type { EntryRow, SyncRepository } from './repository.js';
 
 export const MAX_ENTRIES_PAYLOAD = 256 * 1024;
 const MAX_SEQ = 2n ** 63n - 1n;
@@ -35,10 +37,14 @@ export interface EntriesReceipt {
   lastEventId: string;
 }
 
-export interface EntriesIngestDeps {
+export interface EntriesIngestOptions {
+  /** The gates' rows (known, registered). */
   store: CloudStore;
+  /** Entries, anomalies, conflicts. */
+  repository: SyncRepository;
+  /** Tickets, seqs and the used-elsewhere deltas (the whitelist module). */
+  ledger: IngestLedger;
   keys: SiteKeys;
-  whitelist: WhitelistPublisher;
   metrics: Metrics;
   log: Logger;
   unknownGates?: UnknownGatePolicy;
@@ -50,7 +56,8 @@ export interface EntriesIngestDeps {
   receipt?: (site: string, gate: string, receipt: EntriesReceipt) => void;
   /** Admissions stored as anomalies: alert staff. */
   onAnomalies?: (site: string, gate: string, counts: ReadonlyMap<Anomaly, number>) => void;
-  now?: () => number;
+  /** "Now": when entries are received, and how far ahead an admission may be dated. */
+  clock?: Clock;
   /**
    * Commit pipelines (group commits running at once), a gate's messages always in the same
    * one. Default: 2 on PostgreSQL (one transaction inserts its entries while the other
@@ -103,7 +110,9 @@ interface RunMessage {
 export class EntriesIngest {
   private readonly pipelines: GroupCommit<PendingMessage, BatchResult | null>[];
   private readonly store: CloudStore;
-  private readonly whitelist: WhitelistPublisher;
+  private readonly repository: SyncRepository;
+  private readonly ledger: IngestLedger;
+  private readonly clock: Clock;
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly unknownGates: UnknownGatePolicy;
@@ -113,14 +122,16 @@ export class EntriesIngest {
   /** Gates whose gate_state row is committed (rows are never deleted): no lookup per message. */
   private readonly knownGates = new Set<string>();
 
-  constructor(private readonly d: EntriesIngestDeps) {
+  constructor(private readonly d: EntriesIngestOptions) {
     this.store = d.store;
-    this.whitelist = d.whitelist;
+    this.repository = d.repository;
+    this.ledger = d.ledger;
+    this.clock = d.clock ?? systemClock;
     this.metrics = d.metrics;
     this.log = d.log;
     this.unknownGates = d.unknownGates ?? 'reject';
     this.limiter = new LaneRateLimiter(d.maxAdmissionsPerSecond ?? (() => 5));
-    const n = Math.max(1, d.pipelines ?? (d.store.dialect === 'postgres' ? 2 : 1));
+    const n = Math.max(1, d.pipelines ?? (d.repository.dialect === 'postgres' ? 2 : 1));
     this.pipelines = Array.from({ length: n }, () => new GroupCommit<PendingMessage, BatchResult | null>((group) => this.storeGroup(group)));
   }
 
@@ -151,7 +162,7 @@ export class EntriesIngest {
     let result: BatchResult | null;
     try {
       if (await this.d.isRevoked?.(msg.site, msg.gate)) return drop('gate_revoked', { site: msg.site, gate: msg.gate });
-      const verdicts = judgeAdmissions(msg.site, msg.gate, ordered, this.d.keys.offlineKeys(msg.site), this.limiter, (this.d.now ?? Date.now)(), true);
+      const verdicts = judgeAdmissions(msg.site, msg.gate, ordered, this.d.keys.offlineKeys(msg.site), this.limiter, this.clock().getTime(), true);
       const admitsOnly = ordered.every((e) => e.kind === 'admit');
       // A gate's messages always in the same pipeline: its corrections, duplicates and
       // high-water mark never race themselves. Pipelines meet only on a site's row (locked
@@ -176,7 +187,7 @@ export class EntriesIngest {
     }
     // Published after the commit, and not awaited: the PUBACK for the entries must not wait
     // on the broker's PUBACK for the delta (both travel through the same client).
-    if (result.delta) void this.whitelist.announce(result.delta);
+    if (result.delta) void this.ledger.announce(result.delta);
     // The gate deletes outbox rows only on this receipt, never on a broker's PUBACK alone.
     // Duplicates get one too: their first receipt may have been lost.
     this.d.receipt?.(msg.site, msg.gate, receiptFor(ordered, keys));
@@ -205,8 +216,8 @@ export class EntriesIngest {
       if (x.gate !== y.gate) return x.gate < y.gate ? -1 : 1;
       return a.p.first < b.p.first ? -1 : a.p.first > b.p.first ? 1 : 0;
     });
-    const receivedAt = new Date().toISOString();
-    const results = await this.store.db.transaction().execute(async (trx) => {
+    const receivedAt = this.clock().toISOString();
+    const results = await this.repository.db.transaction().execute(async (trx) => {
       const out: (BatchResult | null)[] = new Array(group.length).fill(null);
       const stored: { p: PendingMessage; i: number }[] = [];
       /** The runs' signed deltas, stored at the end with the high-water marks. */
@@ -253,7 +264,7 @@ export class EntriesIngest {
       if (!m) marks.set(k, { site: p.msg.site, gate: p.msg.gate, seq: p.last });
       else if (p.last > m.seq) m.seq = p.last;
     }
-    const high = await this.store.finishGroup(trx, deltas, [...marks.values()]);
+    const high = await this.ledger.finishGroup(trx, deltas, [...marks.values()]);
     for (const { p, i } of stored) {
       const r = out[i];
       if (!r) continue;
@@ -276,9 +287,9 @@ export class EntriesIngest {
     let conflicts = 0;
     const anomalies = new Map<Anomaly, number>();
     // Read-then-write of ticket counts below: first the site's row, as the runs hold it.
-    await this.store.lockSite(trx, site);
+    await this.ledger.lockSite(trx, site);
     for (const e of p.ordered) {
-      if (!(await this.store.insertEntry(trx, site, gate, e, receivedAt, v.anomalies.get(e.eventId) ?? null))) continue;
+      if (!(await this.repository.insertEntry(trx, site, gate, e, receivedAt, v.anomalies.get(e.eventId) ?? null))) continue;
       inserted++;
       const judged = v.anomalies.get(e.eventId);
       if (judged) {
@@ -291,8 +302,8 @@ export class EntriesIngest {
     }
     let delta: WhitelistDelta | null = null;
     if (usage.size > 0) {
-      delta = await this.whitelist.appendDelta(trx, site, usageChanges(usage, gate));
-      await this.store.markTicketsChanged(trx, site, [...usage.keys()], Number(delta.seq));
+      delta = await this.ledger.appendDelta(trx, site, usageChanges(usage, gate));
+      await this.ledger.markTicketsChanged(trx, site, [...usage.keys()], Number(delta.seq));
     }
     return { inserted, duplicates: p.msg.events.length - inserted, conflicts, gap: false, delta, anomalies };
   }
@@ -305,7 +316,7 @@ export class EntriesIngest {
   private async unknownTicket(trx: Db, site: string, gate: string, e: EntryEvent, v: AdmissionVerdicts, anomalies: Map<Anomaly, number>): Promise<SnapshotTicket | null> {
     const payload = v.signed.get(e.eventId);
     if (payload) return ticketFromPayload(payload, 1);
-    await this.store.flagEntries(trx, site, [e.eventId], 'unknown_ticket');
+    await this.repository.flagEntries(trx, site, [e.eventId], 'unknown_ticket');
     anomalies.set('unknown_ticket', (anomalies.get('unknown_ticket') ?? 0) + 1);
     this.log.warn({ site, gate, seq: e.seq, credential: e.credential }, 'admission of a ticket the cloud never issued: stored as an anomaly');
     return null;
@@ -327,7 +338,7 @@ export class EntriesIngest {
       const { site, gate } = p.msg;
       for (const e of p.ordered) rows.push({ site, gate, e, anomaly: p.verdicts.anomalies.get(e.eventId) ?? null });
     }
-    const ids = await this.store.insertEntries(trx, rows, receivedAt);
+    const ids = await this.repository.insertEntries(trx, rows, receivedAt);
 
     // An event repeated (within a message or in a later one) is inserted once: its first
     // occurrence counts. Anomalies are stored but count for nothing; an admission whose full
@@ -356,7 +367,7 @@ export class EntriesIngest {
       else perSite.set(m.p.msg.site, [m]);
     }
     if (perSite.size > 0) {
-      const firsts = await this.store.allocateSeqs(trx, new Map([...perSite].map(([site, list]) => [site, list.length])));
+      const firsts = await this.ledger.allocateSeqs(trx, new Map([...perSite].map(([site, list]) => [site, list.length])));
       for (const [site, list] of perSite) list.forEach((m, k) => (m.seq = firsts.get(site)! + k));
 
       /** `${site}\0${ticket}` → admissions added by the run, and the seq of the last message adding one. */
@@ -371,7 +382,7 @@ export class EntriesIngest {
           } else added.set(k, { site: m.p.msg.site, ticketId: e.ticketId, n: 1, seq: m.seq! });
         }
       }
-      const after = await this.store.addTicketUsageMany(trx, [...added.values()]);
+      const after = await this.ledger.addTicketUsageMany(trx, [...added.values()]);
       /** Running count per ticket, from its count before this run; and its limit. */
       const used = new Map<string, number>();
       const limit = new Map<string, number>();
@@ -425,8 +436,8 @@ export class EntriesIngest {
         const first = firsts.get(site)!;
         let next = first;
         for (const m of list) m.seq = m.usage.size > 0 ? next++ : null;
-        await this.store.releaseSeqs(trx, site, first + list.length - next, first + list.length - 1);
-        for (const m of list) if (m.seq !== null) await this.store.markTicketsChanged(trx, site, [...m.usage.keys()], m.seq);
+        await this.ledger.releaseSeqs(trx, site, first + list.length - next, first + list.length - 1);
+        for (const m of list) if (m.seq !== null) await this.ledger.markTicketsChanged(trx, site, [...m.usage.keys()], m.seq);
       }
       // Learned tickets, stored once with their count after the run, named by the delta of the last message that counted them.
       const toLearn = new Map<string, { site: string; seq: number; tickets: SnapshotTicket[] }>();
@@ -436,12 +447,12 @@ export class EntriesIngest {
         if (l) l.tickets.push(ticket);
         else toLearn.set(k, { site, seq: m.seq!, tickets: [ticket] });
       }
-      for (const { site, seq, tickets } of toLearn.values()) await this.store.upsertTickets(trx, site, tickets, seq);
+      for (const { site, seq, tickets } of toLearn.values()) await this.ledger.upsertTickets(trx, site, tickets, seq);
     }
 
     const withDelta = msgs.filter((m) => m.seq !== null);
     // Stored with the group's last statement (finishGroup).
-    const deltas = this.whitelist.signDeltas(withDelta.map((m) => ({ site: m.p.msg.site, seq: m.seq!, changes: usageChanges(m.usage, m.p.msg.gate) })));
+    const deltas = this.ledger.signDeltas(withDelta.map((m) => ({ site: m.p.msg.site, seq: m.seq!, changes: usageChanges(m.usage, m.p.msg.gate) })));
     pending.push(...deltas);
     const deltaOf = new Map(withDelta.map((m, k) => [m, deltas[k]!]));
     for (const m of msgs) {
@@ -452,18 +463,18 @@ export class EntriesIngest {
   /** A new admission: count it on the ticket; beyond what the ticket allows is a partition conflict. */
   private async applyAdmit(trx: Db, site: string, gate: string, e: EntryEvent, v: AdmissionVerdicts, anomalies: Map<Anomaly, number>): Promise<{ entriesUsed: number | null; conflict: boolean }> {
     // Its full not-passed correction arrived first (batches out of order): net zero.
-    const back = await this.store.notPassedFor(trx, site, gate, e.seq);
+    const back = await this.repository.notPassedFor(trx, site, gate, e.seq);
     if (back !== null && back >= e.persons) return { entriesUsed: null, conflict: false };
-    const t = await this.store.getTicket(site, e.ticketId, trx);
+    const t = await this.ledger.getTicket(site, e.ticketId, trx);
     if (!t) {
       const learned = await this.unknownTicket(trx, site, gate, e, v, anomalies);
       if (!learned) return { entriesUsed: null, conflict: false };
-      await this.store.upsertTicket(trx, site, learned, null);
+      await this.ledger.upsertTicket(trx, site, learned, null);
       return { entriesUsed: 1, conflict: false };
     }
     const used = t.entriesUsed + 1;
     const conflict = used > t.maxEntries && (await this.flagConflict(trx, site, gate, e, used, t.maxEntries));
-    await this.store.setTicketUsage(trx, site, e.ticketId, used);
+    await this.ledger.setTicketUsage(trx, site, e.ticketId, used);
     return { entriesUsed: used, conflict };
   }
 
@@ -478,10 +489,10 @@ export class EntriesIngest {
     e: EntryEvent,
     entriesUsed: number,
     maxEntries: number,
-    skip?: Parameters<CloudStore['earlierAdmission']>[5],
+    skip?: Parameters<SyncRepository['earlierAdmission']>[5],
   ): Promise<boolean> {
-    const earlier = await this.store.earlierAdmission(trx, site, e.ticketId, gate, e.seq, skip);
-    const conflict = await this.store.insertConflict(trx, {
+    const earlier = await this.repository.earlierAdmission(trx, site, e.ticketId, gate, e.seq, skip);
+    const conflict = await this.repository.insertConflict(trx, {
       site,
       ticketId: e.ticketId,
       firstGate: earlier?.gate ?? null,
@@ -500,13 +511,13 @@ export class EntriesIngest {
 
   /** Nobody of the admission walked through: the gate gave the entry back, and so does the cloud. */
   private async applyNotPassed(trx: Db, site: string, gate: string, e: EntryEvent): Promise<{ entriesUsed: number | null; conflict: boolean }> {
-    const admitted = await this.store.admissionPersons(trx, site, gate, e.refSeq!);
+    const admitted = await this.repository.admissionPersons(trx, site, gate, e.refSeq!);
     // Admission not here yet: applyAdmit sees this correction when it arrives.
     if (admitted === null || e.persons < admitted) return { entriesUsed: null, conflict: false };
-    const t = await this.store.getTicket(site, e.ticketId, trx);
+    const t = await this.ledger.getTicket(site, e.ticketId, trx);
     if (!t) return { entriesUsed: null, conflict: false };
     const used = Math.max(0, t.entriesUsed - 1);
-    await this.store.setTicketUsage(trx, site, e.ticketId, used);
+    await this.ledger.setTicketUsage(trx, site, e.ticketId, used);
     return { entriesUsed: used, conflict: false };
   }
 }

@@ -5,6 +5,17 @@ import type { SiteKeys } from '../../core/sites.js';
 import type { CloudStore } from '../../core/db/store.js';
 import { parseGateTopic } from '../../core/mqtt/topics.js';
 import type { UnknownGatePolicy } from './entries.js';
+import type { SyncRepository } from './repository.js';
+
+export interface StatusIngestOptions {
+  /** The gates' rows (known or not). */
+  store: CloudStore;
+  repository: SyncRepository;
+  keys: SiteKeys;
+  metrics: Metrics;
+  log: Logger;
+  unknownGates?: UnknownGatePolicy;
+}
 
 /**
  * Retained gate status (and its LWT) → gate_state. Always acknowledged. An older epoch is
@@ -12,13 +23,21 @@ import type { UnknownGatePolicy } from './entries.js';
  * is refused, so one forged or corrupt retained status cannot pin the gate's epoch.
  */
 export class StatusIngest {
-  constructor(
-    private readonly store: CloudStore,
-    private readonly keys: SiteKeys,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    private readonly unknownGates: UnknownGatePolicy = 'reject',
-  ) {}
+  private readonly store: CloudStore;
+  private readonly repository: SyncRepository;
+  private readonly keys: SiteKeys;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly unknownGates: UnknownGatePolicy;
+
+  constructor(opts: StatusIngestOptions) {
+    this.store = opts.store;
+    this.repository = opts.repository;
+    this.keys = opts.keys;
+    this.metrics = opts.metrics;
+    this.log = opts.log;
+    this.unknownGates = opts.unknownGates ?? 'reject';
+  }
 
   async handle(topic: string, payload: Buffer): Promise<void> {
     if (payload.length === 0) return; // a cleared retained message
@@ -43,10 +62,10 @@ export class StatusIngest {
         return;
       }
       const s = parsed.data;
-      const r = await this.store.recordStatus(where.site, where.gate, s, payload.toString('utf8'), MAX_EPOCH_JUMP);
+      const r = await this.repository.recordStatus(where.site, where.gate, s, payload.toString('utf8'), MAX_EPOCH_JUMP);
       if (r === 'epoch_jump') {
         this.metrics.drop('status_epoch_jump');
-        const known = (await this.store.gateState(where.site, where.gate))?.epoch ?? 0;
+        const known = (await this.repository.gateState(where.site, where.gate))?.epoch ?? 0;
         this.log.warn({ site: where.site, gate: where.gate, epoch: s.epoch, known, maxJump: MAX_EPOCH_JUMP }, 'gate status refused: epoch too far ahead of the known one');
       } else if (r === 'stale') {
         this.metrics.staleStatusIgnored++;

@@ -1,10 +1,11 @@
 import { SnapshotDigest, SnapshotTicketSchema, type TicketType } from '@stile/config';
 import type { Context } from 'hono';
-import type { CloudStore } from '../../core/db/store.js';
+import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { CloudApp } from '../../core/module.js';
 import type { SiteKeys } from '../../core/sites.js';
+import type { WhitelistRepository } from './repository.js';
 
 const SNAPSHOT_PAGE = 1000;
 
@@ -12,7 +13,7 @@ const SNAPSHOT_PAGE = 1000;
 export type GateAuth = (authorization: string | undefined, site: string) => Promise<'ok' | 'unauthorized' | 'forbidden'>;
 
 export interface GateRoutesDeps {
-  store: CloudStore;
+  repository: WhitelistRepository;
   keys: SiteKeys;
   log: Logger;
   metrics: Metrics;
@@ -20,7 +21,7 @@ export interface GateRoutesDeps {
   gateAuth: GateAuth;
   /** The catalogue's gate rules for a site (sites with sales), for GET …/ticket-types. */
   ticketTypes(site: string): TicketType[] | undefined;
-  clock: () => Date;
+  clock: Clock;
 }
 
 /**
@@ -31,7 +32,7 @@ export interface GateRoutesDeps {
  *   GET /v1/sites/:site/ticket-types         TicketTypesDocument, signed
  */
 export function gateRoutes(app: CloudApp, deps: GateRoutesDeps): void {
-  const { store, keys, log, metrics } = deps;
+  const { repository, keys, log, metrics } = deps;
   const refuse = (c: Context, status: 401 | 403, reason: string, site: string) => {
     metrics.refuse(reason);
     log.warn({ reason, site, path: c.req.path }, 'http request refused');
@@ -57,14 +58,14 @@ export function gateRoutes(app: CloudApp, deps: GateRoutesDeps): void {
     const site = c.req.param('site');
     const sinceText = c.req.query('since') ?? '';
     if (!/^\d{1,15}$/.test(sinceText)) return c.json({ error: 'bad_since', detail: 'since must be a decimal seq' }, 400);
-    const r = await store.changesSince(site, Number(sinceText));
+    const r = await repository.changesSince(site, Number(sinceText));
     if (!r.ok) return c.json({ error: r.reason }, r.reason === 'gone' ? 410 : 404);
     return c.json({ v: 1, deltas: r.deltas }, 200);
   });
 
   app.get('/v1/sites/:site/whitelist/snapshot', async (c) => {
     const site = c.req.param('site');
-    const head = await store.headSeq(site);
+    const head = await repository.headSeq(site);
     if (head === null || !keys.has(site)) return c.json({ error: 'unknown_site' }, 404);
     const asOfSeq = String(head);
     return new Response(snapshotStream(deps, site, asOfSeq), {
@@ -89,7 +90,7 @@ function snapshotStream(deps: GateRoutesDeps, site: string, asOfSeq: string): Re
     },
     async pull(controller) {
       try {
-        const page = await deps.store.ticketPage(site, after, SNAPSHOT_PAGE);
+        const page = await deps.repository.ticketPage(site, after, SNAPSHOT_PAGE);
         let text = '';
         for (const t of page) {
           // One bad row must not make the whole snapshot unimportable on the gates.

@@ -1,24 +1,31 @@
-import { topics, WhitelistChangeSchema, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import { topics } from '@stile/config';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { Publisher } from '../../core/mqtt/publisher.js';
-import type { SiteKeys } from '../../core/sites.js';
-import type { CloudStore, Db } from '../../core/db/store.js';
+import type { WhitelistRepository } from './repository.js';
 
 /** Deltas read and published per pass. */
 const PUBLISH_BATCH = 500;
 /** How often a site is checked for committed deltas nobody published (another instance's, a failed publish). */
 const SWEEP_MS = 500;
 
+export interface WhitelistPublisherOptions {
+  repository: WhitelistRepository;
+  /** The connection deltas and heads go out on. */
+  mqtt: Publisher;
+  log: Logger;
+  metrics: Metrics;
+  /** Where gates fetch the site's snapshot; put into the retained head when set. */
+  snapshotUrl?: (site: string) => string | undefined;
+}
+
 /**
- * Whitelist deltas: allocate the site's next seq and store the signed delta inside the
- * caller's transaction; after the commit, `announce` publishes every stored delta the
- * site has not published yet, **in seq order** (QoS 1 on the delta topic, then the
- * retained head). Publication reads from the deltas table under the site's publisher lock
- * (one instance at a time on PostgreSQL) and records how far it got, so concurrent commits,
- * several ingest connections or several cloud-bridge instances never put delta 7 on the
- * wire before delta 6 — a gate would see a gap and resync over HTTP. A delta committed but
- * not published (broker down, crash) goes out on the next pass or sweep.
+ * Publishes every stored delta a site has not published yet, **in seq order** (QoS 1 on the
+ * delta topic, then the retained head). Publication reads from the deltas table under the
+ * site's publisher lock (one instance at a time on PostgreSQL) and records how far it got,
+ * so concurrent commits, several ingest connections or several cloud-bridge instances never
+ * put delta 7 on the wire before delta 6 — a gate would see a gap and resync over HTTP. A
+ * delta committed but not published (broker down, crash) goes out on the next pass or sweep.
  */
 export class WhitelistPublisher {
   private readonly running = new Map<string, Promise<void>>();
@@ -26,32 +33,23 @@ export class WhitelistPublisher {
   private readonly waiting = new Map<string, (() => void)[]>();
   private sweep: ReturnType<typeof setInterval> | null = null;
   private closed = false;
+  private readonly repository: WhitelistRepository;
+  private readonly mqtt: Publisher;
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly snapshotUrl: (site: string) => string | undefined;
 
-  constructor(
-    private readonly store: CloudStore,
-    private readonly keys: SiteKeys,
-    private readonly mqtt: Publisher,
-    private readonly log: Logger,
-    private readonly metrics: Metrics,
-    private readonly snapshotUrl: (site: string) => string | undefined = () => undefined,
-  ) {}
-
-  /** Inside a transaction: next seq, sign, store. */
-  async appendDelta(db: Db, site: string, changes: WhitelistChange[], seq?: number): Promise<WhitelistDelta> {
-    const s = seq ?? (await this.store.allocateSeq(db, site));
-    const delta = this.keys.sign(site, { v: 1 as const, site, seq: String(s), changes }) as WhitelistDelta;
-    await this.store.insertDelta(db, delta);
-    return delta;
-  }
-
-  /** Deltas whose seqs the caller allocated, signed as appendDelta() signs them; the caller stores them (the ingest: with its commit group's last statement). */
-  signDeltas(items: readonly { site: string; seq: number; changes: WhitelistChange[] }[]): WhitelistDelta[] {
-    return items.map(({ site, seq, changes }) => this.keys.sign(site, { v: 1 as const, site, seq: String(seq), changes }) as WhitelistDelta);
+  constructor(opts: WhitelistPublisherOptions) {
+    this.repository = opts.repository;
+    this.mqtt = opts.mqtt;
+    this.log = opts.log;
+    this.metrics = opts.metrics;
+    this.snapshotUrl = opts.snapshotUrl ?? (() => undefined);
   }
 
   /** After the commit: publish the site's unpublished deltas in order (this one among them). Never rejects. */
-  announce(delta: Pick<WhitelistDelta, 'site'>): Promise<void> {
-    return this.kick(delta.site);
+  announce(site: string): Promise<void> {
+    return this.kick(site);
   }
 
   /** Check every `sites()` site now and then for committed deltas nobody published. */
@@ -59,7 +57,7 @@ export class WhitelistPublisher {
     this.sweep = setInterval(() => {
       // One query for every site behind, not two per site: the sweep's cost must not grow with the fleet.
       const mine = new Set(sites());
-      void this.store.sitesBehind(this.store.db).then(
+      void this.repository.sitesBehind(this.repository.db).then(
         (behind) => {
           for (const site of behind) if (mine.has(site) && !this.running.has(site)) void this.kick(site);
         },
@@ -113,10 +111,10 @@ export class WhitelistPublisher {
 
   private async publishPending(site: string): Promise<void> {
     try {
-      await this.store.asDeltaPublisher(site, async (db) => {
+      await this.repository.asDeltaPublisher(site, async (db) => {
         for (;;) {
-          const { published } = await this.store.deltaProgress(db, site);
-          const deltas = await this.store.deltasAfter(db, site, published, PUBLISH_BATCH);
+          const { published } = await this.repository.deltaProgress(db, site);
+          const deltas = await this.repository.deltasAfter(db, site, published, PUBLISH_BATCH);
           if (deltas.length === 0) return;
           const first = Number(deltas[0]!.seq);
           if (first !== published + 1) this.log.warn({ site, published, next: first }, 'deltas after the last published one were pruned; gates behind will resnapshot');
@@ -126,57 +124,13 @@ export class WhitelistPublisher {
           const last = deltas[deltas.length - 1]!;
           const url = this.snapshotUrl(site);
           await this.mqtt.publish(topics.whitelistHead(site), JSON.stringify({ v: 1, seq: last.seq, ...(url ? { snapshotUrl: url } : {}) }), { qos: 1, retain: true });
-          await this.store.markDeltasPublished(db, site, Number(last.seq));
+          await this.repository.markDeltasPublished(db, site, Number(last.seq));
           if (deltas.length < PUBLISH_BATCH) return;
         }
       });
     } catch (err) {
       this.metrics.publishErrors++;
       this.log.warn({ err, site }, 'whitelist deltas stored but not published yet; the next pass or sweep sends them');
-    }
-  }
-
-  /**
-   * Sales, refunds, rebooking: apply `changes` to the tickets table and publish them as
-   * one delta. Returns the signed delta.
-   */
-  async publishChanges(site: string, changes: WhitelistChange[]): Promise<WhitelistDelta> {
-    const parsed = changes.map((c) => WhitelistChangeSchema.parse(c));
-    if (parsed.length === 0) throw new Error('publishChanges: no changes');
-    if (!this.keys.has(site)) throw new Error(`publishChanges: unknown site "${site}"`);
-    const delta = await this.store.db.transaction().execute((trx) => this.stageChanges(trx, site, parsed));
-    await this.announce(delta);
-    return delta;
-  }
-
-  /**
-   * Inside the caller's transaction (e.g. an order becoming paid): apply `changes` to the
-   * tickets and store them as the next signed delta. The caller announces it after its commit,
-   * so a sale and its delta are stored together or not at all.
-   */
-  async stageChanges(db: Db, site: string, changes: WhitelistChange[], maxEntries?: ReadonlyMap<string, number>): Promise<WhitelistDelta> {
-    const parsed = changes.map((c) => WhitelistChangeSchema.parse(c));
-    if (parsed.length === 0) throw new Error('stageChanges: no changes');
-    const seq = await this.store.allocateSeq(db, site);
-    for (const c of parsed) await this.apply(db, site, c, seq, maxEntries);
-    return this.appendDelta(db, site, parsed, seq);
-  }
-
-  /** `maxEntries`: admissions each new ticket allows (multi-entry types), so ingest does not call a re-entry a conflict. */
-  private async apply(db: Db, site: string, c: WhitelistChange, seq: number, maxEntries?: ReadonlyMap<string, number>): Promise<void> {
-    switch (c.op) {
-      case 'upsert':
-        return this.store.upsertTicket(db, site, c.ticket, seq, maxEntries?.get(c.ticket.ticketId));
-      case 'refund':
-        return this.store.setTicketStatus(db, site, c.ticketId, 'refunded', seq);
-      case 'revoke':
-        return this.store.setTicketStatus(db, site, c.ticketId, 'revoked', seq);
-      case 'rebook':
-        await this.store.setTicketStatus(db, site, c.ticketId, 'rebooked', seq);
-        return this.store.upsertTicket(db, site, c.newTicket, seq, maxEntries?.get(c.newTicket.ticketId));
-      case 'used-elsewhere':
-        await this.store.setTicketUsage(db, site, c.ticketId, c.entriesUsed);
-        return this.store.markTicketsChanged(db, site, [c.ticketId], seq);
     }
   }
 }

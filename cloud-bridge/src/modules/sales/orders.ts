@@ -1,0 +1,273 @@
+import { newTicketId, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import type { Channel } from '../../core/catalogue.js';
+import type { Clock } from '../../core/clock.js';
+import type { OrdersTable } from '../../core/db/schema.js';
+import type { Db } from '../../core/db/store.js';
+import { CloudError } from '../../core/errors.js';
+import type { SiteEvents } from '../../core/events.js';
+import { refusalReply, type Reply } from '../../core/http/refusals.js';
+import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from '../../core/http/schemas.js';
+import type { Logger } from '../../core/log.js';
+import type { SmsSender } from '../../core/notify/sms.js';
+import type { TicketLedger } from '../../core/ports.js';
+import type { SalesSite } from '../../core/sites.js';
+import type { IdempotentWrites, WriteEffects } from './idempotent-writes.js';
+import { NO_SLOT, type Places } from './places.js';
+import { priceFor } from './pricing.js';
+import type { SalesRepository } from './repository.js';
+import { realNameVisitors, type SaleRules } from './rules.js';
+import { issueTickets, maxEntries, smsText } from './tickets.js';
+
+/** How long an unpaid order holds its places. */
+export const HOLD_MS = 15 * 60_000;
+
+const unknownOrder = (orderId: string): CloudError => new CloudError('unknown_order', `no order ${orderId} on this channel`);
+
+export interface OrdersDeps {
+  repo: SalesRepository;
+  places: Places;
+  rules: SaleRules;
+  writes: IdempotentWrites;
+  ledger: TicketLedger;
+  sms: SmsSender;
+  clock: Clock;
+  events: SiteEvents;
+  log: Logger;
+  /** This instance committed a change to the sold counts of a site and date (availability.ts). */
+  soldChanged: (site: string, date: string) => void;
+}
+
+/**
+ * An order's life: created (places held), paid (tickets issued: a whitelist delta in the
+ * same transaction), refunded or rebooked, or expired when it was not paid within the hold.
+ */
+export class Orders {
+  constructor(private readonly d: OrdersDeps) {}
+
+  /** A new real-name order, inside the caller's transaction (under its idempotency key). */
+  readonly create = async (trx: Db, site: SalesSite, channel: Channel, body: CreateOrderBody, fx: WriteEffects): Promise<Reply> => {
+    const { repo, places, rules } = this.d;
+    await this.checkNotPaused(trx, site, channel);
+    const today = rules.today(site);
+    rules.checkSaleDay(site, channel, body.typeId, body.date, body.slotId, today);
+    const visitors = realNameVisitors(site, body.visitors, today);
+    const quote = priceFor(site.catalogue, { typeId: body.typeId, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}), ...(body.entry ? { entry: body.entry } : {}) });
+    if (!quote.ok) throw new CloudError(quote.reason, quote.message);
+    if (visitors.length % quote.persons !== 0) throw new CloudError('package_size', `"${body.typeId}" is sold for ${quote.persons} visitors per ticket; ${visitors.length} visitors do not fill whole tickets`);
+    const slotId = body.slotId ?? NO_SLOT;
+    await places.reserve(trx, site, channel, body.date, slotId, visitors.length);
+    await places.checkVisitorsFree(
+      trx,
+      site,
+      body.date,
+      visitors.map((v) => v.idHash),
+    );
+    fx.dates.add(body.date);
+    const orderId = `O${newTicketId()}`;
+    const amountFen = quote.unitFen * (visitors.length / quote.persons);
+    const pricing = { unitFen: quote.unitFen, baseFen: quote.baseFen, discounts: quote.discounts, ...(quote.entryWindow ? { entryWindow: quote.entryWindow } : {}) };
+    await repo.insertOrder(
+      trx,
+      {
+        order_id: orderId,
+        site: site.id,
+        channel: channel.id,
+        status: 'pending',
+        type_id: body.typeId,
+        gate_type_id: quote.gateTypeId,
+        visit_date: body.date,
+        slot_id: slotId,
+        persons: visitors.length,
+        amount_fen: amountFen,
+        pricing: JSON.stringify(pricing),
+        contact_phone: body.contactPhone,
+        created_at: this.d.clock().toISOString(),
+        paid_at: null,
+        payment_ref: null,
+        refunded_at: null,
+        refund_reason: null,
+      },
+      visitors,
+    );
+    this.d.log.info({ site: site.id, channel: channel.id, orderId, persons: visitors.length, amountFen, date: body.date, slotId }, 'order created');
+    return { status: 201, body: { orderId, status: 'pending', typeId: body.typeId, date: body.date, slotId: body.slotId ?? null, persons: visitors.length, amountFen, pricing, visitors: visitors.map((v) => ({ name: v.name, idMasked: v.idMasked })) } };
+  };
+
+  async pay(site: SalesSite, channel: Channel, key: string, orderId: string, body: PayBody): Promise<Reply> {
+    return this.d.writes.run(site, channel, key, { op: 'pay', orderId, body }, async (trx, fx) => {
+      const order = await this.lockOrder(trx, site, channel, orderId);
+      if (order.status === 'paid' && order.payment_ref === body.paymentRef) return { status: 200, body: await this.view(order, trx) };
+      if (order.status === 'expired') throw new CloudError('order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
+      if (order.status !== 'pending') throw new CloudError(order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
+      if (body.amountFen !== Number(order.amount_fen)) throw new CloudError('amount_mismatch', `the order costs ${order.amount_fen} fen, the payment says ${body.amountFen}`);
+      const updated = await this.d.repo.markPaid(trx, orderId, this.d.clock().toISOString(), body.paymentRef);
+      if (!updated) throw new CloudError('not_payable', `order ${orderId} changed meanwhile`);
+      const { tickets, snapshot } = await issueTickets(this.d.repo, trx, site, updated);
+      const delta = await this.d.ledger.stageChanges(
+        trx,
+        site.id,
+        snapshot.map((ticket): WhitelistChange => ({ op: 'upsert', ticket })),
+        maxEntries(site, updated, tickets),
+      );
+      this.announceAfter(fx, delta, order.contact_phone, smsText(site, order, tickets), orderId);
+      this.d.log.info({ site: site.id, orderId, tickets: tickets.length, seq: delta.seq }, 'order paid, tickets issued');
+      return { status: 200, body: { ...(await this.view(updated, trx)), whitelistSeq: delta.seq } };
+    });
+  }
+
+  async refund(site: SalesSite, channel: Channel, key: string, orderId: string, body: RefundBody): Promise<Reply> {
+    return this.d.writes.run(site, channel, key, { op: 'refund', orderId, body }, async (trx, fx) => {
+      const reason = site.catalogue.refundReasons.find((r) => r.code === body.reason);
+      if (!reason) throw new CloudError('unknown_refund_reason', `refund reason "${body.reason}" is not one of: ${site.catalogue.refundReasons.map((r) => r.code).join(', ')}`);
+      const order = await this.lockOrder(trx, site, channel, orderId);
+      if (order.status === 'refunded') throw new CloudError('already_refunded', `order ${orderId} was refunded at ${order.refunded_at}`);
+      if (order.status !== 'paid') throw new CloudError('not_paid', `order ${orderId} is ${order.status}; only paid orders are refunded`);
+      const ticketIds = await this.unusedTickets(trx, site, orderId);
+      const done = await this.d.repo.markRefunded(trx, orderId, this.d.clock().toISOString(), reason.code);
+      if (!done) throw new CloudError('already_refunded', `order ${orderId} changed meanwhile`);
+      await this.d.places.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons));
+      fx.dates.add(order.visit_date);
+      const delta = await this.d.ledger.stageChanges(
+        trx,
+        site.id,
+        ticketIds.map((ticketId): WhitelistChange => ({ op: 'refund', ticketId })),
+      );
+      fx.after.push(() => this.d.ledger.announce(delta));
+      this.d.log.info({ site: site.id, orderId, reason: reason.code, seq: delta.seq }, 'order refunded');
+      return { status: 200, body: { orderId, status: 'refunded', refundFen: Number(order.amount_fen), reason: reason.code, whitelistSeq: delta.seq } };
+    });
+  }
+
+  async rebook(site: SalesSite, channel: Channel, key: string, orderId: string, body: RebookBody): Promise<Reply> {
+    return this.d.writes.run(site, channel, key, { op: 'rebook', orderId, body }, async (trx, fx) => {
+      const { repo, places } = this.d;
+      const order = await this.lockOrder(trx, site, channel, orderId);
+      if (order.status !== 'paid') throw new CloudError(order.status === 'refunded' ? 'already_refunded' : 'not_paid', `order ${orderId} is ${order.status}; only paid orders are rebooked`);
+      await this.checkNotPaused(trx, site, channel);
+      this.d.rules.checkSaleDay(site, channel, order.type_id, body.date, body.slotId);
+      const newSlot = body.slotId ?? NO_SLOT;
+      if (body.date === order.visit_date && newSlot === order.slot_id) throw new CloudError('same_date_and_slot', 'the order is already for that date and slot');
+      const ticketIds = await this.unusedTickets(trx, site, orderId);
+      // The price stays what was paid; the type must still be sold on the new day and slot.
+      // An early/night ticket keeps its window: the new slot must meet it.
+      const entry = order.gate_type_id.endsWith('@early') ? 'early' : order.gate_type_id.endsWith('@night') ? 'night' : undefined;
+      const quote = priceFor(site.catalogue, { typeId: order.type_id, channelId: channel.id, visitDate: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}), ...(entry ? { entry } : {}) });
+      if (!quote.ok) throw new CloudError(quote.reason, quote.message);
+      // A discount earned by the old slot (early, night) does not carry over to a dearer one.
+      const paidUnit = (JSON.parse(order.pricing) as { unitFen: number }).unitFen;
+      if (quote.unitFen > paidUnit) throw new CloudError('price_higher', `the new date/slot costs ${quote.unitFen} fen per ticket, ${paidUnit} was paid: refund and buy again`);
+      // Same day: only the slot counts move (the day's total does not change, so a full day
+      // must not refuse it, and the day row is not locked at all).
+      const sameDay = body.date === order.visit_date;
+      await places.reserve(trx, site, channel, body.date, newSlot, Number(order.persons), { day: !sameDay });
+      // Another day: the visitors must not already hold the park's limit there (same day: nothing changes for them).
+      if (!sameDay) {
+        const ids = await repo.visitorHashes(trx, orderId);
+        await places.checkVisitorsFree(
+          trx,
+          site,
+          body.date,
+          ids.map((r) => r.id_hash),
+          orderId,
+        );
+      }
+      fx.dates.add(body.date).add(order.visit_date);
+      if (sameDay) {
+        if (order.slot_id !== NO_SLOT) await places.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons), false);
+      } else {
+        await places.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons));
+      }
+      const moved = await repo.moveOrder(trx, orderId, body.date, newSlot);
+      const { tickets, snapshot } = await issueTickets(repo, trx, site, moved);
+      // New ticket ids: the old codes stop working at every gate as soon as the delta lands.
+      const changes = ticketIds.map((ticketId, i): WhitelistChange => ({ op: 'rebook', ticketId, newTicket: snapshot[i]! }));
+      const extra = snapshot.slice(ticketIds.length).map((ticket): WhitelistChange => ({ op: 'upsert', ticket }));
+      const delta = await this.d.ledger.stageChanges(trx, site.id, [...changes, ...extra], maxEntries(site, moved, tickets));
+      this.announceAfter(fx, delta, order.contact_phone, smsText(site, moved, tickets), orderId);
+      this.d.log.info({ site: site.id, orderId, from: order.visit_date, to: body.date, seq: delta.seq }, 'order rebooked');
+      return { status: 200, body: { ...(await this.view(moved, trx)), whitelistSeq: delta.seq } };
+    });
+  }
+
+  /**
+   * Unpaid orders give their places back after `holdMs` (status `expired`): an abandoned
+   * checkout must not keep the last tickets from other visitors. Returns how many expired.
+   */
+  async expireHolds(holdMs = HOLD_MS): Promise<number> {
+    const { repo, places } = this.d;
+    const cutoff = new Date(this.d.clock().getTime() - holdMs).toISOString();
+    const stale = await repo.staleHolds(cutoff);
+    let expired = 0;
+    for (const o of stale) {
+      let date: string | undefined;
+      await repo.transaction(async (trx) => {
+        const row = await repo.markExpired(trx, o.order_id);
+        if (!row) return; // paid meanwhile
+        await places.release(trx, row.site, row.visit_date, row.slot_id, Number(row.persons));
+        expired++;
+        date = row.visit_date;
+      });
+      if (date !== undefined) this.d.soldChanged(o.site, date);
+      this.d.events.emit('changed', { site: o.site });
+    }
+    if (expired > 0) this.d.log.info({ expired }, 'unpaid orders expired; their places are for sale again');
+    return expired;
+  }
+
+  async get(site: SalesSite, channel: Channel, orderId: string): Promise<Reply> {
+    const order = await this.d.repo.order(site.id, channel.id, orderId);
+    if (!order) return refusalReply(unknownOrder(orderId));
+    return { status: 200, body: await this.view(order) };
+  }
+
+  private async view(o: OrdersTable, db?: Db): Promise<Record<string, unknown>> {
+    const visitors = await this.d.repo.visitors(o.order_id, db);
+    const tickets = [...new Set(visitors.map((v) => v.ticket_id).filter((t): t is string => t !== null))].map((ticketId) => ({
+      ticketId,
+      code: `ST1:${ticketId}`,
+      persons: visitors.filter((v) => v.ticket_id === ticketId).length,
+    }));
+    return {
+      orderId: o.order_id,
+      status: o.status,
+      typeId: o.type_id,
+      date: o.visit_date,
+      slotId: o.slot_id === NO_SLOT ? null : o.slot_id,
+      persons: Number(o.persons),
+      amountFen: Number(o.amount_fen),
+      pricing: JSON.parse(o.pricing) as unknown,
+      visitors: visitors.map((v) => ({ name: v.name, idMasked: v.id_masked, ticketId: v.ticket_id })),
+      tickets: o.status === 'paid' ? tickets : [],
+      paidAt: o.paid_at,
+      refundedAt: o.refunded_at,
+      refundReason: o.refund_reason,
+    };
+  }
+
+  private async checkNotPaused(trx: Db, site: SalesSite, channel: Channel): Promise<void> {
+    if ((await this.d.repo.channelPause(site.id, channel.id, trx)).paused) throw new CloudError('channel_paused', `sales on ${channel.id} are paused by park staff`);
+  }
+
+  /**
+   * The order, locked for the rest of the transaction, so two changes to one order (a
+   * refund racing a rebooking) take turns instead of both giving its places back.
+   */
+  private async lockOrder(trx: Db, site: SalesSite, channel: Channel, orderId: string): Promise<OrdersTable> {
+    const row = await this.d.repo.lockOrder(trx, site.id, channel.id, orderId);
+    if (!row) throw unknownOrder(orderId);
+    return row;
+  }
+
+  /** The tickets of a paid order, or a refusal when a gate has already let one in. */
+  private async unusedTickets(trx: Db, site: SalesSite, orderId: string): Promise<string[]> {
+    const ticketIds = await this.d.repo.ticketIds(trx, orderId);
+    const used = ticketIds.length === 0 ? [] : await this.d.repo.usedTickets(trx, site.id, ticketIds);
+    if (used.length > 0) throw new CloudError('ticket_used', `${used.length} ticket(s) of order ${orderId} already entered the park`);
+    return ticketIds;
+  }
+
+  private announceAfter(fx: WriteEffects, delta: WhitelistDelta, phone: string, text: string, orderId: string): void {
+    fx.after.push(() => this.d.ledger.announce(delta));
+    fx.after.push(() => this.d.sms.send({ to: phone, text, orderId }));
+  }
+}
