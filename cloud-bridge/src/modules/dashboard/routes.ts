@@ -11,7 +11,8 @@ import { dashboardAssets, isDashboardAsset } from './assets.js';
 import { dashboardPage } from './page.js';
 import type { DashboardListener } from './live.js';
 import type { DashboardModel } from './model.js';
-import { DashboardModelSchema, SiteParamSchema } from '../../core/http/schemas.js';
+import { SiteParamSchema } from '../../core/http/schemas.js';
+import { DashboardModelSchema } from './schemas.js';
 
 /** Each dashboard route's refusals (besides 413 and 500). */
 export const DASHBOARD_ROUTE_CODES = {

@@ -7,7 +7,8 @@ import { STAFF_SECURITY, staffAuth as checkStaff, unknownSite } from '../../core
 import type { SiteRegistry } from '../../core/sites.js';
 import { reportToCsv, reportToHtml } from './daily-report.js';
 import type { Reports } from './report-service.js';
-import { DailyReportSchema, ReportListSchema, ReportParamSchema, ReportQuerySchema, SiteParamSchema } from '../../core/http/schemas.js';
+import { SiteParamSchema } from '../../core/http/schemas.js';
+import { DailyReportSchema, ReportListSchema, ReportParamSchema, ReportQuerySchema } from './schemas.js';
 
 /** Each report route's refusals (besides 413 and 500). */
 export const REPORT_ROUTE_CODES = {

@@ -4,19 +4,8 @@ import { bearer } from '../../core/http/staff-auth.js';
 import type { CloudApp } from '../../core/module.js';
 import type { SiteRegistry } from '../../core/sites.js';
 import type { Sales } from './sales.js';
-import {
-  AvailabilityQuerySchema,
-  AvailabilitySchema,
-  CreateOrderSchema,
-  IdempotencyHeaderSchema,
-  OrderCreatedSchema,
-  OrderIdParamSchema,
-  OrderSchema,
-  PaySchema,
-  RebookSchema,
-  RefundedSchema,
-  RefundSchema,
-} from '../../core/http/schemas.js';
+import { IdempotencyHeaderSchema } from '../../core/http/schemas.js';
+import { AvailabilityQuerySchema, AvailabilitySchema, CreateOrderSchema, OrderCreatedSchema, OrderIdParamSchema, OrderSchema, PaySchema, RebookSchema, RefundedSchema, RefundSchema } from './schemas.js';
 import { errorResponses, json, send } from '../../core/http/openapi.js';
 
 const AUTH: RefusalCode[] = ['unknown_api_key'];

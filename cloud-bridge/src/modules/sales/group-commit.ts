@@ -1,7 +1,7 @@
 import type { Channel } from '../../core/catalogue.js';
 import type { Db } from '../../core/db/store.js';
 import type { Reply } from '../../core/http/refusals.js';
-import type { CreateOrderBody } from '../../core/http/schemas.js';
+import type { CreateOrderBody } from './schemas.js';
 import type { Logger } from '../../core/log.js';
 import type { SalesSite } from '../../core/sites.js';
 import { noEffects, type IdempotentWrites, type WriteEffects } from './idempotent-writes.js';

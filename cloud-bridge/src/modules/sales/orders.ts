@@ -6,7 +6,7 @@ import type { Db } from '../../core/db/store.js';
 import { CloudError } from '../../core/errors.js';
 import type { SiteEvents } from '../../core/events.js';
 import { refusalReply, type Reply } from '../../core/http/refusals.js';
-import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from '../../core/http/schemas.js';
+import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { Logger } from '../../core/log.js';
 import type { SmsSender } from '../../core/notify/sms.js';
 import type { TicketLedger } from '../../core/ports.js';

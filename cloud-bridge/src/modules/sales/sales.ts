@@ -1,6 +1,6 @@
 import type { Channel } from '../../core/catalogue.js';
 import type { Reply } from '../../core/http/refusals.js';
-import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from '../../core/http/schemas.js';
+import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { ModuleContext } from '../../core/module.js';
 import type { SmsSender } from '../../core/notify/sms.js';
 import type { CapacityView, TicketLedger } from '../../core/ports.js';

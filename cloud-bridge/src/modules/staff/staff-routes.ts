@@ -6,7 +6,8 @@ import { errorResponses, json, send } from '../../core/http/openapi.js';
 import { STAFF_SECURITY, staffAuth as checkStaff } from '../../core/http/staff-auth.js';
 import type { SiteRegistry } from '../../core/sites.js';
 import type { Staff } from './staff.js';
-import { AuditLogSchema, ChannelParamSchema, ChannelStateSchema, PauseSchema, SiteParamSchema } from '../../core/http/schemas.js';
+import { SiteParamSchema } from '../../core/http/schemas.js';
+import { AuditLogSchema, ChannelParamSchema, ChannelStateSchema, PauseSchema } from './schemas.js';
 
 /** Each staff route's refusals (besides 413 and 500). */
 export const STAFF_ROUTE_CODES = {

@@ -1,0 +1,149 @@
+import { z } from '@hono/zod-openapi';
+import { DateSchema, LevelSchema } from '../../core/http/schemas.js';
+
+/** Request and reply bodies of the channel API (the OpenAPI document is generated from these). */
+
+const date = DateSchema;
+
+export const AvailabilityQuerySchema = z.object({ date });
+
+export const VisitorSchema = z
+  .object({
+    name: z.string().min(1).max(50).openapi({ example: '张三' }),
+    idNumber: z.string().min(1).max(32).openapi({ description: 'Resident ID number (GB 11643, 18 characters): check digit, province-level region code and a birth date that is real and not in the future are checked (422 invalid_id_number). Stored only as a keyed hash and a masked form.', example: '11010519491231002X' }),
+  })
+  .strict();
+
+export const CreateOrderSchema = z
+  .object({
+    typeId: z.string().min(1).max(64).openapi({ example: 'adult' }),
+    date,
+    slotId: z.string().min(1).max(64).optional().openapi({ example: 's0800' }),
+    entry: z.enum(['early', 'night']).optional().openapi({ description: 'Early-bird or night entry: cheaper, admitted only in that window.' }),
+    contactPhone: z.string().regex(/^1\d{10}$/, 'contactPhone: an 11-digit mainland mobile number').openapi({ example: '13800138000' }),
+    visitors: z.array(VisitorSchema).min(1).max(50).openapi({ description: 'One per person (real name). A family package takes its size in visitors per ticket.' }),
+  })
+  .strict();
+
+export type CreateOrderBody = z.infer<typeof CreateOrderSchema>;
+
+export const PaySchema = z
+  .object({
+    paymentRef: z.string().min(1).max(100).openapi({ description: "The payment provider's transaction id.", example: 'wxpay-4200001234' }),
+    amountFen: z.number().int().min(0).openapi({ description: 'Amount paid in fen; must equal the order amount.', example: 8000 }),
+  })
+  .strict();
+
+export type PayBody = z.infer<typeof PaySchema>;
+
+export const RefundSchema = z.object({ reason: z.string().min(1).max(64).openapi({ description: "A code from the park's refund reasons.", example: 'weather' }) }).strict();
+
+export type RefundBody = z.infer<typeof RefundSchema>;
+
+export const RebookSchema = z.object({ date, slotId: z.string().min(1).max(64).optional() }).strict();
+
+export type RebookBody = z.infer<typeof RebookSchema>;
+
+const money = z.number().int().min(0);
+
+const seq = z.string().regex(/^\d+$/).openapi({ description: 'The whitelist delta that carries the change to every gate' });
+
+const replayed = z.literal(true).optional().openapi({ description: 'Present on the answer to a retried write: the stored answer of the first' });
+
+const DiscountSchema = z.object({ rule: z.enum(['earlyBird', 'night', 'offSeasonWeekend']), percentOff: z.number().int() }).strict();
+
+const EntryWindowSchema = z.object({ from: z.string(), to: z.string() }).strict();
+
+const PricingSchema = z.object({ unitFen: money, baseFen: money, discounts: z.array(DiscountSchema), entryWindow: EntryWindowSchema.optional() }).strict();
+
+export const AvailabilitySchema = z
+  .object({
+    site: z.string(),
+    channel: z.string(),
+    date: z.string(),
+    open: z.boolean().openapi({ description: 'This channel can sell for the date now (not paused, places left)' }),
+    paused: z.boolean(),
+    capacity: z
+      .object({
+        daily: z.number().int(),
+        sold: z.number().int().openapi({ description: 'Visitors sold for the day, all channels' }),
+        remaining: z.number().int().openapi({ description: 'Visitors this channel may still sell for the day' }),
+        percent: z.number().int(),
+        level: LevelSchema.optional().openapi({ description: "Today only: the park's announced level" }),
+      })
+      .strict(),
+    almostFull: z.boolean().openapi({ description: 'The day is at yellow or above, or this channel has at most 10 % of its day left' }),
+    slots: z.array(
+      z
+        .object({
+          slotId: z.string(),
+          start: z.string(),
+          end: z.string(),
+          quota: z.number().int(),
+          remaining: z.number().int().openapi({ description: 'Visitors this channel may still sell in the slot' }),
+          almostFull: z.boolean().openapi({ description: 'Open (quota > 0) and at most 10 % of its quota (at least 1) left, counting the day limit' }),
+        })
+        .strict(),
+    ),
+    types: z.array(
+      z
+        .object({
+          typeId: z.string(),
+          name: z.string(),
+          persons: z.number().int().openapi({ description: 'Visitors per ticket' }),
+          unitFen: money.optional(),
+          discounts: z.array(DiscountSchema).optional(),
+          available: z.literal(false).optional(),
+          reason: z.string().optional(),
+        })
+        .strict(),
+    ),
+    realName: z
+      .object({ ticketsPerIdPerDay: z.number().int(), bookingHorizonDays: z.number().int(), lastDate: z.string().openapi({ description: 'The last date sold now' }) })
+      .strict(),
+  })
+  .strict()
+  .openapi('Availability');
+
+/** The fields an order has from its creation on (OrderCreated and Order each add theirs). */
+const orderCore = {
+  orderId: z.string(),
+  typeId: z.string(),
+  date: z.string(),
+  slotId: z.string().nullable(),
+  persons: z.number().int().openapi({ description: 'Visitors in the order' }),
+  amountFen: money,
+  pricing: PricingSchema,
+};
+
+export const OrderCreatedSchema = z
+  .object({
+    ...orderCore,
+    status: z.literal('pending'),
+    visitors: z.array(z.object({ name: z.string(), idMasked: z.string() }).strict()),
+    replayed,
+  })
+  .strict()
+  .openapi('OrderCreated');
+
+export const OrderSchema = z
+  .object({
+    ...orderCore,
+    status: z.enum(['pending', 'paid', 'refunded', 'expired']),
+    visitors: z.array(z.object({ name: z.string(), idMasked: z.string(), ticketId: z.string().nullable() }).strict()),
+    tickets: z.array(z.object({ ticketId: z.string(), code: z.string(), persons: z.number().int().openapi({ description: 'Visitors admitted on the ticket' }) }).strict()),
+    paidAt: z.string().nullable(),
+    refundedAt: z.string().nullable(),
+    refundReason: z.string().nullable(),
+    whitelistSeq: seq.optional(),
+    replayed,
+  })
+  .strict()
+  .openapi('Order');
+
+export const RefundedSchema = z
+  .object({ orderId: z.string(), status: z.literal('refunded'), refundFen: money, reason: z.string(), whitelistSeq: seq, replayed })
+  .strict()
+  .openapi('Refunded');
+
+export const OrderIdParamSchema = z.object({ orderId: z.string().min(1).max(64) });
