@@ -1,7 +1,7 @@
 // Builds the staff dashboard's browser code (web/dashboard) into dist/web with esbuild:
 // dashboard.js (one IIFE bundle, ES2017 for older phone browsers), dashboard.css and the page
 // template index.html the server fills in. Run by `npm run build` after `tsc -b` and the
-// type-check of web/ (tsc -p web); the server reads these files (src/dashboard/assets.ts).
+// type-check of web/ (tsc -p web); the server reads these files (src/modules/dashboard/assets.ts).
 import { copyFile, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';

@@ -18,7 +18,8 @@
  *   POST   /sim/wechat/jsapi                         the JSAPI parameters a page got: paySign checked, then paid
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { send, SimError, type CodeBehaviour, type PaymentSimulator } from './simulator.js';
+import { send, SimError } from './http.js';
+import type { CodeBehaviour, PaymentSimulator } from './simulator.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 import { jsapiSignValid } from './wechat/crypto.js';
 import { wapReturnUrl } from './alipay/api.js';

@@ -16,6 +16,7 @@ import { plain, rfc3339, yuan } from './time.js';
 import { handleWechat } from './wechat/api.js';
 import { handleAlipay } from './alipay/api.js';
 import { handleControl } from './control.js';
+import { send, SimError } from './http.js';
 
 /** What a scanned payment code does (set per code through the control API; default `paid`). */
 export type CodeBehaviour = 'paid' | 'password' | 'insufficient' | 'invalid';
@@ -325,20 +326,6 @@ export class PaymentSimulator {
     this.bills.set(token, file);
     return token;
   }
-}
-
-export class SimError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
-  res.writeHead(status, { ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
-  res.end(body);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

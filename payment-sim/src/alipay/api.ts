@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerBody, content, rsa2, rsa2Valid } from './crypto.js';
-import { send, SimError, type PaymentSimulator } from '../simulator.js';
+import { send, SimError } from '../http.js';
+import type { PaymentSimulator } from '../simulator.js';
 import type { Fault } from '../faults.js';
 import { alipayStatus, refundedFen, type Trade } from '../trades.js';
 import { fen, parseTime, plain, yuan } from '../time.js';

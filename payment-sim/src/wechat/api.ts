@@ -7,7 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { merchantSignatureValid, parseAuthorization, platformHeaders } from './crypto.js';
-import { send, type PaymentSimulator } from '../simulator.js';
+import { send } from '../http.js';
+import type { PaymentSimulator } from '../simulator.js';
 import type { Fault } from '../faults.js';
 import { refundedFen, type SimRefund, type Trade, type TradeKind } from '../trades.js';
 import { beijingDate, parseTime, rfc3339 } from '../time.js';
