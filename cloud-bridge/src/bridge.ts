@@ -95,8 +95,10 @@ export interface CloudBridgeOptions {
   demoMode?: boolean;
   /** Replaces the default notifiers (tests). */
   notifier?: StaffNotifier;
-  /** The sales clock (tests: what "today" and "now" are for orders). */
-  salesClock?: () => Date;
+  /** The clock of every module (tests: what "now" is for capacity, reports, ingest…). Default the system clock. */
+  clock?: Clock;
+  /** The clock of sales and staff actions only (tests: what "today" and "now" are for orders); default `clock`. */
+  salesClock?: Clock;
   /** Availability's bound for changes made by other instances, and group commit of orders (sales.ts SalesOptions). */
   salesOptions?: SalesOptions;
   logger?: Logger;
@@ -168,7 +170,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const alerts = new Alerts(store, notifier, events, log);
     const registry = new DeviceRegistry(store);
     const health = (): Promise<BridgeHealth> => bridgeHealth(store, metrics, broker.connections);
-    const ctxFor = (name: string, clock: Clock = systemClock): ModuleContext => ({ store, sites, events, clock, log: moduleLogger(log, name), metrics, publisher: broker.publisher });
+    const ctxFor = (name: string, clock: Clock = opts.clock ?? systemClock): ModuleContext => ({ store, sites, events, clock, log: moduleLogger(log, name), metrics, publisher: broker.publisher });
 
     // ---- modules, in the order their ports need -----------------------------------------
     const capacity = createCapacityModule(ctxFor('capacity'), { alerts });
@@ -191,7 +193,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     });
     const commands = createCommandsModule(ctxFor('commands'));
     // Orders, pauses and their audit log and alerts run on the sales clock (tests move "now" for them).
-    const salesClock = opts.salesClock ?? systemClock;
+    const salesClock = opts.salesClock ?? opts.clock ?? systemClock;
     const salesModule = createSalesModule(ctxFor('sales', salesClock), {
       ledger: whitelist.ledger,
       levels: capacity,

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isStileError } from '@stile/config';
+import { isCloudError } from '../core/errors.js';
 import { startCloudBridge } from '../bridge.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { loadCloudConfig } from '../config.js';
@@ -35,14 +36,14 @@ async function main(): Promise<number> {
   try {
     loaded = loadCloudConfig(values.config);
   } catch (err) {
-    process.stderr.write(`${isStileError(err) ? err.message : String(err)}\n`);
+    process.stderr.write(`${isStileError(err) || isCloudError(err) ? err.message : String(err)}\n`);
     return 2;
   }
   try {
     // Weak keys, public demo keys, an unsigned webhook: refused before any port is opened.
     assertCredentials(loaded.options);
   } catch (err) {
-    process.stderr.write(`${isStileError(err) ? err.message : String(err)}\n`);
+    process.stderr.write(`${isStileError(err) || isCloudError(err) ? err.message : String(err)}\n`);
     return 2;
   }
   let broker: EmbeddedBroker | undefined;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CAPACITY_LEVELS, topics, type AnnounceMessage, type CapacityMessage } from '@stile/config';
+import { CloudError } from './errors.js';
 
 export type Level = (typeof CAPACITY_LEVELS)[number];
 const RANK: Record<Level, number> = { green: 0, yellow: 1, orange: 2, red: 3 };
@@ -157,7 +158,7 @@ export function sellLimit(cfg: CapacityLimits, channelKind: 'online' | 'kiosk'):
 
 export function salesDecision(cfg: CapacityLimits, req: SalesRequest): SalesDecision {
   const { load, channelKind, requestedPersons } = req;
-  if (!Number.isInteger(requestedPersons) || requestedPersons < 1) throw new RangeError(`requestedPersons must be a whole number ≥ 1, got ${requestedPersons}`);
+  if (!Number.isInteger(requestedPersons) || requestedPersons < 1) throw new CloudError('invalid_request', `requestedPersons must be a whole number ≥ 1, got ${requestedPersons}`);
   const t = thresholds(cfg);
   const computed = levelFor(load, cfg);
   const level = req.level !== undefined && RANK[req.level] > RANK[computed] ? req.level : computed;

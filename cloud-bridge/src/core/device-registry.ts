@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { deviceUsername, parseDeviceUsername, type DeviceIdentity, type DeviceKind } from '@stile/config';
 import type { CloudStore } from './db/store.js';
+import { CloudError } from './errors.js';
 
 export interface IssuedCredential {
   username: string;
@@ -47,9 +48,9 @@ export class DeviceRegistry {
 
   /** Issue (or rotate: the old token stops working) a device's credential. */
   async issue(site: string, kind: DeviceKind, device: string): Promise<IssuedCredential> {
-    if (!(await this.store.siteExists(site))) throw new Error(`unknown site "${site}"`);
+    if (!(await this.store.siteExists(site))) throw new CloudError('unknown_site', `unknown site "${site}"`);
     const username = deviceUsername({ kind, site, id: device });
-    if (!parseDeviceUsername(username)) throw new Error(`"${device}": device ids are letters, digits, _ and - (1–64)`);
+    if (!parseDeviceUsername(username)) throw new CloudError('invalid_device_id', `"${device}": device ids are letters, digits, _ and - (1–64)`);
     const token = randomBytes(32).toString('base64url');
     const row = { token_sha256: sha256(token).toString('hex'), created_at: new Date().toISOString(), revoked_at: null };
     await this.store.db

@@ -77,6 +77,10 @@ export const ERROR_CODES = {
     no_ack: 'The gate did not acknowledge a command in time',
     closed: 'cloud-bridge closed before the operation finished',
   },
+  /** The MQTT broker. */
+  broker: {
+    broker_unreachable: 'The MQTT broker could not be reached at start (the message names the URL, without credentials)',
+  },
   /** Devices (gates, kiosks) and their credentials. */
   device: {
     invalid_device_id: 'Device ids are letters, digits, _ and - (1–64)',

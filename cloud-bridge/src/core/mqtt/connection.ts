@@ -1,6 +1,7 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { Publisher } from './publisher.js';
+import { CloudError } from '../errors.js';
 
 /** true: PUBACK now; false: leave the message unacknowledged so the broker redelivers it. */
 export type MessageRoute = (topic: string, payload: Buffer) => Promise<boolean>;
@@ -159,7 +160,7 @@ export async function connectMqtt(opts: MqttOptions, route: MessageRoute): Promi
     const onError = (err: Error): void => {
       client.off('connect', onConnect);
       client.end(true);
-      reject(new Error(`cannot connect to MQTT broker ${redactUrl(opts.url)}: ${err.message}`));
+      reject(new CloudError('broker_unreachable', `cannot connect to MQTT broker ${redactUrl(opts.url)}: ${err.message}`, {}, { cause: err }));
     };
     client.once('connect', onConnect);
     client.once('error', onError);

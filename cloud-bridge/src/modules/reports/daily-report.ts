@@ -6,6 +6,7 @@
  */
 import { isKnownTimeZone, localDateHour } from '@stile/config';
 import { escapeHtml } from '../../core/html.js';
+import { CloudError } from '../../core/errors.js';
 
 export type ReportLang = 'zh-CN' | 'en';
 
@@ -127,7 +128,7 @@ function assertDate(date: string): void {
   const m = DATE_RE.exec(date);
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
   // Round-trip rejects 2024-02-30 and friends, which would otherwise silently yield an empty day.
-  if (!d || d.toISOString().slice(0, 10) !== date) throw new RangeError(`daily report: bad date ${JSON.stringify(date)}, want YYYY-MM-DD`);
+  if (!d || d.toISOString().slice(0, 10) !== date) throw new CloudError('invalid_date', `daily report: bad date ${JSON.stringify(date)}, want YYYY-MM-DD`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ const ratio = (part: number, whole: number): number => (whole > 0 ? part / whole
 export function buildDailyReport(input: ReportInput, now: Date = new Date()): DailyReport {
   assertDate(input.date);
   // Fail fast on a bad zone even for an empty day.
-  if (!isKnownTimeZone(input.timeZone)) throw new RangeError(`daily report: unknown time zone ${JSON.stringify(input.timeZone)}`);
+  if (!isKnownTimeZone(input.timeZone)) throw new CloudError('config_invalid', `daily report: unknown time zone ${JSON.stringify(input.timeZone)}`);
   const onDay = (iso: string): number | null => {
     const l = localDateHour(iso, input.timeZone);
     return l && l.date === input.date ? l.hour : null;
