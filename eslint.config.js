@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     // The demo is its own workspace (@stile/demo): production code never imports it (tests may).
-    files: ['config/src/**', 'gate-agent/src/**', 'hardware-sim/src/**', 'cloud-bridge/src/**'],
+    files: ['config/src/**', 'gate-agent/src/**', 'hardware-sim/src/**', 'cloud-bridge/src/**', 'payment-sim/src/**', 'announcer/src/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_DEMO] }] },
   },
   // cloud-bridge's boundaries (docs/architecture.md, "cloud-bridge"): core imports no module and
@@ -41,7 +41,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_DEMO, { regex: '^\\.\\./\\.\\./(?!\\.\\./core/)', message: MODULE }, { group: ['@stile/cloud-bridge', '@stile/cloud-bridge/*'], message: MODULE }] }] },
   },
   {
-    // The dashboard's browser code: from the server it takes only the model type and the label table.
+    // The browser code (dashboard, entrance screen): from the server it takes only its page's model type and label table.
     files: ['cloud-bridge/web/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -49,7 +49,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'browser code: no Node modules' },
-            { regex: '^\\.\\./(\\.\\./)*src/(?!modules/dashboard/(model|text)\\.js$)', message: 'browser code imports only src/modules/dashboard/model.js and text.js from the server' },
+            { regex: '^\\.\\./(\\.\\./)*src/(?!modules/(dashboard|screen)/(model|text)\\.js$)', message: 'browser code imports only the model.js and text.js of src/modules/dashboard and src/modules/screen from the server' },
           ],
         },
       ],

@@ -26,8 +26,14 @@ import type { CommandOptions, GateAction } from './modules/commands/commands.js'
 import { createCommandsModule } from './modules/commands/module.js';
 import { createDashboardModule, type DashboardModule } from './modules/dashboard/module.js';
 import { createReportsModule } from './modules/reports/module.js';
+import { createScreenModule, type ScreenModule } from './modules/screen/module.js';
 import type { Reports } from './modules/reports/report-service.js';
+import type { PaymentsOptions } from './modules/payments/config.js';
+import { createPaymentsModule } from './modules/payments/module.js';
+import type { Payments } from './modules/payments/payments.js';
 import { createSalesModule } from './modules/sales/module.js';
+import { createSmsModule, type SmsModule } from './modules/sms/module.js';
+import type { SmsSettings } from './modules/sms/settings.js';
 import type { Sales, SalesOptions } from './modules/sales/sales.js';
 import { createStaffModule } from './modules/staff/module.js';
 import type { Staff } from './modules/staff/staff.js';
@@ -87,8 +93,12 @@ export interface CloudBridgeOptions {
   ingestConnections?: number;
   /** Deltas kept per site for changes?since (default 10,000). */
   retainDeltas?: number;
+  /** WeChat Pay / Alipay per site, for provider-mode channels (cloud.yaml `sites[].payments`). */
+  payments?: PaymentsOptions;
   /** Sends check-in codes to visitors; default: the log provider. */
   sms?: SmsSender;
+  /** Texts through Alibaba Cloud / Tencent Cloud SMS (cloud.yaml `sms:`, docs/sms.md); used when `sms` is not given. */
+  smsSettings?: SmsSettings;
   /** Staff alerts (capacity levels, partition conflicts, channel pauses) go to the log and, if set, this webhook (signed with secret, ≥ 32 chars). */
   alertWebhook?: { url: string; secret: string };
   /** Accept catalogues that use the public demo API keys (the demo only; cloud.yaml `demo: true`). */
@@ -121,12 +131,18 @@ export interface CloudBridge {
   publishChanges(site: string, changes: WhitelistChange[]): Promise<WhitelistDelta>;
   /** Orders and availability (sites with `sales`). */
   sales: Sales;
+  /** Provider payments: attempts, notifications, refunds, the sweep. */
+  payments: Payments;
+  /** The SMS provider module, when `smsSettings` is given (sender, sms_messages). */
+  smsModule?: SmsModule;
   /** Channel pauses and the audit log. */
   staff: Staff;
   reports: Reports;
   capacity: CapacityModule;
   /** The staff dashboard's model and live stream. */
   dashboard: DashboardModule;
+  /** The public entrance screen's model (its page and stream are routes). */
+  screen: ScreenModule;
   sendCommand(site: string, gate: string, action: GateAction, opts: CommandOptions): Promise<GateCommand>;
   waitForAck(cmdId: string, timeoutMs?: number): Promise<CommandAck>;
   close(): Promise<void>;
@@ -175,6 +191,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     // ---- modules, in the order their ports need -----------------------------------------
     const capacity = createCapacityModule(ctxFor('capacity'), { alerts });
     const dashboard = createDashboardModule(ctxFor('dashboard'), { capacity, health: async () => healthProblems(await health()) });
+    const screen = createScreenModule(ctxFor('screen'), { capacity });
     const whitelist = createWhitelistModule(ctxFor('whitelist'), {
       gateAuth: gateAuthWith(registry),
       ticketTypes: (site) => {
@@ -194,16 +211,29 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const commands = createCommandsModule(ctxFor('commands'));
     // Orders, pauses and their audit log and alerts run on the sales clock (tests move "now" for them).
     const salesClock = opts.salesClock ?? opts.clock ?? systemClock;
+    const smsModule = opts.smsSettings && !opts.sms ? createSmsModule(ctxFor('sms'), { settings: opts.smsSettings }) : undefined;
     const salesModule = createSalesModule(ctxFor('sales', salesClock), {
       ledger: whitelist.ledger,
       levels: capacity,
-      sms: opts.sms ?? new LogSmsSender(log),
+      sms: opts.sms ?? smsModule?.sender ?? new LogSmsSender(log),
       ...(opts.salesOptions ? { options: opts.salesOptions } : {}),
+    });
+    // Provider payments confirm orders through sales' port; they post notifications to this
+    // instance's public URL (known once the listener is bound, when none is configured).
+    let boundPort = 0;
+    const notifyBase = (): string => (opts.payments?.notifyBaseUrl ?? opts.publicUrl ?? `http://${!opts.httpHost || opts.httpHost === '0.0.0.0' ? '127.0.0.1' : opts.httpHost}:${boundPort}`).replace(/\/+$/, '');
+    const paymentsModule = createPaymentsModule(ctxFor('payments', salesClock), {
+      orders: salesModule.sales.orderPayments,
+      alerts,
+      sites: opts.payments?.sites ?? {},
+      notifyUrl: (p) => `${notifyBase()}/v1/payments/${p}/notify`,
+      providerClock: opts.clock ?? systemClock,
+      ...(opts.payments?.sweepEveryMs !== undefined ? { sweepEveryMs: opts.payments.sweepEveryMs } : {}),
     });
     const staffModule = createStaffModule(ctxFor('staff', salesClock), { alerts });
     const reportsModule = createReportsModule(ctxFor('reports'));
     // Started in this order, stopped in reverse (the dashboard listens before capacity's first recount).
-    const modules: CloudModule[] = [whitelist, sync, commands, dashboard, capacity, salesModule, staffModule, reportsModule];
+    const modules: CloudModule[] = [whitelist, sync, commands, dashboard, screen, capacity, salesModule, paymentsModule, staffModule, reportsModule, ...(smsModule ? [smsModule] : [])];
 
     gate.wire(modules);
     await broker.connectIngest(gate.route);
@@ -217,6 +247,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const serverFor = (serve: 'all' | 'public' | 'gate'): Server => createServer(getRequestListener(createCloudApp({ ...appOpts, serve }).fetch));
     const separateGates = opts.gateHttpPort !== undefined;
     const httpPort = await listen(serverFor(separateGates ? 'public' : 'all'), opts.httpPort, opts.httpHost, cleanups);
+    boundPort = httpPort;
     const gateHttpPort = separateGates ? await listen(serverFor('gate'), opts.gateHttpPort!, opts.gateHttpHost ?? opts.httpHost, cleanups) : undefined;
     log.info({ httpPort, gateHttpPort, mqtt: redactUrl(opts.mqttUrl), dialect: store.dialect, sites: sites.ids, unknownGates }, 'cloud-bridge started');
 
@@ -231,10 +262,13 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       sync: sync.repository,
       publishChanges: (site, changes) => whitelist.publishChanges(site, changes),
       sales: salesModule.sales,
+      payments: paymentsModule.payments,
+      ...(smsModule ? { smsModule } : {}),
       staff: staffModule.staff,
       reports: reportsModule.reports,
       capacity,
       dashboard,
+      screen,
       sendCommand: (site, gate, action, o) => commands.sendCommand(site, gate, action, o),
       waitForAck: (cmdId, timeoutMs) => commands.waitForAck(cmdId, timeoutMs),
       close: closeAll,

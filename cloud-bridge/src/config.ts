@@ -6,6 +6,8 @@ import { catalogueIssues, parseCatalogue } from './core/catalogue.js';
 import { MIN_ID_HASH_KEY } from './credential-checks.js';
 import { MIN_WEBHOOK_SECRET } from './core/notify/webhook.js';
 import type { SiteConfig } from './core/sites.js';
+import { keyFiles, SitePaymentsSchema, sitePaymentsFromConfig, type SitePayments } from './modules/payments/config.js';
+import { loadSmsSettings, SmsConfigSchema, type SmsSettings } from './modules/sms/settings.js';
 
 const SiteSchema = z
   .object({
@@ -40,6 +42,8 @@ const SiteSchema = z
       .refine((x) => (x.catalogue === undefined) !== (x.catalogueFile === undefined), { message: 'give exactly one of catalogue, catalogueFile' })
       .refine((x) => (x.idHashKey === undefined) !== (x.idHashKeyFile === undefined), { message: 'give exactly one of idHashKey, idHashKeyFile' })
       .optional(),
+    /** WeChat Pay / Alipay for the site's provider-mode channels: ids and key files (never the keys themselves). */
+    payments: SitePaymentsSchema.optional(),
   })
   .strict();
 
@@ -88,6 +92,11 @@ export const CloudConfigSchema = z
       })
       .strict()
       .optional(),
+    /** Provider payments: where the providers post notifications (default http.publicUrl), the sweep's period. */
+    payments: z
+      .object({ notifyBaseUrl: z.string().url().optional(), sweepEveryMs: z.number().int().min(100).max(600_000).optional() })
+      .strict()
+      .optional(),
     /** Demo mode: accept the public demo API keys (never in production). */
     demo: z.boolean().default(false),
     sites: z.array(SiteSchema).min(1),
@@ -102,6 +111,8 @@ export const CloudConfigSchema = z
       })
       .strict()
       .optional(),
+    /** Texts to visitors: the log (default), Alibaba Cloud SMS or Tencent Cloud SMS, with per-site sign names and templates (docs/sms.md). */
+    sms: SmsConfigSchema.optional(),
   })
   .strict();
 export type CloudConfig = z.infer<typeof CloudConfigSchema>;
@@ -174,6 +185,22 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
     const site = SiteSchema.safeParse(r);
     return site.success ? loadSite(issues, i, site.data) : undefined;
   });
+  // The SMS keys and token are read from their files (or the environment) here, so a missing one is named with the rest.
+  const rawSms = raw !== null && typeof raw === 'object' && 'sms' in raw ? SmsConfigSchema.safeParse(raw.sms) : undefined;
+  let smsSettings: SmsSettings | undefined;
+  if (rawSms?.success) {
+    const siteIds = rawSites.map((r) => (r !== null && typeof r === 'object' && 'id' in r ? String(r.id) : ''));
+    smsSettings = loadSmsSettings(issues, rawSms.data, siteIds, env);
+  }
+  // Payment key files: paths relative to this file, each one readable (its contents are the provider's to check).
+  const payments: Record<string, SitePayments> = {};
+  rawSites.forEach((r, i) => {
+    const site = SiteSchema.safeParse(r);
+    if (!site.success || !site.data.payments) return;
+    const p = sitePaymentsFromConfig(site.data.payments, (f) => issues.resolve(f));
+    for (const k of keyFiles(p)) issues.readText(`sites[${i}].payments.${k.field}`, k.path);
+    payments[site.data.id] = p;
+  });
   issues.throwIfAny();
   const cfg = checked!;
   const abs = (p: string): string => issues.resolve(p, [':memory:']);
@@ -198,6 +225,10 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       sites: sites as SiteConfig[],
       ...(cfg.alerts ? { alertWebhook: { url: cfg.alerts.webhookUrl, secret: cfg.alerts.secret } } : {}),
       ...(cfg.demo ? { demoMode: true } : {}),
+      ...(Object.keys(payments).length > 0 || cfg.payments
+        ? { payments: { sites: payments, ...(cfg.payments?.notifyBaseUrl ? { notifyBaseUrl: cfg.payments.notifyBaseUrl } : {}), ...(cfg.payments?.sweepEveryMs !== undefined ? { sweepEveryMs: cfg.payments.sweepEveryMs } : {}) } }
+        : {}),
+      ...(smsSettings ? { smsSettings } : {}),
     },
     ...(cfg.broker ? { broker: cfg.broker } : {}),
   };

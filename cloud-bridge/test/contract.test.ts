@@ -8,13 +8,18 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PaymentSimulator } from '@stile/payment-sim';
 import type { CloudBridge } from '../src/bridge.js';
 import { parseCatalogue, sha256Hex } from '../src/core/catalogue.js';
 import { documentedCodes } from '../src/core/http/openapi.js';
 import { REFUSAL_CODES } from '../src/core/http/refusals.js';
+import type { SitePayments } from '../src/modules/payments/config.js';
 import { idNumber, testBridge, testDb, testSite, uniqueId, type TestDb } from './helpers.js';
 
-const KEYS = { web: 'contract-web-key-0123456789', kiosk: 'contract-kiosk-key-0123456789', small: 'contract-small-key-0123456789', smallKiosk: 'contract-small-kiosk-0123456789' };
+const KEYS = { web: 'contract-web-key-0123456789', kiosk: 'contract-kiosk-key-0123456789', small: 'contract-small-key-0123456789', smallKiosk: 'contract-small-kiosk-0123456789', booking: 'contract-booking-key-0123456789' };
 const STAFF = 'contract-staff-token';
 /** The sales clock: 10:00 on 1 March 2027 in Shanghai; DAY is a Wednesday nine days later. */
 const NOW = new Date('2027-03-01T10:00:00+08:00');
@@ -28,7 +33,7 @@ interface Answer {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-function catalogue(keys: { online: string; kiosk: string }) {
+function catalogue(keys: { online: string; kiosk: string; booking?: string }) {
   return parseCatalogue({
     ticketTypes: [
       { id: 'adult', name: 'Adult', priceFen: 8000 },
@@ -44,6 +49,8 @@ function catalogue(keys: { online: string; kiosk: string }) {
     channels: [
       { id: 'web', kind: 'online', apiKeySha256: sha256Hex(keys.online) },
       { id: 'kiosk', kind: 'kiosk', apiKeySha256: sha256Hex(keys.kiosk) },
+      // The park's own booking page: paid through WeChat Pay (the payment simulator).
+      ...(keys.booking ? [{ id: 'booking', kind: 'online', apiKeySha256: sha256Hex(keys.booking), payment: 'provider' }] : []),
     ],
     refundReasons: [{ code: 'weather', label: 'Weather' }],
     realName: { ticketsPerIdPerDay: 1, bookingHorizonDays: 30 },
@@ -57,6 +64,8 @@ describe('the OpenAPI document is the contract of every route', () => {
   let doc: Doc;
   let site: string;
   let small: string;
+  let sim: PaymentSimulator;
+  let simDir: string;
   const ajv = new Ajv({ strict: false, allErrors: true });
   const validators = new Map<string, ValidateFunction>();
   /** "METHOD path status" of every answer checked. */
@@ -70,14 +79,22 @@ describe('the OpenAPI document is the contract of every route', () => {
     small = b.config.id;
     const staffTokenSha256 = createHash('sha256').update(STAFF).digest('hex');
     const idHashKey = 'contract-id-hash-key-0123456789abcdef';
+    simDir = mkdtempSync(join(tmpdir(), 'stile-contract-paysim-'));
+    sim = new PaymentSimulator({ stateDir: simDir });
+    await sim.listen();
+    const w = (sim.merchantConfig() as { wechat: NonNullable<SitePayments['wechat']> & { baseUrl: string } }).wechat;
     bridge = await testBridge(
       db,
       [
-        { ...a.config, sales: { catalogue: catalogue({ online: KEYS.web, kiosk: KEYS.kiosk }), capacity: { daily: 5000, yellow: 0.7, orange: 0.85 }, idHashKey, staffTokenSha256 } },
+        { ...a.config, sales: { catalogue: catalogue({ online: KEYS.web, kiosk: KEYS.kiosk, booking: KEYS.booking }), capacity: { daily: 5000, yellow: 0.7, orange: 0.85 }, idHashKey, staffTokenSha256 } },
         // Small: online may sell 7 of 10 (3 kept for the kiosk), for the day's capacity codes.
         { ...b.config, sales: { catalogue: catalogue({ online: KEYS.small, kiosk: KEYS.smallKiosk }), capacity: { daily: 10, yellow: 0.5, orange: 0.95, red: 1, kioskReserve: 3 }, idHashKey, staffTokenSha256 } },
       ],
-      { salesClock: () => NOW },
+      {
+        salesClock: () => NOW,
+        // WeChat Pay only (Alipay answers provider_not_configured); a short deadline for payment_timeout.
+        payments: { sites: { [a.config.id]: { wechat: { mchid: w.mchid, appid: w.appid, merchantSerial: w.merchantSerial, merchantPrivateKeyPath: w.merchantPrivateKeyPath, apiV3KeyPath: w.apiV3KeyPath, platformKeys: w.platformKeys, baseUrl: w.baseUrl, timeoutMs: 500 } } }, sweepEveryMs: 3_600_000 },
+      },
     );
     base = `http://127.0.0.1:${bridge.httpPort}`;
     doc = (await (await fetch(`${base}/openapi.json`)).json()) as Doc;
@@ -85,6 +102,8 @@ describe('the OpenAPI document is the contract of every route', () => {
   afterAll(async () => {
     await bridge?.close();
     await db?.cleanup();
+    await sim?.close();
+    if (simDir) rmSync(simDir, { recursive: true, force: true });
   });
 
   /** Call a route (path with values), validate the answer against `template`'s document entry. */
@@ -243,6 +262,43 @@ describe('the OpenAPI document is the contract of every route', () => {
     expect((await call('POST', act('pay'), `/v1/channel/orders/${late.body.orderId}/pay`, { key: KEYS.web, body: { paymentRef: 'l', amountFen: 8000 }, idem: true })).body.error).toBe('order_expired');
   });
 
+  it('payments (provider-mode channels): created, read, and their refusals; …/pay refused for them', async () => {
+    const PAYMENTS = act('payments');
+    const PAYMENT = act('payment');
+    const o = await call('POST', ORDERS, ORDERS, { key: KEYS.booking, body: order({}, 300), idem: true });
+    const id = o.body.orderId as string;
+    const at = (a: string, order = id) => `/v1/channel/orders/${order}/${a}`;
+    const qr = await call('POST', PAYMENTS, at('payments'), { key: KEYS.booking, body: { provider: 'wechat', method: 'qr' } });
+    expect(qr.body).toMatchObject({ state: 'pending', orderStatus: 'pending' });
+    expect((await call('GET', PAYMENT, at('payment'), { key: KEYS.booking })).body.payments).toHaveLength(1);
+    expect((await call('POST', act('pay'), at('pay'), { key: KEYS.booking, body: { paymentRef: 'claim', amountFen: 8000 }, idem: true })).body.error).toBe('payment_by_provider');
+    const refused = async (path: string, body: unknown, code: string, key = KEYS.booking) => expect((await call('POST', PAYMENTS, path, { key, body })).body.error).toBe(code);
+    await refused(at('payments'), { provider: 'alipay', method: 'qr' }, 'provider_not_configured');
+    await refused(at('payments'), { provider: 'wechat', method: 'code' }, 'invalid_request');
+    await refused(at('payments'), { provider: 'paypal', method: 'qr' }, 'invalid_request');
+    await refused(at('payments'), { provider: 'wechat', method: 'qr' }, 'unknown_api_key', 'nope');
+    await refused(at('payments', 'ONOPE'), { provider: 'wechat', method: 'qr' }, 'unknown_order');
+    await refused(at('payments'), { provider: 'wechat', method: 'qr' }, 'payment_by_partner', KEYS.web);
+    sim.faults.add({ kind: '5xx', provider: 'wechat', match: 'jsapi', remaining: 1 });
+    await refused(at('payments'), { provider: 'wechat', method: 'in_app', openid: 'o1' }, 'payment_unavailable');
+    sim.faults.add({ kind: 'timeout', provider: 'wechat', match: 'jsapi', remaining: 1, hangMs: 1500 });
+    await refused(at('payments'), { provider: 'wechat', method: 'in_app', openid: 'o1' }, 'payment_timeout');
+    sim.codes.set('134567890123400001', 'insufficient');
+    expect((await call('POST', PAYMENTS, at('payments'), { key: KEYS.booking, body: { provider: 'wechat', method: 'code', authCode: '134567890123400001' } })).body).toMatchObject({ state: 'failed', failure: {} });
+    expect((await call('GET', PAYMENT, at('payment', 'ONOPE'), { key: KEYS.booking })).body.error).toBe('unknown_order');
+    expect((await call('GET', PAYMENT, at('payment'), { key: KEYS.web })).body.error).toBe('payment_by_partner');
+    // Paid at the provider: the order is paid (found by the query), and a second payment is refused.
+    const t = sim.trade('wechat', qr.body.outTradeNo as string)!;
+    sim.pay(t);
+    expect((await call('GET', PAYMENT, at('payment'), { key: KEYS.booking })).body.orderStatus).toBe('paid');
+    await refused(at('payments'), { provider: 'wechat', method: 'qr' }, 'already_paid');
+    expect((await call('POST', act('refund'), at('refund'), { key: KEYS.booking, body: { reason: 'weather' }, idem: true })).body).toMatchObject({ status: 'refunded', refundState: 'requested' });
+    await refused(at('payments'), { provider: 'wechat', method: 'qr' }, 'not_payable');
+    const late = await call('POST', ORDERS, ORDERS, { key: KEYS.booking, body: order({}, 301), idem: true });
+    await bridge.store.db.updateTable('orders').set({ status: 'expired' }).where('order_id', '=', late.body.orderId).execute();
+    await refused(at('payments', late.body.orderId), { provider: 'wechat', method: 'qr' }, 'order_expired');
+  });
+
   it('staff routes: answers and refusals, 401 bodies as documented', async () => {
     const s = (rest: string) => `/v1/staff/sites/${site}${rest}`;
     const PAUSE = '/v1/staff/sites/{site}/channels/{channel}/pause';
@@ -268,6 +324,16 @@ describe('the OpenAPI document is the contract of every route', () => {
     expect((await call('GET', REPORT, s(`/reports/${DAY}?format=html`), { key: STAFF })).type).toBe('text/html');
     expect((await call('GET', REPORT, s('/reports/2027-02-30'), { key: STAFF })).body.error).toBe('invalid_date');
     expect((await call('GET', REPORT, s(`/reports/${DAY}?format=xml`), { key: STAFF })).body.error).toBe('invalid_request');
+  });
+
+  it('the entrance screen: its model and stream, public, and an unknown site', async () => {
+    for (const [template, rest] of [
+      ['/screen/{site}/model', 'model'],
+      ['/screen/{site}/stream', 'stream'],
+    ] as const) {
+      expect((await call('GET', template, `/screen/${site}/${rest}`)).status).toBe(200);
+      expect((await call('GET', template, `/screen/nope/${rest}`)).body.error).toBe('unknown_site');
+    }
   });
 
   it('every route of the document was called, with a success and a refusal', () => {

@@ -18,14 +18,19 @@ import {
 } from '@stile/config';
 import { startCloudBridge, startEmbeddedBroker, type CloudBridge, type EmbeddedBroker } from '@stile/cloud-bridge';
 import { gateTicketTypes, type Catalogue } from '@stile/cloud-bridge/catalogue';
+import { PaymentSimulator } from '@stile/payment-sim';
 import { DEMO_API_KEYS, demoCatalogue } from './catalogue.js';
 
 /**
  * The cloud of `npm start`: an in-process Aedes broker on a free loopback port and a
  * cloud-bridge on SQLite in the demo folder, for one site with its gates, selling through the
  * channel API (demo catalogue, a small daily capacity so the park fills in about a minute).
- * Nothing outside the process is needed. Shaped like park.ts's DemoCloud (start.ts wires
- * the two).
+ * The WeChat channel and the kiosk take their money through WeChat Pay / Alipay — the payment
+ * simulator (`@stile/payment-sim`, in process, keys in the demo folder): a visitor scans the QR
+ * code and pays, or the kiosk scans the visitor's payment code, and the order is paid when the
+ * provider's signed notification (or its answer to a query) says so. Meituan collects the
+ * money itself and confirms with …/pay. Nothing outside the process is needed. Shaped like
+ * park.ts's DemoCloud (start.ts wires the two).
  *
  * Environment: DEMO_CAPACITY (persons per day, default 60), DEMO_LOG_LEVEL (default warn).
  */
@@ -56,6 +61,7 @@ export interface DemoCloudOptions {
 export function demoCloud(opts: DemoCloudOptions = {}) {
   let broker: EmbeddedBroker | undefined;
   let bridge: CloudBridge | undefined;
+  let paysim: PaymentSimulator | undefined;
   let watcher: MqttClient | undefined;
   let siteId = '';
   let catalogue: Catalogue = demoCatalogue();
@@ -101,6 +107,39 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
     await client.subscribeAsync({ [topics.capacity(siteId)]: { qos: 1 }, [topics.announce(siteId)]: { qos: 1 } });
   }
 
+  /**
+   * A visitor pays through the provider, as on the park's booking page or at its kiosk: a QR code
+   * scanned and paid at the simulated WeChat Pay / Alipay, or the visitor's payment code scanned
+   * by the kiosk. The order is paid when the provider's verified notification (or its answer to
+   * the poll's query) says so; then the tickets are in the whitelist delta at the cloud's head.
+   */
+  async function payThroughSimulator(base: string, key: string, orderId: string, method: 'qr' | 'code', n: number) {
+    const call = async (path: string, body?: unknown) => {
+      const res = await fetch(`${base}${path}`, { method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const provider = n % 2 === 0 ? 'wechat' : 'alipay';
+    const authCode = `${provider === 'wechat' ? '13' : '28'}${String(Date.now()).slice(-8)}${String(n).padStart(8, '0')}`;
+    const p = await call(`/v1/channel/orders/${orderId}/payments`, method === 'qr' ? { provider, method } : { provider, method, authCode, deviceId: 'kiosk-1' });
+    if (p.status !== 200) return { ok: false as const, error: String(p.body.error ?? p.status), message: String(p.body.message ?? '') };
+    if (method === 'qr') {
+      // The visitor scans the code and confirms in the provider's app.
+      const paid = await fetch(`${paysim!.baseUrl}/sim/trades/${provider}/${String(p.body.outTradeNo)}/pay`, { method: 'POST' });
+      if (paid.status !== 200) return { ok: false as const, error: 'not_paid', message: await paid.text() };
+    }
+    // The page (or the kiosk) polls the payment state, which also asks the provider.
+    const until = Date.now() + 5000;
+    for (;;) {
+      const s = await call(`/v1/channel/orders/${orderId}/payment`);
+      if (s.body.orderStatus === 'paid') break;
+      if (Date.now() > until) return { ok: false as const, error: 'not_paid', message: `the provider did not confirm order ${orderId}` };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const order = await call(`/v1/channel/orders/${orderId}`);
+    const seq = BigInt((await bridge!.whitelist.headSeq(siteId)) ?? 0);
+    return { ok: true as const, tickets: (order.body.tickets as { ticketId: string; persons: number }[]) ?? [], seq };
+  }
+
   return {
     async start(dir: string, site: { id: string; gates: string[]; idHashKey: string; offlineKeys?: PublicKeyConfig[] }) {
       siteId = site.id;
@@ -109,6 +148,14 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       const now = new Date();
       const nightDemo = openSlot(catalogue, now) === undefined;
       if (nightDemo) catalogue = { ...catalogue, slots: [] };
+      // The park's own channels (WeChat, kiosk) are paid through the providers; Meituan confirms itself.
+      catalogue = { ...catalogue, channels: catalogue.channels.map((c) => (c.id === 'meituan' ? c : { ...c, payment: 'provider' as const })) };
+      paysim = new PaymentSimulator({ stateDir: join(dir, 'paysim') });
+      await paysim.listen();
+      const pay = paysim.merchantConfig() as {
+        wechat: { mchid: string; appid: string; merchantSerial: string; merchantPrivateKeyPath: string; apiV3KeyPath: string; platformKeys: { path: string; serial?: string }[]; baseUrl: string };
+        alipay: { appId: string; appPrivateKeyPath: string; alipayPublicKeyPath: string; gatewayUrl: string; billHosts: string[] };
+      };
       const staffToken = randomBytes(16).toString('hex');
       const metricsToken = randomBytes(16).toString('hex');
       // Every client of the broker logs in: gates and the screen with credentials from the
@@ -136,6 +183,14 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
             },
           },
         ],
+        payments: {
+          sites: {
+            [site.id]: {
+              wechat: { mchid: pay.wechat.mchid, appid: pay.wechat.appid, merchantSerial: pay.wechat.merchantSerial, merchantPrivateKeyPath: pay.wechat.merchantPrivateKeyPath, apiV3KeyPath: pay.wechat.apiV3KeyPath, platformKeys: pay.wechat.platformKeys, baseUrl: pay.wechat.baseUrl },
+              alipay: { appId: pay.alipay.appId, appPrivateKeyPath: pay.alipay.appPrivateKeyPath, alipayPublicKeyPath: pay.alipay.alipayPublicKeyPath, gatewayUrl: pay.alipay.gatewayUrl, billHosts: pay.alipay.billHosts },
+            },
+          },
+        },
         sharedGroup: 'stile-demo',
         demoMode: true, // the demo catalogue sells with the public DEMO_API_KEYS
         clientId: 'stile-demo-cloud',
@@ -151,6 +206,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       const describe = [
         `cloud: embedded MQTT broker ${mqttUrl}, cloud-bridge on ${join(dir, 'cloud.db')}, daily capacity ${daily} persons${nightDemo ? ' (outside the time slots: day tickets)' : ''}`,
         `channel API: ${base}/docs   (demo keys: ${Object.entries(DEMO_API_KEYS).map(([c, k]) => `${c} ${k}`).join(', ')})`,
+        `payments: WeChat Pay and Alipay simulator ${paysim.baseUrl} (wechat and kiosk pay through it, meituan confirms itself; trades: ${paysim.baseUrl}/sim/trades)`,
         `metrics: curl -H 'Authorization: Bearer ${metricsToken}' ${base}/metrics`,
         '',
         `  dashboard: ${dashboard}`,
@@ -169,6 +225,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
           baseUrl: base,
           timeZone: catalogue.timeZone,
           keys: { wechat: DEMO_API_KEYS.wechat, meituan: DEMO_API_KEYS.meituan, kiosk: DEMO_API_KEYS.kiosk },
+          payByProvider: (channel: string, orderId: string, n: number) => (channel === 'meituan' ? undefined : payThroughSimulator(base, DEMO_API_KEYS[channel as keyof typeof DEMO_API_KEYS], orderId, channel === 'kiosk' ? 'code' : 'qr', n)),
           /** The date and slot a visitor arriving now buys (no slot: the catalogue sells day tickets). */
           today: () => {
             const at = new Date();
@@ -203,18 +260,21 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         byChannel.set(o.channel, c);
       }
       const persons = paid.reduce((s, o) => s + Number(o.persons), 0);
+      const trades = [...(paysim?.trades.values() ?? [])].filter((t) => t.transactionId !== undefined);
+      const viaProviders = trades.length > 0 ? `; ${trades.length} paid through the providers (${trades.filter((t) => t.provider === 'wechat').length} WeChat Pay, ${trades.filter((t) => t.provider === 'alipay').length} Alipay)` : '';
       const channels = [...byChannel].map(([c, v]) => `${c} ${v.orders}`).join(', ');
       const model = await bridge.dashboard.model(siteId);
       const cap = model ? `capacity ${model.capacity.level.toUpperCase()} ${model.capacity.load}/${model.capacity.daily} (${model.capacity.percent} %), ${model.capacity.admitted} persons admitted` : 'capacity: -';
       return [
         `cloud received ${stored} entries (${m.received} messages, ${m.duplicates} duplicates), published ${m.deltasPublished} whitelist deltas, ${conflicts} conflicts`,
-        `${cap}; ${paid.length} orders paid (${persons} persons${channels ? `: ${channels}` : ''})`,
+        `${cap}; ${paid.length} orders paid (${persons} persons${channels ? `: ${channels}` : ''})${viaProviders}`,
       ].join('\n');
     },
 
     async close(): Promise<void> {
       await watcher?.endAsync().catch(() => undefined);
       await bridge?.close();
+      await paysim?.close();
       await broker?.close();
     },
   };

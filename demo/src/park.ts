@@ -26,6 +26,12 @@ export interface DemoSales {
   keys: { wechat: string; meituan: string; kiosk: string };
   /** The visit date and (if the park sells slots) the slot a visitor arriving now buys. */
   today(): { date: string; slotId?: string };
+  /**
+   * Channels whose money goes through WeChat Pay / Alipay (the payment simulator): the visitor
+   * pays there and the order is paid when the provider says so. Undefined for a channel that
+   * collects the money itself and confirms with …/pay.
+   */
+  payByProvider?(channel: keyof DemoSales['keys'], orderId: string, n: number): Promise<{ ok: true; tickets: { ticketId: string; persons: number }[]; seq: bigint } | { ok: false; error: string; message: string }> | undefined;
 }
 
 /** A cloud for the demo gates to sync to (start.ts wires in cloud.ts, on cloud-bridge). */
@@ -186,7 +192,7 @@ async function present(g: DemoGate, c: { qr: string } | { idNumber: string; name
 
 type SaleResult = { ok: true; orderId: string; tickets: { ticketId: string; persons: number }[]; seq: bigint; amountFen: number } | { ok: false; error: string; message: string };
 
-/** Buy through the channel API as a sales channel does: create the order (real names), then pay it. */
+/** Buy through the channel API as a sales channel does: create the order (real names), then pay it (the channel confirms, or the visitor pays through the provider). */
 async function buy(sales: DemoSales, channel: keyof DemoSales['keys'], typeId: string, visitors: { name: string; idNumber: string }[], n: number): Promise<SaleResult> {
   const call = async (path: string, body: unknown, idem: string) => {
     const res = await fetch(`${sales.baseUrl}${path}`, {
@@ -202,6 +208,11 @@ async function buy(sales: DemoSales, channel: keyof DemoSales['keys'], typeId: s
   if (created.status !== 201) return { ok: false, error: String(created.body.error ?? created.status), message: String(created.body.message ?? '') };
   const orderId = String(created.body.orderId);
   const amountFen = Number(created.body.amountFen);
+  const viaProvider = sales.payByProvider?.(channel, orderId, n);
+  if (viaProvider) {
+    const r = await viaProvider;
+    return r.ok ? { ok: true, orderId, tickets: r.tickets, seq: r.seq, amountFen } : r;
+  }
   const paid = await call(`/v1/channel/orders/${orderId}/pay`, { paymentRef: `${channel}pay-${run}-${n}`, amountFen }, `demo-${run}-${n}-pay`);
   if (paid.status !== 200) return { ok: false, error: String(paid.body.error ?? paid.status), message: String(paid.body.message ?? '') };
   const tickets = (paid.body.tickets as { ticketId: string; persons: number }[]) ?? [];

@@ -5,3 +5,7 @@ export { FAULT_KINDS, type Fault, type FaultKind } from './faults.js';
 export { WECHAT_RETRY_MS, ALIPAY_RETRY_MS, type Delivery } from './notifier.js';
 export type { Trade, TradeState, TradeKind, Provider, SimRefund } from './trades.js';
 export { tradeView } from './control.js';
+export { SmsSimulator, SIM_SIGN_NAME, DEFAULT_TEMPLATES, type SmsSimOptions, type SimText, type SimTemplate } from './sms/simulator.js';
+export { SMS_FAULT_KINDS, type SmsFault, type SmsFaultKind, type SmsProvider } from './sms/faults.js';
+export type { ReceiptPush } from './sms/receipts.js';
+export { verifyAcs3, verifyTc3, acsCanonicalQuery, type Arrived, type Verdict } from './sms/signatures.js';

@@ -17,6 +17,7 @@ import { handleWechat } from './wechat/api.js';
 import { handleAlipay } from './alipay/api.js';
 import { handleControl } from './control.js';
 import { send, SimError } from './http.js';
+import { SmsSimulator, type SmsSimOptions } from './sms/simulator.js';
 
 /** What a scanned payment code does (set per code through the control API; default `paid`). */
 export type CodeBehaviour = 'paid' | 'password' | 'insufficient' | 'invalid';
@@ -35,6 +36,8 @@ export interface SimulatorOptions extends SimKeyOptions {
   alipayGatewayPath?: string;
   /** How long an Alipay bill_download_url works (default 30 s). */
   billUrlTtlMs?: number;
+  /** The SMS providers' side (Alibaba Cloud SMS, Tencent Cloud SMS): delivery mode, receipt callbacks (sms/simulator.ts). */
+  sms?: SmsSimOptions;
 }
 
 export interface BillFile {
@@ -52,6 +55,8 @@ export class PaymentSimulator {
   readonly faults = new Faults();
   readonly notifier: Notifier;
   readonly bills = new Map<string, BillFile>();
+  /** Alibaba Cloud SMS and Tencent Cloud SMS on the same server (POST / by x-acs-action / X-TC-Action; control under /sim/sms/). */
+  readonly sms: SmsSimulator;
   readonly now: () => Date;
   readonly gatewayPath: string;
   /** The simulator's own URL once listening (http://127.0.0.1:port). */
@@ -64,6 +69,7 @@ export class PaymentSimulator {
     this.keys = loadOrCreateKeys(opts);
     this.now = opts.now ?? (() => new Date());
     this.gatewayPath = opts.alipayGatewayPath ?? '/gateway.do';
+    this.sms = new SmsSimulator(opts.stateDir, this.now, opts.sms);
     this.notifier = new Notifier({ wechat: opts.retryDelaysMs?.wechat ?? WECHAT_RETRY_MS, alipay: opts.retryDelaysMs?.alipay ?? ALIPAY_RETRY_MS }, this.now, opts.notifyAttemptTimeoutMs);
   }
 
@@ -86,6 +92,7 @@ export class PaymentSimulator {
 
   async close(): Promise<void> {
     this.notifier.close();
+    this.sms.close();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const s of this.sockets) s.destroy();
@@ -122,6 +129,7 @@ export class PaymentSimulator {
         alipayPublicKeyPath: k.files.alipayPublicKey,
         billHosts: [new URL(this.baseUrl || 'http://127.0.0.1').host],
       },
+      sms: this.sms.merchantConfig(this.baseUrl),
       control: `${this.baseUrl}/sim/`,
     };
   }
@@ -130,6 +138,7 @@ export class PaymentSimulator {
     try {
       const body = await readBody(req, 1 << 20);
       const url = new URL(req.url ?? '/', 'http://sim');
+      if (this.sms.owns(req, url)) return await this.sms.handle(req, url, body, res);
       if (url.pathname.startsWith('/v3/')) return handleWechat(this, req, url, body, res);
       if (url.pathname === this.gatewayPath || url.pathname === '/downloadBillFile.resource') return handleAlipay(this, req, url, body, res);
       if (url.pathname.startsWith('/sim/') || url.pathname === '/sim') return await handleControl(this, req, url, body, res);

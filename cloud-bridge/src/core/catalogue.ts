@@ -113,6 +113,13 @@ export const ChannelSchema = z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'expected the SHA-256 of the API key as 64 hex digits (store the hash, never the key)')
       .transform((s) => s.toLowerCase()),
+    /**
+     * Who takes the money. `partner` (default): the channel collects it itself (Meituan-style)
+     * and confirms with POST …/pay {paymentRef, amountFen}. `provider`: our own booking page and
+     * kiosk, paid through WeChat Pay / Alipay (modules/payments); the order becomes paid only
+     * from a verified provider notification or query, and …/pay is refused (payment_by_provider).
+     */
+    payment: z.enum(['partner', 'provider']).default('partner'),
   })
   .strict();
 

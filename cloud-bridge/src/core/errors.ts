@@ -9,6 +9,7 @@ export const ERROR_CODES = {
     invalid_request: 'The request does not match the schema (the message names the field)',
     invalid_date: 'A date that is not a calendar date YYYY-MM-DD (2027-02-30, 2027-2-3)',
     payload_too_large: 'The request body is over 64 KiB',
+    too_many_streams: 'This live stream already has as many watchers as it takes (the entrance screen: 50 per site); try again after Retry-After seconds',
   },
   /** Who is calling. */
   auth: {
@@ -54,6 +55,7 @@ export const ERROR_CODES = {
     unknown_refund_reason: "Not one of the park's refund reasons",
     amount_mismatch: 'The amount paid is not the order amount',
     idempotency_key_reused: 'The Idempotency-Key was used for a different request',
+    payment_by_provider: "This channel's orders are paid through WeChat Pay / Alipay (POST …/payments), not confirmed by the channel",
   },
   /**
    * Payment providers (modules/payments: WeChat Pay API v3, Alipay). A provider's answer is
@@ -70,6 +72,24 @@ export const ERROR_CODES = {
     payment_mismatch: 'A verified answer or notification for another merchant, app, order or bill than the one asked about',
     payment_refused: 'The provider refused the request (`providerCode` and `providerMessage` in the details)',
     payment_config: 'A payment key, certificate or APIv3 key file is missing, unreadable or of the wrong kind',
+    payment_by_partner: 'This channel collects payment itself (partner mode): confirm with POST …/pay',
+    provider_not_configured: 'The site has no such payment provider configured (cloud.yaml sites[].payments)',
+  },
+  /**
+   * SMS providers (modules/sms: Alibaba Cloud SMS, Tencent Cloud SMS). A failed or refused
+   * text never fails the sale that asked for it: it is logged and recorded in sms_messages.
+   * `outcome` in the details says whether the provider may have sent it (`unknown`) or surely
+   * did not (`not_sent`); only the latter is ever retried.
+   */
+  sms: {
+    sms_timeout: 'The SMS provider did not answer in time: the text may have been sent, so it is not retried',
+    sms_unavailable: 'The SMS provider could not be reached, answered 5xx, or refused for its own request rate (retried only when it surely did not send)',
+    sms_malformed: 'The SMS provider answered something its protocol does not say (not JSON, missing fields): the text may have been sent',
+    sms_refused: 'The SMS provider refused the text (`providerCode`, `providerMessage`): bad number, sign name or template, its per-phone limit, no balance',
+    sms_auth: "The SMS provider refused our credentials or request signature (key id, secret, clock skew): nothing was sent",
+    sms_throttled: 'Not sent: the phone reached its limit (`limit`: minute, hour, day) or the send queue is full',
+    sms_not_sendable: 'Not sent: no sign name or template for the site and language, the order is not paid, or the number is not a mainland mobile',
+    sms_config: 'An SMS key, secret or token file is missing, unreadable or too short',
   },
   /** Whitelist deltas and gate commands. */
   sync: {

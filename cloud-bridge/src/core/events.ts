@@ -18,6 +18,12 @@ export interface SiteEventMap {
   capacity: { site: string; level: Level; load: TodayLoad; at: Date };
   /** A staff alert was raised and stored (core/alerts.ts; capacity recounts, dashboards show it). */
   alert: StaffAlert;
+  /**
+   * Sales committed the refund of an order paid through a payment provider (channel mode
+   * `provider`): the payments module sends the money back under `outRefundNo` and reports the
+   * refund's state through the OrderPayments port (core/ports.ts).
+   */
+  refund: { site: string; orderId: string; amountFen: number; reason: string; outRefundNo: string };
 }
 
 export type SiteEventName = keyof SiteEventMap;

@@ -88,3 +88,73 @@ export interface CapacityView {
 
 /** The cloud's own health in words for staff: what stops the numbers moving. */
 export type CloudHealth = () => Promise<{ ready: boolean; problems: string[] }>;
+
+/** An order as the payments module sees it (offered by sales through OrderPayments). */
+export interface PayableOrder {
+  site: string;
+  orderId: string;
+  channel: string;
+  /** Who takes the money: the channel itself (`partner`) or WeChat Pay / Alipay through us (`provider`). */
+  mode: 'partner' | 'provider';
+  status: 'pending' | 'paid' | 'refunded' | 'expired';
+  amountFen: number;
+  /** What the visitor sees on the provider's receipt ("Adult ×2 2027-03-10 10:00"), ≤ 127 characters. */
+  description: string;
+  /** The end of the hold: after it the order cannot be paid any more and its places go back. */
+  deadline: Date;
+  /** The provider transaction that paid it (null while unpaid). */
+  paymentRef: string | null;
+  /** A provider-mode refund: requested (committed, not yet accepted by the provider) → processing → succeeded, or failed. */
+  refundState: RefundState | null;
+}
+
+export type RefundState = 'requested' | 'processing' | 'succeeded' | 'failed';
+
+/** Money the provider verifiably took for an order (a verified notification or an active query). */
+export interface ProviderPayment {
+  provider: 'wechat' | 'alipay';
+  transactionId: string;
+  amountFen: number;
+  paidAt?: Date;
+}
+
+/**
+ * What confirmPaid did: `paid` (tickets issued now), `already_paid` (by this very
+ * transaction: a duplicate notification or a query racing it), `expired` (too late: the
+ * places went back), `amount_mismatch` (not the order's amount; nothing changed),
+ * `not_payable` (paid by another transaction, refunded, or no such order).
+ */
+export type ConfirmPaidResult = 'paid' | 'already_paid' | 'expired' | 'amount_mismatch' | 'not_payable';
+
+/** A committed provider-mode refund the provider has not accepted yet. */
+export interface OwedRefund {
+  site: string;
+  orderId: string;
+  outRefundNo: string;
+  amountFen: number;
+  reason: string;
+}
+
+/**
+ * Orders as the payments module needs them (implemented by sales). An order becomes paid only
+ * through confirmPaid, which the payments module calls after a verified notification or an
+ * active query; each method is idempotent and runs its own transaction.
+ */
+export interface OrderPayments {
+  /** The payable view of an order of the site (any channel); undefined when there is none. */
+  payable(site: string, orderId: string): Promise<PayableOrder | undefined>;
+  /**
+   * The provider took the money: pending → paid (tickets, whitelist delta, SMS), or why not.
+   * `record` runs inside the same transaction once the answer is known (the caller stores what
+   * the money bought with it: one commit, nothing half done); if it throws, nothing is changed.
+   */
+  confirmPaid(site: string, orderId: string, payment: ProviderPayment, record?: (db: Db, result: ConfirmPaidResult) => Promise<void>): Promise<ConfirmPaidResult>;
+  /** Pending provider-mode orders whose hold ended before `now` (at most `limit`), oldest first. */
+  overdue(now: Date, limit?: number): Promise<{ site: string; orderId: string }[]>;
+  /** Give the order's places back if it is still unpaid (pending → expired). True when it expired now. */
+  expire(site: string, orderId: string): Promise<boolean>;
+  /** Provider-mode refunds committed but not yet accepted by the provider (also those whose `refund` event was lost in a crash). */
+  refundsOwed(limit?: number): Promise<OwedRefund[]>;
+  /** The provider's word on a refund: the order shows it (processing → succeeded, or failed). Never moves back. */
+  refundUpdate(site: string, orderId: string, outRefundNo: string, state: Exclude<RefundState, 'requested'>): Promise<void>;
+}

@@ -259,6 +259,105 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('order_visitors_id_hash_ix').on('order_visitors').column('id_hash').execute();
     },
   },
+  '0009_payments': {
+    // Orders paid through WeChat Pay / Alipay (modules/payments): the channel's payment mode
+    // kept on each order, the provider-mode refund's state, the payment attempts at the
+    // providers, the notifications already handled, and the refunds sent.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('orders').addColumn('payment_mode', 'text', (c) => c.notNull().defaultTo('partner')).execute();
+      await db.schema.alterTable('orders').addColumn('refund_state', 'text').execute();
+      await db.schema.alterTable('orders').addColumn('refund_no', 'text').execute();
+      await db.schema.createIndex('orders_mode_status_ix').on('orders').columns(['payment_mode', 'status', 'created_at']).execute();
+      await db.schema
+        .createTable('payments')
+        .addColumn('out_trade_no', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('amount_fen', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('code_url', 'text')
+        .addColumn('auth_code_hash', 'text')
+        .addColumn('transaction_id', 'text')
+        .addColumn('paid_fen', 'integer')
+        .addColumn('paid_at', 'text')
+        .addColumn('outcome', 'text')
+        .addColumn('failure', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('closed_at', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('payments_order_ix').on('payments').columns(['site', 'order_id']).execute();
+      await db.schema.createIndex('payments_state_ix').on('payments').columns(['state', 'outcome']).execute();
+      await db.schema
+        .createTable('payment_notifications')
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('notification_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('out_trade_no', 'text')
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('payment_notifications_pk', ['provider', 'notification_id'])
+        .execute();
+      await db.schema
+        .createTable('payment_refunds')
+        .addColumn('out_refund_no', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('out_trade_no', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('amount_fen', 'integer', (c) => c.notNull())
+        .addColumn('total_fen', 'integer', (c) => c.notNull())
+        .addColumn('cause', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('refund_id', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'text')
+        .addColumn('next_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('succeeded_at', 'text')
+        .execute();
+      await db.schema.createIndex('payment_refunds_order_ix').on('payment_refunds').columns(['site', 'order_id']).execute();
+      await db.schema.createIndex('payment_refunds_state_ix').on('payment_refunds').columns(['state', 'next_at']).execute();
+    },
+  },
+  '0010_sms_messages': {
+    // Texts to visitors through a real SMS provider (modules/sms): one row per message with
+    // its state (queued → sent → delivered | failed; refused and unknown), the provider's
+    // message id the delivery receipts name, and the phone only as a keyed hash and masked.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('sms_messages')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('order_id', 'text')
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('provider_message_id', 'text')
+        .addColumn('phone_hash', 'text', (c) => c.notNull())
+        .addColumn('phone_masked', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('template', 'text', (c) => c.notNull())
+        .addColumn('lang', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text')
+        .addColumn('done_at', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // Per-phone throttling counts a phone's recent texts; staff list a site's newest; receipts find theirs.
+      await db.schema.createIndex('sms_messages_phone_ix').on('sms_messages').columns(['phone_hash', 'created_at']).execute();
+      await db.schema.createIndex('sms_messages_site_ix').on('sms_messages').columns(['site', 'created_at']).execute();
+      await db.schema.createIndex('sms_messages_provider_ix').on('sms_messages').columns(['provider', 'provider_message_id']).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -136,6 +136,12 @@ export interface OrdersTable {
   payment_ref: string | null;
   refunded_at: string | null;
   refund_reason: string | null;
+  /** The channel's payment mode when the order was made: partner (the channel confirms) | provider (WeChat Pay / Alipay through us). */
+  payment_mode: string;
+  /** Provider mode, once refunded: requested → processing → succeeded, or failed. */
+  refund_state: string | null;
+  /** Provider mode: our number of the order's refund (out_refund_no / out_request_no). */
+  refund_no: string | null;
 }
 
 export interface OrderVisitorsTable {
@@ -204,7 +210,104 @@ export interface AlertsTable {
   message_en: string;
 }
 
+/** A payment attempt at a provider (modules/payments): one out_trade_no, one QR / in-app sheet / payment code. */
+export interface PaymentsTable {
+  out_trade_no: string;
+  site: string;
+  order_id: string;
+  /** wechat | alipay */
+  provider: string;
+  /** qr | in_app | code */
+  method: string;
+  amount_fen: number;
+  /** pending → paid (verified) | closed (closed or reversed at the provider) | failed (a refused payment code) */
+  state: string;
+  code_url: string | null;
+  /** Keyed hash of the payment code (a retry of the same scan finds its attempt; the code itself is never stored). */
+  auth_code_hash: string | null;
+  transaction_id: string | null;
+  paid_fen: number | null;
+  paid_at: string | null;
+  /** What the money became: ticketed | late_payment | duplicate | amount_mismatch (the last three refunded). Null until settled. */
+  outcome: string | null;
+  /** The provider's word when it failed (payment-code refusal, close refused…). */
+  failure: string | null;
+  created_at: string;
+  /** The provider's time_expire: the order's hold deadline. */
+  expires_at: string;
+  closed_at: string | null;
+  updated_at: string;
+}
+
+/** Provider notifications handled (dedupe by the provider's notification id). */
+export interface PaymentNotificationsTable {
+  provider: string;
+  notification_id: string;
+  kind: string;
+  out_trade_no: string | null;
+  received_at: string;
+}
+
+/** Money sent back through a provider, until the provider confirms it. */
+export interface PaymentRefundsTable {
+  out_refund_no: string;
+  site: string;
+  order_id: string;
+  out_trade_no: string;
+  provider: string;
+  amount_fen: number;
+  total_fen: number;
+  /** visitor (a refund through sales) | late_payment | duplicate | amount_mismatch (money that bought no ticket) */
+  cause: string;
+  reason: string;
+  /** pending (not yet accepted) → processing → succeeded, or failed (refused: staff act) */
+  state: string;
+  refund_id: string | null;
+  attempts: number;
+  last_error: string | null;
+  /** When the sweep tries (or asks) again. */
+  next_at: string;
+  created_at: string;
+  updated_at: string;
+  succeeded_at: string | null;
+}
+
+/** A text to a visitor through an SMS provider (modules/sms). The phone is never stored in clear. */
+export interface SmsMessagesTable {
+  /** Ours; sent as Alibaba's OutId / Tencent's SessionContext. */
+  id: string;
+  site: string;
+  order_id: string | null;
+  /** aliyun | tencent */
+  provider: string;
+  /** Alibaba BizId / Tencent SerialNo, once the provider took the text. */
+  provider_message_id: string | null;
+  /** HMAC-SHA256 of the 11-digit number under the SMS phone-hash key (hex). */
+  phone_hash: string;
+  /** 138****8000 */
+  phone_masked: string;
+  /** Our template name: checkin, or what the caller named. */
+  kind: string;
+  /** The provider's template code / id. */
+  template: string;
+  lang: string;
+  /** queued → sent → delivered | failed; refused (never sent: throttled, not sendable); unknown (no answer: may have been sent) */
+  state: string;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: Generated<number>;
+  created_at: string;
+  sent_at: string | null;
+  /** When it was delivered or failed (the receipt's time), or refused. */
+  done_at: string | null;
+  updated_at: string;
+}
+
 export interface Database {
+  sms_messages: SmsMessagesTable;
+  payments: PaymentsTable;
+  payment_notifications: PaymentNotificationsTable;
+  payment_refunds: PaymentRefundsTable;
   reports: ReportsTable;
   alerts: AlertsTable;
   orders: OrdersTable;

@@ -29,6 +29,8 @@ export const HTTP_STATUS = {
   not_paid: 409,
   ticket_used: 409,
   price_higher: 409,
+  payment_by_provider: 409,
+  payment_by_partner: 409,
   payload_too_large: 413,
   invalid_id_number: 422,
   duplicate_visitor: 422,
@@ -46,7 +48,12 @@ export const HTTP_STATUS = {
   unknown_refund_reason: 422,
   amount_mismatch: 422,
   idempotency_key_reused: 422,
+  provider_not_configured: 422,
   internal: 500,
+  too_many_streams: 503,
+  payment_refused: 502,
+  payment_unavailable: 503,
+  payment_timeout: 504,
 } as const satisfies Partial<Record<CloudErrorCode, number>>;
 
 /** The codes an HTTP route can answer. */

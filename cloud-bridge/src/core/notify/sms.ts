@@ -6,7 +6,21 @@ export interface SmsMessage {
   to: string;
   text: string;
   orderId: string;
+  /**
+   * For providers that send only approved templates (Alibaba Cloud, Tencent Cloud SMS,
+   * modules/sms): without `template` the message is the check-in code of `orderId`, and the
+   * provider builds its variables from the order; with it, the site's template of that name
+   * is filled with `vars` (e.g. a booking page's verification code). `text` is what the log
+   * provider writes.
+   */
+  site?: string;
+  template?: string;
+  vars?: Record<string, string>;
+  /** The visitor's language: picks the zh-CN or English template (default zh-CN). */
+  lang?: SmsLang;
 }
+
+export type SmsLang = 'zh-CN' | 'en';
 
 /**
  * How check-in codes reach visitors. A real provider (Aliyun SMS, Tencent Cloud SMS…) is a

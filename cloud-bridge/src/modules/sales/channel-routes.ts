@@ -36,7 +36,7 @@ export const CHANNEL_ROUTE_CODES = {
   availability: [...AUTH, 'invalid_request', 'invalid_date', 'date_in_past', 'beyond_booking_horizon'],
   createOrder: [...AUTH, 'invalid_request', 'idempotency_key_reused', ...SELL, 'invalid_id_number', 'duplicate_visitor', 'package_size'],
   getOrder: [...AUTH, 'invalid_request', 'unknown_order'],
-  pay: [...WRITE, 'order_expired', 'already_paid', 'not_payable', 'amount_mismatch'],
+  pay: [...WRITE, 'order_expired', 'already_paid', 'not_payable', 'amount_mismatch', 'payment_by_provider'],
   refund: [...WRITE, 'unknown_refund_reason', 'already_refunded', 'not_paid', 'ticket_used'],
   rebook: [...WRITE, ...SELL, 'already_refunded', 'not_paid', 'ticket_used', 'same_date_and_slot', 'price_higher'],
 } satisfies Record<string, RefusalCode[]>;
@@ -104,7 +104,7 @@ export function channelRoutes(app: CloudApp, sales: Sales, sites: Pick<SiteRegis
       request: { params: OrderIdParamSchema, headers: IdempotencyHeaderSchema, body: { content: { 'application/json': { schema } }, required: true } },
       responses: { 200: json(ok, 'Done'), ...errorResponses(codes) },
     });
-  app.openapi(write('/v1/channel/orders/{orderId}/pay', 'Payment confirmed: issues the tickets (whitelist delta to every gate) and sends the SMS', PaySchema, OrderSchema, CHANNEL_ROUTE_CODES.pay), async (c) =>
+  app.openapi(write('/v1/channel/orders/{orderId}/pay', 'Payment confirmed by a partner channel that collects the money itself: issues the tickets (whitelist delta to every gate) and sends the SMS. Provider-mode channels are refused (payment_by_provider): their orders are paid through …/payments', PaySchema, OrderSchema, CHANNEL_ROUTE_CODES.pay), async (c) =>
     send(c, await sales.pay(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
   );
   app.openapi(write('/v1/channel/orders/{orderId}/refund', 'Refund a paid, unused order with a reason from the park’s list', RefundSchema, RefundedSchema, CHANNEL_ROUTE_CODES.refund), async (c) =>

@@ -9,9 +9,9 @@ import { refusalReply, type Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { Logger } from '../../core/log.js';
 import type { SmsSender } from '../../core/notify/sms.js';
-import type { TicketLedger } from '../../core/ports.js';
-import type { SalesSite } from '../../core/sites.js';
-import type { IdempotentWrites, WriteEffects } from './idempotent-writes.js';
+import type { ConfirmPaidResult, OwedRefund, PayableOrder, ProviderPayment, RefundState, TicketLedger } from '../../core/ports.js';
+import type { SalesSite, SiteRegistry } from '../../core/sites.js';
+import { noEffects, type IdempotentWrites, type WriteEffects } from './idempotent-writes.js';
 import { NO_SLOT, type Places } from './places.js';
 import { priceFor } from './pricing.js';
 import type { SalesRepository } from './repository.js';
@@ -22,9 +22,20 @@ import { issueTickets, maxEntries, smsText } from './tickets.js';
 export const HOLD_MS = 15 * 60_000;
 
 const unknownOrder = (orderId: string): CloudError => new CloudError('unknown_order', `no order ${orderId} on this channel`);
+const providerPaid = (orderId: string): CloudError =>
+  new CloudError('payment_by_provider', `order ${orderId} is paid through WeChat Pay / Alipay: create a payment with POST /v1/channel/orders/${orderId}/payments; it is paid when the provider confirms`);
+
+/** What the visitor sees on the provider's receipt: "Adult ×2 2027-03-10 10:00" (≤ 127 characters). */
+function receiptText(site: SalesSite, o: OrdersTable): string {
+  const type = site.catalogue.ticketTypes.find((t) => t.id === o.type_id);
+  const slot = site.catalogue.slots.find((s) => s.id === o.slot_id);
+  const tickets = type ? Number(o.persons) / type.persons : Number(o.persons);
+  return `${type?.name ?? o.type_id} ×${tickets} ${o.visit_date}${slot ? ` ${slot.start}` : ''}`.slice(0, 127);
+}
 
 export interface OrdersDeps {
   repo: SalesRepository;
+  sites: Pick<SiteRegistry, 'site'>;
   places: Places;
   rules: SaleRules;
   writes: IdempotentWrites;
@@ -86,6 +97,9 @@ export class Orders {
         payment_ref: null,
         refunded_at: null,
         refund_reason: null,
+        payment_mode: channel.payment,
+        refund_state: null,
+        refund_no: null,
       },
       visitors,
     );
@@ -95,24 +109,34 @@ export class Orders {
 
   async pay(site: SalesSite, channel: Channel, key: string, orderId: string, body: PayBody): Promise<Reply> {
     return this.d.writes.run(site, channel, key, { op: 'pay', orderId, body }, async (trx, fx) => {
+      // Money through WeChat Pay / Alipay is confirmed by the provider only, never by a claim.
+      if (channel.payment === 'provider') throw providerPaid(orderId);
       const order = await this.lockOrder(trx, site, channel, orderId);
+      if (order.payment_mode === 'provider') throw providerPaid(orderId);
       if (order.status === 'paid' && order.payment_ref === body.paymentRef) return { status: 200, body: await this.view(order, trx) };
       if (order.status === 'expired') throw new CloudError('order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
       if (order.status !== 'pending') throw new CloudError(order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
       if (body.amountFen !== Number(order.amount_fen)) throw new CloudError('amount_mismatch', `the order costs ${order.amount_fen} fen, the payment says ${body.amountFen}`);
-      const updated = await this.d.repo.markPaid(trx, orderId, this.d.clock().toISOString(), body.paymentRef);
-      if (!updated) throw new CloudError('not_payable', `order ${orderId} changed meanwhile`);
-      const { tickets, snapshot } = await issueTickets(this.d.repo, trx, site, updated);
-      const delta = await this.d.ledger.stageChanges(
-        trx,
-        site.id,
-        snapshot.map((ticket): WhitelistChange => ({ op: 'upsert', ticket })),
-        maxEntries(site, updated, tickets),
-      );
-      this.announceAfter(fx, delta, order.contact_phone, smsText(site, order, tickets), orderId);
-      this.d.log.info({ site: site.id, orderId, tickets: tickets.length, seq: delta.seq }, 'order paid, tickets issued');
-      return { status: 200, body: { ...(await this.view(updated, trx)), whitelistSeq: delta.seq } };
+      const paid = await this.markPaidAndIssue(trx, site, order, body.paymentRef, fx);
+      if (!paid) throw new CloudError('not_payable', `order ${orderId} changed meanwhile`);
+      return { status: 200, body: { ...(await this.view(paid.order, trx)), whitelistSeq: paid.seq } };
     });
+  }
+
+  /** pending → paid: tickets issued, their whitelist delta staged, the delta and the SMS sent after the commit. Undefined when the order is no longer pending. */
+  private async markPaidAndIssue(trx: Db, site: SalesSite, order: OrdersTable, paymentRef: string, fx: WriteEffects): Promise<{ order: OrdersTable; seq: string } | undefined> {
+    const updated = await this.d.repo.markPaid(trx, order.order_id, this.d.clock().toISOString(), paymentRef);
+    if (!updated) return undefined;
+    const { tickets, snapshot } = await issueTickets(this.d.repo, trx, site, updated);
+    const delta = await this.d.ledger.stageChanges(
+      trx,
+      site.id,
+      snapshot.map((ticket): WhitelistChange => ({ op: 'upsert', ticket })),
+      maxEntries(site, updated, tickets),
+    );
+    this.announceAfter(fx, delta, order.contact_phone, smsText(site, order, tickets), order.order_id);
+    this.d.log.info({ site: site.id, orderId: order.order_id, tickets: tickets.length, seq: delta.seq }, 'order paid, tickets issued');
+    return { order: updated, seq: delta.seq };
   }
 
   async refund(site: SalesSite, channel: Channel, key: string, orderId: string, body: RefundBody): Promise<Reply> {
@@ -133,8 +157,19 @@ export class Orders {
         ticketIds.map((ticketId): WhitelistChange => ({ op: 'refund', ticketId })),
       );
       fx.after.push(() => this.d.ledger.announce(delta));
-      this.d.log.info({ site: site.id, orderId, reason: reason.code, seq: delta.seq }, 'order refunded');
-      return { status: 200, body: { orderId, status: 'refunded', refundFen: Number(order.amount_fen), reason: reason.code, whitelistSeq: delta.seq } };
+      // Provider mode: the money goes back through the provider. The refund is recorded here, in
+      // the same transaction (refund_state requested); the payments module sends it after the
+      // commit and reports its state. A lost event is found again (OrderPayments.refundsOwed).
+      let provider: { refundState: 'requested' } | undefined;
+      if (order.payment_mode === 'provider') {
+        const outRefundNo = `${orderId}R`;
+        await this.d.repo.setRefundRequested(trx, orderId, outRefundNo);
+        const event = { site: site.id, orderId, amountFen: Number(order.amount_fen), reason: reason.code, outRefundNo };
+        fx.after.push(() => Promise.resolve(this.d.events.emit('refund', event)));
+        provider = { refundState: 'requested' };
+      }
+      this.d.log.info({ site: site.id, orderId, reason: reason.code, seq: delta.seq, mode: order.payment_mode }, 'order refunded');
+      return { status: 200, body: { orderId, status: 'refunded', refundFen: Number(order.amount_fen), reason: reason.code, whitelistSeq: delta.seq, ...provider } };
     });
   }
 
@@ -214,6 +249,89 @@ export class Orders {
     return expired;
   }
 
+  // ---- provider-mode payment (the OrderPayments port, core/ports.ts) -------------------
+
+  /** The payable view of an order of the site (any channel). */
+  async payable(siteId: string, orderId: string): Promise<PayableOrder | undefined> {
+    const site = this.d.sites.site(siteId);
+    const o = site ? await this.d.repo.orderOfSite(siteId, orderId) : undefined;
+    if (!site || !o) return undefined;
+    return {
+      site: siteId,
+      orderId,
+      channel: o.channel,
+      mode: o.payment_mode === 'provider' ? 'provider' : 'partner',
+      status: o.status as PayableOrder['status'],
+      amountFen: Number(o.amount_fen),
+      description: receiptText(site, o),
+      deadline: new Date(Date.parse(o.created_at) + HOLD_MS),
+      paymentRef: o.payment_ref,
+      refundState: (o.refund_state as RefundState | null) ?? null,
+    };
+  }
+
+  /**
+   * The provider verifiably took `payment` for the order (a verified notification or an active
+   * query, never a claim): pending → paid with tickets, in one transaction, idempotent by the
+   * transaction id. A pending order past its hold is still paid (the money was taken before the
+   * sweep closed it at the provider, and its places are still held); an expired one is not.
+   */
+  async confirmPaid(siteId: string, orderId: string, payment: ProviderPayment, record?: (db: Db, result: ConfirmPaidResult) => Promise<void>): Promise<ConfirmPaidResult> {
+    const site = this.d.sites.site(siteId);
+    const fx = noEffects();
+    const decide = async (trx: Db): Promise<ConfirmPaidResult> => {
+      const order = site ? await this.d.repo.lockOrderOfSite(trx, siteId, orderId) : undefined;
+      if (!site || !order || order.payment_mode !== 'provider') return 'not_payable';
+      if (order.status === 'paid') return order.payment_ref === payment.transactionId ? 'already_paid' : 'not_payable';
+      if (order.status === 'expired') return 'expired';
+      if (order.status !== 'pending') return 'not_payable';
+      if (payment.amountFen !== Number(order.amount_fen)) return 'amount_mismatch';
+      return (await this.markPaidAndIssue(trx, site, order, payment.transactionId, fx)) ? 'paid' : 'not_payable';
+    };
+    const result = await this.d.repo.transaction(async (trx): Promise<ConfirmPaidResult> => {
+      fx.after.length = 0;
+      const r = await decide(trx);
+      await record?.(trx, r);
+      return r;
+    });
+    if (result === 'paid') await this.d.writes.committed(siteId, { status: 200, body: {} }, fx);
+    this.d.log.info({ site: siteId, orderId, provider: payment.provider, transactionId: payment.transactionId, amountFen: payment.amountFen, result }, 'provider payment confirmed');
+    return result;
+  }
+
+  /** Pending provider-mode orders whose hold ended before `now`. */
+  async overdue(now: Date, limit = 200): Promise<{ site: string; orderId: string }[]> {
+    const rows = await this.d.repo.staleHolds(new Date(now.getTime() - HOLD_MS).toISOString(), limit, 'provider');
+    return rows.map((r) => ({ site: r.site, orderId: r.order_id }));
+  }
+
+  /** One unpaid order gives its places back (pending → expired); false when it was not pending. */
+  async expireOne(siteId: string, orderId: string): Promise<boolean> {
+    const row = await this.d.repo.transaction(async (trx) => {
+      const r = await this.d.repo.markExpired(trx, orderId);
+      if (!r) return undefined;
+      if (r.site !== siteId) throw new CloudError('internal', `order ${orderId} is not of site ${siteId}`);
+      await this.d.places.release(trx, r.site, r.visit_date, r.slot_id, Number(r.persons));
+      return r;
+    });
+    if (!row) return false;
+    this.d.soldChanged(siteId, row.visit_date);
+    this.d.events.emit('changed', { site: siteId });
+    this.d.log.info({ site: siteId, orderId }, 'unpaid order expired; its places are for sale again');
+    return true;
+  }
+
+  async refundsOwed(limit = 100): Promise<OwedRefund[]> {
+    const rows = await this.d.repo.refundsRequested(limit);
+    return rows.map((o) => ({ site: o.site, orderId: o.order_id, outRefundNo: o.refund_no ?? `${o.order_id}R`, amountFen: Number(o.amount_fen), reason: o.refund_reason ?? '' }));
+  }
+
+  async refundUpdate(siteId: string, orderId: string, outRefundNo: string, state: Exclude<RefundState, 'requested'>): Promise<void> {
+    // Forward only: requested → processing → succeeded; failed from requested or processing.
+    const from = state === 'processing' ? ['requested'] : ['requested', 'processing'];
+    if (await this.d.repo.setRefundState(siteId, orderId, outRefundNo, state, from)) this.d.events.emit('changed', { site: siteId });
+  }
+
   async get(site: SalesSite, channel: Channel, orderId: string): Promise<Reply> {
     const order = await this.d.repo.order(site.id, channel.id, orderId);
     if (!order) return refusalReply(unknownOrder(orderId));
@@ -241,6 +359,7 @@ export class Orders {
       paidAt: o.paid_at,
       refundedAt: o.refunded_at,
       refundReason: o.refund_reason,
+      ...(o.payment_mode === 'provider' ? { paymentMode: 'provider', refundState: o.refund_state } : {}),
     };
   }
 

@@ -161,6 +161,22 @@ export class SalesRepository {
     return db.selectFrom('orders').selectAll().where('order_id', '=', orderId).where('site', '=', site).where('channel', '=', channel).executeTakeFirst();
   }
 
+  /** The order of a site, whatever its channel (payments: the provider names the order, not the channel). */
+  orderOfSite(site: string, orderId: string, db: Db = this.store.db): Promise<OrdersTable | undefined> {
+    return db.selectFrom('orders').selectAll().where('order_id', '=', orderId).where('site', '=', site).executeTakeFirst();
+  }
+
+  /** lockOrder() for an order of the site on any channel. */
+  lockOrderOfSite(trx: Db, site: string, orderId: string): Promise<OrdersTable | undefined> {
+    return trx
+      .updateTable('orders')
+      .set((eb) => ({ status: eb.ref('status') }))
+      .where('order_id', '=', orderId)
+      .where('site', '=', site)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
   /**
    * The order, locked for the rest of the transaction: a no-op UPDATE takes PostgreSQL's row
    * lock (SQLite has one writer anyway) and returns the row as the previous holder left it.
@@ -191,9 +207,44 @@ export class SalesRepository {
     return trx.updateTable('orders').set({ visit_date: date, slot_id: slotId }).where('order_id', '=', orderId).where('status', '=', 'paid').returningAll().executeTakeFirstOrThrow();
   }
 
-  /** Pending orders created before `cutoff` (at most `limit`). */
-  staleHolds(cutoff: string, limit = 500): Promise<{ order_id: string; site: string }[]> {
-    return this.store.db.selectFrom('orders').select(['order_id', 'site']).where('status', '=', 'pending').where('created_at', '<', cutoff).limit(limit).execute();
+  /**
+   * Pending orders created before `cutoff` (at most `limit`) of one payment mode. Partner-mode
+   * holds are expired by sales' timer; provider-mode ones by the payments sweep, which closes
+   * the order at the provider first.
+   */
+  staleHolds(cutoff: string, limit = 500, mode: 'partner' | 'provider' = 'partner'): Promise<{ order_id: string; site: string }[]> {
+    return this.store.db
+      .selectFrom('orders')
+      .select(['order_id', 'site'])
+      .where('payment_mode', '=', mode)
+      .where('status', '=', 'pending')
+      .where('created_at', '<', cutoff)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /** A provider-mode refund was committed: the provider has yet to take it (refund_state requested). */
+  async setRefundRequested(trx: Db, orderId: string, refundNo: string): Promise<void> {
+    await trx.updateTable('orders').set({ refund_state: 'requested', refund_no: refundNo }).where('order_id', '=', orderId).execute();
+  }
+
+  /** Refunded provider-mode orders whose refund the provider has not accepted yet. */
+  refundsRequested(limit: number): Promise<OrdersTable[]> {
+    return this.store.db.selectFrom('orders').selectAll().where('payment_mode', '=', 'provider').where('status', '=', 'refunded').where('refund_state', '=', 'requested').orderBy('refunded_at').limit(limit).execute();
+  }
+
+  /** Move a provider-mode refund's state forward (from one of `from`); false when it was elsewhere. */
+  async setRefundState(site: string, orderId: string, refundNo: string, state: string, from: string[]): Promise<boolean> {
+    const r = await this.store.db
+      .updateTable('orders')
+      .set({ refund_state: state })
+      .where('order_id', '=', orderId)
+      .where('site', '=', site)
+      .where('refund_no', '=', refundNo)
+      .where('refund_state', 'in', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   /** pending → expired; undefined when it was paid meanwhile. */

@@ -3,7 +3,7 @@ import type { Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { ModuleContext } from '../../core/module.js';
 import type { SmsSender } from '../../core/notify/sms.js';
-import type { CapacityView, TicketLedger } from '../../core/ports.js';
+import type { CapacityView, OrderPayments, TicketLedger } from '../../core/ports.js';
 import type { SalesSite } from '../../core/sites.js';
 import { Availability } from './availability.js';
 import { OrderLanes } from './group-commit.js';
@@ -83,7 +83,7 @@ export class Sales {
     this.availabilityView = new Availability(repo, rules, options.availabilityTtlMs ?? 1000);
     const soldChanged = (site: string, date: string): void => this.availabilityView.soldChanged(site, date);
     this.writes = new IdempotentWrites(repo, ctx.clock, ctx.events, ctx.log, soldChanged);
-    this.orders = new Orders({ repo, places, rules, writes: this.writes, ledger: deps.ledger, sms: deps.sms, clock: ctx.clock, events: ctx.events, log: ctx.log, soldChanged });
+    this.orders = new Orders({ repo, sites: ctx.sites, places, rules, writes: this.writes, ledger: deps.ledger, sms: deps.sms, clock: ctx.clock, events: ctx.events, log: ctx.log, soldChanged });
     const lanes = Math.max(1, options.groupLanes ?? (repo.dialect === 'postgres' ? 4 : 1));
     this.lanes = (options.groupCommit ?? true) ? new OrderLanes(repo, this.writes, this.orders.create, ctx.log, { lanes, maxGroup: Math.max(1, options.maxGroup ?? 32) }) : undefined;
   }
@@ -145,7 +145,23 @@ export class Sales {
     return this.orders.get(site, channel, orderId);
   }
 
-  /** Unpaid orders older than `holdMs` give their places back (status `expired`). Returns how many expired. */
+  /**
+   * The port the payments module confirms provider payments through (core/ports.ts): an order
+   * of a provider-mode channel becomes paid only here, from a verified notification or query.
+   */
+  get orderPayments(): OrderPayments {
+    const o = this.orders;
+    return {
+      payable: (site, orderId) => o.payable(site, orderId),
+      confirmPaid: (site, orderId, payment, record) => o.confirmPaid(site, orderId, payment, record),
+      overdue: (now, limit) => o.overdue(now, limit),
+      expire: (site, orderId) => o.expireOne(site, orderId),
+      refundsOwed: (limit) => o.refundsOwed(limit),
+      refundUpdate: (site, orderId, outRefundNo, state) => o.refundUpdate(site, orderId, outRefundNo, state),
+    };
+  }
+
+  /** Unpaid partner-mode orders older than `holdMs` give their places back (status `expired`); provider-mode ones are the payments sweep's. Returns how many expired. */
   expireHolds(holdMs = HOLD_MS): Promise<number> {
     return this.orders.expireHolds(holdMs);
   }

@@ -48,6 +48,11 @@ const money = z.number().int().min(0);
 
 const seq = z.string().regex(/^\d+$/).openapi({ description: 'The whitelist delta that carries the change to every gate' });
 
+/** A provider-mode refund: committed (requested), accepted by the provider (processing), money back (succeeded), or refused (failed: staff act). */
+export const RefundStateSchema = z
+  .enum(['requested', 'processing', 'succeeded', 'failed'])
+  .openapi({ description: 'Provider mode: the money on its way back — requested (recorded, being sent to the provider), processing (accepted), succeeded (back with the visitor), failed (refused by the provider; park staff are alerted)' });
+
 const replayed = z.literal(true).optional().openapi({ description: 'Present on the answer to a retried write: the stored answer of the first' });
 
 const DiscountSchema = z.object({ rule: z.enum(['earlyBird', 'night', 'offSeasonWeekend']), percentOff: z.number().int() }).strict();
@@ -135,6 +140,8 @@ export const OrderSchema = z
     paidAt: z.string().nullable(),
     refundedAt: z.string().nullable(),
     refundReason: z.string().nullable(),
+    paymentMode: z.literal('provider').optional().openapi({ description: 'Present when the order is paid through WeChat Pay / Alipay (a provider-mode channel): see …/payments' }),
+    refundState: RefundStateSchema.nullable().optional(),
     whitelistSeq: seq.optional(),
     replayed,
   })
@@ -142,7 +149,7 @@ export const OrderSchema = z
   .openapi('Order');
 
 export const RefundedSchema = z
-  .object({ orderId: z.string(), status: z.literal('refunded'), refundFen: money, reason: z.string(), whitelistSeq: seq, replayed })
+  .object({ orderId: z.string(), status: z.literal('refunded'), refundFen: money, reason: z.string(), whitelistSeq: seq, refundState: RefundStateSchema.optional(), replayed })
   .strict()
   .openapi('Refunded');
 

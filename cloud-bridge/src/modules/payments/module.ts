@@ -1,0 +1,65 @@
+import type { Alerts } from '../../core/alerts.js';
+import type { Clock } from '../../core/clock.js';
+import type { CloudModule, ModuleContext } from '../../core/module.js';
+import type { OrderPayments } from '../../core/ports.js';
+import { ProviderSet, type SitePayments } from './config.js';
+import { Payments } from './payments.js';
+import type { ProviderId } from './provider.js';
+import { paymentRoutes } from './routes.js';
+
+/** How often the sweep runs by default. */
+const SWEEP_EVERY_MS = 5000;
+
+export interface PaymentsModuleDeps {
+  /** Sales' OrderPayments port: the only way an order becomes paid from a provider payment. */
+  orders: OrderPayments;
+  alerts: Pick<Alerts, 'raise'>;
+  /** Providers by site (cloud.yaml `sites[].payments`). */
+  sites: Record<string, SitePayments>;
+  /** Where a provider posts its notifications (read at each request: the listener may be bound after the modules are built). */
+  notifyUrl: (provider: ProviderId) => string;
+  /** The clock the providers sign with and check signatures against (real time: the providers refuse skew). Default ctx.clock. */
+  providerClock?: Clock;
+  sweepEveryMs?: number;
+}
+
+export type PaymentsModule = CloudModule & {
+  readonly payments: Payments;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/**
+ * The payments module: WeChat Pay and Alipay for provider-mode channels. Routes: create a
+ * payment, its state (with an active query), and the providers' notification endpoints.
+ * Listens for sales' `refund` events (the money goes back through the provider) and runs the
+ * sweep: overdue orders closed at the provider before their places go back, refunds retried
+ * until the provider confirms, payments settled after a crash.
+ */
+export function createPaymentsModule(ctx: ModuleContext, deps: PaymentsModuleDeps): PaymentsModule {
+  const providers = new ProviderSet(deps.sites, { notifyUrl: deps.notifyUrl, clock: deps.providerClock ?? ctx.clock, log: ctx.log });
+  const payments = new Payments(ctx, { orders: deps.orders, providers, alerts: deps.alerts });
+  ctx.events.on('refund', (e) => payments.onRefund(e));
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const every = deps.sweepEveryMs ?? SWEEP_EVERY_MS;
+  return {
+    name: 'payments',
+    payments,
+    routes: (app) => paymentRoutes(app, payments),
+    start: () => {
+      timer ??= setInterval(() => {
+        sweeping = payments.sweep().catch((err: unknown) => ctx.log.warn({ err }, 'payment sweep failed'));
+      }, every);
+      timer.unref();
+      return Promise.resolve();
+    },
+    stop: async () => {
+      clearInterval(timer);
+      timer = undefined;
+      // A sweep and refunds under way finish (each provider call is bounded by its timeout) before the store closes.
+      await sweeping;
+      await payments.drain();
+    },
+  };
+}
