@@ -34,7 +34,8 @@ export class GatePort {
     this.waiters.splice(0).forEach((w) => w());
   }
 
-  async waitFor(pred: (g: GatePort) => boolean, timeoutMs = 3000): Promise<void> {
+  /** Default 20 s: under a full parallel test run a pty hang-up has taken over 3 s to reach the reader (CI, 2 cores). */
+  async waitFor(pred: (g: GatePort) => boolean, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pred(this)) {
       if (Date.now() > deadline) throw new Error(`timed out; received ${this.received.toString('hex')}`);
@@ -46,7 +47,7 @@ export class GatePort {
   }
 
   /** Wait for at least n bytes, then take them off the front. */
-  async take(n: number, timeoutMs = 3000): Promise<Buffer> {
+  async take(n: number, timeoutMs = 10_000): Promise<Buffer> {
     await this.waitFor((g) => g.received.length >= n, timeoutMs);
     const out = this.received.subarray(0, n);
     this.received = this.received.subarray(n);
