@@ -7,6 +7,7 @@ import { STAFF_SECURITY, staffAuth as checkStaff, unknownSite } from '../../core
 import type { SiteRegistry } from '../../core/sites.js';
 import { streamSSE } from 'hono/streaming';
 import { refusalBody } from '../../core/http/refusals.js';
+import { assetResponse } from '../../core/http/web-assets.js';
 import { dashboardAssets, isDashboardAsset } from './assets.js';
 import { dashboardPage } from './page.js';
 import type { DashboardListener } from './live.js';
@@ -111,17 +112,8 @@ export function dashboardRoutes(app: CloudApp, opts: DashboardRoutesOptions): vo
   app.get('/dashboard/assets/:file', (c) => {
     const name = c.req.param('file');
     if (!isDashboardAsset(name)) return c.json({ error: 'not_found' }, 404);
-    const a = dashboardAssets().files[name];
-    const etag = `"${a.version}"`;
-    const headers: Record<string, string> = {
-      'content-type': a.contentType,
-      etag,
-      // The page asks for ?v=<content hash>: that URL never changes content. Any other: revalidate.
-      'cache-control': c.req.query('v') === a.version ? 'public, max-age=31536000, immutable' : 'no-cache',
-      'x-content-type-options': 'nosniff',
-    };
-    if (c.req.header('if-none-match') === etag) return c.body(null, 304, headers);
-    return c.body(new Uint8Array(a.body), 200, headers);
+    // The page asks for ?v=<content hash>: that URL never changes content. Any other: revalidate.
+    return assetResponse(c, dashboardAssets().files[name]);
   });
   app.get('/dashboard/:site', (c) => {
     const site = c.req.param('site');
