@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { bothLangs, localText, type LocalText } from './i18n.js';
 import { formatZodIssue, hhmm, issuePath, minutesOfDay, StileError, StileErrorCode, TicketTypeSchema, timeZone, type TicketType } from '@stile/config';
 
 /*
@@ -31,7 +32,8 @@ export const TicketTypeEntrySchema = z
   .object({
     // No "@": it separates the gate variants id@early / id@night.
     id: id(TYPE_ID_MAX),
-    name: z.string().min(1).max(80),
+    /** "Adult", or { zh-CN: 成人票, en: Adult }: pages, SMS, reports and printouts use the reader's language. */
+    name: localText(80),
     priceFen: fen,
     /** People admitted on one ticket: a family package is e.g. 3 persons at one price. */
     persons: z.number().int('persons must be a whole number').min(1, 'persons must be at least 1').max(100).default(1),
@@ -56,6 +58,8 @@ export const SlotSchema = z
     end: hhmm,
     /** Persons per day. 0 closes the slot without deleting it, so tickets already sold keep their slot id. */
     quota: z.number().int('quota must be a whole number of persons').min(0, 'quota cannot be negative').max(1_000_000),
+    /** Optional display name ("上午场 / Morning"); without it pages show the times. */
+    name: localText(40).optional(),
   })
   .strict();
 
@@ -106,7 +110,7 @@ export const PricingRuleSchema = z.discriminatedUnion('kind', [EarlyBirdSchema, 
 export const ChannelSchema = z
   .object({
     id: id(),
-    name: z.string().min(1).max(100).optional(),
+    name: localText(100).optional(),
     kind: z.enum(['online', 'kiosk']),
     /** SHA-256 of the channel's API key, hex. Only the hash is configured, so a leaked config does not leak keys. */
     apiKeySha256: z
@@ -123,7 +127,7 @@ export const ChannelSchema = z
   })
   .strict();
 
-export const RefundReasonSchema = z.object({ code: id(), label: z.string().min(1).max(100) }).strict();
+export const RefundReasonSchema = z.object({ code: id(), label: localText(100) }).strict();
 
 /** Default days ahead a visit date may be sold (today is day 0); parks usually set 7–60. */
 export const DEFAULT_BOOKING_HORIZON_DAYS = 180;
@@ -147,6 +151,8 @@ export const RealNameSchema = z
 
 const CatalogueShape = z
   .object({
+    /** The park's name for visitors and reports ({ zh-CN, en }); without it, the site id. */
+    name: localText(100).optional(),
     currency: z.literal('CNY', { error: 'only CNY is supported' }).default('CNY'),
     /** The park's zone: callers use it to decide what "today" is; visit dates themselves are calendar dates. */
     timeZone: timeZone.default('Asia/Shanghai'),
@@ -398,7 +404,7 @@ export function parseCatalogue(input: unknown): Catalogue {
 function gateRule(t: CatalogueTicketType): z.input<typeof TicketTypeSchema> {
   const rule: z.input<typeof TicketTypeSchema> = {
     id: t.id,
-    name: t.name,
+    name: gateName(t.name),
     entries: t.entries,
     slotGrace: t.slotGrace,
     antiPassbackSec: t.antiPassbackSec,
@@ -407,6 +413,15 @@ function gateRule(t: CatalogueTicketType): z.input<typeof TicketTypeSchema> {
   if (t.gates) rule.gates = t.gates;
   if (t.zones) rule.zones = t.zones;
   return rule;
+}
+
+/** The name a gate shows and logs: both languages, as the gate's screen is read by every visitor. */
+function gateName(name: LocalText, entry?: EntryKind): string {
+  const suffix: LocalText | undefined = entry === undefined ? undefined : entry === 'early' ? { 'zh-CN': '(早鸟)', en: ' (early entry)' } : { 'zh-CN': '(夜场)', en: ' (night entry)' };
+  // A name written once stays in one language: "Adult (early entry)", not "Adult(早鸟) Adult (early entry)".
+  const named = !suffix ? name : name['zh-CN'] === name.en ? { 'zh-CN': name.en + suffix.en, en: name.en + suffix.en } : { 'zh-CN': name['zh-CN'] + suffix['zh-CN'], en: name.en + suffix.en };
+  // The gate rule's name holds at most 100 characters.
+  return bothLangs(named).slice(0, 100);
 }
 
 /** Gate type id of a ticket sold with an early/night entry. */
@@ -431,7 +446,7 @@ export function gateTicketTypes(catalogue: Catalogue): TicketType[] {
         TicketTypeSchema.parse({
           ...gateRule(t),
           id: gateTypeId(t.id, kind),
-          name: `${t.name} (${kind === 'early' ? 'early entry' : 'night entry'})`,
+          name: gateName(t.name, kind),
           entryWindow: offer.window,
         }),
       );

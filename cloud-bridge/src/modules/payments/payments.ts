@@ -549,7 +549,7 @@ export class Payments {
   /** What the payer reads on the refund: the catalogue's label of the reason, or the automatic refund's text. */
   private refundReasonText(r: RefundRow): string {
     if (r.cause !== 'visitor') return AUTO_REFUND_TEXT[r.cause as Exclude<RefundCause, 'visitor'>]?.zh ?? r.reason;
-    return this.ctx.sites.site(r.site)?.catalogue.refundReasons.find((x) => x.code === r.reason)?.label ?? r.reason;
+    return this.ctx.sites.site(r.site)?.catalogue.refundReasons.find((x) => x.code === r.reason)?.label['zh-CN'] ?? r.reason;
   }
 
   /**

@@ -27,8 +27,8 @@ export class Reports {
 
   async input(site: SalesSite, date: string): Promise<ReportInput> {
     const window = around(date);
-    const types = new Map(site.catalogue.ticketTypes.map((t) => [t.id, t.name]));
-    const reasons = new Map(site.catalogue.refundReasons.map((r) => [r.code, r.label]));
+    const types = new Map(site.catalogue.ticketTypes.map((t) => [t.id, t.name['zh-CN']]));
+    const reasons = new Map(site.catalogue.refundReasons.map((r) => [r.code, r.label['zh-CN']]));
     const paid = await this.repo.paidOrRefunded(site.id, window);
     const entries = await this.repo.admissions(site.id, window);
     return {

@@ -80,7 +80,7 @@ export class Availability {
       .filter((t) => !t.channels || t.channels.includes(channel.id))
       .map((t) => {
         const q = priceFor(site.catalogue, { typeId: t.id, channelId: channel.id, visitDate: date });
-        return { typeId: t.id, name: t.name, persons: t.persons, ...(q.ok ? { unitFen: q.unitFen, discounts: q.discounts } : { available: false, reason: q.reason }) };
+        return { typeId: t.id, name: t.name['zh-CN'], names: t.name, persons: t.persons, ...(q.ok ? { unitFen: q.unitFen, discounts: q.discounts } : { available: false, reason: q.reason }) };
       });
     // A slot is almost full by its own numbers: open (quota > 0) and at most a tenth of its
     // quota (at least 1) left for this channel, the day's limit included. A quiet slot on a

@@ -30,7 +30,7 @@ function receiptText(site: SalesSite, o: OrdersTable): string {
   const type = site.catalogue.ticketTypes.find((t) => t.id === o.type_id);
   const slot = site.catalogue.slots.find((s) => s.id === o.slot_id);
   const tickets = type ? Number(o.persons) / type.persons : Number(o.persons);
-  return `${type?.name ?? o.type_id} ×${tickets} ${o.visit_date}${slot ? ` ${slot.start}` : ''}`.slice(0, 127);
+  return `${type?.name['zh-CN'] ?? o.type_id} ×${tickets} ${o.visit_date}${slot ? ` ${slot.start}` : ''}`.slice(0, 127);
 }
 
 export interface OrdersDeps {

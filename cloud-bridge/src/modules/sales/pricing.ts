@@ -79,14 +79,14 @@ export function priceFor(catalogue: Catalogue, req: PriceRequest): PriceQuote {
   const channel = catalogue.channels.find((c) => c.id === req.channelId);
   if (!channel) return refuse('unknown_channel', `unknown channel "${req.channelId}"`);
   if (type.channels && !type.channels.includes(channel.id)) {
-    return refuse('type_not_on_channel', `"${type.name}" is not sold on ${channel.id} (sold on: ${type.channels.join(', ')})`);
+    return refuse('type_not_on_channel', `"${type.name.en}" is not sold on ${channel.id} (sold on: ${type.channels.join(', ')})`);
   }
 
   const day = calendarDay(req.visitDate);
   if (!day) return refuse('invalid_date', `visit date "${req.visitDate}" is not a date "YYYY-MM-DD"`);
   const weekend = day.weekday === 0 || day.weekday === 6;
-  if (type.days === 'weekend' && !weekend) return refuse('not_on_this_day', `"${type.name}" is valid on Saturdays and Sundays only; ${req.visitDate} is a weekday`);
-  if (type.days === 'weekday' && weekend) return refuse('not_on_this_day', `"${type.name}" is valid Monday to Friday only; ${req.visitDate} is a weekend day`);
+  if (type.days === 'weekend' && !weekend) return refuse('not_on_this_day', `"${type.name.en}" is valid on Saturdays and Sundays only; ${req.visitDate} is a weekday`);
+  if (type.days === 'weekday' && weekend) return refuse('not_on_this_day', `"${type.name.en}" is valid Monday to Friday only; ${req.visitDate} is a weekend day`);
 
   let slot: { start: number; end: number; label: string } | undefined;
   if (req.slotId !== undefined) {
@@ -99,7 +99,7 @@ export function priceFor(catalogue: Catalogue, req: PriceRequest): PriceQuote {
   let chosenWindow: EntryWindow | undefined;
   if (req.entry !== undefined) {
     const offer = req.entry === 'early' || req.entry === 'night' ? entryOffer(catalogue, type, req.entry) : undefined;
-    if (!offer) return refuse('entry_not_available', `"${type.name}" has no ${String(req.entry)} entry`);
+    if (!offer) return refuse('entry_not_available', `"${type.name.en}" has no ${String(req.entry)} entry`);
     // The gate enforces both the slot and the window; a ticket whose slot misses the window could never enter.
     if (slot && !overlapsWindow(slot, offer.window)) {
       return refuse('entry_not_available', `slot ${slot.label} is outside the ${offer.kind} entry window ${offer.window.from}–${offer.window.to}`);

@@ -94,7 +94,8 @@ export const AvailabilitySchema = z
       z
         .object({
           typeId: z.string(),
-          name: z.string(),
+          name: z.string().openapi({ description: 'The zh-CN name (see `names`)' }),
+          names: z.object({ 'zh-CN': z.string(), en: z.string() }).strict().openapi({ description: 'The name in both languages' }),
           persons: z.number().int().openapi({ description: 'Visitors per ticket' }),
           unitFen: money.optional(),
           discounts: z.array(DiscountSchema).optional(),
