@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { CAPACITY_LEVELS, deviceUsername, topics } from '@stile/config';
+import { CAPACITY_LEVELS, deviceMqttOptions, deviceUsername, nextReconnectMs, topics, type DeviceMqttOptions } from '@stile/config';
 import { Announcer } from './announcer.js';
 import type { AnnouncerConfig, LoadedConfig } from './config.js';
 import { planFor, type Speaker } from './speech.js';
@@ -11,37 +10,16 @@ export function clientIdOf(cfg: AnnouncerConfig): string {
 }
 
 /**
- * mqtt.js options: the device's own `screen.<site>.<id>` login, a persistent session (QoS 1
- * announcements published while the link was down arrive on reconnect), reconnect with
- * backoff even after a refused login, subscriptions made again by us on every connect.
+ * mqtt.js options: the shared device policy (config/src/device-mqtt.ts: a persistent session, so
+ * QoS 1 announcements published while the link was down arrive on reconnect; reconnect with
+ * backoff even after a refused login; subscriptions made again by us on every connect) with the
+ * registry's `screen.<site>.<device>` login (a PA reads what a screen reads).
  */
-export function mqttOptions(cfg: AnnouncerConfig): IClientOptions {
-  const m = cfg.mqtt;
-  const read = (file: string) => readFileSync(file);
-  return {
-    protocolVersion: m.protocolVersion,
-    clientId: clientIdOf(cfg),
-    clean: false,
-    ...(m.protocolVersion === 5 ? { properties: { sessionExpiryInterval: m.sessionExpirySec } } : {}),
-    keepalive: m.keepaliveSec,
-    reconnectPeriod: m.reconnectMinMs,
-    connectTimeout: 30_000,
-    queueQoSZero: false,
-    resubscribe: false,
-    reconnectOnConnackError: true,
-    ...(m.username !== undefined || m.passwordFile !== undefined ? { username: m.username ?? deviceUsername({ kind: 'screen', site: cfg.site.id, id: cfg.device.id }) } : {}),
-    ...(m.passwordFile !== undefined ? { password: readFileSync(m.passwordFile, 'utf8').split('\n')[0]!.trim() } : {}),
-    ...(m.caFile !== undefined ? { ca: read(m.caFile) } : {}),
-    ...(m.certFile !== undefined ? { cert: read(m.certFile) } : {}),
-    ...(m.keyFile !== undefined ? { key: read(m.keyFile) } : {}),
-  };
+export function mqttOptions(cfg: AnnouncerConfig): DeviceMqttOptions {
+  return deviceMqttOptions(cfg.mqtt, { clientId: clientIdOf(cfg), defaultUsername: deviceUsername({ kind: 'screen', site: cfg.site.id, id: cfg.device.id }) });
 }
 
-/** Next reconnect delay: double the previous one up to max, plus up to 25 % jitter. */
-export function nextReconnectMs(previous: number, min: number, max: number, random: () => number = Math.random): number {
-  const base = Math.min(max, Math.max(min, previous * 2));
-  return Math.round(base + base * 0.25 * random());
-}
+export { nextReconnectMs };
 
 export interface AnnouncerDaemon {
   readonly announcer: Announcer;

@@ -15,3 +15,4 @@ export * from './control-sign.js';
 export * from './idcard.js';
 export * from './signed-documents.js';
 export * from './credentials.js';
+export * from './device-mqtt.js';
