@@ -11,24 +11,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../../core/clock.js';
 import { CloudError } from '../../core/errors.js';
 import { acsDate, canonicalQuery, signAcs3 } from './aliyun-sign.js';
-import { post, type FetchLike } from './http.js';
+import { parseReceiptBody, post, providerHttp, type ProviderHttp, type ProviderHttpOptions } from './http.js';
 import { parseBeijingTime, type Accepted, type ProviderText, type Receipt, type SmsProvider } from './provider.js';
 
 export const ALIYUN_SMS_ENDPOINT = 'https://dysmsapi.aliyuncs.com';
 const VERSION = '2017-05-25';
 
-export interface AliyunSmsOptions {
+/** `endpoint` defaults to https://dysmsapi.aliyuncs.com; x-acs-date must be within 15 minutes of Alibaba's clock. */
+export interface AliyunSmsOptions extends ProviderHttpOptions {
   accessKeyId: string;
   accessKeySecret: string;
-  /** Default https://dysmsapi.aliyuncs.com (the simulator's base URL in tests and the demo). */
-  endpoint?: string;
-  timeoutMs?: number;
-  fetch?: FetchLike;
-  /** Dates the requests (x-acs-date must be within 15 minutes of Alibaba's clock): the wall clock, not a test's business clock. */
-  clock?: Clock;
 }
 
 /** Gateway refusals of the caller itself: nothing was sent, and the same request will not pass. */
@@ -50,14 +44,10 @@ const ReportSchema = z.array(
 
 export class AliyunSmsProvider implements SmsProvider {
   readonly id = 'aliyun' as const;
-  private readonly endpoint: URL;
-  private readonly fetchImpl: FetchLike;
-  private readonly clock: Clock;
+  private readonly http: ProviderHttp;
 
   constructor(private readonly opts: AliyunSmsOptions) {
-    this.endpoint = new URL(opts.endpoint ?? ALIYUN_SMS_ENDPOINT);
-    this.fetchImpl = opts.fetch ?? fetch;
-    this.clock = opts.clock ?? systemClock;
+    this.http = providerHttp(opts, ALIYUN_SMS_ENDPOINT);
   }
 
   async send(text: ProviderText): Promise<Accepted> {
@@ -68,16 +58,17 @@ export class AliyunSmsProvider implements SmsProvider {
       ['TemplateParam', JSON.stringify(Array.isArray(text.params) ? Object.fromEntries(text.params.map((v, i) => [String(i + 1), v])) : text.params)],
       ['OutId', text.ref],
     ];
-    const path = this.endpoint.pathname || '/';
+    const { endpoint, fetchImpl, clock, timeoutMs } = this.http;
+    const path = endpoint.pathname || '/';
     const signed = signAcs3({
       method: 'POST',
       path,
       query,
       headers: {
-        host: this.endpoint.host,
+        host: endpoint.host,
         'x-acs-action': 'SendSms',
         'x-acs-version': VERSION,
-        'x-acs-date': acsDate(this.clock()),
+        'x-acs-date': acsDate(clock()),
         'x-acs-signature-nonce': randomBytes(16).toString('hex'),
       },
       body: '',
@@ -86,21 +77,13 @@ export class AliyunSmsProvider implements SmsProvider {
     });
     // fetch sets Host itself, from the URL (the value signed).
     const { host: _host, ...headers } = signed.headers;
-    const url = `${this.endpoint.origin}${path}?${canonicalQuery(query)}`;
-    const answer = await post(this.fetchImpl, url, { ...headers, accept: 'application/json' }, '', this.opts.timeoutMs ?? 5000, 'aliyun');
+    const url = `${endpoint.origin}${path}?${canonicalQuery(query)}`;
+    const answer = await post(fetchImpl, url, { ...headers, accept: 'application/json' }, '', timeoutMs, 'aliyun');
     return readSendAnswer(answer.status, answer.text);
   }
 
   parseReceipts(body: string): Receipt[] {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(body);
-    } catch {
-      throw new CloudError('sms_malformed', 'aliyun SmsReport: body is not JSON', { provider: 'aliyun' });
-    }
-    const parsed = ReportSchema.safeParse(raw);
-    if (!parsed.success) throw new CloudError('sms_malformed', `aliyun SmsReport: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? 'not a report array'}`, { provider: 'aliyun' });
-    return parsed.data.map((r) => ({
+    return parseReceiptBody(body, ReportSchema, 'aliyun', 'SmsReport').map((r) => ({
       providerMessageId: r.biz_id,
       ...(r.out_id ? { ref: r.out_id } : {}),
       phone: r.phone_number,

@@ -6,6 +6,8 @@
  *   - no answer in time, or the connection dropped after the request went out: `unknown`
  *     (the provider may have taken it), never retried: a retry could text the visitor twice.
  */
+import type { z } from 'zod';
+import { systemClock, type Clock } from '../../core/clock.js';
 import { CloudError } from '../../core/errors.js';
 
 export type FetchLike = typeof fetch;
@@ -42,4 +44,38 @@ export async function post(fetchImpl: FetchLike, url: string, headers: Record<st
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What both providers' adapters take besides their keys: where to send, how, and the clock that dates requests. */
+export interface ProviderHttpOptions {
+  /** The provider's public endpoint by default (the simulator's base URL in tests and the demo). */
+  endpoint?: string;
+  timeoutMs?: number;
+  fetch?: FetchLike;
+  /** Dates the requests (both providers refuse a timestamp minutes away from theirs): the wall clock, not a test's business clock. */
+  clock?: Clock;
+}
+
+export interface ProviderHttp {
+  endpoint: URL;
+  fetchImpl: FetchLike;
+  clock: Clock;
+  timeoutMs: number;
+}
+
+export function providerHttp(opts: ProviderHttpOptions, defaultEndpoint: string): ProviderHttp {
+  return { endpoint: new URL(opts.endpoint ?? defaultEndpoint), fetchImpl: opts.fetch ?? fetch, clock: opts.clock ?? systemClock, timeoutMs: opts.timeoutMs ?? 5000 };
+}
+
+/** A pushed receipt body read with its schema, or `sms_malformed` naming the provider, what it was and the first problem. */
+export function parseReceiptBody<S extends z.ZodType>(body: string, schema: S, provider: string, what: string): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    throw new CloudError('sms_malformed', `${provider} ${what}: body is not JSON`, { provider });
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new CloudError('sms_malformed', `${provider} ${what}: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? 'not the expected array'}`, { provider });
+  return parsed.data;
 }

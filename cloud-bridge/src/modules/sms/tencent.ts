@@ -9,29 +9,23 @@
  * `SendStatusSet[].Code` other than "Ok".
  */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../../core/clock.js';
 import { CloudError } from '../../core/errors.js';
 import { signTc3 } from './tencent-sign.js';
-import { post, type FetchLike } from './http.js';
+import { parseReceiptBody, post, providerHttp, type ProviderHttp, type ProviderHttpOptions } from './http.js';
 import { parseBeijingTime, type Accepted, type ProviderText, type Receipt, type SmsProvider } from './provider.js';
 
 export const TENCENT_SMS_ENDPOINT = 'https://sms.tencentcloudapi.com';
 const VERSION = '2021-01-11';
 const CONTENT_TYPE = 'application/json; charset=utf-8';
 
-export interface TencentSmsOptions {
+/** `endpoint` defaults to https://sms.tencentcloudapi.com; X-TC-Timestamp must be within 5 minutes of Tencent's clock. */
+export interface TencentSmsOptions extends ProviderHttpOptions {
   secretId: string;
   secretKey: string;
   /** The SMS application (SdkAppId, 1400…). */
   smsSdkAppId: string;
   /** X-TC-Region; default ap-guangzhou. */
   region?: string;
-  /** Default https://sms.tencentcloudapi.com (the simulator's base URL in tests and the demo). */
-  endpoint?: string;
-  timeoutMs?: number;
-  fetch?: FetchLike;
-  /** Dates the requests (X-TC-Timestamp must be within 5 minutes of Tencent's clock): the wall clock. */
-  clock?: Clock;
 }
 
 const CallbackSchema = z.array(
@@ -48,14 +42,10 @@ const CallbackSchema = z.array(
 
 export class TencentSmsProvider implements SmsProvider {
   readonly id = 'tencent' as const;
-  private readonly endpoint: URL;
-  private readonly fetchImpl: FetchLike;
-  private readonly clock: Clock;
+  private readonly http: ProviderHttp;
 
   constructor(private readonly opts: TencentSmsOptions) {
-    this.endpoint = new URL(opts.endpoint ?? TENCENT_SMS_ENDPOINT);
-    this.fetchImpl = opts.fetch ?? fetch;
-    this.clock = opts.clock ?? systemClock;
+    this.http = providerHttp(opts, TENCENT_SMS_ENDPOINT);
   }
 
   async send(text: ProviderText): Promise<Accepted> {
@@ -67,13 +57,14 @@ export class TencentSmsProvider implements SmsProvider {
       TemplateParamSet: Array.isArray(text.params) ? text.params : Object.values(text.params),
       SessionContext: text.ref,
     });
-    const timestamp = Math.floor(this.clock().getTime() / 1000);
+    const { endpoint, fetchImpl, clock, timeoutMs } = this.http;
+    const timestamp = Math.floor(clock().getTime() / 1000);
     const signed = signTc3({
       secretId: this.opts.secretId,
       secretKey: this.opts.secretKey,
       service: 'sms',
       timestamp,
-      headers: { 'content-type': CONTENT_TYPE, host: this.endpoint.host, 'x-tc-action': 'SendSms' },
+      headers: { 'content-type': CONTENT_TYPE, host: endpoint.host, 'x-tc-action': 'SendSms' },
       payload,
     });
     const headers = {
@@ -84,20 +75,12 @@ export class TencentSmsProvider implements SmsProvider {
       'x-tc-version': VERSION,
       'x-tc-region': this.opts.region ?? 'ap-guangzhou',
     };
-    const answer = await post(this.fetchImpl, `${this.endpoint.origin}/`, headers, payload, this.opts.timeoutMs ?? 5000, 'tencent');
+    const answer = await post(fetchImpl, `${endpoint.origin}/`, headers, payload, timeoutMs, 'tencent');
     return readSendAnswer(answer.status, answer.text);
   }
 
   parseReceipts(body: string): Receipt[] {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(body);
-    } catch {
-      throw new CloudError('sms_malformed', 'tencent status callback: body is not JSON', { provider: 'tencent' });
-    }
-    const parsed = CallbackSchema.safeParse(raw);
-    if (!parsed.success) throw new CloudError('sms_malformed', `tencent status callback: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? 'not a status array'}`, { provider: 'tencent' });
-    return parsed.data.map((r) => {
+    return parseReceiptBody(body, CallbackSchema, 'tencent', 'status callback').map((r) => {
       const at = parseBeijingTime(r.user_receive_time);
       return {
         providerMessageId: r.sid,
