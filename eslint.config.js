@@ -49,7 +49,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'browser code: no Node modules' },
-            { regex: '^\\.\\./(\\.\\./)*src/(?!modules/(dashboard|screen)/(model|text)\\.js$)', message: 'browser code imports only the model.js and text.js of src/modules/dashboard and src/modules/screen from the server' },
+            { regex: '^\\.\\./(\\.\\./)*src/(?!modules/(dashboard|screen)/(model|text)\\.js$|modules/booking/page-text\\.js$)', message: 'browser code imports only the model.js and text.js of src/modules/dashboard and src/modules/screen, and src/modules/booking/page-text.js, from the server' },
           ],
         },
       ],

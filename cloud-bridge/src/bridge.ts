@@ -21,6 +21,7 @@ import { LogSmsSender, type SmsSender } from './core/notify/sms.js';
 import { LogNotifier, MultiNotifier, WebhookNotifier, type StaffNotifier } from './core/notify/webhook.js';
 import { SiteRegistry, type SiteConfig } from './core/sites.js';
 // modules
+import { createBookingModule } from './modules/booking/module.js';
 import { createCapacityModule, type CapacityModule } from './modules/capacity/module.js';
 import type { CommandOptions, GateAction } from './modules/commands/commands.js';
 import { createCommandsModule } from './modules/commands/module.js';
@@ -212,10 +213,11 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     // Orders, pauses and their audit log and alerts run on the sales clock (tests move "now" for them).
     const salesClock = opts.salesClock ?? opts.clock ?? systemClock;
     const smsModule = opts.smsSettings && !opts.sms ? createSmsModule(ctxFor('sms'), { settings: opts.smsSettings }) : undefined;
+    const sms = opts.sms ?? smsModule?.sender ?? new LogSmsSender(log);
     const salesModule = createSalesModule(ctxFor('sales', salesClock), {
       ledger: whitelist.ledger,
       levels: capacity,
-      sms: opts.sms ?? smsModule?.sender ?? new LogSmsSender(log),
+      sms,
       ...(opts.salesOptions ? { options: opts.salesOptions } : {}),
     });
     // Provider payments confirm orders through sales' port; they post notifications to this
@@ -229,11 +231,15 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       notifyUrl: (p) => `${notifyBase()}/v1/payments/${p}/notify`,
       providerClock: opts.clock ?? systemClock,
       ...(opts.payments?.sweepEveryMs !== undefined ? { sweepEveryMs: opts.payments.sweepEveryMs } : {}),
+      ...(opts.payments?.reconciliation ? { reconciliation: opts.payments.reconciliation } : {}),
     });
     const staffModule = createStaffModule(ctxFor('staff', salesClock), { alerts });
-    const reportsModule = createReportsModule(ctxFor('reports'));
+    // The visitor booking page sells on the booking channel through sales' and payments' ports.
+    const bookingModule = createBookingModule(ctxFor('booking', salesClock), { sales: salesModule.sales.bookingSales, payments: paymentsModule.bookingPayments, sms });
+    // The daily report shows the payments' reconciliation of its day through a port.
+    const reportsModule = createReportsModule(ctxFor('reports'), { reconciliation: { reconciliation: (site, date) => paymentsModule.reconciliation.get(site, date) } });
     // Started in this order, stopped in reverse (the dashboard listens before capacity's first recount).
-    const modules: CloudModule[] = [whitelist, sync, commands, dashboard, screen, capacity, salesModule, paymentsModule, staffModule, reportsModule, ...(smsModule ? [smsModule] : [])];
+    const modules: CloudModule[] = [whitelist, sync, commands, dashboard, screen, capacity, salesModule, paymentsModule, bookingModule, staffModule, reportsModule, ...(smsModule ? [smsModule] : [])];
 
     gate.wire(modules);
     await broker.connectIngest(gate.route);

@@ -6,7 +6,8 @@ import { catalogueIssues, parseCatalogue } from './core/catalogue.js';
 import { MIN_ID_HASH_KEY } from './credential-checks.js';
 import { MIN_WEBHOOK_SECRET } from './core/notify/webhook.js';
 import type { SiteConfig } from './core/sites.js';
-import { keyFiles, SitePaymentsSchema, sitePaymentsFromConfig, type SitePayments } from './modules/payments/config.js';
+import { bookingChannelProblem } from './modules/booking/config.js';
+import { keyFiles, ReconciliationConfigSchema, reconciliationFromConfig, SitePaymentsSchema, sitePaymentsFromConfig, type SitePayments } from './modules/payments/config.js';
 import { loadSmsSettings, SmsConfigSchema, type SmsSettings } from './modules/sms/settings.js';
 
 const SiteSchema = z
@@ -37,6 +38,8 @@ const SiteSchema = z
         tourRouteUrl: z.string().url().optional(),
         /** Local time the daily report is generated (default 22:00). */
         reportAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'reportAt: a time of day HH:MM').optional(),
+        /** The channel the visitor booking page (/v1/book/{site}/…) sells on: kind online, payment provider. */
+        bookingChannel: z.string().min(1).optional(),
       })
       .strict()
       .refine((x) => (x.catalogue === undefined) !== (x.catalogueFile === undefined), { message: 'give exactly one of catalogue, catalogueFile' })
@@ -94,7 +97,7 @@ export const CloudConfigSchema = z
       .optional(),
     /** Provider payments: where the providers post notifications (default http.publicUrl), the sweep's period. */
     payments: z
-      .object({ notifyBaseUrl: z.string().url().optional(), sweepEveryMs: z.number().int().min(100).max(600_000).optional() })
+      .object({ notifyBaseUrl: z.string().url().optional(), sweepEveryMs: z.number().int().min(100).max(600_000).optional(), reconciliation: ReconciliationConfigSchema.optional() })
       .strict()
       .optional(),
     /** Demo mode: accept the public demo API keys (never in production). */
@@ -142,13 +145,20 @@ function loadSales(issues: ConfigIssues, field: string, s: SalesConfig): NonNull
     }
   }
   if (!readable || problems.length > 0 || idHashKey === undefined) return undefined;
+  const catalogue = parseCatalogue(raw);
+  const booking = s.bookingChannel === undefined ? undefined : bookingChannelProblem(catalogue, s.bookingChannel);
+  if (booking) {
+    issues.add(`${field}.bookingChannel`, booking);
+    return undefined;
+  }
   return {
-    catalogue: parseCatalogue(raw),
+    catalogue,
     capacity: s.capacity,
     idHashKey,
     ...(s.staffTokenSha256 ? { staffTokenSha256: s.staffTokenSha256.toLowerCase() } : {}),
     ...(s.tourRouteUrl ? { tourRouteUrl: s.tourRouteUrl } : {}),
     ...(s.reportAt ? { reportAt: s.reportAt } : {}),
+    ...(s.bookingChannel ? { bookingChannel: s.bookingChannel } : {}),
   };
 }
 
@@ -201,6 +211,13 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
     for (const k of keyFiles(p)) issues.readText(`sites[${i}].payments.${k.field}`, k.path);
     payments[site.data.id] = p;
   });
+  // The booking page takes money through the site's providers and logs visitors in with the SMS `code` template.
+  sites.forEach((site, i) => {
+    if (!site?.sales?.bookingChannel) return;
+    const field = `sites[${i}].sales.bookingChannel`;
+    if (!payments[site.id]) issues.add(field, `the booking page takes the money through WeChat Pay / Alipay: configure sites[${i}].payments`);
+    if (smsSettings && !smsSettings.sites[site.id]?.templates.code) issues.add(field, `visitors log in with an SMS code: add a "code" template (variable: code) under sms.sites.${site.id}.templates`);
+  });
   issues.throwIfAny();
   const cfg = checked!;
   const abs = (p: string): string => issues.resolve(p, [':memory:']);
@@ -226,7 +243,7 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       ...(cfg.alerts ? { alertWebhook: { url: cfg.alerts.webhookUrl, secret: cfg.alerts.secret } } : {}),
       ...(cfg.demo ? { demoMode: true } : {}),
       ...(Object.keys(payments).length > 0 || cfg.payments
-        ? { payments: { sites: payments, ...(cfg.payments?.notifyBaseUrl ? { notifyBaseUrl: cfg.payments.notifyBaseUrl } : {}), ...(cfg.payments?.sweepEveryMs !== undefined ? { sweepEveryMs: cfg.payments.sweepEveryMs } : {}) } }
+        ? { payments: { sites: payments, ...(cfg.payments?.notifyBaseUrl ? { notifyBaseUrl: cfg.payments.notifyBaseUrl } : {}), ...(cfg.payments?.sweepEveryMs !== undefined ? { sweepEveryMs: cfg.payments.sweepEveryMs } : {}), ...(cfg.payments?.reconciliation ? { reconciliation: reconciliationFromConfig(cfg.payments.reconciliation) } : {}) } }
         : {}),
       ...(smsSettings ? { smsSettings } : {}),
     },

@@ -295,8 +295,9 @@ describe('gateTicketTypes', () => {
       ['adult', 'child', 'senior', 'family', 'weekend'].flatMap((id) => [id, `${id}@early`, `${id}@night`]),
     );
     expect(byId.get('adult')?.entryWindow).toBeUndefined();
-    expect(byId.get('adult@early')).toMatchObject({ name: 'Adult (early entry)', entryWindow: { from: '00:00', to: '08:00' }, slotGrace: { earlyMin: 15, lateMin: 30 } });
-    expect(byId.get('adult@night')).toMatchObject({ name: 'Adult (night entry)', entryWindow: { from: '17:00', to: '24:00' } });
+    expect(byId.get('adult')?.name).toBe('成人票 Adult');
+    expect(byId.get('adult@early')).toMatchObject({ name: '成人票(早鸟) Adult (early entry)', entryWindow: { from: '00:00', to: '08:00' }, slotGrace: { earlyMin: 15, lateMin: 30 } });
+    expect(byId.get('adult@night')).toMatchObject({ name: '成人票(夜场) Adult (night entry)', entryWindow: { from: '17:00', to: '24:00' } });
     for (const t of types) expect(TicketTypeSchema.parse(t)).toEqual(t);
   });
 

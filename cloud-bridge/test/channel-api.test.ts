@@ -81,6 +81,8 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
       await waitFor(() => p.sms.sent.length === 1, 'the SMS');
       expect(p.sms.sent[0]!.to).toBe('13800138000');
       expect(p.sms.sent[0]!.text).toContain(tickets[0]!.code);
+      // The park's name from the catalogue, in the visitor's language (zh-CN unless the order says otherwise), not the site id.
+      expect(p.sms.sent[0]!.text).toMatch(/^【青山湖风景区】您的入园码：/);
     } finally {
       await gate.endAsync();
     }
@@ -321,6 +323,49 @@ describe.each(DIALECTS)('channel API on %s', (dialect) => {
     } finally {
       scheduled.stop();
     }
+  });
+
+  it('the daily report is in the reader\'s language: the catalogue\'s names of the site, ticket types, channels and refund reasons, not their ids (#16 point 8)', async () => {
+    const p = await park({ reportAt: '23:59' });
+    const a = await p.order({ ...adults(1, 30), slotId: 'early', lang: 'en' });
+    const paidA = await p.write(a.body.orderId, 'pay', { paymentRef: 'a', amountFen: a.body.amountFen });
+    // The visitor asked for English: the check-in text names the park and the slot in English.
+    const text = await waitFor(() => p.sms.sent.find((m) => m.orderId === a.body.orderId), 'the SMS');
+    expect(text).toMatchObject({ lang: 'en' });
+    expect(text.text).toBe(`[Qingshan Lake Scenic Area] Your entry code: ${paidA.body.tickets[0].code} (${DAY} Early 06:30-08:00). Scan it or tap your ID card at the gate.`);
+    await p.write(a.body.orderId, 'refund', { reason: 'weather' });
+    const family = { typeId: 'family', date: DAY, slotId: 's10', contactPhone: '13800138000', visitors: [31, 32, 33].map((i) => ({ name: `游客${i}`, idNumber: idNumber(i) })) };
+    const f = await p.order(family, uniqueId('i'), DEMO_API_KEYS.meituan);
+    expect(f.status).toBe(201);
+    await p.write(f.body.orderId, 'pay', { paymentRef: 'f', amountFen: f.body.amountFen }, uniqueId('i'), DEMO_API_KEYS.meituan);
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(paidA.body.paidAt as string));
+    const staff = { authorization: `Bearer ${STAFF_TOKEN}` };
+    const url = `${p.base}/v1/staff/sites/${p.site}/reports/${today}`;
+    const page = async (query: string) => (await fetch(`${url}?${query}`, { headers: staff })).text();
+    // The sections of sales, channels, refunds and types (the reconciliation section that follows them lists channels by id).
+    const cells = (html: string): string[] => [...html.split('<section class="reconciliation"')[0]!.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]!);
+
+    const zh = await page('format=html&lang=zh-CN');
+    expect(zh).toContain('<h1>青山湖风景区 · 每日报表</h1>');
+    expect(cells(zh)).toEqual(expect.arrayContaining(['成人票', '家庭套票（2 大 1 小）', '微信小程序', '美团', '天气原因 / 景区闭园']));
+    for (const text of ['adult', 'family', 'wechat', 'meituan', 'weather', 'Adult', 'Meituan']) expect(cells(zh), text).not.toContain(text);
+    expect(zh).not.toMatch(/Family package|WeChat mini-program|Qingshan/);
+
+    const en = await page('format=html&lang=en');
+    expect(en).toContain('<h1>Qingshan Lake Scenic Area · Daily report</h1>');
+    expect(cells(en)).toEqual(expect.arrayContaining(['Adult', 'Family package (2 adults + 1 child)', 'WeChat mini-program', 'Meituan', 'Bad weather / park closed']));
+    expect(en).not.toMatch(/成人票|家庭套票|微信小程序|美团|青山湖/);
+
+    const json = (await p.call('GET', `/v1/staff/sites/${p.site}/reports/${today}?lang=en`, undefined, staff, STAFF_TOKEN)).body;
+    expect(json).toMatchObject({ site: p.site, siteName: 'Qingshan Lake Scenic Area', siteNames: { 'zh-CN': '青山湖风景区', en: 'Qingshan Lake Scenic Area' } });
+    expect(json.typeMix).toEqual(expect.arrayContaining([expect.objectContaining({ typeId: 'family', typeName: 'Family package (2 adults + 1 child)', typeNames: { 'zh-CN': '家庭套票（2 大 1 小）', en: 'Family package (2 adults + 1 child)' } })]));
+    const csv = await page('format=csv&lang=en');
+    expect(csv).toContain('\r\nsite_name,Qingshan Lake Scenic Area\r\n');
+    expect(csv).toContain('\r\nmeituan,Meituan,');
+    // Kept (POST) and read again, the stored report still renders in either language.
+    expect((await p.call('POST', `/v1/staff/sites/${p.site}/reports/${today}`, undefined, staff, STAFF_TOKEN)).status).toBe(200);
+    expect(cells(await page('format=html&lang=en'))).toContain('Adult');
+    expect(cells(await page('format=html'))).toContain('成人票');
   });
 
   it('real-name rules (#15): one place per ID number per day unless the catalogue allows more, a booking horizon; ID numbers need a real region and birth date', async () => {

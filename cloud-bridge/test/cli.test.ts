@@ -66,7 +66,7 @@ describe('stile-cloud CLI', () => {
     // The example's placeholder hashes, with a key of this test's own for Meituan.
     const meituanKey = 'cli-meituan-key-0123456789abcdef0123456789abcdef';
     const example = readFileSync(new URL('../../docs/examples/catalogue.yaml', import.meta.url), 'utf8');
-    const catalogue = example.replace(/(id: meituan,[^}]*apiKeySha256: )[0-9a-f]{64}/, `$1${createHash('sha256').update(meituanKey).digest('hex')}`);
+    const catalogue = example.replace(/(id: meituan,.*?apiKeySha256: )[0-9a-f]{64}/, `$1${createHash('sha256').update(meituanKey).digest('hex')}`);
     expect(catalogue).not.toBe(example);
     writeFileSync(join(dir, 'catalogue.yaml'), catalogue);
     const token = 'cli-staff-token-0123456789';

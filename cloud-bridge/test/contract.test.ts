@@ -17,7 +17,8 @@ import { parseCatalogue, sha256Hex } from '../src/core/catalogue.js';
 import { documentedCodes } from '../src/core/http/openapi.js';
 import { REFUSAL_CODES } from '../src/core/http/refusals.js';
 import type { SitePayments } from '../src/modules/payments/config.js';
-import { idNumber, testBridge, testDb, testSite, uniqueId, type TestDb } from './helpers.js';
+import { LogSmsSender } from '../src/core/notify/sms.js';
+import { idNumber, silentLog, testBridge, testDb, testSite, uniqueId, type TestDb } from './helpers.js';
 
 const KEYS = { web: 'contract-web-key-0123456789', kiosk: 'contract-kiosk-key-0123456789', small: 'contract-small-key-0123456789', smallKiosk: 'contract-small-kiosk-0123456789', booking: 'contract-booking-key-0123456789' };
 const STAFF = 'contract-staff-token';
@@ -68,6 +69,8 @@ describe('the OpenAPI document is the contract of every route', () => {
   let simDir: string;
   const ajv = new Ajv({ strict: false, allErrors: true });
   const validators = new Map<string, ValidateFunction>();
+  /** The visitors' phones: the booking page's login codes are read here. */
+  const texts = new LogSmsSender(silentLog, 1000);
   /** "METHOD path status" of every answer checked. */
   const seen = new Set<string>();
 
@@ -86,12 +89,13 @@ describe('the OpenAPI document is the contract of every route', () => {
     bridge = await testBridge(
       db,
       [
-        { ...a.config, sales: { catalogue: catalogue({ online: KEYS.web, kiosk: KEYS.kiosk, booking: KEYS.booking }), capacity: { daily: 5000, yellow: 0.7, orange: 0.85 }, idHashKey, staffTokenSha256 } },
+        { ...a.config, sales: { catalogue: catalogue({ online: KEYS.web, kiosk: KEYS.kiosk, booking: KEYS.booking }), capacity: { daily: 5000, yellow: 0.7, orange: 0.85 }, idHashKey, staffTokenSha256, bookingChannel: 'booking' } },
         // Small: online may sell 7 of 10 (3 kept for the kiosk), for the day's capacity codes.
         { ...b.config, sales: { catalogue: catalogue({ online: KEYS.small, kiosk: KEYS.smallKiosk }), capacity: { daily: 10, yellow: 0.5, orange: 0.95, red: 1, kioskReserve: 3 }, idHashKey, staffTokenSha256 } },
       ],
       {
         salesClock: () => NOW,
+        sms: texts,
         // WeChat Pay only (Alipay answers provider_not_configured); a short deadline for payment_timeout.
         payments: { sites: { [a.config.id]: { wechat: { mchid: w.mchid, appid: w.appid, merchantSerial: w.merchantSerial, merchantPrivateKeyPath: w.merchantPrivateKeyPath, apiV3KeyPath: w.apiV3KeyPath, platformKeys: w.platformKeys, baseUrl: w.baseUrl, timeoutMs: 500 } } }, sweepEveryMs: 3_600_000 },
       },
@@ -159,7 +163,8 @@ describe('the OpenAPI document is the contract of every route', () => {
     // Every route documents 413 and 500 and gives every response a schema.
     for (const [path, ops] of Object.entries(doc.paths))
       for (const [method, op] of Object.entries(ops)) {
-        expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['200', '413', '500'].filter((s) => !(s === '200' && path === ORDERS))));
+        const creates = method === 'post' && (path === ORDERS || path === '/v1/book/{site}/orders');
+        expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['200', '413', '500'].filter((s) => !(s === '200' && creates))));
         for (const [status, r] of Object.entries(op.responses)) expect(Object.keys(r.content ?? {}).length, `${method} ${path} ${status} has a schema`).toBeGreaterThan(0);
       }
   });
@@ -299,6 +304,17 @@ describe('the OpenAPI document is the contract of every route', () => {
     await refused(at('payments', late.body.orderId), { provider: 'wechat', method: 'qr' }, 'order_expired');
   });
 
+  it('reconciliation (staff): a past day run and read, today refused, staff only', async () => {
+    const RECON = '/v1/staff/sites/{site}/reconciliation/{date}';
+    const r = (date: string) => `/v1/staff/sites/${site}/reconciliation/${date}`;
+    expect((await call('GET', RECON, r('2027-02-27'), { key: STAFF })).body).toMatchObject({ state: 'not_run' });
+    expect((await call('POST', RECON, r('2027-02-27'), { key: STAFF })).body).toMatchObject({ state: 'done', mismatchCounts: {} });
+    expect((await call('GET', RECON, r('2027-02-27'), { key: STAFF })).body).toMatchObject({ state: 'done' });
+    expect((await call('POST', RECON, r('2027-03-01'), { key: STAFF })).body.error).toBe('bill_not_ready');
+    expect((await call('POST', RECON, r('2027-02-30'), { key: STAFF })).body.error).toBe('invalid_date');
+    expect((await call('GET', RECON, r('2027-02-27'), { key: 'wrong' })).body.error).toBe('unauthorized');
+  });
+
   it('staff routes: answers and refusals, 401 bodies as documented', async () => {
     const s = (rest: string) => `/v1/staff/sites/${site}${rest}`;
     const PAUSE = '/v1/staff/sites/{site}/channels/{channel}/pause';
@@ -334,6 +350,40 @@ describe('the OpenAPI document is the contract of every route', () => {
       expect((await call('GET', template, `/screen/${site}/${rest}`)).status).toBe(200);
       expect((await call('GET', template, `/screen/nope/${rest}`)).body.error).toBe('unknown_site');
     }
+  });
+
+  it('the booking page (/v1/book/{site}/…): every route, a success and a refusal', async () => {
+    const B = (p: string) => `/v1/book/{site}${p}`;
+    const at = (p: string, s = site) => `/v1/book/${s}${p}`;
+    const phone = '13912345678';
+    expect((await call('GET', B('/info'), at('/info'))).body.providers).toEqual(['wechat']);
+    expect((await call('GET', B('/info'), at('/info', small))).body.error).toBe('unknown_site');
+    expect((await call('GET', B('/availability'), at(`/availability?date=${DAY}`))).body.channel).toBe('booking');
+    expect((await call('GET', B('/availability'), at('/availability?date=2027-02-30'))).body.error).toBe('invalid_date');
+    expect((await call('POST', B('/sms-code'), at('/sms-code'), { body: { phone } })).body.sent).toBe(true);
+    expect((await call('POST', B('/sms-code'), at('/sms-code'), { body: { phone } })).body.error).toBe('sms_code_throttled');
+    const code = texts.sent.filter((m) => m.to === phone && m.template === 'code').at(-1)!.vars!.code!;
+    expect((await call('POST', B('/session'), at('/session'), { body: { phone, code: code === '000000' ? '000001' : '000000' } })).body.error).toBe('sms_code_wrong');
+    const token = (await call('POST', B('/session'), at('/session'), { body: { phone, code } })).body.token as string;
+    expect((await call('GET', B('/orders'), at('/orders'))).body.error).toBe('session_required');
+    expect((await call('POST', B('/orders'), at('/orders'), { key: token, body: { typeId: 'adult', date: DAY, slotId: 'tiny', visitors: visitors(400, 2) }, idem: true })).body.error).toBe('sold_out');
+    const o = await call('POST', B('/orders'), at('/orders'), { key: token, body: { typeId: 'adult', date: DAY, slotId: 's10', visitors: visitors(401) }, idem: true });
+    expect(o.status).toBe(201);
+    const ORDER_B = B('/orders/{orderId}');
+    const mine = (a = '', id = o.body.orderId as string) => at(`/orders/${id}${a}`);
+    expect((await call('GET', B('/orders'), at('/orders'), { key: token })).body.orders).toHaveLength(1);
+    expect((await call('GET', ORDER_B, mine('', 'ONOPE'), { key: token })).body.error).toBe('unknown_order');
+    expect((await call('POST', B('/orders/{orderId}/pay'), mine('/pay', 'ONOPE'), { key: token, body: { provider: 'wechat', method: 'qr' } })).body.error).toBe('unknown_order');
+    const qr = await call('POST', B('/orders/{orderId}/pay'), mine('/pay'), { key: token, body: { provider: 'wechat', method: 'qr' } });
+    expect(qr.body.codeUrl).toBeDefined();
+    expect((await call('POST', B('/orders/{orderId}/refund'), mine('/refund'), { key: token, body: { reason: 'weather' } })).body.error).toBe('not_paid');
+    sim.pay(sim.trade('wechat', qr.body.outTradeNo as string)!);
+    expect((await call('GET', ORDER_B, mine(), { key: token })).body.status).toBe('paid');
+    expect((await call('POST', B('/orders/{orderId}/rebook'), mine('/rebook'), { key: token, body: { date: NEXT, slotId: 's10' } })).body.date).toBe(NEXT);
+    expect((await call('POST', B('/orders/{orderId}/refund'), mine('/refund'), { key: token, body: { reason: 'weather' } })).body.status).toBe('refunded');
+    expect((await call('POST', B('/orders/{orderId}/rebook'), mine('/rebook'), { key: token, body: { date: DAY, slotId: 's10' } })).body.error).toBe('already_refunded');
+    expect((await call('DELETE', B('/session'), at('/session'), { key: token })).body.ended).toBe(true);
+    expect((await call('DELETE', B('/session'), at('/session'), { key: token })).body.error).toBe('session_required');
   });
 
   it('every route of the document was called, with a success and a refusal', () => {

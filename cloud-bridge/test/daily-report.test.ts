@@ -4,6 +4,7 @@ import { localDateHour } from '@stile/config';
 import {
   buildDailyReport,
   formatFen,
+  localizeReport,
   reportToCsv,
   reportToHtml,
   type DailyReport,
@@ -268,7 +269,7 @@ describe('reportToCsv', () => {
     const secs = sections(parseCsv(csv));
     expect(secs.map((s) => s[0])).toEqual([
       ['metric', 'value'],
-      ['channel', 'orders', 'persons', 'revenue_yuan', 'revenue_share', 'persons_share', 'refunded_yuan'],
+      ['channel', 'channel_name', 'orders', 'persons', 'revenue_yuan', 'revenue_share', 'persons_share', 'refunded_yuan'],
       ['hour', 'persons'],
       ['reason', 'label', 'count', 'amount_yuan'],
       ['type_id', 'type_name', 'persons', 'share'],
@@ -299,9 +300,10 @@ describe('reportToCsv', () => {
       generated_at: '2024-05-02T01:00:00.000Z',
     });
     expect(channels!.slice(1)).toEqual([
-      ['ota', '2', '6', '400.00', '0.4211', '0.4000', '120.00'],
-      ['wechat', '2', '4', '280.00', '0.2947', '0.2667', '0.00'],
-      ['window', '3', '5', '270.00', '0.2842', '0.3333', '40.00'],
+      // No catalogue name for these channels: the name column repeats the id.
+      ['ota', 'ota', '2', '6', '400.00', '0.4211', '0.4000', '120.00'],
+      ['wechat', 'wechat', '2', '4', '280.00', '0.2947', '0.2667', '0.00'],
+      ['window', 'window', '3', '5', '270.00', '0.2842', '0.3333', '40.00'],
     ]);
     expect(hours!.slice(1)).toHaveLength(24);
     expect(hours![11]).toEqual(['10', '30']);
@@ -330,7 +332,7 @@ describe('reportToCsv', () => {
     );
     const text = reportToCsv(evil);
     expect(text).toContain('\r\nsite_name,"Lake, ""North"""\r\n');
-    expect(text).toContain('\r\n"\'=HYPERLINK(""http://x"",""y"")",1,1,80.00,');
+    expect(text).toContain('\r\n"\'=HYPERLINK(""http://x"",""y"")","\'=HYPERLINK(""http://x"",""y"")",1,1,80.00,');
     expect(text).toContain('\r\n"multi\nline",');
     const [summary, channels, , reasons, mix] = sections(parseCsv(text));
     expect(Object.fromEntries(summary!.slice(1)).site_name).toBe('Lake, "North"');
@@ -406,7 +408,7 @@ describe('reportToHtml', () => {
     expect(zh).toContain('¥950.00');
     expect(zh).toContain('¥790.00');
     expect(zh).toContain('40.5%');
-    expect(zh).toContain('<td>天气原因</td><td>weather</td><td class="num">2</td><td class="num">¥120.00</td>');
+    expect(zh).toContain('<td>天气原因</td><td class="num">2</td><td class="num">¥120.00</td>');
     expect(zh).toContain('<td>成人票</td><td class="num">8</td><td class="num">53.3%</td>');
   });
 
@@ -504,4 +506,61 @@ describe('properties', () => {
   });
 
   const bars = (html: string): string[] => html.match(/<rect class="bar[^"]*"[^>]*>/g) ?? [];
+});
+
+describe('names in the reader\'s language', () => {
+  const ADULT = { 'zh-CN': '成人票', en: 'Adult' };
+  const FAMILY = { 'zh-CN': '家庭套票', en: 'Family package' };
+  const both = (s: SaleRecord): SaleRecord => ({ ...s, typeNames: s.typeId === 'family' ? FAMILY : ADULT });
+  const r = buildDailyReport(
+    {
+      ...EMPTY,
+      siteName: '青山湖风景区',
+      siteNames: { 'zh-CN': '青山湖风景区', en: 'Qingshan Lake Scenic Area' },
+      channelNames: { wechat: { 'zh-CN': '微信小程序', en: 'WeChat mini-program' } },
+      sales: [both(sale('a', 'wechat', 'adult', 2, 16000, '2024-05-01T02:00:00Z')), both(sale('b', 'window', 'family', 3, 18000, '2024-05-01T03:00:00Z'))],
+      refunds: [{ orderId: 'a', channel: 'wechat', amountFen: 8000, reason: 'weather', reasonLabel: '天气原因', reasonLabels: { 'zh-CN': '天气原因', en: 'Bad weather' }, at: '2024-05-01T04:00:00Z' }],
+    },
+    NOW,
+  );
+  const cells = (html: string): string[] => [...html.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]!);
+
+  it('a zh-CN page: Chinese type, channel, reason and site names, no ids where a name exists', () => {
+    const zh = reportToHtml(r, { lang: 'zh-CN' });
+    expect(zh).toContain('<h1>青山湖风景区 · 每日报表</h1>');
+    expect(cells(zh)).toEqual(expect.arrayContaining(['成人票', '家庭套票', '微信小程序', '天气原因']));
+    // A channel without a catalogue name keeps its id; none of the named things shows an id or English.
+    expect(cells(zh)).toContain('window');
+    for (const text of ['adult', 'family', 'wechat', 'weather', 'Adult', 'Family package', 'WeChat', 'Bad weather', 'Qingshan']) expect(cells(zh), text).not.toContain(text);
+    expect(zh).not.toMatch(/<h1>[^<]*west-lake/);
+    expect(zh).toMatch(/<text class="clab"[^>]*>微信小程序<\/text>/);
+  });
+
+  it('an English page: English names throughout', () => {
+    const en = reportToHtml(r, { lang: 'en' });
+    expect(en).toContain('<title>Qingshan Lake Scenic Area · Daily report · 2024-05-01</title>');
+    expect(cells(en)).toEqual(expect.arrayContaining(['Adult', 'Family package', 'WeChat mini-program', 'Bad weather']));
+    expect(en).not.toMatch(/成人票|家庭套票|微信小程序|天气原因|青山湖/);
+  });
+
+  it('CSV in the asked language keeps the ids in their own columns', () => {
+    const [summary, channels, , reasons, mix] = sections(parseCsv(reportToCsv(r, { lang: 'en' })));
+    expect(Object.fromEntries(summary!.slice(1)).site_name).toBe('Qingshan Lake Scenic Area');
+    expect(channels!.slice(1).map((c) => c.slice(0, 2))).toEqual([['window', 'window'], ['wechat', 'WeChat mini-program']]);
+    expect(reasons![1]!.slice(0, 2)).toEqual(['weather', 'Bad weather']);
+    expect(mix!.slice(1).map((m) => m.slice(0, 2))).toEqual([['family', 'Family package'], ['adult', 'Adult']]);
+    const zh = sections(parseCsv(reportToCsv(r)));
+    expect(zh[4]!.slice(1).map((m) => m[1])).toEqual(['家庭套票', '成人票']);
+  });
+
+  it('JSON: the names in the asked language beside both', () => {
+    const en = localizeReport(r, 'en');
+    expect(en).toMatchObject({ siteName: 'Qingshan Lake Scenic Area', siteNames: { 'zh-CN': '青山湖风景区', en: 'Qingshan Lake Scenic Area' } });
+    expect(en.typeMix.map((m) => [m.typeName, m.typeNames?.['zh-CN']])).toEqual([['Family package', '家庭套票'], ['Adult', '成人票']]);
+    expect(en.refundsByReason[0]).toMatchObject({ label: 'Bad weather', labels: { 'zh-CN': '天气原因', en: 'Bad weather' } });
+    expect(en.byChannel.find((c) => c.channel === 'wechat')).toMatchObject({ name: 'WeChat mini-program' });
+    // A report kept before names had two languages keeps the text it has.
+    const old = buildDailyReport(INPUT, NOW);
+    expect(localizeReport(old, 'en')).toEqual(old);
+  });
 });

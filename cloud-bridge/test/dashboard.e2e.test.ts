@@ -212,6 +212,11 @@ describe('dashboard in Chromium', () => {
       expect(r.text, r.id!).not.toMatch(/Selling|Paused|Stopped|capacity/);
     }
     expect(rows.find((r) => r.id === 'kiosk')!.lines[0]).toBe('售票中');
+    // The catalogue's names in the page's language: the park and each channel, not their ids.
+    const names = () => page.locator('[data-channel] .ch-name').allTextContents();
+    expect(await names()).toEqual(['微信小程序', '美团', '自助售票机']);
+    expect(await page.locator('#site').textContent()).toBe('青山湖风景区');
+    expect(await page.title()).toContain('青山湖风景区');
     expect(rows.find((r) => r.id === 'wechat')!.lines[0]).toBe('因容量停售（橙色）');
     expect(rows.find((r) => r.id === 'meituan')!.lines[0]).toContain('staff:li');
     // The gate's status words and device states are Chinese too.
@@ -228,6 +233,8 @@ describe('dashboard in Chromium', () => {
     rows = await channels();
     for (const r of rows) expect(r.lines, r.id!).toHaveLength(1);
     expect(rows.find((r) => r.id === 'kiosk')!.lines[0]).toBe('Selling');
+    expect(await names()).toEqual(['WeChat mini-program', 'Meituan', 'On-site kiosk']);
+    expect(await page.locator('#site').textContent()).toBe('Qingshan Lake Scenic Area');
     expect(rows.find((r) => r.id === 'wechat')!.lines[0]).toBe('Stopped by capacity (orange)');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(SHOTS, 'dashboard-en.png'), fullPage: true });

@@ -25,9 +25,10 @@ const DAY = '2027-03-10';
 
 function catalogue() {
   return parseCatalogue({
+    name: { 'zh-CN': '青山湖风景区', en: 'Qingshan Lake Scenic Area' },
     ticketTypes: [{ id: 'adult', name: '成人票', priceFen: 8000 }],
     slots: [
-      { id: 's08', start: '08:00', end: '10:00', quota: 60 },
+      { id: 's08', start: '08:00', end: '10:00', quota: 60, name: { 'zh-CN': '早场', en: 'Morning' } },
       { id: 's10', start: '10:00', end: '12:00', quota: 60 },
       { id: 's12', start: '12:00', end: '14:00', quota: 60 },
       { id: 's14', start: '14:00', end: '16:00', quota: 50 },
@@ -122,6 +123,12 @@ describe('entrance screen in Chromium', () => {
     // Both languages at once: the Chinese label and its English line, both announcements.
     expect(await page.locator('#tickets .label .zh').textContent()).toBe('当前剩余票量');
     expect(await page.locator('#tickets .label .en').isVisible()).toBe(true);
+    // The park's and a slot's names from the catalogue, in both languages.
+    expect(await page.locator('#site-name .zh').textContent()).toBe('青山湖风景区');
+    expect(await page.locator('#site-name .en').isVisible()).toBe(true);
+    expect(await page.locator('#site-name').innerText()).toMatch(/^青山湖风景区\s*Qingshan Lake Scenic Area$/);
+    expect(await page.locator('#slots li[data-slot="s08"] .slot-name').innerText()).toMatch(/^早场\s*Morning$/);
+    expect(await page.locator('#slots li[data-slot="s10"] .slot-name').count()).toBe(0);
     await expect.poll(() => text(page, '#notice-zh')).toMatch(/70%/);
     expect(await page.locator('#notice-zh').isVisible()).toBe(true);
     expect(await page.locator('#notice-en').isVisible()).toBe(true);
@@ -170,6 +177,10 @@ describe('entrance screen in Chromium', () => {
     expect(await en.locator('h1').innerText()).toBe('Today at the park');
     expect(await en.locator('#tickets .label').innerText()).toBe('Tickets left today');
     expect(await en.locator('#notice-zh').isVisible()).toBe(false);
+    expect(await en.locator('#site-name').innerText()).toBe('Qingshan Lake Scenic Area');
+    expect(await en.locator('#slots li[data-slot="s08"] .slot-name').innerText()).toBe('Morning');
+    expect(await zh.locator('#site-name').innerText()).toBe('青山湖风景区');
+    expect(await zh.locator('#slots li[data-slot="s08"] .slot-name').innerText()).toBe('早场');
     expect(await zh.locator('h1').innerText()).toBe('今日入园信息');
     expect(await zh.locator('#tickets .label').innerText()).toBe('当前剩余票量');
     expect(await zh.locator('#notice-en').isVisible()).toBe(false);

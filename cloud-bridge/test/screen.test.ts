@@ -24,9 +24,10 @@ const DAY = '2027-03-10';
 
 function catalogue() {
   return parseCatalogue({
+    name: { 'zh-CN': '青山湖风景区', en: 'Qingshan Lake Scenic Area' },
     ticketTypes: [{ id: 'adult', name: 'Adult', priceFen: 8000 }],
     slots: [
-      { id: 's14', start: '14:00', end: '16:00', quota: 6 },
+      { id: 's14', start: '14:00', end: '16:00', quota: 6, name: { 'zh-CN': '下午场', en: 'Afternoon' } },
       { id: 'early', start: '06:00', end: '08:00', quota: 5 },
       { id: 's10', start: '10:00', end: '12:00', quota: 6 },
       { id: 'eve', start: '18:00', end: '20:00', quota: 0 },
@@ -151,11 +152,11 @@ describe.each(DIALECTS)('entrance screen model (%s)', (dialect) => {
   it('counts places left per slot, admissions and the level through sales, holds, refunds and entries', async () => {
     // Nothing sold: the ticket window can sell the whole day (10), which two open slots of 6 hold.
     let m = await p.model();
-    expect(m).toMatchObject({ site: p.site, date: DAY, timeZone: 'Asia/Shanghai', level: 'green', remaining: 10, salesOpen: true, admittedToday: 0, capacity: 10 });
+    expect(m).toMatchObject({ site: p.site, siteName: { zh: '青山湖风景区', en: 'Qingshan Lake Scenic Area' }, date: DAY, timeZone: 'Asia/Shanghai', level: 'green', remaining: 10, salesOpen: true, admittedToday: 0, capacity: 10 });
     expect(m.slots).toEqual([
       { id: 'early', start: '06:00', end: '08:00', remaining: 0, state: 'over' },
       { id: 's10', start: '10:00', end: '12:00', remaining: 6, state: 'open' },
-      { id: 's14', start: '14:00', end: '16:00', remaining: 6, state: 'open' },
+      { id: 's14', start: '14:00', end: '16:00', name: { zh: '下午场', en: 'Afternoon' }, remaining: 6, state: 'open' },
       { id: 'eve', start: '18:00', end: '20:00', remaining: 0, state: 'closed' },
     ]);
     expect(m.announcement).toEqual(DEFAULT_ANNOUNCEMENTS.green);
@@ -209,7 +210,7 @@ describe.each(DIALECTS)('entrance screen model (%s)', (dialect) => {
     for (const t of a.tickets) expect(text).not.toContain(t);
     expect(text).not.toContain(a.orderId);
     expect(text).not.toMatch(/游客\d|1380013|110105/); // visitor names are 游客<n>; the announcements speak of 游客 too
-    expect(Object.keys(m).sort()).toEqual(['admittedToday', 'announcement', 'capacity', 'date', 'level', 'remaining', 'salesOpen', 'site', 'slots', 'timeZone', 'updatedAt']);
+    expect(Object.keys(m).sort()).toEqual(['admittedToday', 'announcement', 'capacity', 'date', 'level', 'remaining', 'salesOpen', 'site', 'siteName', 'slots', 'timeZone', 'updatedAt']);
   }, 60_000);
 
   it('on a busy day: 20,000 admissions, 200 of them corrected by the passage sensor (prints the build time)', async () => {

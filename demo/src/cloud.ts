@@ -19,7 +19,7 @@ import {
 import { startCloudBridge, startEmbeddedBroker, type CloudBridge, type EmbeddedBroker } from '@stile/cloud-bridge';
 import { gateTicketTypes, type Catalogue } from '@stile/cloud-bridge/catalogue';
 import { PaymentSimulator } from '@stile/payment-sim';
-import { DEMO_API_KEYS, demoCatalogue } from './catalogue.js';
+import { DEMO_API_KEYS, demoCatalogue, withBookingChannel } from './catalogue.js';
 
 /**
  * The cloud of `npm start`: an in-process Aedes broker on a free loopback port and a
@@ -48,6 +48,24 @@ function openSlot(catalogue: Catalogue, now: Date): string | undefined {
   const m = minutesOfDay(localTime(now, catalogue.timeZone));
   const open = catalogue.slots.filter((s) => minutesOfDay(s.start) - 10 <= m && m <= minutesOfDay(s.end) + 20);
   return open.at(-1)?.id;
+}
+
+type SmsSender = NonNullable<Parameters<typeof startCloudBridge>[0]['sms']>;
+
+/**
+ * The demo's SMS provider: texts are logged as the log provider does (masked phone, length:
+ * check-in codes open gates), and the booking page's login codes are printed, since the demo
+ * has no phone to receive them — a person logs in with the printed code.
+ */
+function demoSms(logger: pino.Logger, print: (line: string) => void): SmsSender {
+  const mask = (phone: string) => (phone.length === 11 ? `${phone.slice(0, 3)}****${phone.slice(7)}` : '***');
+  return {
+    send(m) {
+      logger.info({ event: 'sms', to: mask(m.to), orderId: m.orderId, template: m.template ?? 'checkin', chars: m.text.length }, 'SMS (log provider)');
+      if (m.template === 'code') print(`booking page: SMS login code ${m.vars?.code ?? '?'} for ${mask(m.to)} (valid 5 minutes)`);
+      return Promise.resolve();
+    },
+  };
 }
 
 export interface DemoCloudOptions {
@@ -150,6 +168,8 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       if (nightDemo) catalogue = { ...catalogue, slots: [] };
       // The park's own channels (WeChat, kiosk) are paid through the providers; Meituan confirms itself.
       catalogue = { ...catalogue, channels: catalogue.channels.map((c) => (c.id === 'meituan' ? c : { ...c, payment: 'provider' as const })) };
+      // The visitor booking page (/book/{site}) sells on its own channel, paid through the simulator too.
+      catalogue = withBookingChannel(catalogue);
       paysim = new PaymentSimulator({ stateDir: join(dir, 'paysim') });
       await paysim.listen();
       const pay = paysim.merchantConfig() as {
@@ -163,6 +183,8 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       const late: { registry?: CloudBridge['registry'] } = {};
       broker = await startEmbeddedBroker({ port: 0, verifyDevice: (u, p) => late.registry?.verify(u, p) ?? Promise.resolve(null), onRefuse: (r) => bridge?.metrics.refuse(`broker_${r}`) });
       const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
+      // Level changes are printed as capacity lines (below); the rest of the log as pino writes it.
+      const logger = pino({ level: opts.logLevel ?? process.env.DEMO_LOG_LEVEL ?? 'warn' }, { write: (line: string) => void (line.includes('"alert":"capacity_level"') || process.stdout.write(line)) });
       bridge = await startCloudBridge({
         sqlitePath: join(dir, 'cloud.db'),
         mqttUrl: broker.cloudUrl,
@@ -180,6 +202,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
               capacity: { daily, yellow: 0.7, orange: 0.85 },
               idHashKey: site.idHashKey,
               staffTokenSha256: createHash('sha256').update(staffToken).digest('hex'),
+              bookingChannel: 'web',
             },
           },
         ],
@@ -194,8 +217,8 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         sharedGroup: 'stile-demo',
         demoMode: true, // the demo catalogue sells with the public DEMO_API_KEYS
         clientId: 'stile-demo-cloud',
-        // Level changes are printed as capacity lines (below); the rest of the log as pino writes it.
-        logger: pino({ level: opts.logLevel ?? process.env.DEMO_LOG_LEVEL ?? 'warn' }, { write: (line: string) => void (line.includes('"alert":"capacity_level"') || process.stdout.write(line)) }),
+        logger,
+        sms: demoSms(logger, print),
       });
       const registry = (late.registry = bridge.registry);
       const gateCredentials: Record<string, { username: string; token: string }> = {};
@@ -207,6 +230,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         `cloud: embedded MQTT broker ${mqttUrl}, cloud-bridge on ${join(dir, 'cloud.db')}, daily capacity ${daily} persons${nightDemo ? ' (outside the time slots: day tickets)' : ''}`,
         `channel API: ${base}/docs   (demo keys: ${Object.entries(DEMO_API_KEYS).map(([c, k]) => `${c} ${k}`).join(', ')})`,
         `payments: WeChat Pay and Alipay simulator ${paysim.baseUrl} (wechat and kiosk pay through it, meituan confirms itself; trades: ${paysim.baseUrl}/sim/trades)`,
+        `booking page: ${base}/book/${encodeURIComponent(site.id)}   (API ${base}/v1/book/${encodeURIComponent(site.id)}/…; the SMS login code is printed here, the payment is the simulator's)`,
         `metrics: curl -H 'Authorization: Bearer ${metricsToken}' ${base}/metrics`,
         '',
         `  dashboard: ${dashboard}`,

@@ -15,6 +15,9 @@
  *   GET    /sim/faults · POST /sim/faults {kind, count?, provider?, match?, hangMs?} · DELETE /sim/faults
  *   GET    /sim/notifications                        every delivery and its attempts
  *   GET    /sim/bills/{provider}/{date}              the day's bill file as the provider would serve it
+ *   PUT    /sim/bills/{provider}/{date}/edits        stage the day's bill: {notReady?, extra?: [{outTradeNo, amountFen, at?, refund?: {outRefundNo}}],
+ *                                                     omit?: [no], amounts?: {no: fen}, duplicate?: [no], garbage?: [line], declaredCount?}
+ *   GET · DELETE /sim/bills/{provider}/{date}/edits   what is staged · the plain bill again
  *   POST   /sim/wechat/jsapi                         the JSAPI parameters a page got: paySign checked, then paid
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -23,7 +26,7 @@ import type { CodeBehaviour, PaymentSimulator } from './simulator.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 import { jsapiSignValid } from './wechat/crypto.js';
 import { wapReturnUrl } from './alipay/api.js';
-import { wechatBill, alipayBill } from './bills.js';
+import { wechatBill, alipayBill, type BillEdits } from './bills.js';
 import { refundedFen, type Provider, type Trade } from './trades.js';
 
 type Json = Record<string, unknown>;
@@ -132,15 +135,29 @@ export async function handleControl(sim: PaymentSimulator, req: IncomingMessage,
       }
     }
     if (method === 'GET' && path === '/sim/notifications') return json(res, 200, sim.notifier.deliveries);
+    m = /^\/sim\/bills\/(wechat|alipay)\/(\d{4}-\d{2}-\d{2})\/edits$/.exec(path);
+    if (m !== null) {
+      const key = `${m[1]}:${m[2]}`;
+      if (method === 'GET') return json(res, 200, sim.billEdits.get(key) ?? {});
+      if (method === 'DELETE') {
+        sim.billEdits.delete(key);
+        return json(res, 200, {});
+      }
+      if (method !== 'PUT') return json(res, 405, { error: 'GET, PUT or DELETE' });
+      const edits = billEdits(body);
+      if (typeof edits === 'string') return json(res, 400, { error: edits });
+      sim.billEdits.set(key, edits);
+      return json(res, 200, edits);
+    }
     m = /^\/sim\/bills\/(wechat|alipay)\/(\d{4}-\d{2}-\d{2})$/.exec(path);
     if (m !== null && method === 'GET') {
       const trades = [...sim.trades.values()];
       const id = sim.keys.identity;
       if (m[1] === 'wechat') {
-        const text = wechatBill(trades, m[2]!, id.wechat);
+        const text = wechatBill(trades, m[2]!, id.wechat, sim.editsOf('wechat', m[2]!));
         return text === undefined ? json(res, 404, { error: 'no trade that day' }) : send(res, 200, { 'Content-Type': 'text/plain; charset=utf-8' }, text);
       }
-      const bill = alipayBill(trades, m[2]!, id.alipay.sellerId, sim.now());
+      const bill = alipayBill(trades, m[2]!, id.alipay.sellerId, sim.now(), sim.editsOf('alipay', m[2]!));
       return bill === undefined ? json(res, 404, { error: 'no trade that day' }) : send(res, 200, { 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${bill.name}"` }, Buffer.from(bill.zip));
     }
     if (path === '/sim/wechat/jsapi' && method === 'POST') {
@@ -160,4 +177,38 @@ export async function handleControl(sim: PaymentSimulator, req: IncomingMessage,
     if (err instanceof SimError) return json(res, err.status, { error: err.message });
     throw err;
   }
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isFen = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+
+/** A staged bill from a control request, or what is wrong with it. */
+function billEdits(b: Json): BillEdits | string {
+  const known = ['notReady', 'extra', 'omit', 'amounts', 'duplicate', 'garbage', 'declaredCount'];
+  const unknown = Object.keys(b).filter((k) => !known.includes(k));
+  if (unknown.length > 0) return `unknown field ${unknown.join(', ')}: ${known.join(', ')}`;
+  const out: BillEdits = {};
+  if (b.notReady !== undefined) {
+    if (typeof b.notReady !== 'boolean') return 'notReady: true or false';
+    out.notReady = b.notReady;
+  }
+  if (b.extra !== undefined) {
+    const ok = Array.isArray(b.extra) && b.extra.every((x: Json) => typeof x === 'object' && x !== null && typeof x.outTradeNo === 'string' && isFen(x.amountFen) && (x.at === undefined || (typeof x.at === 'string' && /^\d{2}:\d{2}:\d{2}$/.test(x.at))) && (x.refund === undefined || (typeof x.refund === 'object' && x.refund !== null && typeof (x.refund as Json).outRefundNo === 'string')));
+    if (!ok) return 'extra: [{outTradeNo, amountFen (fen > 0), at? HH:MM:SS, refund?: {outRefundNo}}]';
+    out.extra = b.extra as BillEdits['extra'];
+  }
+  for (const k of ['omit', 'duplicate', 'garbage'] as const) {
+    if (b[k] === undefined) continue;
+    if (!isStrings(b[k])) return `${k}: a list of strings`;
+    out[k] = b[k];
+  }
+  if (b.amounts !== undefined) {
+    if (typeof b.amounts !== 'object' || b.amounts === null || !Object.values(b.amounts).every(isFen)) return 'amounts: {out_trade_no: fen > 0}';
+    out.amounts = b.amounts as Record<string, number>;
+  }
+  if (b.declaredCount !== undefined) {
+    if (typeof b.declaredCount !== 'number' || !Number.isSafeInteger(b.declaredCount) || b.declaredCount < 0) return 'declaredCount: a whole number';
+    out.declaredCount = b.declaredCount;
+  }
+  return out;
 }

@@ -18,6 +18,7 @@ import { handleAlipay } from './alipay/api.js';
 import { handleControl } from './control.js';
 import { send, SimError } from './http.js';
 import { SmsSimulator, type SmsSimOptions } from './sms/simulator.js';
+import type { BillEdits } from './bills.js';
 
 /** What a scanned payment code does (set per code through the control API; default `paid`). */
 export type CodeBehaviour = 'paid' | 'password' | 'insufficient' | 'invalid';
@@ -55,6 +56,8 @@ export class PaymentSimulator {
   readonly faults = new Faults();
   readonly notifier: Notifier;
   readonly bills = new Map<string, BillFile>();
+  /** What a test staged for a day's bill, by `${provider}:${date}` (bills.ts BillEdits). */
+  readonly billEdits = new Map<string, BillEdits>();
   /** Alibaba Cloud SMS and Tencent Cloud SMS on the same server (POST / by x-acs-action / X-TC-Action; control under /sim/sms/). */
   readonly sms: SmsSimulator;
   readonly now: () => Date;
@@ -327,6 +330,11 @@ export class PaymentSimulator {
     };
     const summary = status === 'SUCCESS' ? '退款成功' : status === 'CLOSED' ? '退款关闭' : '退款异常';
     this.notifyWechat(t, `REFUND.${status}`, summary, 'refund', JSON.stringify(resource), url);
+  }
+
+  /** What a test staged for this provider's bill of `date`. */
+  editsOf(provider: Provider, date: string): BillEdits {
+    return this.billEdits.get(`${provider}:${date}`) ?? {};
   }
 
   /** A bill's download token. */

@@ -57,6 +57,13 @@ export const ERROR_CODES = {
     idempotency_key_reused: 'The Idempotency-Key was used for a different request',
     payment_by_provider: "This channel's orders are paid through WeChat Pay / Alipay (POST …/payments), not confirmed by the channel",
   },
+  /** The visitor booking page (modules/booking): SMS login and the visitor's session. */
+  booking: {
+    session_required: 'Missing, unknown or expired booking session: log in again with the phone and an SMS code (POST …/sms-code, then …/session)',
+    sms_code_wrong: 'Not the code sent to this phone (`attemptsLeft` says how many tries the code has left; after 5 wrong tries it is dead)',
+    sms_code_expired: 'No live code for this phone: it expired (5 minutes), was used, or died after 5 wrong tries; ask for a new one',
+    sms_code_throttled: 'Too many codes asked for: one per phone per 60 s, 10 per phone a day, and a limit per client address; try again after Retry-After seconds',
+  },
   /**
    * Payment providers (modules/payments: WeChat Pay API v3, Alipay). A provider's answer is
    * acted on only after its signature verified; every failure to get one is one of these.
@@ -74,6 +81,7 @@ export const ERROR_CODES = {
     payment_config: 'A payment key, certificate or APIv3 key file is missing, unreadable or of the wrong kind',
     payment_by_partner: 'This channel collects payment itself (partner mode): confirm with POST …/pay',
     provider_not_configured: 'The site has no such payment provider configured (cloud.yaml sites[].payments)',
+    bill_not_ready: "The providers' bill of that date is not out yet (a day is reconciled from the next day, once the bills are published)",
   },
   /**
    * SMS providers (modules/sms: Alibaba Cloud SMS, Tencent Cloud SMS). A failed or refused

@@ -15,12 +15,31 @@ export type LocalText = Record<Lang, string>;
 
 const LOCAL_MSG = 'a name: one text for both languages, or { zh-CN: "…", en: "…" }';
 
-/** A catalogue name: one string used for both languages, or both spelled out. */
+/**
+ * A catalogue name: one string used for both languages, or both spelled out. A problem is
+ * named where it is: `name.en: missing: the English name`, not only "not a name".
+ */
 export function localText(max: number) {
-  const text = z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
-  return z
-    .union([text, z.object({ 'zh-CN': text, en: text }).strict()], { error: LOCAL_MSG })
-    .transform((v): LocalText => (typeof v === 'string' ? { 'zh-CN': v, en: v } : v));
+  const text = (what: string) =>
+    z
+      .string({ error: (iss) => (iss.input === undefined ? `missing: ${what}` : `${what} must be text`) })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(max, `at most ${max} characters`);
+  const one = text('the name');
+  const both = z.object({ 'zh-CN': text('the Chinese (zh-CN) name'), en: text('the English (en) name') }).strict();
+  return z.custom<string | LocalText>().transform((v, ctx): LocalText => {
+    if (typeof v !== 'string' && (v === null || typeof v !== 'object' || Array.isArray(v))) {
+      ctx.addIssue({ code: 'custom', message: v === undefined ? `missing: ${LOCAL_MSG}` : LOCAL_MSG });
+      return z.NEVER;
+    }
+    const r = typeof v === 'string' ? one.safeParse(v) : both.safeParse(v);
+    if (!r.success) {
+      for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: issue.path as (string | number)[], message: issue.message });
+      return z.NEVER;
+    }
+    return typeof r.data === 'string' ? { 'zh-CN': r.data, en: r.data } : r.data;
+  });
 }
 
 /** The text in that language. */

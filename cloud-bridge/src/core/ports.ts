@@ -1,6 +1,10 @@
 import type { SnapshotTicket, WhitelistChange, WhitelistDelta } from '@stile/config';
 import type { Level } from './capacity-levels.js';
+import type { Channel } from './catalogue.js';
 import type { Db, GateMark } from './db/store.js';
+import type { Reply } from './http/refusals.js';
+import type { SalesSite } from './sites.js';
+import type { ReconciliationResult } from './reconciliation.js';
 
 /*
  * What one module offers another, as interfaces. The module that implements a port does not
@@ -86,6 +90,12 @@ export interface CapacityView {
   current(site: string): Promise<{ level: Level; load: TodayLoad } | undefined>;
 }
 
+/** The daily reconciliation of provider payments (implemented by payments; the daily report shows it). */
+export interface ReconciliationView {
+  /** The kept reconciliation of a bill date (YYYY-MM-DD, Beijing), or undefined when it has not run. */
+  reconciliation(site: string, date: string): Promise<ReconciliationResult | undefined>;
+}
+
 /** The cloud's own health in words for staff: what stops the numbers moving. */
 export type CloudHealth = () => Promise<{ ready: boolean; problems: string[] }>;
 
@@ -157,4 +167,68 @@ export interface OrderPayments {
   refundsOwed(limit?: number): Promise<OwedRefund[]>;
   /** The provider's word on a refund: the order shows it (processing → succeeded, or failed). Never moves back. */
   refundUpdate(site: string, orderId: string, outRefundNo: string, state: Exclude<RefundState, 'requested'>): Promise<void>;
+}
+
+/** A visitor's order on the site's booking channel: the channel API's order, the contact phone the session's. */
+export interface BookingOrderInput {
+  typeId: string;
+  date: string;
+  slotId?: string;
+  entry?: 'early' | 'night';
+  contactPhone: string;
+  visitors: { name: string; idNumber: string }[];
+  /** The visitor's language: the check-in SMS is sent in it. */
+  lang: 'zh-CN' | 'en';
+}
+
+/** An order as its visitor sees it on the booking page (offered by sales through BookingSales). */
+export interface VisitorOrder {
+  orderId: string;
+  status: 'pending' | 'paid' | 'refunded' | 'expired';
+  typeId: string;
+  date: string;
+  slotId: string | null;
+  /** Early/night entry: the window the gates admit the tickets in. */
+  entryWindow?: { from: string; to: string };
+  persons: number;
+  amountFen: number;
+  createdAt: string;
+  /** Pending: the end of the hold (pay before it, or the places go back). */
+  deadline: Date | null;
+  visitors: { name: string; idMasked: string }[];
+  /** Paid orders only. */
+  tickets: { ticketId: string; code: string; persons: number }[];
+  refundState: RefundState | null;
+  refundReason: string | null;
+  /** What sales' refund and rebook would accept now (paid, no ticket used yet); a rebooking still needs a date and slot that sell. */
+  canRefund: boolean;
+  canRebook: boolean;
+}
+
+/**
+ * Sales as the booking page needs them (implemented by sales): the booking channel's
+ * availability, orders, refunds and rebookings, with the channel API's rules and refusals,
+ * and a visitor's own orders found by the contact phone.
+ */
+export interface BookingSales {
+  /** The channel's availability JSON, exactly as the channel API sends it (the same in-memory view). */
+  availabilityJson(site: SalesSite, channel: Channel, date: string): Promise<{ status: number; text: string }>;
+  /** A new order (201 with the channel API's OrderCreated), or its refusal; idempotent by `key`. */
+  createOrder(site: SalesSite, channel: Channel, key: string, order: BookingOrderInput): Promise<Reply>;
+  /** The channel's orders with this contact phone, newest first (at most `limit`). */
+  visitorOrders(site: SalesSite, channel: Channel, phone: string, limit: number): Promise<VisitorOrder[]>;
+  /** One order of the channel with this contact phone; undefined when there is none (another phone's order included). */
+  visitorOrder(site: SalesSite, channel: Channel, phone: string, orderId: string): Promise<VisitorOrder | undefined>;
+  refund(site: SalesSite, channel: Channel, key: string, orderId: string, reason: string): Promise<Reply>;
+  rebook(site: SalesSite, channel: Channel, key: string, orderId: string, to: { date: string; slotId?: string }): Promise<Reply>;
+}
+
+/** Provider payments as the booking page needs them (implemented by payments). */
+export interface BookingPayments {
+  /** The providers configured for the site. */
+  providers(site: string): ('wechat' | 'alipay')[];
+  /** A payment of a pending order: 200 with the payments module's PaymentCreated, or its refusal. */
+  create(site: SalesSite, channel: Channel, orderId: string, body: { provider: 'wechat' | 'alipay'; method: 'qr' | 'in_app'; openid?: string; returnUrl?: string }): Promise<Reply>;
+  /** Ask the providers about the order's pending payments (a visitor waiting for the ticket); never throws. */
+  refresh(site: SalesSite, channel: Channel, orderId: string): Promise<void>;
 }

@@ -16,6 +16,8 @@ export interface SalesSite {
   tourRouteUrl?: string;
   /** Local time of day ("HH:MM") the daily report is generated; default 22:00. */
   reportAt?: string;
+  /** The channel the visitor booking page sells on (online, paid through the providers); absent: no booking page. */
+  bookingChannel?: string;
 }
 
 export interface SiteConfig {

@@ -14,6 +14,7 @@ import { PaymentSimulator } from '@stile/payment-sim';
 import type { CloudBridge } from '../../src/bridge.js';
 import { parseCatalogue, sha256Hex, type Catalogue } from '../../src/core/catalogue.js';
 import type { SitePayments } from '../../src/modules/payments/config.js';
+import type { ReconciliationOptions } from '../../src/modules/payments/reconciliation.js';
 import type { StaffAlert, StaffNotifier } from '../../src/core/notify/webhook.js';
 import { LogSmsSender } from '../../src/core/notify/sms.js';
 import { idNumber, silentLog, testBridge, testDb, testSite, uniqueId, waitFor, type TestDb, type TestDialect } from '../helpers.js';
@@ -26,8 +27,9 @@ export const HOLD_MS = 15 * 60_000;
 
 export function catalogue(): Catalogue {
   return parseCatalogue({
+    name: { 'zh-CN': '青山湖风景区', en: 'Qingshan Lake Scenic Area' },
     ticketTypes: [
-      { id: 'adult', name: 'Adult', priceFen: 8000 },
+      { id: 'adult', name: { 'zh-CN': '成人票', en: 'Adult' }, priceFen: 8000 },
       { id: 'family', name: 'Family', priceFen: 18000, persons: 3 },
     ],
     slots: [
@@ -140,7 +142,7 @@ export interface PayPark {
 
 let visitorSeq = 1000;
 
-export async function startPayPark(dialect: TestDialect, opts: { timeoutMs?: number; refundMode?: 'auto' | 'manual' } = {}): Promise<PayPark> {
+export async function startPayPark(dialect: TestDialect, opts: { timeoutMs?: number; refundMode?: 'auto' | 'manual'; reconciliation?: ReconciliationOptions } = {}): Promise<PayPark> {
   const stateDir = mkdtempSync(join(tmpdir(), 'stile-paysim-orders-'));
   const sim = new PaymentSimulator({ stateDir, retryDelaysMs: { wechat: [100, 200, 400], alipay: [100, 200, 400] }, notifyAttemptTimeoutMs: 3000, refundDelayMs: 50, ...(opts.refundMode ? { refundMode: opts.refundMode } : {}) });
   await sim.listen();
@@ -174,7 +176,7 @@ export async function startPayPark(dialect: TestDialect, opts: { timeoutMs?: num
       notifier: alerts,
       salesClock: () => new Date(Date.now() + offset),
       // The sweep runs when a test says so (bridge.payments.sweep()).
-      payments: { sites: { [site.config.id]: payments }, notifyBaseUrl: relay.url, sweepEveryMs: 3_600_000 },
+      payments: { sites: { [site.config.id]: payments }, notifyBaseUrl: relay.url, sweepEveryMs: 3_600_000, ...(opts.reconciliation ? { reconciliation: opts.reconciliation } : {}) },
     },
   );
   started.bridge = b;

@@ -41,7 +41,7 @@ describe.each(DIALECTS)('orders paid through the providers on %s', (dialect) => 
       const again = await p.pay(o.orderId, { provider: 'wechat', method: 'qr' });
       expect(again.body).toMatchObject({ outTradeNo: qr.body.outTradeNo, codeUrl: qr.body.codeUrl });
       const trade = (await p.control('GET', `/sim/trades/wechat/${qr.body.outTradeNo}`)).body;
-      expect(trade).toMatchObject({ amountFen: 16000, description: 'Adult ×2 2027-03-10 10:00', state: 'NOTPAY' });
+      expect(trade).toMatchObject({ amountFen: 16000, description: '青山湖风景区 成人票 ×2 2027-03-10 10:00', state: 'NOTPAY' });
       expect((await p.getOrder(o.orderId)).status).toBe('pending');
 
       expect((await p.control('POST', `/sim/trades/wechat/${qr.body.outTradeNo}/pay`)).status).toBe(200);

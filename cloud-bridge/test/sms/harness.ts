@@ -32,7 +32,7 @@ export interface SmsPark {
   token: string;
   base: string;
   /** Create and pay an order (channel API); the paid order's body. */
-  sale(phone: string, visitors?: number): Promise<Json>;
+  sale(phone: string, visitors?: number, order?: { lang?: 'zh-CN' | 'en'; slotId?: string }): Promise<Json>;
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Json }>;
   /** GET /v1/staff/sites/{site}/sms */
   list(query?: string): Promise<Json>;
@@ -87,11 +87,15 @@ export async function smsPark(opts: ParkOptions): Promise<SmsPark> {
   };
   if (opts.settings) settings = opts.settings(settings);
   const catalogue = parseCatalogue({
+    name: { 'zh-CN': '青山湖风景区', en: 'Qingshan Lake Scenic Area' },
     ticketTypes: [
-      { id: 'adult', name: 'Adult', priceFen: 8000 },
-      { id: 'family', name: 'Family', priceFen: 18000, persons: 3 },
+      { id: 'adult', name: { 'zh-CN': '成人票', en: 'Adult' }, priceFen: 8000 },
+      { id: 'family', name: { 'zh-CN': '家庭套票', en: 'Family package' }, priceFen: 18000, persons: 3 },
     ],
-    slots: [{ id: 's10', start: '10:00', end: '12:00', quota: 1000 }],
+    slots: [
+      { id: 's10', start: '10:00', end: '12:00', quota: 1000 },
+      { id: 's14', start: '14:00', end: '16:00', quota: 1000, name: { 'zh-CN': '下午场', en: 'Afternoon' } },
+    ],
     channels: [{ id: 'web', kind: 'online', apiKeySha256: sha256Hex(KEY) }],
     refundReasons: [{ code: 'weather', label: 'Weather' }],
     realName: { ticketsPerIdPerDay: 5, bookingHorizonDays: 400 },
@@ -113,11 +117,11 @@ export async function smsPark(opts: ParkOptions): Promise<SmsPark> {
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as Json };
   };
   let n = Math.floor(Math.random() * 500);
-  const sale = async (phone: string, visitors = 1) => {
+  const sale = async (phone: string, visitors = 1, order: { lang?: 'zh-CN' | 'en'; slotId?: string } = {}) => {
     const created = await call(
       'POST',
       '/v1/channel/orders',
-      { typeId: 'adult', date: DAY, slotId: 's10', contactPhone: phone, visitors: Array.from({ length: visitors }, () => ({ name: '游客', idNumber: idNumber(++n) })) },
+      { typeId: 'adult', date: DAY, slotId: order.slotId ?? 's10', contactPhone: phone, visitors: Array.from({ length: visitors }, () => ({ name: '游客', idNumber: idNumber(++n) })), ...(order.lang ? { lang: order.lang } : {}) },
       { 'idempotency-key': uniqueId('idem') },
     );
     if (created.status !== 201) throw new Error(`order: ${created.status} ${JSON.stringify(created.body)}`);

@@ -97,7 +97,7 @@ function render(model?: DashboardModel): void {
 /** The labels the server rendered, again in the current language (after a toggle). */
 function applyStaticText(): void {
   document.documentElement.lang = view.lang;
-  document.title = `${view.t('title')} · ${view.site}`;
+  document.title = `${view.t('title')} · ${(view.model?.siteName && view.model.siteName[view.lang]) || view.site}`;
   for (const node of Array.from(document.querySelectorAll<HTMLElement>('[data-i18n]'))) {
     const key = node.getAttribute('data-i18n') ?? '';
     if (isTextKey(key)) node.textContent = view.t(key);

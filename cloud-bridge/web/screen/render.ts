@@ -21,6 +21,20 @@ function span(cls: string, lang: string, text: string): HTMLSpanElement {
   return s;
 }
 
+/** A catalogue name into `node`: both languages as labels are (the style sheet shows one or both), once when they read the same. */
+export function bilingualName(node: HTMLElement, name: { zh: string; en: string }): void {
+  const key = `${name.zh}\u0000${name.en}`;
+  if (node.getAttribute('data-name') === key) return;
+  node.setAttribute('data-name', key);
+  while (node.firstChild) node.removeChild(node.firstChild);
+  if (name.en === name.zh) {
+    node.textContent = name.zh; // "VIP": no .zh/.en span, so neither single-language mode hides it
+    return;
+  }
+  node.appendChild(span('zh', 'zh-CN', name.zh));
+  node.appendChild(span('en', 'en', name.en));
+}
+
 /** Both languages of a label into `node` (replacing what it held). */
 export function bilingual(node: HTMLElement, key: ScreenTextKey, vars?: Record<string, string | number>): void {
   while (node.firstChild) node.removeChild(node.firstChild);
@@ -55,6 +69,7 @@ export function hhmm(iso: string, timeZone: string | undefined): string {
 
 export function render(m: ScreenModel): void {
   document.body.setAttribute('data-level', m.level);
+  if (m.siteName) bilingualName($('site-name'), m.siteName);
   $('connecting').hidden = true;
   $('main').hidden = false;
 
@@ -80,6 +95,12 @@ export function render(m: ScreenModel): void {
     const li = document.createElement('li');
     li.setAttribute('data-slot', s.id);
     li.setAttribute('data-state', s.state);
+    if (s.name) {
+      const name = document.createElement('span');
+      name.className = 'slot-name';
+      bilingualName(name, s.name);
+      li.appendChild(name);
+    }
     const time = document.createElement('span');
     time.className = 'time';
     time.textContent = `${s.start}–${s.end}`;

@@ -119,7 +119,9 @@ export function handleAlipay(sim: PaymentSimulator, req: IncomingMessage, url: U
       case 'alipay.data.dataservice.bill.downloadurl.query': {
         const date = typeof biz.bill_date === 'string' ? biz.bill_date : '';
         if (biz.bill_type !== 'trade' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return answer(failure('40004', 'isp.bill_type_or_date_invalid', '模拟器只提供 trade 类型的日账单（yyyy-MM-dd）'));
-        const bill = alipayBill([...sim.trades.values()], date, id.sellerId, sim.now());
+        const edits = sim.editsOf('alipay', date);
+        // Alipay says the same before it has made the day's bill as for a day without trades.
+        const bill = edits.notReady ? undefined : alipayBill([...sim.trades.values()], date, id.sellerId, sim.now(), edits);
         if (bill === undefined) return answer(failure('40004', 'isp.bill_not_exist', '账单不存在'));
         const token = sim.storeBill({ provider: 'alipay', date, body: Buffer.from(bill.zip), contentType: 'application/oct-stream', expiresAt: new Date(sim.now().getTime() + (sim.opts.billUrlTtlMs ?? 30_000)) });
         const link = `${sim.baseUrl}/downloadBillFile.resource?bizType=trade&userId=${id.sellerId}&fileType=csv.zip&bizDates=${date.replaceAll('-', '')}&downloadFileName=${encodeURIComponent(bill.name)}&fileId=${token}`;

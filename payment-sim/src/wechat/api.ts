@@ -111,7 +111,9 @@ export function handleWechat(sim: PaymentSimulator, req: IncomingMessage, url: U
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return err(400, 'PARAM_ERROR', 'bill_date 格式错误');
     const type = url.searchParams.get('bill_type') ?? 'ALL';
     if (type !== 'ALL') return err(400, 'PARAM_ERROR', '模拟器只提供 ALL 类型账单');
-    const text = wechatBill([...sim.trades.values()], date, { appid: id.appid, mchid: id.mchid });
+    const edits = sim.editsOf('wechat', date);
+    if (edits.notReady) return err(400, 'STATEMENT_CREATING', '账单生成中，请在次日上午10点以后再下载');
+    const text = wechatBill([...sim.trades.values()], date, { appid: id.appid, mchid: id.mchid }, edits);
     if (text === undefined) return err(400, 'NO_STATEMENT_EXIST', '账单文件不存在');
     const bytes = Buffer.from(text, 'utf8');
     const token = sim.storeBill({ provider: 'wechat', date, body: bytes, contentType: 'text/plain; charset=utf-8' });
@@ -135,7 +137,10 @@ function order(sim: PaymentSimulator, kind: TradeKind, b: Json, ok: Ok, err: Err
   const total = amount.total;
   if (b.appid !== id.appid) return err(400, 'PARAM_ERROR', 'appid 和 mch_id 不匹配');
   if (b.mchid !== id.mchid) return err(400, 'PARAM_ERROR', 'mchid 与请求商户号不一致');
-  if (typeof b.description !== 'string' || b.description.length === 0 || b.description.length > 127) return err(400, 'PARAM_ERROR', '输入源“/body/description”映射到字段“商品描述”必填性规则校验失败');
+  if (typeof b.description !== 'string' || b.description.length === 0) return err(400, 'PARAM_ERROR', '输入源“/body/description”映射到字段“商品描述”必填性规则校验失败');
+  // WeChat Pay counts description in UTF-8 bytes (a Chinese character is 3), as its answer says.
+  const descriptionBytes = Buffer.byteLength(b.description, 'utf8');
+  if (descriptionBytes > 127) return err(400, 'PARAM_ERROR', `输入源“/body/description”映射到值字段“商品描述”字符串规则校验失败，字节数 ${descriptionBytes}，大于最大值 127`);
   if (typeof b.out_trade_no !== 'string' || !OUT_TRADE_NO.test(b.out_trade_no)) return err(400, 'PARAM_ERROR', '商户订单号格式错误');
   if (typeof total !== 'number' || !Number.isSafeInteger(total) || total <= 0) return err(400, 'PARAM_ERROR', '订单金额必须为正整数（分）');
   if (amount.currency !== undefined && amount.currency !== 'CNY') return err(400, 'PARAM_ERROR', '币种必须为 CNY');

@@ -358,6 +358,66 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sms_messages_provider_ix').on('sms_messages').columns(['provider', 'provider_message_id']).execute();
     },
   },
+  '0011_payment_reconciliation': {
+    // The daily reconciliation of provider payments (modules/payments/reconciliation.ts): one
+    // row per site and bill date, the result as JSON, and what was alerted; the bill lines are
+    // looked up by our own numbers, hence the index on the payments' paid time.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('payment_reconciliations')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('date', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_at', 'text')
+        .addColumn('result', 'text', (c) => c.notNull())
+        .addColumn('alert_digest', 'text')
+        .addColumn('ran_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('payment_reconciliations_pk', ['site', 'date'])
+        .execute();
+      await db.schema.createIndex('payments_paid_at_ix').on('payments').columns(['site', 'provider', 'paid_at']).execute();
+      await db.schema.createIndex('payment_refunds_trade_ix').on('payment_refunds').column('out_trade_no').execute();
+    },
+  },
+  '0012_booking': {
+    // The visitor booking page (modules/booking): SMS login codes (keyed hash only), sessions
+    // (token hash, phone encrypted under the token), throttling windows; orders keep the
+    // visitor's language, and "my orders" finds a phone's orders of a site newest first.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('booking_codes')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('phone_hash', 'text', (c) => c.notNull())
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('wrong_tries', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('booking_codes_pk', ['site', 'phone_hash'])
+        .execute();
+      await db.schema
+        .createTable('booking_sessions')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('phone_hash', 'text', (c) => c.notNull())
+        .addColumn('phone_enc', 'text', (c) => c.notNull())
+        .addColumn('phone_masked', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('booking_sessions_expiry_ix').on('booking_sessions').column('expires_at').execute();
+      await db.schema
+        .createTable('booking_throttle')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('window_start', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('last_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.alterTable('orders').addColumn('lang', 'text').execute();
+      await db.schema.createIndex('orders_contact_phone_ix').on('orders').columns(['site', 'contact_phone', 'created_at']).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

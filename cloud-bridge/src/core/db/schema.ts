@@ -142,6 +142,8 @@ export interface OrdersTable {
   refund_state: string | null;
   /** Provider mode: our number of the order's refund (out_refund_no / out_request_no). */
   refund_no: string | null;
+  /** The visitor's language (zh-CN | en) when the channel named one: the check-in SMS is sent in it. */
+  lang?: string | null;
 }
 
 export interface OrderVisitorsTable {
@@ -303,7 +305,59 @@ export interface SmsMessagesTable {
   updated_at: string;
 }
 
+/** A day's reconciliation of a site's provider payments against the providers' bills (modules/payments). */
+export interface PaymentReconciliationsTable {
+  site: string;
+  /** The bill date, YYYY-MM-DD (Beijing). */
+  date: string;
+  /** done | retrying | failed */
+  state: string;
+  attempts: number;
+  /** When a retrying reconciliation runs again. */
+  next_at: string | null;
+  /** The ReconciliationResult (core/reconciliation.ts) as JSON. */
+  result: string;
+  /** Digest of the mismatches last alerted: the same ones are not alerted twice. */
+  alert_digest: string | null;
+  ran_at: string;
+}
+
+/** A live SMS login code of the booking page: only its keyed hash, one per site and phone (modules/booking). */
+export interface BookingCodesTable {
+  site: string;
+  /** Keyed hash of the phone (never the number). */
+  phone_hash: string;
+  code_hash: string;
+  created_at: string;
+  expires_at: string;
+  wrong_tries: number;
+}
+
+/** A booking-page session: the token's SHA-256, the phone encrypted under the token itself (modules/booking). */
+export interface BookingSessionsTable {
+  token_hash: string;
+  site: string;
+  phone_hash: string;
+  /** AES-256-GCM of the phone under a key derived from the token: the row alone does not give the number. */
+  phone_enc: string;
+  phone_masked: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** Throttling windows of the booking page's SMS codes (per phone, per client address). */
+export interface BookingThrottleTable {
+  key: string;
+  window_start: string;
+  count: number;
+  last_at: string;
+}
+
 export interface Database {
+  booking_codes: BookingCodesTable;
+  booking_sessions: BookingSessionsTable;
+  booking_throttle: BookingThrottleTable;
+  payment_reconciliations: PaymentReconciliationsTable;
   sms_messages: SmsMessagesTable;
   payments: PaymentsTable;
   payment_notifications: PaymentNotificationsTable;

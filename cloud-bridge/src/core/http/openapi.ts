@@ -17,6 +17,8 @@ const ErrorDetails = {
   requested: z.number().int().optional().openapi({ description: 'Visitors the order asked for' }),
   remaining: z.number().int().optional().openapi({ description: 'Visitors that could still be sold there' }),
   replayed: z.literal(true).optional().openapi({ description: 'The stored answer to a retried write' }),
+  attemptsLeft: z.number().int().min(0).optional().openapi({ description: '`sms_code_wrong`: tries the code has left (0: it is dead)' }),
+  retryAfterSec: z.number().int().min(1).optional().openapi({ description: '`sms_code_throttled`: seconds until a code may be asked for again (also the Retry-After header)' }),
 };
 
 /** Codes every `/v1/…` route can answer besides its own. */

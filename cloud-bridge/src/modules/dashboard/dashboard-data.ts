@@ -23,6 +23,7 @@ export function dashboardModel(site: SalesSite, level: Level, load: TodayLoad, r
   const red = site.capacity.red ?? 1;
   return {
     site: site.id,
+    siteName: site.catalogue.name ?? { 'zh-CN': site.id, en: site.id },
     date: load.date,
     timeZone: site.catalogue.timeZone,
     capacity: { daily, load: load.load, admitted: load.admitted, soldToday: load.soldToday, percent: percentOf(load.load, daily), level, thresholds: { yellow, orange, red } },
@@ -30,7 +31,7 @@ export function dashboardModel(site: SalesSite, level: Level, load: TodayLoad, r
     channels: site.catalogue.channels.map((c) => {
       const s = state.get(c.id);
       const paused = s !== undefined && Number(s.paused) === 1;
-      return { id: c.id, name: c.name?.['zh-CN'] ?? c.id, kind: c.kind, paused, by: s?.changed_by ?? null, reason: s?.reason ?? null, at: s?.changed_at ?? null };
+      return { id: c.id, name: c.name?.['zh-CN'] ?? c.id, ...(c.name ? { names: c.name } : {}), kind: c.kind, paused, by: s?.changed_by ?? null, reason: s?.reason ?? null, at: s?.changed_at ?? null };
     }),
     entriesByHour: load.entriesByHour,
     alerts: alerts.map((a) => ({ at: a.at, kind: a.kind, ...(a.level ? { level: a.level as Level } : {}), message: { zh: a.message_zh, en: a.message_en } })),

@@ -1,8 +1,13 @@
 /** What the staff dashboard shows for one site; served as JSON and pushed over SSE on every change. */
 export type Level = 'green' | 'yellow' | 'orange' | 'red';
 
+/** A catalogue name in both languages; the page shows the one it is in. */
+export type Names = { 'zh-CN': string; en: string };
+
 export interface DashboardModel {
   site: string;
+  /** The park's name (the site id in both languages when the catalogue has none). */
+  siteName: Names;
   /** The park's local date, YYYY-MM-DD. */
   date: string;
   timeZone: string;
@@ -30,7 +35,8 @@ export interface DashboardModel {
     devices: Record<string, string>;
     statusAt: string | null;
   }[];
-  channels: { id: string; name: string; kind: 'online' | 'kiosk'; paused: boolean; by: string | null; reason: string | null; at: string | null }[];
+  /** `name`: zh-CN (or the id); `names`: both, when the catalogue names the channel. */
+  channels: { id: string; name: string; names?: Names; kind: 'online' | 'kiosk'; paused: boolean; by: string | null; reason: string | null; at: string | null }[];
   /** 24 buckets in the park's local time */
   entriesByHour: { hour: number; persons: number }[];
   /** newest first, at most 20 */

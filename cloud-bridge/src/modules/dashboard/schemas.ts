@@ -6,6 +6,7 @@ import { HourBucketSchema, LevelSchema, NullableStringSchema } from '../../core/
 export const DashboardModelSchema = z
   .object({
     site: z.string(),
+    siteName: z.object({ 'zh-CN': z.string(), en: z.string() }).strict().openapi({ description: "The park's name in both languages (the site id when the catalogue has none)" }),
     date: z.string(),
     timeZone: z.string(),
     capacity: z
@@ -25,7 +26,7 @@ export const DashboardModelSchema = z
         .strict(),
     ),
     channels: z.array(
-      z.object({ id: z.string(), name: z.string(), kind: z.enum(['online', 'kiosk']), paused: z.boolean(), by: NullableStringSchema, reason: NullableStringSchema, at: NullableStringSchema }).strict(),
+      z.object({ id: z.string(), name: z.string(), names: z.object({ 'zh-CN': z.string(), en: z.string() }).strict().optional(), kind: z.enum(['online', 'kiosk']), paused: z.boolean(), by: NullableStringSchema, reason: NullableStringSchema, at: NullableStringSchema }).strict(),
     ),
     entriesByHour: z.array(HourBucketSchema),
     alerts: z.array(z.object({ at: z.string(), kind: z.string(), level: LevelSchema.optional(), message: z.object({ zh: z.string(), en: z.string() }).strict() }).strict()),

@@ -29,6 +29,7 @@ import type { KeyObject } from 'node:crypto';
 import { CloudError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
+import { truncateUtf8 } from '../../core/utf8.js';
 import { loadPrivateKey, loadVerifierKey } from './keys.js';
 import { alipaySignRequest, alipayVerifyNotification } from './alipay-sign.js';
 import { readAlipayAnswer } from './alipay-response.js';
@@ -251,7 +252,7 @@ export class AlipayProvider implements PaymentProvider {
       out_trade_no: req.outTradeNo,
       refund_amount: fenToYuan(req.amountFen),
       out_request_no: req.outRefundNo,
-      ...(req.reason === undefined ? {} : { refund_reason: req.reason.slice(0, 256) }),
+      ...(req.reason === undefined ? {} : { refund_reason: truncateUtf8(req.reason, 256) }),
     });
     if (a.code !== '10000') throw this.refused(a, 'the refund');
     this.checkSame(a, req.outTradeNo);

@@ -8,6 +8,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import { AlipayProvider, type AlipayOptions } from './alipay-provider.js';
 import type { PaymentProvider, ProviderId } from './provider.js';
+import type { ReconciliationOptions } from './reconciliation.js';
 import { WeChatPayProvider, type WechatPayOptions } from './wechat-provider.js';
 
 const timeoutMs = z.number().int().min(100, 'timeoutMs: at least 100').max(60_000, 'timeoutMs: at most 60000').optional();
@@ -58,6 +59,28 @@ export const SitePaymentsSchema = z
 
 export type SitePaymentsInput = z.infer<typeof SitePaymentsSchema>;
 
+/** `payments.reconciliation` in cloud.yaml: the daily reconciliation against the providers' bills. */
+export const ReconciliationConfigSchema = z
+  .object({
+    /** Beijing time on the next day from which a day is reconciled (WeChat Pay publishes its bill from 10:00, Alipay from 09:00). */
+    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'at: HH:MM, Beijing time').optional(),
+    retryEveryMinutes: z.number().int().min(1).max(1440).optional(),
+    maxAttempts: z.number().int().min(1).max(100).optional(),
+    boundaryMinutes: z.number().int().min(0).max(120).optional(),
+    catchUpDays: z.number().int().min(0).max(31).optional(),
+  })
+  .strict();
+
+export function reconciliationFromConfig(r: z.infer<typeof ReconciliationConfigSchema>): ReconciliationOptions {
+  return {
+    ...(r.at !== undefined ? { at: r.at } : {}),
+    ...(r.retryEveryMinutes !== undefined ? { retryEveryMs: r.retryEveryMinutes * 60_000 } : {}),
+    ...(r.maxAttempts !== undefined ? { maxAttempts: r.maxAttempts } : {}),
+    ...(r.boundaryMinutes !== undefined ? { boundaryMinutes: r.boundaryMinutes } : {}),
+    ...(r.catchUpDays !== undefined ? { catchUpDays: r.catchUpDays } : {}),
+  };
+}
+
 /** What a provider is built from: everything but the notify URL (ours), the clock and the logger. */
 type Built<T> = Omit<T, 'notifyUrl' | 'clock' | 'log' | 'fetch'>;
 
@@ -78,6 +101,8 @@ export interface PaymentsOptions {
   notifyBaseUrl?: string;
   /** How often the sweep runs (closing overdue orders, retrying refunds); default 5000 ms. */
   sweepEveryMs?: number;
+  /** The daily reconciliation against the providers' bills (reconciliation.ts): when, retries, the midnight margin. */
+  reconciliation?: ReconciliationOptions;
 }
 
 /** Paths in the YAML are relative to cloud.yaml: `resolve` makes them absolute. */
@@ -157,6 +182,11 @@ export class ProviderSet {
       }
       this.bySite.set(site, set);
     }
+  }
+
+  /** The sites with at least one provider. */
+  sites(): string[] {
+    return [...this.bySite].filter(([, set]) => Object.keys(set).length > 0).map(([site]) => site);
   }
 
   get(site: string, provider: ProviderId): PaymentProvider | undefined {

@@ -1,11 +1,14 @@
 import type { Alerts } from '../../core/alerts.js';
 import type { Clock } from '../../core/clock.js';
 import type { CloudModule, ModuleContext } from '../../core/module.js';
-import type { OrderPayments } from '../../core/ports.js';
+import type { BookingPayments, OrderPayments } from '../../core/ports.js';
 import { ProviderSet, type SitePayments } from './config.js';
+import { bookingPayments } from './booking-port.js';
 import { Payments } from './payments.js';
 import type { ProviderId } from './provider.js';
 import { paymentRoutes } from './routes.js';
+import { Reconciliation, type ReconciliationOptions } from './reconciliation.js';
+import { reconciliationRoutes } from './reconciliation-routes.js';
 
 /** How often the sweep runs by default. */
 const SWEEP_EVERY_MS = 5000;
@@ -21,10 +24,16 @@ export interface PaymentsModuleDeps {
   /** The clock the providers sign with and check signatures against (real time: the providers refuse skew). Default ctx.clock. */
   providerClock?: Clock;
   sweepEveryMs?: number;
+  /** The daily reconciliation against the providers' bills. */
+  reconciliation?: ReconciliationOptions;
 }
 
 export type PaymentsModule = CloudModule & {
   readonly payments: Payments;
+  /** The port the booking page pays through (core/ports.ts BookingPayments). */
+  readonly bookingPayments: BookingPayments;
+  /** The daily reconciliation; as a port (ReconciliationView), what the daily report shows. */
+  readonly reconciliation: Reconciliation;
   start(): Promise<void>;
   stop(): Promise<void>;
 };
@@ -40,18 +49,25 @@ export function createPaymentsModule(ctx: ModuleContext, deps: PaymentsModuleDep
   const providers = new ProviderSet(deps.sites, { notifyUrl: deps.notifyUrl, clock: deps.providerClock ?? ctx.clock, log: ctx.log });
   const payments = new Payments(ctx, { orders: deps.orders, providers, alerts: deps.alerts });
   ctx.events.on('refund', (e) => payments.onRefund(e));
+  const reconciliation = new Reconciliation(ctx, { providers, alerts: deps.alerts }, deps.reconciliation);
   let timer: ReturnType<typeof setInterval> | undefined;
   let sweeping: Promise<unknown> = Promise.resolve();
   const every = deps.sweepEveryMs ?? SWEEP_EVERY_MS;
   return {
     name: 'payments',
     payments,
-    routes: (app) => paymentRoutes(app, payments),
+    bookingPayments: bookingPayments(payments, providers),
+    reconciliation,
+    routes: (app) => {
+      paymentRoutes(app, payments);
+      reconciliationRoutes(app, { sites: ctx.sites, reconciliation });
+    },
     start: () => {
       timer ??= setInterval(() => {
         sweeping = payments.sweep().catch((err: unknown) => ctx.log.warn({ err }, 'payment sweep failed'));
       }, every);
       timer.unref();
+      reconciliation.start();
       return Promise.resolve();
     },
     stop: async () => {
@@ -60,6 +76,7 @@ export function createPaymentsModule(ctx: ModuleContext, deps: PaymentsModuleDep
       // A sweep and refunds under way finish (each provider call is bounded by its timeout) before the store closes.
       await sweeping;
       await payments.drain();
+      await reconciliation.stop();
     },
   };
 }

@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { CloudError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
+import { truncateUtf8 } from '../../core/utf8.js';
 import { loadApiV3Key, loadPrivateKey, loadVerifierKey, type VerifierKey } from './keys.js';
 import { wechatAuthorization, wechatNonce } from './wechat-sign.js';
 import { verifyWechatSignature, type HeaderBag } from './wechat-verify.js';
@@ -295,7 +296,8 @@ export class WeChatPayProvider implements PaymentProvider {
     const a = await this.call('POST', '/v3/refund/domestic/refunds', {
       out_trade_no: req.outTradeNo,
       out_refund_no: req.outRefundNo,
-      ...(req.reason === undefined ? {} : { reason: req.reason.slice(0, 80) }),
+      // reason is string[1,80] in UTF-8 bytes, like description: a Chinese label is cut between characters.
+      ...(req.reason === undefined ? {} : { reason: truncateUtf8(req.reason, 80) }),
       notify_url: this.opts.notifyUrl,
       amount: { refund: req.amountFen, total: req.totalFen, currency: 'CNY' },
     });

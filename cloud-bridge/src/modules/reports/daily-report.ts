@@ -7,6 +7,8 @@
 import { isKnownTimeZone, localDateHour } from '@stile/config';
 import { escapeHtml } from '../../core/html.js';
 import { CloudError } from '../../core/errors.js';
+import type { LocalText } from '../../core/i18n.js';
+import { buildReconciliationSection, reconciliationCsv, reconciliationHtml, type ReconciliationInput, type ReconciliationSection } from './reconciliation-section.js';
 
 export type ReportLang = 'zh-CN' | 'en';
 
@@ -15,6 +17,8 @@ export interface SaleRecord {
   channel: string;
   typeId: string;
   typeName: string;
+  /** The catalogue's name in both languages (the report is read in either). */
+  typeNames?: LocalText;
   persons: number;
   /** Integer fen (1 CNY = 100 fen). */
   amountFen: number;
@@ -30,6 +34,7 @@ export interface RefundRecord {
   reason: string;
   /** Human label from configuration; falls back to the code. */
   reasonLabel?: string;
+  reasonLabels?: LocalText;
   at: string;
 }
 
@@ -43,6 +48,9 @@ export interface EntryRecord {
 export interface ReportInput {
   site: string;
   siteName?: string;
+  siteNames?: LocalText;
+  /** Channel id → its catalogue name; a channel without one shows its id. */
+  channelNames?: Readonly<Record<string, LocalText>>;
   /** Local calendar date in the site's time zone, YYYY-MM-DD. */
   date: string;
   /** IANA zone, e.g. 'Asia/Shanghai'. */
@@ -53,6 +61,8 @@ export interface ReportInput {
   sales: readonly SaleRecord[];
   refunds: readonly RefundRecord[];
   entries: readonly EntryRecord[];
+  /** The payments' reconciliation of the day and the channels' payment modes (reconciliation-section.ts). */
+  reconciliation?: ReconciliationInput;
 }
 
 export interface ReportTotals {
@@ -69,6 +79,9 @@ export interface ReportTotals {
 
 export interface ChannelRow {
   channel: string;
+  /** The channel's name in the report's language ({@link localizeReport}), and in both. */
+  name?: string;
+  names?: LocalText;
   orders: number;
   persons: number;
   revenueFen: number;
@@ -87,6 +100,7 @@ export interface HourBucket {
 export interface RefundReasonRow {
   reason: string;
   label: string;
+  labels?: LocalText;
   count: number;
   amountFen: number;
 }
@@ -94,6 +108,7 @@ export interface RefundReasonRow {
 export interface TypeMixRow {
   typeId: string;
   typeName: string;
+  typeNames?: LocalText;
   persons: number;
   /** Share of persons, 0–1. */
   share: number;
@@ -103,6 +118,7 @@ export interface DailyReport {
   v: 1;
   site: string;
   siteName?: string;
+  siteNames?: LocalText;
   date: string;
   timeZone: string;
   currency: 'CNY';
@@ -117,6 +133,8 @@ export interface DailyReport {
   capacity?: number;
   /** totalEntries / capacity; not clamped, so overcrowding (> 1) stays visible. */
   capacityUsed?: number;
+  /** Provider bills against our records, and the cash and partner channels' money. */
+  reconciliation?: ReconciliationSection;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,7 +180,7 @@ export function buildDailyReport(input: ReportInput, now: Date = new Date()): Da
     if (!c) channels.set(name, (c = { orders: new Set(), persons: 0, revenueFen: 0, refundedFen: 0 }));
     return c;
   };
-  const types = new Map<string, { typeName: string; persons: number }>();
+  const types = new Map<string, { typeName: string; typeNames?: LocalText; persons: number }>();
   for (const s of sales) {
     orderIds.add(s.orderId);
     ticketsSold += s.persons;
@@ -173,7 +191,7 @@ export function buildDailyReport(input: ReportInput, now: Date = new Date()): Da
     c.revenueFen += s.amountFen;
     const t = types.get(s.typeId);
     if (t) t.persons += s.persons;
-    else types.set(s.typeId, { typeName: s.typeName, persons: s.persons });
+    else types.set(s.typeId, { typeName: s.typeName, ...(s.typeNames ? { typeNames: s.typeNames } : {}), persons: s.persons });
   }
 
   let refundedFen = 0;
@@ -187,8 +205,9 @@ export function buildDailyReport(input: ReportInput, now: Date = new Date()): Da
       row.count++;
       row.amountFen += r.amountFen;
       if (row.label === row.reason && r.reasonLabel) row.label = r.reasonLabel;
+      if (!row.labels && r.reasonLabels) row.labels = r.reasonLabels;
     } else {
-      reasons.set(r.reason, { reason: r.reason, label: r.reasonLabel || r.reason, count: 1, amountFen: r.amountFen });
+      reasons.set(r.reason, { reason: r.reason, label: r.reasonLabel || r.reason, ...(r.reasonLabels ? { labels: r.reasonLabels } : {}), count: 1, amountFen: r.amountFen });
     }
   }
 
@@ -209,6 +228,7 @@ export function buildDailyReport(input: ReportInput, now: Date = new Date()): Da
   const byChannel: ChannelRow[] = [...channels]
     .map(([name, c]) => ({
       channel: name,
+      ...(input.channelNames?.[name] ? { name: input.channelNames[name]['zh-CN'], names: input.channelNames[name] } : {}),
       orders: c.orders.size,
       persons: c.persons,
       revenueFen: c.revenueFen,
@@ -219,7 +239,7 @@ export function buildDailyReport(input: ReportInput, now: Date = new Date()): Da
     .sort((a, b) => b.revenueFen - a.revenueFen || b.persons - a.persons || cmp(a.channel, b.channel));
 
   const typeMix: TypeMixRow[] = [...types]
-    .map(([typeId, t]) => ({ typeId, typeName: t.typeName, persons: t.persons, share: ratio(t.persons, ticketsSold) }))
+    .map(([typeId, t]) => ({ typeId, typeName: t.typeName, ...(t.typeNames ? { typeNames: t.typeNames } : {}), persons: t.persons, share: ratio(t.persons, ticketsSold) }))
     .sort((a, b) => b.persons - a.persons || cmp(a.typeId, b.typeId));
 
   const refundsByReason = [...reasons.values()].sort((a, b) => b.amountFen - a.amountFen || b.count - a.count || cmp(a.reason, b.reason));
@@ -228,6 +248,7 @@ export function buildDailyReport(input: ReportInput, now: Date = new Date()): Da
     v: 1,
     site: input.site,
     ...(input.siteName !== undefined ? { siteName: input.siteName } : {}),
+    ...(input.siteNames !== undefined ? { siteNames: input.siteNames } : {}),
     date: input.date,
     timeZone: input.timeZone,
     currency: input.currency,
@@ -244,8 +265,27 @@ export function buildDailyReport(input: ReportInput, now: Date = new Date()): Da
     report.capacity = input.capacity;
     report.capacityUsed = totalEntries / input.capacity;
   }
+  if (input.reconciliation) report.reconciliation = buildReconciliationSection(input.reconciliation, sales, refunds);
   return report;
 }
+
+/**
+ * The report for a reader of `lang`: site, channel, ticket type and refund reason names in
+ * that language where the catalogue gave both (a report kept before names had two languages
+ * keeps the text it has). The objects with both languages stay, so JSON carries both.
+ */
+export function localizeReport(report: DailyReport, lang: ReportLang): DailyReport {
+  return {
+    ...report,
+    ...(report.siteNames ? { siteName: report.siteNames[lang] } : {}),
+    byChannel: report.byChannel.map((c) => (c.names ? { ...c, name: c.names[lang] } : c)),
+    refundsByReason: report.refundsByReason.map((r) => (r.labels ? { ...r, label: r.labels[lang] } : r)),
+    typeMix: report.typeMix.map((m) => (m.typeNames ? { ...m, typeName: m.typeNames[lang] } : m)),
+  };
+}
+
+/** What a reader sees for a channel: its name, else its id. */
+const channelLabel = (c: ChannelRow): string => c.name || c.channel;
 
 // Plain code-unit order, not localeCompare: must not depend on the host's ICU data.
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -299,13 +339,16 @@ function csvCell(c: Cell): string {
 export interface CsvOptions {
   /** Prepend a UTF-8 BOM so Excel on Windows shows Chinese labels correctly. Default false. */
   bom?: boolean;
+  /** The language of the names (site, channels, types, refund reasons); default zh-CN. Ids stay in their own columns. */
+  lang?: ReportLang;
 }
 
 /**
  * Sections (summary, channels, hours, refund reasons, type mix), each with its own header row,
  * separated by one empty line. CRLF everywhere, including after the last row.
  */
-export function reportToCsv(report: DailyReport, options: CsvOptions = {}): string {
+export function reportToCsv(input: DailyReport, options: CsvOptions = {}): string {
+  const report = localizeReport(input, options.lang === 'en' ? 'en' : 'zh-CN');
   const t = report.totals;
   const summary: Cell[][] = [
     ['metric', 'value'],
@@ -328,8 +371,8 @@ export function reportToCsv(report: DailyReport, options: CsvOptions = {}): stri
     ['generated_at', raw(report.generatedAt)],
   ];
   const channels: Cell[][] = [
-    ['channel', 'orders', 'persons', 'revenue_yuan', 'revenue_share', 'persons_share', 'refunded_yuan'],
-    ...report.byChannel.map((c) => [c.channel, int(c.orders), int(c.persons), money(c.revenueFen), frac(c.share), frac(c.personsShare), money(c.refundedFen)]),
+    ['channel', 'channel_name', 'orders', 'persons', 'revenue_yuan', 'revenue_share', 'persons_share', 'refunded_yuan'],
+    ...report.byChannel.map((c) => [c.channel, channelLabel(c), int(c.orders), int(c.persons), money(c.revenueFen), frac(c.share), frac(c.personsShare), money(c.refundedFen)]),
   ];
   const hours: Cell[][] = [['hour', 'persons'], ...report.entriesByHour.map((b) => [int(b.hour), int(b.persons)])];
   const reasons: Cell[][] = [
@@ -340,7 +383,7 @@ export function reportToCsv(report: DailyReport, options: CsvOptions = {}): stri
     ['type_id', 'type_name', 'persons', 'share'],
     ...report.typeMix.map((m) => [m.typeId, m.typeName, int(m.persons), frac(m.share)]),
   ];
-  const body = [summary, channels, hours, reasons, mix]
+  const body = [summary, channels, hours, reasons, mix, ...(report.reconciliation ? reconciliationCsv(report.reconciliation, options.lang === 'en' ? 'en' : 'zh-CN') : [])]
     .map((rows) => rows.map((r) => r.map(csvCell).join(',') + '\r\n').join(''))
     .join('\r\n');
   return (options.bom ? '\uFEFF' : '') + body;
@@ -371,7 +414,6 @@ const LABELS = {
     personsUnit: '人',
     share: '占比',
     reason: '原因',
-    code: '代码',
     count: '笔数',
     amount: '金额',
     ticketType: '票种',
@@ -405,7 +447,6 @@ const LABELS = {
     personsUnit: 'persons',
     share: 'Share',
     reason: 'Reason',
-    code: 'Code',
     count: 'Count',
     amount: 'Amount',
     ticketType: 'Ticket type',
@@ -480,15 +521,15 @@ function channelChart(report: DailyReport, L: Labels): string {
   const W = 760, labelW = 170, valueW = 170, rowH = 30, top = 6;
   const barMax = W - labelW - valueW;
   const H = top * 2 + rows.length * rowH;
-  const aria = `${L.chartChannels}: ${rows.map((c) => `${c.channel} ${pct(c.share)}`).join(', ')}`;
+  const aria = `${L.chartChannels}: ${rows.map((c) => `${channelLabel(c)} ${pct(c.share)}`).join(', ')}`;
   const out: string[] = [];
   out.push(`<svg class="chart channels" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(aria)}" xmlns="http://www.w3.org/2000/svg">`);
   out.push(`<title>${esc(aria)}</title>`);
   rows.forEach((c, i) => {
     const yy = top + i * rowH;
     const w = Math.max(c.share * barMax, c.share > 0 ? 1 : 0);
-    const tip = `${c.channel}: ${pct(c.share)} · ${moneyDisplay(c.revenueFen)} · ${c.persons} ${L.personsUnit}`;
-    out.push(`<text class="clab" x="${labelW - 8}" y="${yy + rowH / 2}" dy="0.32em" text-anchor="end">${esc(clip(c.channel, 18))}</text>`);
+    const tip = `${channelLabel(c)}: ${pct(c.share)} · ${moneyDisplay(c.revenueFen)} · ${c.persons} ${L.personsUnit}`;
+    out.push(`<text class="clab" x="${labelW - 8}" y="${yy + rowH / 2}" dy="0.32em" text-anchor="end">${esc(clip(channelLabel(c), 18))}</text>`);
     out.push(`<rect class="hbar" x="${labelW}" y="${yy + 5}" width="${n1(w)}" height="${rowH - 10}"><title>${esc(tip)}</title></rect>`);
     out.push(`<text class="cval" x="${n1(labelW + w + 6)}" y="${yy + rowH / 2}" dy="0.32em">${esc(`${pct(c.share)} · ${moneyDisplay(c.revenueFen)}`)}</text>`);
   });
@@ -541,8 +582,9 @@ export interface HtmlOptions {
  * copy renders the same offline, as an e-mail attachment, or years later. The CSP meta makes
  * that a guarantee rather than a habit: even injected markup could not load or run anything.
  */
-export function reportToHtml(report: DailyReport, options: HtmlOptions = { lang: 'zh-CN' }): string {
+export function reportToHtml(input: DailyReport, options: HtmlOptions = { lang: 'zh-CN' }): string {
   const lang: ReportLang = options.lang === 'en' ? 'en' : 'zh-CN';
+  const report = localizeReport(input, lang);
   const L = LABELS[lang];
   const name = report.siteName || report.site;
   const t = report.totals;
@@ -558,8 +600,8 @@ export function reportToHtml(report: DailyReport, options: HtmlOptions = { lang:
   ];
   if (report.capacityUsed !== undefined) cards.push([L.capacityUsed, pct(report.capacityUsed)]);
 
-  const channelRows = report.byChannel.map((c) => [c.channel, String(c.orders), String(c.persons), moneyDisplay(c.revenueFen), pct(c.share), moneyDisplay(c.refundedFen)]);
-  const reasonRows = report.refundsByReason.map((r) => [r.label, r.reason, String(r.count), moneyDisplay(r.amountFen)]);
+  const channelRows = report.byChannel.map((c) => [channelLabel(c), String(c.orders), String(c.persons), moneyDisplay(c.revenueFen), pct(c.share), moneyDisplay(c.refundedFen)]);
+  const reasonRows = report.refundsByReason.map((r) => [r.label, String(r.count), moneyDisplay(r.amountFen)]);
   const mixRows = report.typeMix.map((m) => [m.typeName, String(m.persons), pct(m.share)]);
 
   return `<!DOCTYPE html>
@@ -590,12 +632,13 @@ ${table([L.channel, L.orders, L.ticketsSold, L.revenue, L.share, L.refunded], ch
 </section>
 <section>
 <h2>${esc(L.refundsByReason)}</h2>
-${table([L.reason, L.code, L.count, L.amount], reasonRows, 2, L)}
+${table([L.reason, L.count, L.amount], reasonRows, 1, L)}
 </section>
 <section>
 <h2>${esc(L.typeMix)}</h2>
 ${table([L.ticketType, L.persons, L.share], mixRows, 1, L)}
 </section>
+${report.reconciliation ? reconciliationHtml(report.reconciliation, lang) : ''}
 <footer>${esc(L.generatedAt)} ${esc(report.generatedAt)} · ${esc(report.site)}</footer>
 </body>
 </html>

@@ -1,4 +1,5 @@
 import type { CloudModule, ModuleContext } from '../../core/module.js';
+import type { ReconciliationView } from '../../core/ports.js';
 import { Reports } from './report-service.js';
 import { ReportsRepository } from './repository.js';
 import { reportRoutes } from './routes.js';
@@ -6,8 +7,8 @@ import { reportRoutes } from './routes.js';
 export type ReportsModule = CloudModule & { reports: Reports; start(): Promise<void>; stop(): Promise<void> };
 
 /** Daily reports: the staff routes, and the daily timer (only when some site sells). */
-export function createReportsModule(ctx: ModuleContext): ReportsModule {
-  const reports = new Reports(new ReportsRepository(ctx.store), ctx);
+export function createReportsModule(ctx: ModuleContext, deps: { reconciliation?: ReconciliationView } = {}): ReportsModule {
+  const reports = new Reports(new ReportsRepository(ctx.store), ctx, deps.reconciliation);
   return {
     name: 'reports',
     reports,

@@ -1,6 +1,7 @@
 import { daysAround as around, localDate, localTime } from '@stile/config';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
+import type { ReconciliationView } from '../../core/ports.js';
 import type { SalesSite, SiteRegistry } from '../../core/sites.js';
 import { buildDailyReport, type DailyReport, type ReportInput } from './daily-report.js';
 import type { ReportsRepository } from './repository.js';
@@ -23,25 +24,42 @@ export class Reports {
   constructor(
     private readonly repo: ReportsRepository,
     private readonly ctx: ReportsContext,
+    /** The payments' reconciliation of a day (absent: the section shows only the cash and partner channels). */
+    private readonly reconciliation?: ReconciliationView,
   ) {}
 
   async input(site: SalesSite, date: string): Promise<ReportInput> {
     const window = around(date);
-    const types = new Map(site.catalogue.ticketTypes.map((t) => [t.id, t.name['zh-CN']]));
-    const reasons = new Map(site.catalogue.refundReasons.map((r) => [r.code, r.label['zh-CN']]));
+    const types = new Map(site.catalogue.ticketTypes.map((t) => [t.id, t.name]));
+    const reasons = new Map(site.catalogue.refundReasons.map((r) => [r.code, r.label]));
+    const channelNames = Object.fromEntries(site.catalogue.channels.flatMap((c) => (c.name ? [[c.id, c.name] as const] : [])));
     const paid = await this.repo.paidOrRefunded(site.id, window);
     const entries = await this.repo.admissions(site.id, window);
+    const recon = await this.reconciliation?.reconciliation(site.id, date);
+    const name = site.catalogue.name;
     return {
       site: site.id,
+      // Kept in both languages: the page, CSV or JSON picks the reader's (localizeReport).
+      ...(name ? { siteName: name['zh-CN'], siteNames: name } : {}),
+      channelNames,
       date,
       timeZone: site.catalogue.timeZone,
       capacity: site.capacity.daily,
       currency: 'CNY',
-      sales: paid.filter((o) => o.paid_at).map((o) => ({ orderId: o.order_id, channel: o.channel, typeId: o.type_id, typeName: types.get(o.type_id) ?? o.type_id, persons: Number(o.persons), amountFen: Number(o.amount_fen), paidAt: o.paid_at! })),
+      sales: paid
+        .filter((o) => o.paid_at)
+        .map((o) => {
+          const names = types.get(o.type_id);
+          return { orderId: o.order_id, channel: o.channel, typeId: o.type_id, typeName: names?.['zh-CN'] ?? o.type_id, ...(names ? { typeNames: names } : {}), persons: Number(o.persons), amountFen: Number(o.amount_fen), paidAt: o.paid_at! };
+        }),
       refunds: paid
         .filter((o) => o.refunded_at)
-        .map((o) => ({ orderId: o.order_id, channel: o.channel, amountFen: Number(o.amount_fen), reason: o.refund_reason ?? 'unknown', reasonLabel: reasons.get(o.refund_reason ?? '') ?? o.refund_reason ?? 'unknown', at: o.refunded_at! })),
+        .map((o) => {
+          const labels = reasons.get(o.refund_reason ?? '');
+          return { orderId: o.order_id, channel: o.channel, amountFen: Number(o.amount_fen), reason: o.refund_reason ?? 'unknown', reasonLabel: labels?.['zh-CN'] ?? o.refund_reason ?? 'unknown', ...(labels ? { reasonLabels: labels } : {}), at: o.refunded_at! };
+        }),
       entries: entries.map((e) => ({ at: e.at, gate: e.gate, persons: Number(e.persons), kind: 'admit' as const })),
+      reconciliation: { channels: site.catalogue.channels.map((c) => ({ id: c.id, kind: c.kind, payment: c.payment, ...(c.name ? { name: c.name } : {}) })), ...(recon ? { result: recon } : {}) },
     };
   }
 
@@ -61,7 +79,13 @@ export class Reports {
    */
   async get(siteId: string, date: string): Promise<DailyReport | undefined> {
     const kept = await this.repo.report(siteId, date);
-    if (kept !== undefined) return JSON.parse(kept) as DailyReport;
+    if (kept !== undefined) {
+      const report = JSON.parse(kept) as DailyReport;
+      // Kept at midnight, before the providers' bills came: made again once the reconciliation has (re)run.
+      const recon = await this.reconciliation?.reconciliation(siteId, date);
+      if (!recon || recon.ranAt === report.reconciliation?.ranAt) return report;
+      return (await this.generate(siteId, date)) ?? report;
+    }
     const site = this.ctx.sites.site(siteId);
     if (!site) return undefined;
     if (date < localDate(this.ctx.clock(), site.catalogue.timeZone)) return this.generate(siteId, date);

@@ -5,7 +5,7 @@ import type { RefusalCode } from '../../core/http/refusals.js';
 import { errorResponses, json } from '../../core/http/openapi.js';
 import { STAFF_SECURITY, staffAuth as checkStaff, unknownSite } from '../../core/http/staff-auth.js';
 import type { SiteRegistry } from '../../core/sites.js';
-import { reportToCsv, reportToHtml } from './daily-report.js';
+import { localizeReport, reportToCsv, reportToHtml } from './daily-report.js';
 import type { Reports } from './report-service.js';
 import { SiteParamSchema } from '../../core/http/schemas.js';
 import { DailyReportSchema, ReportListSchema, ReportParamSchema, ReportQuerySchema } from './schemas.js';
@@ -71,9 +71,9 @@ export function reportRoutes(app: CloudApp, opts: ReportRoutesOptions): void {
         const report = method === 'get' ? await opts.reports.get(site, date) : await opts.reports.generate(site, date);
         if (!report) return unknownSite(c, site);
         const { format, lang } = c.req.valid('query');
-        if (format === 'csv') return c.body(reportToCsv(report, { bom: true }), 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${site}-${date}.csv"` }) as never;
+        if (format === 'csv') return c.body(reportToCsv(report, { bom: true, lang }), 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${site}-${date}.csv"` }) as never;
         if (format === 'html') return c.html(reportToHtml(report, { lang })) as never;
-        return c.json(report, 200) as never;
+        return c.json(localizeReport(report, lang), 200) as never;
       },
     );
   }

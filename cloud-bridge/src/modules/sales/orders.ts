@@ -16,7 +16,7 @@ import { NO_SLOT, type Places } from './places.js';
 import { priceFor } from './pricing.js';
 import type { SalesRepository } from './repository.js';
 import { realNameVisitors, type SaleRules } from './rules.js';
-import { issueTickets, maxEntries, smsText } from './tickets.js';
+import { issueTickets, maxEntries, receiptText, smsText } from './tickets.js';
 
 /** How long an unpaid order holds its places. */
 export const HOLD_MS = 15 * 60_000;
@@ -24,14 +24,6 @@ export const HOLD_MS = 15 * 60_000;
 const unknownOrder = (orderId: string): CloudError => new CloudError('unknown_order', `no order ${orderId} on this channel`);
 const providerPaid = (orderId: string): CloudError =>
   new CloudError('payment_by_provider', `order ${orderId} is paid through WeChat Pay / Alipay: create a payment with POST /v1/channel/orders/${orderId}/payments; it is paid when the provider confirms`);
-
-/** What the visitor sees on the provider's receipt: "Adult ×2 2027-03-10 10:00" (≤ 127 characters). */
-function receiptText(site: SalesSite, o: OrdersTable): string {
-  const type = site.catalogue.ticketTypes.find((t) => t.id === o.type_id);
-  const slot = site.catalogue.slots.find((s) => s.id === o.slot_id);
-  const tickets = type ? Number(o.persons) / type.persons : Number(o.persons);
-  return `${type?.name['zh-CN'] ?? o.type_id} ×${tickets} ${o.visit_date}${slot ? ` ${slot.start}` : ''}`.slice(0, 127);
-}
 
 export interface OrdersDeps {
   repo: SalesRepository;
@@ -100,6 +92,7 @@ export class Orders {
         payment_mode: channel.payment,
         refund_state: null,
         refund_no: null,
+        lang: body.lang ?? null,
       },
       visitors,
     );
@@ -134,7 +127,7 @@ export class Orders {
       snapshot.map((ticket): WhitelistChange => ({ op: 'upsert', ticket })),
       maxEntries(site, updated, tickets),
     );
-    this.announceAfter(fx, delta, order.contact_phone, smsText(site, order, tickets), order.order_id);
+    this.announceAfter(fx, delta, order, smsText(site, order, tickets));
     this.d.log.info({ site: site.id, orderId: order.order_id, tickets: tickets.length, seq: delta.seq }, 'order paid, tickets issued');
     return { order: updated, seq: delta.seq };
   }
@@ -218,7 +211,7 @@ export class Orders {
       const changes = ticketIds.map((ticketId, i): WhitelistChange => ({ op: 'rebook', ticketId, newTicket: snapshot[i]! }));
       const extra = snapshot.slice(ticketIds.length).map((ticket): WhitelistChange => ({ op: 'upsert', ticket }));
       const delta = await this.d.ledger.stageChanges(trx, site.id, [...changes, ...extra], maxEntries(site, moved, tickets));
-      this.announceAfter(fx, delta, order.contact_phone, smsText(site, moved, tickets), orderId);
+      this.announceAfter(fx, delta, order, smsText(site, moved, tickets));
       this.d.log.info({ site: site.id, orderId, from: order.visit_date, to: body.date, seq: delta.seq }, 'order rebooked');
       return { status: 200, body: { ...(await this.view(moved, trx)), whitelistSeq: delta.seq } };
     });
@@ -385,8 +378,9 @@ export class Orders {
     return ticketIds;
   }
 
-  private announceAfter(fx: WriteEffects, delta: WhitelistDelta, phone: string, text: string, orderId: string): void {
+  private announceAfter(fx: WriteEffects, delta: WhitelistDelta, order: OrdersTable, text: string): void {
     fx.after.push(() => this.d.ledger.announce(delta));
-    fx.after.push(() => this.d.sms.send({ to: phone, text, orderId }));
+    const lang = order.lang === 'en' || order.lang === 'zh-CN' ? { lang: order.lang as 'en' | 'zh-CN' } : {};
+    fx.after.push(() => this.d.sms.send({ to: order.contact_phone, text, orderId: order.order_id, ...lang }));
   }
 }

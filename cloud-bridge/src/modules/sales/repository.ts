@@ -40,6 +40,11 @@ export class SalesRepository {
     return this.store.dialect;
   }
 
+  /** The store itself, for reads outside a transaction. */
+  get db(): Db {
+    return this.store.db;
+  }
+
   transaction<T>(work: (trx: Db) => Promise<T>): Promise<T> {
     return this.store.db.transaction().execute(work);
   }
@@ -159,6 +164,26 @@ export class SalesRepository {
 
   order(site: string, channel: string, orderId: string, db: Db = this.store.db): Promise<OrdersTable | undefined> {
     return db.selectFrom('orders').selectAll().where('order_id', '=', orderId).where('site', '=', site).where('channel', '=', channel).executeTakeFirst();
+  }
+
+  /** A channel's orders with this contact phone, newest first (the booking page's "my orders"; index orders_contact_phone_ix). */
+  ordersOfPhone(site: string, channel: string, phone: string, limit: number): Promise<OrdersTable[]> {
+    return this.store.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('site', '=', site)
+      .where('contact_phone', '=', phone)
+      .where('channel', '=', channel)
+      .orderBy('created_at', 'desc')
+      .orderBy('order_id', 'desc')
+      .limit(limit)
+      .execute();
+  }
+
+  /** The visitors of these orders as shown (masked), in order. */
+  visitorsOfOrders(orderIds: string[]): Promise<{ order_id: string; idx: number; name: string; id_masked: string; ticket_id: string | null }[]> {
+    if (orderIds.length === 0) return Promise.resolve([]);
+    return this.store.db.selectFrom('order_visitors').select(['order_id', 'idx', 'name', 'id_masked', 'ticket_id']).where('order_id', 'in', orderIds).orderBy('order_id').orderBy('idx').execute();
   }
 
   /** The order of a site, whatever its channel (payments: the provider names the order, not the channel). */

@@ -3,7 +3,7 @@ import type { Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { ModuleContext } from '../../core/module.js';
 import type { SmsSender } from '../../core/notify/sms.js';
-import type { CapacityView, OrderPayments, TicketLedger } from '../../core/ports.js';
+import type { BookingSales, CapacityView, OrderPayments, TicketLedger } from '../../core/ports.js';
 import type { SalesSite } from '../../core/sites.js';
 import { Availability } from './availability.js';
 import { OrderLanes } from './group-commit.js';
@@ -12,6 +12,7 @@ import { HOLD_MS, Orders } from './orders.js';
 import { Places } from './places.js';
 import { SalesRepository } from './repository.js';
 import { SaleRules } from './rules.js';
+import { VisitorOrders } from './visitor-orders.js';
 
 
 /** Tuning of the sales module; the defaults suit one instance or several on one store. */
@@ -69,6 +70,7 @@ export class Sales {
   private readonly availabilityView: Availability;
   private readonly orders: Orders;
   private readonly writes: IdempotentWrites;
+  private readonly visitorOrders: VisitorOrders;
   /** Undefined: group commit off, one transaction per order. */
   private readonly lanes: OrderLanes | undefined;
 
@@ -83,6 +85,7 @@ export class Sales {
     this.availabilityView = new Availability(repo, rules, options.availabilityTtlMs ?? 1000);
     const soldChanged = (site: string, date: string): void => this.availabilityView.soldChanged(site, date);
     this.writes = new IdempotentWrites(repo, ctx.clock, ctx.events, ctx.log, soldChanged);
+    this.visitorOrders = new VisitorOrders(repo);
     this.orders = new Orders({ repo, sites: ctx.sites, places, rules, writes: this.writes, ledger: deps.ledger, sms: deps.sms, clock: ctx.clock, events: ctx.events, log: ctx.log, soldChanged });
     const lanes = Math.max(1, options.groupLanes ?? (repo.dialect === 'postgres' ? 4 : 1));
     this.lanes = (options.groupCommit ?? true) ? new OrderLanes(repo, this.writes, this.orders.create, ctx.log, { lanes, maxGroup: Math.max(1, options.maxGroup ?? 32) }) : undefined;
@@ -158,6 +161,22 @@ export class Sales {
       expire: (site, orderId) => o.expireOne(site, orderId),
       refundsOwed: (limit) => o.refundsOwed(limit),
       refundUpdate: (site, orderId, outRefundNo, state) => o.refundUpdate(site, orderId, outRefundNo, state),
+    };
+  }
+
+  /**
+   * The port the booking page's module sells through (core/ports.ts): the booking channel's
+   * availability, orders, refunds and rebookings with the channel API's rules, and a visitor's
+   * own orders by the contact phone.
+   */
+  get bookingSales(): BookingSales {
+    return {
+      availabilityJson: (site, channel, date) => this.availabilityJson(site, channel, date),
+      createOrder: (site, channel, key, order) => this.createOrder(site, channel, key, order),
+      visitorOrders: (site, channel, phone, limit) => this.visitorOrders.list(site, channel, phone, limit),
+      visitorOrder: (site, channel, phone, orderId) => this.visitorOrders.one(site, channel, phone, orderId),
+      refund: (site, channel, key, orderId, reason) => this.refund(site, channel, key, orderId, { reason }),
+      rebook: (site, channel, key, orderId, to) => this.rebook(site, channel, key, orderId, to),
     };
   }
 

@@ -22,6 +22,7 @@ export const CreateOrderSchema = z
     entry: z.enum(['early', 'night']).optional().openapi({ description: 'Early-bird or night entry: cheaper, admitted only in that window.' }),
     contactPhone: z.string().regex(/^1\d{10}$/, 'contactPhone: an 11-digit mainland mobile number').openapi({ example: '13800138000' }),
     visitors: z.array(VisitorSchema).min(1).max(50).openapi({ description: 'One per person (real name). A family package takes its size in visitors per ticket.' }),
+    lang: z.enum(['zh-CN', 'en']).optional().openapi({ description: "The visitor's language: the check-in SMS is sent in it (default: the site's SMS language)" }),
   })
   .strict();
 

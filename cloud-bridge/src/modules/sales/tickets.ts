@@ -2,6 +2,7 @@ import { newTicketId, type SnapshotTicket } from '@stile/config';
 import type { Db } from '../../core/db/store.js';
 import type { OrdersTable } from '../../core/db/schema.js';
 import type { SalesSite } from '../../core/sites.js';
+import { truncateUtf8, utf8Bytes } from '../../core/utf8.js';
 import type { SalesRepository } from './repository.js';
 
 export interface IssuedTicket {
@@ -36,10 +37,34 @@ export function maxEntries(site: SalesSite, order: OrdersTable, tickets: IssuedT
   return new Map(tickets.map((t) => [t.ticketId, max]));
 }
 
-/** The SMS with the check-in codes. */
-export function smsText(site: SalesSite, order: { visit_date: string; slot_id: string }, tickets: IssuedTicket[]): string {
+/**
+ * The SMS with the check-in codes, in the visitor's language when the order names one (the
+ * log provider's text; real providers fill the site's approved template, modules/sms).
+ */
+export function smsText(site: SalesSite, order: { visit_date: string; slot_id: string; lang?: string | null }, tickets: IssuedTicket[]): string {
+  const en = order.lang === 'en';
   const slot = site.catalogue.slots.find((s) => s.id === order.slot_id);
-  const when = slot ? `${order.visit_date} ${slot.start}-${slot.end}` : order.visit_date;
+  const slotName = slot?.name ? `${slot.name[en ? 'en' : 'zh-CN']} ` : '';
+  const when = slot ? `${order.visit_date} ${slotName}${slot.start}-${slot.end}` : order.visit_date;
   const codes = tickets.map((t) => t.code).join(' ');
-  return `【${site.id}】您的入园码：${codes}（${when}）。请在闸机扫码或刷身份证入园。${site.tourRouteUrl ? ` 游览路线：${site.tourRouteUrl}` : ''}`;
+  const park = site.catalogue.name?.[en ? 'en' : 'zh-CN'] ?? site.id;
+  if (en) return `[${park}] Your entry code: ${codes} (${when}). Scan it or tap your ID card at the gate.${site.tourRouteUrl ? ` Tour route: ${site.tourRouteUrl}` : ''}`;
+  return `【${park}】您的入园码：${codes}（${when}）。请在闸机扫码或刷身份证入园。${site.tourRouteUrl ? ` 游览路线：${site.tourRouteUrl}` : ''}`;
+}
+
+/** WeChat Pay's `description` is 1–127 UTF-8 bytes (Alipay's `subject` allows more): the one text both get. */
+export const RECEIPT_MAX_BYTES = 127;
+
+/**
+ * What the payer sees on the provider's receipt, in Chinese (the providers' language, whatever
+ * the page's): "青山湖风景区 成人票 ×2 2027-03-10 10:00". A long park or type name is shortened,
+ * never the count, date or time.
+ */
+export function receiptText(site: SalesSite, o: Pick<OrdersTable, 'type_id' | 'slot_id' | 'persons' | 'visit_date'>): string {
+  const type = site.catalogue.ticketTypes.find((t) => t.id === o.type_id);
+  const slot = site.catalogue.slots.find((s) => s.id === o.slot_id);
+  const tickets = type ? Number(o.persons) / type.persons : Number(o.persons);
+  const what = `${site.catalogue.name?.['zh-CN'] ?? site.id} ${type?.name['zh-CN'] ?? o.type_id}`;
+  const when = ` ×${tickets} ${o.visit_date}${slot ? ` ${slot.start}` : ''}`;
+  return truncateUtf8(what, RECEIPT_MAX_BYTES - utf8Bytes(when)) + when;
 }

@@ -19,6 +19,8 @@ export interface ScreenSlot {
   /** "HH:MM", park time. */
   start: string;
   end: string;
+  /** The slot's name from the catalogue ("上午场" / "Morning"), when it has one; else the times name it. */
+  name?: { zh: string; en: string };
   /** Places the ticket window can still sell in this slot (0 unless `open`). */
   remaining: number;
   state: SlotState;
@@ -26,6 +28,8 @@ export interface ScreenSlot {
 
 export interface ScreenModel {
   site: string;
+  /** The park's name from the catalogue in both languages (the site id in both when it has none). */
+  siteName: { zh: string; en: string };
   /** The park's local date, YYYY-MM-DD. */
   date: string;
   timeZone: string;

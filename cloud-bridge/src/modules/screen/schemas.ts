@@ -10,6 +10,7 @@ export const ScreenSlotSchema = z
     id: z.string(),
     start: HHMM,
     end: HHMM,
+    name: z.object({ zh: z.string(), en: z.string() }).strict().optional().openapi({ description: "The slot's name from the catalogue, when it has one" }),
     remaining: z.number().int().min(0).openapi({ description: 'Places the ticket window can still sell in this slot (0 unless `open`)' }),
     state: z.enum(['open', 'soldOut', 'closed', 'over']).openapi({ description: '`open`: places left; `soldOut`: none left, or the park is at red; `closed`: quota 0; `over`: its end plus the late grace has passed' }),
   })
@@ -19,6 +20,7 @@ export const ScreenSlotSchema = z
 export const ScreenModelSchema = z
   .object({
     site: z.string(),
+    siteName: z.object({ zh: z.string(), en: z.string() }).strict().openapi({ description: "The park's name in both languages (the site id when the catalogue has none)" }),
     date: z.string().openapi({ description: "The park's local date, YYYY-MM-DD" }),
     timeZone: z.string(),
     level: LevelSchema,

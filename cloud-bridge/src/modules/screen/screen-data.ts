@@ -41,7 +41,7 @@ export function screenModel(site: SalesSite, capacity: CapacityNow, rows: Screen
       const closed = s.quota === 0;
       const remaining = over || closed ? 0 : Math.max(0, Math.min(s.quota - (rows.sold.get(s.id) ?? 0), dayRemaining));
       const state: ScreenSlot['state'] = over ? 'over' : closed ? 'closed' : remaining > 0 ? 'open' : 'soldOut';
-      return { id: s.id, start: s.start, end: s.end, remaining, state };
+      return { id: s.id, start: s.start, end: s.end, ...(s.name ? { name: { zh: s.name['zh-CN'], en: s.name.en } } : {}), remaining, state };
     });
   const remaining = slots.length
     ? Math.min(
@@ -49,8 +49,10 @@ export function screenModel(site: SalesSite, capacity: CapacityNow, rows: Screen
         slots.reduce((n, s) => n + s.remaining, 0),
       )
     : dayRemaining;
+  const name = site.catalogue.name;
   return {
     site: site.id,
+    siteName: name ? { zh: name['zh-CN'], en: name.en } : { zh: site.id, en: site.id },
     date,
     timeZone: tz,
     level: capacity.level,

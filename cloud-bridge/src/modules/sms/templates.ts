@@ -19,16 +19,22 @@ export interface CheckinOrder {
   ticketIds: string[];
 }
 
+/**
+ * The check-in variables in the message's language: `site` is the park's name from the
+ * catalogue (its id only when it has none), `slot` the slot's name with its times
+ * ("下午场 14:00-16:00", "Afternoon 14:00-16:00") or the times alone.
+ */
 export function checkinVars(order: CheckinOrder, site: SalesSite | undefined, lang: SmsLang): Record<string, string> {
   const slot = site?.catalogue.slots.find((s) => s.id === order.slotId);
   const codes = order.ticketIds.map((id) => `ST1:${id}`);
+  const times = slot ? `${slot.start}-${slot.end}` : undefined;
   return {
     code: codes[0] ?? '',
     codes: codes.join(' '),
     count: String(codes.length),
     date: order.visitDate,
-    slot: slot ? `${slot.start}-${slot.end}` : lang === 'en' ? 'all day' : '全天',
-    site: order.site,
+    slot: times === undefined ? (lang === 'en' ? 'all day' : '全天') : slot?.name ? `${slot.name[lang]} ${times}` : times,
+    site: site?.catalogue.name?.[lang] ?? order.site,
     order: order.orderId,
     url: site?.tourRouteUrl ?? '',
   };

@@ -7,7 +7,10 @@ export const LEVELS: readonly Level[] = ['green', 'yellow', 'orange', 'red'];
 export const isLevel = (v: unknown): v is Level => (LEVELS as readonly unknown[]).includes(v);
 
 export function renderHeader(view: View, m: DashboardModel | null): void {
-  $('site').textContent = m?.site || view.site;
+  // The park's name in the page's language, once the model has it; the site id until then.
+  const name = (m?.siteName && m.siteName[view.lang]) || m?.site || view.site;
+  $('site').textContent = name;
+  document.title = `${view.t('title')} · ${name}`;
   $('date').textContent = m ? view.fmtDate(m.date) : '';
   const updated = $('updated');
   updated.textContent = m ? view.fmtAt(m.updatedAt) : '—';

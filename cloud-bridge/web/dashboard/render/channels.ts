@@ -99,7 +99,7 @@ export class Channels {
         : s.state === 'stopped'
           ? el('div', { class: 'ch-state stopped', 'data-field': 'state', 'data-level': s.level, text: t(`capacityStop_${s.level}`) })
           : el('div', { class: 'ch-state selling', 'data-field': 'state', text: t('selling') });
-    const lines: HTMLElement[] = [el('div', {}, [el('span', { class: 'ch-name', text: c.name || c.id }), el('span', { class: 'kind', 'data-kind': c.kind, text: kind })]), state];
+    const lines: HTMLElement[] = [el('div', {}, [el('span', { class: 'ch-name', text: (c.names && c.names[this.view.lang]) || c.name || c.id }), el('span', { class: 'kind', 'data-kind': c.kind, text: kind })]), state];
     if (!paused && c.by) lines.push(el('div', { class: 'muted', text: t('resumedBy', { by: c.by, reason: c.reason || '—' }) + (c.at ? ' · ' + this.view.fmtAt(c.at) : '') }));
     if (paused && c.at) lines.push(el('div', { class: 'muted', text: this.view.fmtAt(c.at) }));
     row.info.replaceChildren(...lines);
