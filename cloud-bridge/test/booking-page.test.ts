@@ -14,6 +14,10 @@ import { idProblem } from '../web/booking/idcard.js';
 import { totalFen, typeOffers, yuan } from '../web/booking/price.js';
 import type { Availability, BookInfo, BookOrder, BookSession, PayStarted, SmsCodeSent } from '../web/booking/types.js';
 import { idNumber } from './helpers.js';
+import { demoCatalogue } from '@stile/demo/catalogue';
+import { entryOffer } from '../src/core/catalogue.js';
+import { typePrices } from '../src/modules/sales/availability.js';
+import { priceFor } from '../src/modules/sales/pricing.js';
 
 // The shell needs the built browser code (cloud-bridge/dist/web): `npm test` builds first; alone, run `npm run build`.
 
@@ -166,6 +170,41 @@ describe('prices', () => {
     expect(totalFen(offers[2]!, 1)).toBeNull();
     // Before the availability arrives: the base prices, nothing refused yet.
     expect(typeOffers(info, null).map((o) => o.unitFen)).toEqual([8000, 18000, 6000]);
+  });
+});
+
+describe('the price the page shows is the price the order is charged', () => {
+  // Every type × slot × entry of the demo park, on a weekday, an off-season weekend and a summer
+  // weekend: the page's price from the availability answer equals what sales charges.
+  const catalogue = demoCatalogue();
+  const channel = catalogue.channels[0]!;
+  const pageInfo: BookInfo = {
+    ...info,
+    types: catalogue.ticketTypes.map((t) => ({
+      typeId: t.id,
+      name: t.name,
+      persons: t.persons,
+      baseFen: t.priceFen,
+      days: t.days,
+      entries: (['early', 'night'] as const).filter((k) => entryOffer(catalogue, t, k) !== undefined),
+    })),
+  };
+  it.each(['2027-03-10', '2027-03-13', '2027-07-10'])('on %s', (date) => {
+    const avail = { types: typePrices(catalogue, channel, date) } as unknown as Availability;
+    let compared = 0;
+    for (const slot of [undefined, ...catalogue.slots.map((x) => x.id)]) {
+      for (const entry of [undefined, 'early', 'night'] as const) {
+        const offers = typeOffers(pageInfo, avail, { slotId: slot, entry });
+        for (const t of catalogue.ticketTypes) {
+          const q = priceFor(catalogue, { typeId: t.id, channelId: channel.id, visitDate: date, ...(slot ? { slotId: slot } : {}), ...(entry ? { entry } : {}) });
+          if (!q.ok) continue;
+          const shown = offers.find((o) => o.typeId === t.id)!;
+          expect([t.id, slot, entry, shown.unitFen, shown.discount?.percentOff ?? 0]).toEqual([t.id, slot, entry, q.unitFen, q.discounts[0]?.percentOff ?? 0]);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(30);
   });
 });
 

@@ -38,7 +38,18 @@ export interface Availability {
   capacity: { daily: number; sold: number; remaining: number; percent: number; level?: Level | undefined };
   almostFull: boolean;
   slots: { slotId: string; start: string; end: string; quota: number; remaining: number; almostFull: boolean }[];
-  types: { typeId: string; name: string; names: LocalText; persons: number; unitFen?: number | undefined; discounts?: Discount[] | undefined; available?: false | undefined; reason?: string | undefined }[];
+  types: {
+    typeId: string;
+    name: string;
+    names: LocalText;
+    persons: number;
+    unitFen?: number | undefined;
+    discounts?: Discount[] | undefined;
+    slotPrices?: { slotId: string; unitFen: number; discounts: Discount[] }[] | undefined;
+    entryPrices?: { entry: 'early' | 'night'; unitFen: number; discounts: Discount[] }[] | undefined;
+    available?: false | undefined;
+    reason?: string | undefined;
+  }[];
   realName: { ticketsPerIdPerDay: number; bookingHorizonDays: number; lastDate: string };
 }
 

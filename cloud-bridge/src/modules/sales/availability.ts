@@ -1,5 +1,5 @@
 import { percentOf, thresholds, type Level } from '../../core/capacity-levels.js';
-import type { Channel } from '../../core/catalogue.js';
+import type { Catalogue, Channel } from '../../core/catalogue.js';
 import { isCloudError } from '../../core/errors.js';
 import { refusalReply } from '../../core/http/refusals.js';
 import type { SalesSite } from '../../core/sites.js';
@@ -15,6 +15,44 @@ import { dayLimit, type SaleRules } from './rules.js';
  * behind other instances'), and the answer itself kept until one of its inputs (sold
  * counts, pauses, today's level, the date) changes.
  */
+/**
+ * Where a choice on the page changes the price of a type: the slots whose times earn an
+ * early-bird or night discount, and the early/night entries it may be sold with. Only prices
+ * that differ from the day's are listed. Discounts do not stack (pricing.ts), so a slot and an
+ * entry chosen together cost the lower of the two.
+ */
+function variantPrices(catalogue: Catalogue, channel: Channel, date: string, typeId: string, dayFen: number): { slotPrices?: VariantPrice[]; entryPrices?: VariantPrice[] } {
+  const slotPrices: VariantPrice[] = [];
+  for (const slot of catalogue.slots) {
+    const q = priceFor(catalogue, { typeId, channelId: channel.id, visitDate: date, slotId: slot.id });
+    if (q.ok && q.unitFen !== dayFen) slotPrices.push({ slotId: slot.id, unitFen: q.unitFen, discounts: q.discounts });
+  }
+  const entryPrices: VariantPrice[] = [];
+  for (const entry of ['early', 'night'] as const) {
+    const q = priceFor(catalogue, { typeId, channelId: channel.id, visitDate: date, entry });
+    if (q.ok) entryPrices.push({ entry, unitFen: q.unitFen, discounts: q.discounts });
+  }
+  return { ...(slotPrices.length > 0 ? { slotPrices } : {}), ...(entryPrices.length > 0 ? { entryPrices } : {}) };
+}
+
+/** The channel's types on a date: the day's price and discount, the slot and entry prices that differ, or why the type is not sold. */
+export function typePrices(catalogue: Catalogue, channel: Channel, date: string) {
+  return catalogue.ticketTypes
+    .filter((t) => !t.channels || t.channels.includes(channel.id))
+    .map((t) => {
+      const q = priceFor(catalogue, { typeId: t.id, channelId: channel.id, visitDate: date });
+      if (!q.ok) return { typeId: t.id, name: t.name['zh-CN'], names: t.name, persons: t.persons, available: false as const, reason: q.reason };
+      return { typeId: t.id, name: t.name['zh-CN'], names: t.name, persons: t.persons, unitFen: q.unitFen, discounts: q.discounts, ...variantPrices(catalogue, channel, date, t.id, q.unitFen) };
+    });
+}
+
+interface VariantPrice {
+  slotId?: string;
+  entry?: 'early' | 'night';
+  unitFen: number;
+  discounts: { rule: string; percentOff: number }[];
+}
+
 export class Availability {
   /** Sold counts per slot (and DAY) of one site and date, key "site\0date" (availability-view.ts). */
   private readonly soldView: FreshCache<Map<string, number>>;
@@ -76,12 +114,7 @@ export class Availability {
     const blocked = level === 'red' || (level === 'orange' && channel.kind === 'online');
     const dayRemaining = blocked ? 0 : Math.max(0, dayLimit(site, channel) - daySold);
     const almostFull = daySold >= t.yellow || (level !== undefined && level !== 'green');
-    const types = site.catalogue.ticketTypes
-      .filter((t) => !t.channels || t.channels.includes(channel.id))
-      .map((t) => {
-        const q = priceFor(site.catalogue, { typeId: t.id, channelId: channel.id, visitDate: date });
-        return { typeId: t.id, name: t.name['zh-CN'], names: t.name, persons: t.persons, ...(q.ok ? { unitFen: q.unitFen, discounts: q.discounts } : { available: false, reason: q.reason }) };
-      });
+    const types = typePrices(site.catalogue, channel, date);
     // A slot is almost full by its own numbers: open (quota > 0) and at most a tenth of its
     // quota (at least 1) left for this channel, the day's limit included. A quiet slot on a
     // busy day is not; a closed slot (quota 0) is not (it is closed).

@@ -100,6 +100,14 @@ export const AvailabilitySchema = z
           persons: z.number().int().openapi({ description: 'Visitors per ticket' }),
           unitFen: money.optional(),
           discounts: z.array(DiscountSchema).optional(),
+          slotPrices: z
+            .array(z.object({ slotId: z.string(), unitFen: money, discounts: z.array(DiscountSchema) }).strict())
+            .optional()
+            .openapi({ description: 'Slots whose times earn another price (early-bird before, night after): only those that differ from `unitFen`' }),
+          entryPrices: z
+            .array(z.object({ entry: z.enum(['early', 'night']), unitFen: money, discounts: z.array(DiscountSchema) }).strict())
+            .optional()
+            .openapi({ description: 'The price with an early-bird or night entry (admitted only in that window). Discounts do not stack: a slot and an entry together cost the lower of the two' }),
           available: z.literal(false).optional(),
           reason: z.string().optional(),
         })

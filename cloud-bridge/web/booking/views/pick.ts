@@ -92,7 +92,7 @@ export function pickView(ctx: Ctx): HTMLElement {
   }
 
   // Ticket types with their price on that date.
-  const offers = typeOffers(info, avail);
+  const offers = typeOffers(info, avail, { slotId: d.slotId, entry: d.entry });
   const types = el('fieldset', { class: 'options types' }, [
     el('legend', { text: t(ctx, 'type') }),
     ...offers.map((o) => {
