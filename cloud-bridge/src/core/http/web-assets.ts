@@ -3,10 +3,13 @@
  * `npm run build`) and how the server serves it, for any page that has some: each bundle's
  * files read once with their SRI hashes and content versions, a page template filled in with
  * escaped values, a strict Content-Security-Policy with a fresh nonce, and the asset answer
- * (immutable for its `?v=<content hash>`, `no-cache` otherwise, with an ETag).
+ * (immutable for its `?v=<content hash>`, `no-cache` otherwise, with an ETag), brotli- or
+ * gzip-compressed when the browser takes it (compressed once per file, at first use): a
+ * phone on 3G loads the booking page's script in a third of the bytes.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import type { Context } from 'hono';
 import { CloudError } from '../errors.js';
 import { escapeHtml } from '../html.js';
@@ -59,9 +62,9 @@ export function webBundle<N extends string>(what: string, template: string, name
   };
 }
 
-/** A built asset's answer: immutable when asked for with its own `?v=`, revalidated (ETag) otherwise. */
-export function assetResponse(c: Context, a: WebAsset): Response {
-  const etag = `"${a.version}"`;
+function plainAssetResponse(c: Context, a: WebAsset, encoding: Encoding | null): Response {
+  // Each encoding is its own representation, so its own strong ETag.
+  const etag = encoding ? `"${a.version}-${encoding}"` : `"${a.version}"`;
   const headers: Record<string, string> = {
     'content-type': a.contentType,
     etag,
@@ -70,6 +73,43 @@ export function assetResponse(c: Context, a: WebAsset): Response {
   };
   if (c.req.header('if-none-match') === etag) return c.body(null, 304, headers);
   return c.body(new Uint8Array(a.body), 200, headers);
+}
+
+type Encoding = 'br' | 'gzip';
+const compressed = new Map<WebAsset, Record<Encoding, Buffer>>();
+
+/** The asset's compressed forms, made once per built file. */
+function encodings(a: WebAsset): Record<Encoding, Buffer> {
+  let e = compressed.get(a);
+  if (!e) {
+    e = {
+      br: brotliCompressSync(a.body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: a.body.length } }),
+      gzip: gzipSync(a.body, { level: 9 }),
+    };
+    compressed.set(a, e);
+  }
+  return e;
+}
+
+/** The encoding to send: brotli, then gzip, when the browser lists it (q=0 means no). */
+export function pickEncoding(acceptEncoding: string | undefined): Encoding | null {
+  const offered = new Map<string, number>();
+  for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
+    const [name, ...params] = part.trim().split(';');
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)).find(Boolean);
+    if (name) offered.set(name, q ? Number(q[1]) : 1);
+  }
+  for (const enc of ['br', 'gzip'] as const) if ((offered.get(enc) ?? 0) > 0) return enc;
+  return null;
+}
+
+/** A built asset's answer: immutable when asked for with its own `?v=`, revalidated (ETag) otherwise; compressed when the browser takes it. */
+export function assetResponse(c: Context, a: WebAsset): Response {
+  const enc = pickEncoding(c.req.header('accept-encoding'));
+  const res = plainAssetResponse(c, enc ? { ...a, body: encodings(a)[enc] } : a, enc);
+  res.headers.set('vary', 'accept-encoding');
+  if (enc && res.status === 200) res.headers.set('content-encoding', enc);
+  return res;
 }
 
 /**

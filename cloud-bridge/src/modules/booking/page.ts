@@ -7,11 +7,9 @@
  * the page must load over a slow 3G link (docs/booking.md, bench/booking-page.js). Public: the
  * shell holds nothing but the site id; everything else comes from /v1/book/{site}/… .
  */
-import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
-import type { Context } from 'hono';
 import { pickLang, type Lang } from '../../core/i18n.js';
 import { refusalBody } from '../../core/http/refusals.js';
-import { assetResponse, fillTemplate, newNonce, pageCsp, pageHeaders, webBundle, type WebAsset } from '../../core/http/web-assets.js';
+import { assetResponse, fillTemplate, newNonce, pageCsp, pageHeaders, webBundle } from '../../core/http/web-assets.js';
 import type { CloudApp } from '../../core/module.js';
 import { BOOK_TEXT, isBookTextKey } from './page-text.js';
 
@@ -70,42 +68,6 @@ export function bookingPage(opts: { site: string; today: string; lang?: Lang }):
   return { html, csp };
 }
 
-type Encoding = 'br' | 'gzip';
-const compressed = new Map<WebAsset, Record<Encoding, Buffer>>();
-
-/** The asset's compressed forms, made once per built file. */
-function encodings(a: WebAsset): Record<Encoding, Buffer> {
-  let e = compressed.get(a);
-  if (!e) {
-    e = {
-      br: brotliCompressSync(a.body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: a.body.length } }),
-      gzip: gzipSync(a.body, { level: 9 }),
-    };
-    compressed.set(a, e);
-  }
-  return e;
-}
-
-/** The encoding to send: brotli, then gzip, when the browser lists it (q=0 means no). */
-export function pickEncoding(acceptEncoding: string | undefined): Encoding | null {
-  const offered = new Map<string, number>();
-  for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
-    const [name, ...params] = part.trim().split(';');
-    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)).find(Boolean);
-    if (name) offered.set(name, q ? Number(q[1]) : 1);
-  }
-  for (const enc of ['br', 'gzip'] as const) if ((offered.get(enc) ?? 0) > 0) return enc;
-  return null;
-}
-
-function compressedAsset(c: Context, a: WebAsset): Response {
-  const enc = pickEncoding(c.req.header('accept-encoding'));
-  const res = assetResponse(c, enc ? { ...a, body: encodings(a)[enc] } : a);
-  res.headers.set('vary', 'accept-encoding');
-  if (enc && res.status === 200) res.headers.set('content-encoding', enc);
-  return res;
-}
-
 export interface BookingPageRoutesOptions {
   /** Whether the site has a booking page (a booking channel); other sites' pages are 404. */
   hasBookingPage(site: string): boolean;
@@ -122,7 +84,7 @@ export function bookingPageRoutes(app: CloudApp, opts: BookingPageRoutesOptions)
   app.get('/book/assets/:file{[a-z]+\\.(?:js|css)}', (c) => {
     const name = c.req.param('file');
     if (!isBookingAsset(name)) return c.json({ error: 'not_found' }, 404);
-    return compressedAsset(c, bookingAssets().files[name]);
+    return assetResponse(c, bookingAssets().files[name]);
   });
   app.get('/book/:site', (c) => {
     const site = c.req.param('site');
