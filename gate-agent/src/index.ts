@@ -5,5 +5,7 @@ export * from './gate/credential.js';
 export * from './daemon/gate-daemon.js';
 export * from './daemon/gate-context.js';
 export * from './devices/relay.js';
+export * from './devices/serial-port.js';
+export * from './devices/supervisor.js';
 export type { HidBackend, HidConnection, HidDeviceInfo } from './devices/qr-hid.js';
 export * from './protocol/line-framer.js';

@@ -2,6 +2,7 @@
  * The pure device codecs, as the "@stile/gate-agent/protocol" subpath: the gate's drivers use
  * them through relative imports, hardware-sim (the device side) through this entry point.
  */
+export * from './frame-sync.js';
 export * from './ga467.js';
 export * from './gb18030.js';
 export * from './hid-pos.js';
