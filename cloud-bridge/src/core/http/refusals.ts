@@ -65,6 +65,27 @@ export const HTTP_STATUS = {
 export type RefusalCode = keyof typeof HTTP_STATUS;
 export const REFUSAL_CODES = Object.keys(HTTP_STATUS) as RefusalCode[];
 
+/** Why a sale on a date is refused, wherever one is made (a channel's order or rebooking, the booking page's): the same sales rules answer. */
+export const SALE_REFUSALS: readonly RefusalCode[] = [
+  'invalid_date',
+  'channel_paused',
+  'date_in_past',
+  'beyond_booking_horizon',
+  'slot_required',
+  'slot_over',
+  'capacity_red',
+  'capacity_orange',
+  'capacity_exceeded',
+  'kiosk_reserve_exhausted',
+  'sold_out',
+  'visitor_already_booked',
+  'unknown_type',
+  'type_not_on_channel',
+  'not_on_this_day',
+  'unknown_slot',
+  'entry_not_available',
+];
+
 /** Status and meaning of each code an HTTP route can answer. */
 export const REFUSALS = Object.fromEntries(REFUSAL_CODES.map((code) => [code, { status: HTTP_STATUS[code], text: ERROR_TEXT[code] }])) as Record<RefusalCode, { status: number; text: string }>;
 

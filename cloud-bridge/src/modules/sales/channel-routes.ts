@@ -1,5 +1,5 @@
 import { createRoute, type z } from '@hono/zod-openapi';
-import { refusalBody, type RefusalCode } from '../../core/http/refusals.js';
+import { refusalBody, SALE_REFUSALS, type RefusalCode } from '../../core/http/refusals.js';
 import { bearer } from '../../core/http/staff-auth.js';
 import type { CloudApp } from '../../core/module.js';
 import type { SiteRegistry } from '../../core/sites.js';
@@ -10,26 +10,7 @@ import { errorResponses, json, send } from '../../core/http/openapi.js';
 
 const AUTH: RefusalCode[] = ['unknown_api_key'];
 const WRITE: RefusalCode[] = [...AUTH, 'invalid_request', 'unknown_order', 'idempotency_key_reused'];
-/** Refusals of a sale on a date (a new order, or a rebooking to another date/slot). */
-const SELL: RefusalCode[] = [
-  'invalid_date',
-  'channel_paused',
-  'date_in_past',
-  'beyond_booking_horizon',
-  'slot_required',
-  'slot_over',
-  'capacity_red',
-  'capacity_orange',
-  'capacity_exceeded',
-  'kiosk_reserve_exhausted',
-  'sold_out',
-  'visitor_already_booked',
-  'unknown_type',
-  'type_not_on_channel',
-  'not_on_this_day',
-  'unknown_slot',
-  'entry_not_available',
-];
+const SELL = SALE_REFUSALS;
 
 /** Each channel route's refusals (besides 413 and 500, which every route has). */
 export const CHANNEL_ROUTE_CODES = {
