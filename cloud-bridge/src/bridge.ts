@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { MqttClient } from 'mqtt';
-import { parseBasicAuthorization, topics, type CommandAck, type GateCommand, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import { kioskTopics, parseBasicAuthorization, parseKioskTopic, topics, type CommandAck, type GateCommand, type WhitelistChange, type WhitelistDelta } from '@stile/config';
 // core
 import { Alerts } from './core/alerts.js';
 import { gateTicketTypes } from './core/catalogue.js';
@@ -26,6 +26,7 @@ import { createCapacityModule, type CapacityModule } from './modules/capacity/mo
 import type { CommandOptions, GateAction } from './modules/commands/commands.js';
 import { createCommandsModule } from './modules/commands/module.js';
 import { createDashboardModule, type DashboardModule } from './modules/dashboard/module.js';
+import { createKiosksModule, type KiosksModule } from './modules/kiosks/module.js';
 import { createReportsModule } from './modules/reports/module.js';
 import { createScreenModule, type ScreenModule } from './modules/screen/module.js';
 import type { Reports } from './modules/reports/report-service.js';
@@ -122,6 +123,8 @@ export interface CloudBridge {
   whitelist: WhitelistRepository;
   /** Entries, conflicts, anomalies and gate state (countEntries, gateState…). */
   sync: SyncRepository;
+  /** Kiosk records, offline packs (docs/kiosk-offline.md). */
+  kiosks: KiosksModule;
   metrics: Metrics;
   httpPort: number;
   /** The gate listener's port, when gateHttpPort is set. */
@@ -209,6 +212,8 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       maxAdmissionsPerSecond: (site) => sites.config(site)?.maxAdmissionsPerSecond ?? 5,
       alerts,
     });
+    // Kiosk records and offline sales (counted as orders of the kiosk's channel, staged as whitelist deltas).
+    const kiosks = createKiosksModule(ctxFor('kiosks'), { ledger: whitelist.ledger, isRevoked: (site, kiosk) => registry.isRevokedCached(site, 'kiosk', kiosk), alerts });
     const commands = createCommandsModule(ctxFor('commands'));
     // Orders, pauses and their audit log and alerts run on the sales clock (tests move "now" for them).
     const salesClock = opts.salesClock ?? opts.clock ?? systemClock;
@@ -231,15 +236,19 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       notifyUrl: (p) => `${notifyBase()}/v1/payments/${p}/notify`,
       providerClock: opts.clock ?? systemClock,
       ...(opts.payments?.sweepEveryMs !== undefined ? { sweepEveryMs: opts.payments.sweepEveryMs } : {}),
+      ...(opts.payments?.codePayments ? { codePayments: opts.payments.codePayments } : {}),
       ...(opts.payments?.reconciliation ? { reconciliation: opts.payments.reconciliation } : {}),
     });
     const staffModule = createStaffModule(ctxFor('staff', salesClock), { alerts });
     // The visitor booking page sells on the booking channel through sales' and payments' ports.
-    const bookingModule = createBookingModule(ctxFor('booking', salesClock), { sales: salesModule.sales.bookingSales, payments: paymentsModule.bookingPayments, sms });
+    // WeChat web OAuth (the openid for JSAPI) is the booking page's, under the payment's AppID.
+    const wechatOAuth = Object.fromEntries(Object.entries(opts.payments?.sites ?? {}).flatMap(([site, p]) => (p.wechat?.oauth ? [[site, { appid: p.wechat.appid, ...p.wechat.oauth }]] : [])));
+    const publicBase = (): string => (opts.publicUrl ?? `http://${!opts.httpHost || opts.httpHost === '0.0.0.0' ? '127.0.0.1' : opts.httpHost}:${boundPort}`).replace(/\/+$/, '');
+    const bookingModule = createBookingModule(ctxFor('booking', salesClock), { sales: salesModule.sales.bookingSales, payments: paymentsModule.bookingPayments, sms, wechatOAuth, publicUrl: publicBase });
     // The daily report shows the payments' reconciliation of its day through a port.
     const reportsModule = createReportsModule(ctxFor('reports'), { reconciliation: { reconciliation: (site, date) => paymentsModule.reconciliation.get(site, date) } });
     // Started in this order, stopped in reverse (the dashboard listens before capacity's first recount).
-    const modules: CloudModule[] = [whitelist, sync, commands, dashboard, screen, capacity, salesModule, paymentsModule, bookingModule, staffModule, reportsModule, ...(smsModule ? [smsModule] : [])];
+    const modules: CloudModule[] = [whitelist, sync, kiosks, commands, dashboard, screen, capacity, salesModule, paymentsModule, bookingModule, staffModule, reportsModule, ...(smsModule ? [smsModule] : [])];
 
     gate.wire(modules);
     await broker.connectIngest(gate.route);
@@ -266,6 +275,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       mqtt: broker.client,
       whitelist: whitelist.repository,
       sync: sync.repository,
+      kiosks,
       publishChanges: (site, changes) => whitelist.publishChanges(site, changes),
       sales: salesModule.sales,
       payments: paymentsModule.payments,
@@ -296,12 +306,14 @@ function gateMessageRouter(): { route: GateMessageHandler; wire(modules: readonl
   return {
     route: async (topic, payload) => {
       await ready;
-      const leaf = parseGateTopic(topic)?.leaf;
+      const kioskLeaf = parseKioskTopic(topic)?.leaf;
+      const leaf = kioskLeaf !== undefined ? `kiosk:${kioskLeaf}` : parseGateTopic(topic)?.leaf;
       const handle = leaf === undefined ? undefined : byLeaf.get(leaf);
       return handle ? handle(topic, payload) : true;
     },
     wire(modules) {
       for (const m of modules) for (const [leaf, handle] of Object.entries(m.mqtt ?? {})) if (handle && !byLeaf.has(leaf)) byLeaf.set(leaf, handle);
+      for (const m of modules) for (const [leaf, handle] of Object.entries(m.kioskMqtt ?? {})) if (handle && !byLeaf.has(`kiosk:${leaf}`)) byLeaf.set(`kiosk:${leaf}`, handle);
       wired();
     },
   };
@@ -318,6 +330,7 @@ interface BrokerConnections {
 async function connectBroker(opts: CloudBridgeOptions, log: Logger, route: GateMessageHandler, cleanups: (() => Promise<void>)[]): Promise<BrokerConnections> {
   const v5 = (opts.mqttProtocol ?? 5) === 5;
   const entriesTopic = v5 ? topics.allEntriesShared(opts.sharedGroup) : ALL_ENTRIES;
+  const kioskSalesTopic = v5 ? kioskTopics.allSalesShared(opts.sharedGroup) : kioskTopics.allSales;
   const mqttOpts = {
     url: opts.mqttUrl,
     protocolVersion: opts.mqttProtocol ?? 5,
@@ -327,7 +340,7 @@ async function connectBroker(opts: CloudBridgeOptions, log: Logger, route: GateM
     log,
   };
   const connections: MqttConnection[] = [];
-  const main = await connectMqtt({ ...mqttOpts, subscriptions: { [entriesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } } }, route);
+  const main = await connectMqtt({ ...mqttOpts, subscriptions: { [entriesTopic]: { qos: 1 }, [kioskSalesTopic]: { qos: 1 }, [ALL_STATUS]: { qos: 1 }, [ALL_CMD_ACKS]: { qos: 1 } } }, route);
   connections.push(main);
   cleanups.push(() => closeMqtt(main.client));
   // Deltas, heads, receipts and commands go out on a connection that takes no messages:

@@ -1,4 +1,4 @@
-import { topics, type DeviceIdentity } from '@stile/config';
+import { kioskTopics, topics, type DeviceIdentity } from '@stile/config';
 
 /** Who is on the broker: a registered device, or the cloud-bridge itself. */
 export type BrokerIdentity = DeviceIdentity | { kind: 'cloud' };
@@ -14,6 +14,8 @@ export function mayPublish(who: BrokerIdentity, topic: string): boolean {
   if (who.kind === 'gate') {
     return topic === topics.entries(who.site, who.id) || topic === topics.status(who.site, who.id) || topic === topics.cmdAck(who.site, who.id);
   }
+  // A kiosk sends its own records only (a stolen kiosk cannot sell in another's name).
+  if (who.kind === 'kiosk') return topic === kioskTopics.sales(who.site, who.id);
   return false; // screens only listen
 }
 
@@ -21,6 +23,7 @@ export function maySubscribe(who: BrokerIdentity, filter: string): boolean {
   if (who.kind === 'cloud') return filter.startsWith('stile/');
   const s = who.site;
   if (filter === topics.capacity(s) || filter === topics.announce(s)) return true;
+  if (who.kind === 'kiosk') return filter === kioskTopics.salesAck(s, who.id) || filter === kioskTopics.pack(s, who.id);
   if (who.kind !== 'gate') return false;
   return (
     filter === topics.whitelistDelta(s) ||
@@ -36,6 +39,6 @@ export function maySubscribe(who: BrokerIdentity, filter: string): boolean {
  */
 export function clientIdAllowed(who: BrokerIdentity, clientId: string): boolean {
   if (who.kind === 'cloud') return true;
-  const prefix = who.kind === 'gate' ? `stile-${who.site}-${who.id}` : `stile-screen-${who.site}-${who.id}`;
+  const prefix = who.kind === 'gate' ? `stile-${who.site}-${who.id}` : `stile-${who.kind}-${who.site}-${who.id}`;
   return clientId === prefix || clientId.startsWith(`${prefix}-`);
 }

@@ -22,6 +22,19 @@ const SiteSchema = z
     offlineKeys: z.array(PublicKeySchema).optional(),
     /** Admissions per second one lane can pass; faster claims are stored as anomalies (0: unchecked). */
     maxAdmissionsPerSecond: z.number().min(0).max(1000).optional(),
+    /** Kiosks: the channel they sell on, their daily offline cap (persons) and their own ST2 public key (docs/kiosk-offline.md). */
+    kiosks: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (it is part of MQTT topics)'),
+            channel: z.string().min(1),
+            offlineCap: z.number().int().min(0).max(100_000),
+            offlineKey: PublicKeySchema,
+          })
+          .strict(),
+      )
+      .optional(),
     /** Online and kiosk sales for this site (the channel API); absent: the site only syncs gates. */
     sales: z
       .object({
@@ -97,7 +110,13 @@ export const CloudConfigSchema = z
       .optional(),
     /** Provider payments: where the providers post notifications (default http.publicUrl), the sweep's period. */
     payments: z
-      .object({ notifyBaseUrl: z.string().url().optional(), sweepEveryMs: z.number().int().min(100).max(600_000).optional(), reconciliation: ReconciliationConfigSchema.optional() })
+      .object({
+        notifyBaseUrl: z.string().url().optional(),
+        sweepEveryMs: z.number().int().min(100).max(600_000).optional(),
+        reconciliation: ReconciliationConfigSchema.optional(),
+        /** Pending payment codes (the visitor confirms on the phone): queried every queryEveryMs, reversed after reverseAfterMs unpaid. */
+        codePayments: z.object({ queryEveryMs: z.number().int().min(100).max(60_000).optional(), reverseAfterMs: z.number().int().min(1000).max(600_000).optional() }).strict().optional(),
+      })
       .strict()
       .optional(),
     /** Demo mode: accept the public demo API keys (never in production). */
@@ -173,6 +192,7 @@ function loadSite(issues: ConfigIssues, i: number, s: z.infer<typeof SiteSchema>
     ...(s.gates ? { gates: s.gates } : {}),
     ...(s.offlineKeys ? { offlineKeys: s.offlineKeys } : {}),
     ...(s.maxAdmissionsPerSecond !== undefined ? { maxAdmissionsPerSecond: s.maxAdmissionsPerSecond } : {}),
+    ...(s.kiosks ? { kiosks: s.kiosks } : {}),
     ...(sales ? { sales } : {}),
   };
 }
@@ -243,7 +263,7 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       ...(cfg.alerts ? { alertWebhook: { url: cfg.alerts.webhookUrl, secret: cfg.alerts.secret } } : {}),
       ...(cfg.demo ? { demoMode: true } : {}),
       ...(Object.keys(payments).length > 0 || cfg.payments
-        ? { payments: { sites: payments, ...(cfg.payments?.notifyBaseUrl ? { notifyBaseUrl: cfg.payments.notifyBaseUrl } : {}), ...(cfg.payments?.sweepEveryMs !== undefined ? { sweepEveryMs: cfg.payments.sweepEveryMs } : {}), ...(cfg.payments?.reconciliation ? { reconciliation: reconciliationFromConfig(cfg.payments.reconciliation) } : {}) } }
+        ? { payments: { sites: payments, ...(cfg.payments?.notifyBaseUrl ? { notifyBaseUrl: cfg.payments.notifyBaseUrl } : {}), ...(cfg.payments?.sweepEveryMs !== undefined ? { sweepEveryMs: cfg.payments.sweepEveryMs } : {}), ...(cfg.payments?.codePayments ? { codePayments: cfg.payments.codePayments } : {}), ...(cfg.payments?.reconciliation ? { reconciliation: reconciliationFromConfig(cfg.payments.reconciliation) } : {}) } }
         : {}),
       ...(smsSettings ? { smsSettings } : {}),
     },

@@ -13,6 +13,8 @@ import { launchChromium } from './browser.js';
 import type { CloudBridge } from '../src/bridge.js';
 import { parseCatalogue, sha256Hex, type Catalogue } from '../src/core/catalogue.js';
 import { LogSmsSender } from '../src/core/notify/sms.js';
+import { priceFor } from '../src/modules/sales/pricing.js';
+import { yuan } from '../web/booking/price.js';
 import type { SitePayments } from '../src/modules/payments/config.js';
 import { makeGate, SITE, startGate, Teardown, gateCleanup, until, usedOnGate, type CloudSide, type GateSide } from './faults/harness.js';
 import { idNumber, MQTT_URL, silentLog, testBridge, testDb, type TestDb } from './helpers.js';
@@ -209,7 +211,10 @@ describe('visitor booking page in Chromium, on a phone', () => {
     await slot.click();
     await page.locator('label[data-type="adult"]').click();
     await page.locator('button[aria-label="增加一张"]').click();
-    expect(await page.locator('#total').textContent()).toMatch(/^¥1(60|36)$/); // ¥80 × 2, or with the off-season weekend price
+    // What sales will charge for this slot today: ¥80 × 2, less early-bird, night or off-season weekend, whichever is largest.
+    const quote = priceFor(catalogue(), { typeId: 'adult', channelId: 'web', visitDate: localDate(Date.now(), TZ), slotId: slotNow.id });
+    expect(quote.ok).toBe(true);
+    expect(await page.locator('#total').textContent()).toBe(yuan(quote.ok ? quote.unitFen * 2 : 0));
     await snap(page, 'pick');
     await page.locator('#pick-next').click();
 

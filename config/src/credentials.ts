@@ -4,7 +4,7 @@
  * device's token as the password. Site and device ids never contain a dot, so the name
  * splits back unambiguously; Mosquitto's password file forbids ':' in names, hence dots.
  */
-export const DEVICE_KINDS = ['gate', 'screen'] as const;
+export const DEVICE_KINDS = ['gate', 'screen', 'kiosk'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 export interface DeviceIdentity {
@@ -21,6 +21,10 @@ export function deviceUsername(d: DeviceIdentity): string {
 
 export function gateUsername(site: string, gate: string): string {
   return deviceUsername({ kind: 'gate', site, id: gate });
+}
+
+export function kioskUsername(site: string, kiosk: string): string {
+  return deviceUsername({ kind: 'kiosk', site, id: kiosk });
 }
 
 export function parseDeviceUsername(name: string): DeviceIdentity | null {

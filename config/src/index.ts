@@ -10,6 +10,7 @@ export * from './devices.js';
 export * from './yaml-config.js';
 export * from './gate-config.js';
 export * from './mqtt.js';
+export * from './kiosk-sync.js';
 export * from './ticket-code.js';
 export * from './control-sign.js';
 export * from './idcard.js';

@@ -21,6 +21,7 @@ export const topics = {
   whitelistSnapshot: (site: string, part: string) => `stile/${site}/whitelist/snapshot/${part}`,
   capacity: (site: string) => `stile/${site}/capacity`,
   announce: (site: string) => `stile/${site}/announce`,
+  /** Kiosk → cloud records; the kiosk contract (receipts, the offline pack) is in kiosk-sync.ts. */
   kioskSales: (site: string, kiosk: string) => `stile/${site}/kiosks/${kiosk}/sales`,
   /**
    * Every gate's entries of one site: what a gate in park-local mode (`mqtt.peers`)
@@ -216,18 +217,6 @@ export const AnnounceMessageSchema = z
   })
   .strict();
 export type AnnounceMessage = z.infer<typeof AnnounceMessageSchema>;
-
-export const KioskSaleSchema = z
-  .object({
-    v: z.literal(1),
-    saleId: z.string().min(8).max(64),
-    kiosk: z.string(),
-    tickets: z.array(SnapshotTicketSchema).min(1),
-    amountFen: z.number().int().min(0),
-    paidBy: z.enum(['wechat', 'alipay', 'unionpay', 'cash']),
-    at: z.string().datetime({ offset: true }),
-  })
-  .strict();
 
 /** Logged on the gate when a scan is refused; not sent to the cloud in this version. */
 export const RejectReasonSchema = z.enum(REJECT_REASONS);

@@ -173,7 +173,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       paysim = new PaymentSimulator({ stateDir: join(dir, 'paysim') });
       await paysim.listen();
       const pay = paysim.merchantConfig() as {
-        wechat: { mchid: string; appid: string; merchantSerial: string; merchantPrivateKeyPath: string; apiV3KeyPath: string; platformKeys: { path: string; serial?: string }[]; baseUrl: string };
+        wechat: { mchid: string; appid: string; merchantSerial: string; merchantPrivateKeyPath: string; apiV3KeyPath: string; platformKeys: { path: string; serial?: string }[]; baseUrl: string; oauth: { appSecretPath: string; authorizeUrl: string; apiBaseUrl: string } };
         alipay: { appId: string; appPrivateKeyPath: string; alipayPublicKeyPath: string; gatewayUrl: string; billHosts: string[] };
       };
       const staffToken = randomBytes(16).toString('hex');
@@ -209,7 +209,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         payments: {
           sites: {
             [site.id]: {
-              wechat: { mchid: pay.wechat.mchid, appid: pay.wechat.appid, merchantSerial: pay.wechat.merchantSerial, merchantPrivateKeyPath: pay.wechat.merchantPrivateKeyPath, apiV3KeyPath: pay.wechat.apiV3KeyPath, platformKeys: pay.wechat.platformKeys, baseUrl: pay.wechat.baseUrl },
+              wechat: { mchid: pay.wechat.mchid, appid: pay.wechat.appid, merchantSerial: pay.wechat.merchantSerial, merchantPrivateKeyPath: pay.wechat.merchantPrivateKeyPath, apiV3KeyPath: pay.wechat.apiV3KeyPath, platformKeys: pay.wechat.platformKeys, baseUrl: pay.wechat.baseUrl, oauth: pay.wechat.oauth },
               alipay: { appId: pay.alipay.appId, appPrivateKeyPath: pay.alipay.appPrivateKeyPath, alipayPublicKeyPath: pay.alipay.alipayPublicKeyPath, gatewayUrl: pay.alipay.gatewayUrl, billHosts: pay.alipay.billHosts },
             },
           },
@@ -230,7 +230,8 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         `cloud: embedded MQTT broker ${mqttUrl}, cloud-bridge on ${join(dir, 'cloud.db')}, daily capacity ${daily} persons${nightDemo ? ' (outside the time slots: day tickets)' : ''}`,
         `channel API: ${base}/docs   (demo keys: ${Object.entries(DEMO_API_KEYS).map(([c, k]) => `${c} ${k}`).join(', ')})`,
         `payments: WeChat Pay and Alipay simulator ${paysim.baseUrl} (wechat and kiosk pay through it, meituan confirms itself; trades: ${paysim.baseUrl}/sim/trades)`,
-        `booking page: ${base}/book/${encodeURIComponent(site.id)}   (API ${base}/v1/book/${encodeURIComponent(site.id)}/…; the SMS login code is printed here, the payment is the simulator's)`,
+        `booking page: ${base}/book/${encodeURIComponent(site.id)}   (API ${base}/v1/book/${encodeURIComponent(site.id)}/…; the SMS login code is printed here, the payment is the simulator's;
+  inside WeChat — a MicroMessenger user agent — it asks the simulator's authorize page for the openid and pays with JSAPI)`,
         `metrics: curl -H 'Authorization: Bearer ${metricsToken}' ${base}/metrics`,
         '',
         `  dashboard: ${dashboard}`,

@@ -8,4 +8,9 @@ export * from './devices/relay.js';
 export * from './devices/serial-port.js';
 export * from './devices/supervisor.js';
 export type { HidBackend, HidConnection, HidDeviceInfo } from './devices/qr-hid.js';
+export { createInput, type InputDeviceDeps } from './devices/create.js';
+export { IdCardReader, type IdCardHolder } from './devices/idcard-ga467.js';
+export type { GateInput } from './devices/input.js';
 export * from './protocol/line-framer.js';
+// The outbox drain, shared with the kiosk's outbox (kiosk-agent/src/sync).
+export { OutboxDrain, MAX_IN_FLIGHT, RECEIPT_TIMEOUT_MS, type DrainDeps, type OutboxRows } from './sync/outbox-drain.js';

@@ -13,3 +13,11 @@ export * from './devices/cctalk-bill-validator.js';
 export * from './devices/cctalk-hopper.js';
 export { CashDevices, type CashDevicesEvents, type CashFault, type ChangeResult, type StackedNote } from './devices/cctalk-cash.js';
 export * as sale from './sale/index.js';
+export * from './config.js';
+export { KioskJournal, type CashRow, type CashKind, type AttemptRow } from './store/journal.js';
+export { HttpKioskCloud, CloudCallError, providerOfAuthCode, type KioskCloud, type OrderRequest, type OrderAnswer, type PaymentAnswer, type Issued } from './daemon/cloud.js';
+export { KioskRuntime, type StateListener, type KioskRuntimeOptions } from './daemon/runtime.js';
+export { startKiosk, type KioskDaemon, type KioskDaemonOptions } from './daemon/kiosk-daemon.js';
+export type { EdgeEvent } from './daemon/executor.js';
+// Offline sales and the outbox to the cloud (docs/kiosk-offline.md).
+export * from './sync/index.js';

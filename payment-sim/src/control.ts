@@ -14,20 +14,27 @@
  *   POST   /sim/codes                                {authCode, behaviour: paid|password|insufficient|invalid}
  *   GET    /sim/faults · POST /sim/faults {kind, count?, provider?, match?, hangMs?} · DELETE /sim/faults
  *   GET    /sim/notifications                        every delivery and its attempts
+ *   GET    /sim/calls[?provider=&match=]             the WeChat Pay / Alipay requests received (endpoint contains match) · DELETE: forget them
  *   GET    /sim/bills/{provider}/{date}              the day's bill file as the provider would serve it
  *   PUT    /sim/bills/{provider}/{date}/edits        stage the day's bill: {notReady?, extra?: [{outTradeNo, amountFen, at?, refund?: {outRefundNo}}],
  *                                                     omit?: [no], amounts?: {no: fen}, duplicate?: [no], garbage?: [line], declaredCount?}
  *   GET · DELETE /sim/bills/{provider}/{date}/edits   what is staged · the plain bill again
- *   POST   /sim/wechat/jsapi                         the JSAPI parameters a page got: paySign checked, then paid
+ *   POST   /sim/wechat/jsapi                         the JSAPI parameters a page got (getBrandWCPayRequest): paySign checked, then paid;
+ *                                                     {…params, action?: pay|cancel|fail, user?: the WeChat user paying (must be the order's payer)}
+ *   GET    /sim/wechat/oauth                         the web OAuth state: the current simulated user, its openid, codes issued
+ *   PUT    /sim/wechat/oauth/user {user}             who the next authorizations are for (a browser's paysim_wechat_user cookie wins)
+ *   GET    /sim/wechat/oauth/openid?user=            a simulated user's openid under the AppID
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send, SimError } from './http.js';
 import type { CodeBehaviour, PaymentSimulator } from './simulator.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 import { jsapiSignValid } from './wechat/crypto.js';
+import { isUserName } from './wechat/oauth.js';
 import { wapReturnUrl } from './alipay/api.js';
 import { wechatBill, alipayBill, type BillEdits } from './bills.js';
 import { refundedFen, type Provider, type Trade } from './trades.js';
+import { filterCalls } from './calls.js';
 
 type Json = Record<string, unknown>;
 
@@ -135,6 +142,10 @@ export async function handleControl(sim: PaymentSimulator, req: IncomingMessage,
       }
     }
     if (method === 'GET' && path === '/sim/notifications') return json(res, 200, sim.notifier.deliveries);
+    if (path === '/sim/calls') {
+      if (method === 'DELETE') sim.calls.length = 0;
+      return json(res, 200, filterCalls(sim.calls, url.searchParams.get('provider'), url.searchParams.get('match')));
+    }
     m = /^\/sim\/bills\/(wechat|alipay)\/(\d{4}-\d{2}-\d{2})\/edits$/.exec(path);
     if (m !== null) {
       const key = `${m[1]}:${m[2]}`;
@@ -160,8 +171,22 @@ export async function handleControl(sim: PaymentSimulator, req: IncomingMessage,
       const bill = alipayBill(trades, m[2]!, id.alipay.sellerId, sim.now(), sim.editsOf('alipay', m[2]!));
       return bill === undefined ? json(res, 404, { error: 'no trade that day' }) : send(res, 200, { 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${bill.name}"` }, Buffer.from(bill.zip));
     }
+    if (method === 'GET' && path === '/sim/wechat/oauth') return json(res, 200, sim.oauth.view());
+    if (method === 'PUT' && path === '/sim/wechat/oauth/user') {
+      if (!isUserName(body.user)) return json(res, 400, { error: '{user}: 1-64 letters, digits, _ . -' });
+      sim.oauth.user = body.user;
+      return json(res, 200, { user: body.user, openid: sim.oauth.openid(body.user) });
+    }
+    if (method === 'GET' && path === '/sim/wechat/oauth/openid') {
+      const user = url.searchParams.get('user');
+      if (!isUserName(user)) return json(res, 400, { error: '?user=: 1-64 letters, digits, _ . -' });
+      return json(res, 200, { user, openid: sim.oauth.openid(user) });
+    }
     if (path === '/sim/wechat/jsapi' && method === 'POST') {
-      const p = body as { appId?: string; timeStamp?: string; nonceStr?: string; package?: string; signType?: string; paySign?: string };
+      const p = body as { appId?: string; timeStamp?: string; nonceStr?: string; package?: string; signType?: string; paySign?: string; action?: string; user?: string };
+      const action = p.action ?? 'pay';
+      if (action !== 'pay' && action !== 'cancel' && action !== 'fail') return json(res, 400, { errMsg: 'action: pay, cancel or fail' });
+      if (p.user !== undefined && !isUserName(p.user)) return json(res, 400, { errMsg: 'user: 1-64 letters, digits, _ . -' });
       if (typeof p.appId !== 'string' || typeof p.timeStamp !== 'string' || typeof p.nonceStr !== 'string' || typeof p.package !== 'string' || typeof p.paySign !== 'string') return json(res, 400, { errMsg: 'chooseWXPay:fail, missing parameters' });
       if (p.signType !== 'RSA') return json(res, 400, { errMsg: 'chooseWXPay:fail, signType must be RSA' });
       if (p.appId !== sim.keys.identity.wechat.appid) return json(res, 400, { errMsg: 'chooseWXPay:fail, appId' });
@@ -169,6 +194,10 @@ export async function handleControl(sim: PaymentSimulator, req: IncomingMessage,
       const prepayId = p.package.replace(/^prepay_id=/, '');
       const t = [...sim.trades.values()].find((x) => x.provider === 'wechat' && x.prepayId === prepayId);
       if (t === undefined) return json(res, 404, { errMsg: 'chooseWXPay:fail, prepay_id unknown' });
+      // WeChat opens the sheet only for the payer the order was made for.
+      if (p.user !== undefined && t.openid !== sim.oauth.openid(p.user)) return json(res, 409, { errMsg: 'chooseWXPay:fail, 当前微信用户与下单用户不一致' });
+      if (action === 'cancel') return json(res, 200, { errMsg: 'chooseWXPay:cancel', trade: tradeView(t) });
+      if (action === 'fail') return json(res, 200, { errMsg: 'chooseWXPay:fail', trade: tradeView(t) });
       sim.pay(t);
       return json(res, 200, { errMsg: 'chooseWXPay:ok', trade: tradeView(t) });
     }

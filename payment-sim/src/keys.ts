@@ -39,6 +39,8 @@ export interface SimKeys {
   wechatPlatformKey: KeyObject;
   wechatMerchantPublicKey: KeyObject;
   apiV3Key: string;
+  /** The AppSecret of the WeChat AppID (公众号), for web OAuth (网页授权); the merchant holds it too. */
+  wechatAppSecret: string;
   alipayKey: KeyObject;
   alipayAppPublicKey: KeyObject;
   /** Files for the merchant to configure (paths). */
@@ -46,6 +48,7 @@ export interface SimKeys {
     wechatMerchantPrivateKey?: string;
     wechatPlatformPublicKey: string;
     wechatApiV3Key: string;
+    wechatAppSecret: string;
     alipayAppPrivateKey?: string;
     alipayPublicKey: string;
   };
@@ -105,6 +108,10 @@ export function loadOrCreateKeys(opts: SimKeyOptions): SimKeys {
   const apiV3Path = join(merchant, 'apiv3.key');
   if (!existsSync(apiV3Path)) writeFileSync(apiV3Path, randomBytes(24).toString('base64').slice(0, 32), { mode: 0o600 });
   const apiV3Key = readFileSync(apiV3Path, 'utf8').trim();
+  // The AppSecret is 32 hex characters, as the 公众平台 shows it.
+  const appSecretPath = join(merchant, 'wechat_appsecret.txt');
+  if (!existsSync(appSecretPath)) writeFileSync(appSecretPath, randomBytes(16).toString('hex'), { mode: 0o600 });
+  const wechatAppSecret = readFileSync(appSecretPath, 'utf8').trim();
 
   let wechatMerchantPublicKey: KeyObject;
   let wechatMerchantPrivate: string | undefined;
@@ -127,12 +134,14 @@ export function loadOrCreateKeys(opts: SimKeyOptions): SimKeys {
     wechatPlatformKey: wechatPlatform.privateKey,
     wechatMerchantPublicKey,
     apiV3Key,
+    wechatAppSecret,
     alipayKey: alipayPlatform.privateKey,
     alipayAppPublicKey,
     files: {
       ...(wechatMerchantPrivate === undefined ? {} : { wechatMerchantPrivateKey: wechatMerchantPrivate }),
       wechatPlatformPublicKey: wechatPlatformPublic,
       wechatApiV3Key: apiV3Path,
+      wechatAppSecret: appSecretPath,
       ...(alipayAppPrivate === undefined ? {} : { alipayAppPrivateKey: alipayAppPrivate }),
       alipayPublicKey: alipayPublic,
     },

@@ -18,7 +18,9 @@ import { handleAlipay } from './alipay/api.js';
 import { handleControl } from './control.js';
 import { send, SimError } from './http.js';
 import { SmsSimulator, type SmsSimOptions } from './sms/simulator.js';
+import { OAuthSim, AUTHORIZE_PATH } from './wechat/oauth.js';
 import type { BillEdits } from './bills.js';
+import { callOf, type SimCall } from './calls.js';
 
 /** What a scanned payment code does (set per code through the control API; default `paid`). */
 export type CodeBehaviour = 'paid' | 'password' | 'insufficient' | 'invalid';
@@ -60,6 +62,10 @@ export class PaymentSimulator {
   readonly billEdits = new Map<string, BillEdits>();
   /** Alibaba Cloud SMS and Tencent Cloud SMS on the same server (POST / by x-acs-action / X-TC-Action; control under /sim/sms/). */
   readonly sms: SmsSimulator;
+  /** WeChat web OAuth (网页授权): the authorize page and the code → openid exchange (wechat/oauth.ts). */
+  readonly oauth: OAuthSim;
+  /** Every WeChat Pay / Alipay API request received (calls.ts; GET /sim/calls). */
+  readonly calls: SimCall[] = [];
   readonly now: () => Date;
   readonly gatewayPath: string;
   /** The simulator's own URL once listening (http://127.0.0.1:port). */
@@ -73,6 +79,7 @@ export class PaymentSimulator {
     this.now = opts.now ?? (() => new Date());
     this.gatewayPath = opts.alipayGatewayPath ?? '/gateway.do';
     this.sms = new SmsSimulator(opts.stateDir, this.now, opts.sms);
+    this.oauth = new OAuthSim(this);
     this.notifier = new Notifier({ wechat: opts.retryDelaysMs?.wechat ?? WECHAT_RETRY_MS, alipay: opts.retryDelaysMs?.alipay ?? ALIPAY_RETRY_MS }, this.now, opts.notifyAttemptTimeoutMs);
   }
 
@@ -123,6 +130,8 @@ export class PaymentSimulator {
         merchantPrivateKeyPath: k.files.wechatMerchantPrivateKey ?? '(your own: the simulator was given its public key)',
         apiV3KeyPath: k.files.wechatApiV3Key,
         platformKeys: [{ path: k.files.wechatPlatformPublicKey, serial: k.identity.wechat.platformKeyId }],
+        // Web OAuth for the openid (JSAPI): open.weixin.qq.com's page and api.weixin.qq.com's exchange, both here.
+        oauth: { appSecretPath: k.files.wechatAppSecret, authorizeUrl: this.baseUrl + AUTHORIZE_PATH, apiBaseUrl: this.baseUrl },
       },
       alipay: {
         gatewayUrl: this.baseUrl + this.gatewayPath,
@@ -141,7 +150,10 @@ export class PaymentSimulator {
     try {
       const body = await readBody(req, 1 << 20);
       const url = new URL(req.url ?? '/', 'http://sim');
+      const call = callOf(req, url, body, this.gatewayPath, this.now());
+      if (call !== undefined) this.calls.push(call);
       if (this.sms.owns(req, url)) return await this.sms.handle(req, url, body, res);
+      if (this.oauth.owns(url)) return this.oauth.handle(req, url, res);
       if (url.pathname.startsWith('/v3/')) return handleWechat(this, req, url, body, res);
       if (url.pathname === this.gatewayPath || url.pathname === '/downloadBillFile.resource') return handleAlipay(this, req, url, body, res);
       if (url.pathname.startsWith('/sim/') || url.pathname === '/sim') return await handleControl(this, req, url, body, res);

@@ -15,7 +15,7 @@ const USAGE = `usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postg
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv[0] === 'channel') return channelCommand(argv.slice(1), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
-  if (argv[0] === 'gate' || argv[0] === 'screen' || argv[0] === 'devices') return deviceCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (argv[0] === 'gate' || argv[0] === 'screen' || argv[0] === 'kiosk' || argv[0] === 'devices') return deviceCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   let values;
   try {
     ({ values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));

@@ -20,6 +20,8 @@ export type GateMessageHandler = (topic: string, payload: Buffer) => Promise<boo
 
 /** The gate topic leaves the cloud subscribes to (core/mqtt/topics.ts). */
 export type GateLeaf = 'entries' | 'status' | 'cmd/ack';
+/** The kiosk topic leaves the cloud subscribes to. */
+export type KioskLeaf = 'sales';
 
 /**
  * A feature of cloud-bridge (sync, whitelist, commands, sales, capacity, reports, dashboard,
@@ -30,6 +32,8 @@ export interface CloudModule {
   readonly name: string;
   /** Gate messages by topic leaf. */
   readonly mqtt?: Partial<Record<GateLeaf, GateMessageHandler>>;
+  /** Kiosk messages (`stile/{site}/kiosks/{kiosk}/{leaf}`) by topic leaf. */
+  readonly kioskMqtt?: Partial<Record<KioskLeaf, GateMessageHandler>>;
   /** Routes for the public listener (channel, staff, dashboard). */
   routes?(app: CloudApp): void;
   /** Routes for gates (served on the gate listener when there is one). */

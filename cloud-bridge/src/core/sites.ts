@@ -33,8 +33,24 @@ export interface SiteConfig {
   offlineKeys?: PublicKeyConfig[];
   /** Admissions per second one lane can pass (token bucket over the events' own time); 0 turns the check off. Default 5. */
   maxAdmissionsPerSecond?: number;
+  /**
+   * The site's kiosks (modules/kiosks): each sells on a kiosk channel of the catalogue and, with
+   * the cloud unreachable, offline for cash up to `offlineCap` persons a day, as ST2 codes signed
+   * by its own key. That key is one of the site's offline keys (the gates must list it too).
+   */
+  kiosks?: KioskConfig[];
   /** Sales through the channel API (catalogue, capacity, ID hash key); absent: sync only. */
   sales?: Omit<SalesSite, 'id'> & { staffTokenSha256?: string };
+}
+
+export interface KioskConfig {
+  id: string;
+  /** The catalogue channel (kind kiosk) its sales are counted on. */
+  channel: string;
+  /** Persons it may sell offline per local day. */
+  offlineCap: number;
+  /** Its own Ed25519 public key for ST2 codes; remove it (or set notAfter) to revoke. */
+  offlineKey: PublicKeyConfig;
 }
 
 /** Control keys by site. */
@@ -45,7 +61,8 @@ export class SiteKeys {
   constructor(sites: SiteConfig[]) {
     for (const s of sites) {
       this.keys.set(s.id, loadSigningKey(s.controlKey.id, s.controlKey.privateKeyPem));
-      this.offline.set(s.id, loadTrustedKeys(s.offlineKeys ?? []));
+      // A kiosk's own key signs ST2 codes of this site like any offline key.
+      this.offline.set(s.id, loadTrustedKeys([...(s.offlineKeys ?? []), ...(s.kiosks ?? []).map((k) => k.offlineKey).filter((k) => !(s.offlineKeys ?? []).some((o) => o.id === k.id))]));
     }
   }
 

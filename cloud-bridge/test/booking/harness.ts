@@ -86,7 +86,7 @@ let addressSeq = 0;
 /** Another client address for each login (the bridge sees it through X-Forwarded-For from loopback), so tests do not share the per-address limit unless they mean to. */
 const nextAddress = (): string => `198.51.${Math.floor(++addressSeq / 250)}.${addressSeq % 250}`;
 
-export async function startBookPark(dialect: TestDialect): Promise<BookPark> {
+export async function startBookPark(dialect: TestDialect, opts: { logLine?: (line: string) => void } = {}): Promise<BookPark> {
   const stateDir = mkdtempSync(join(tmpdir(), 'stile-paysim-book-'));
   const sim = new PaymentSimulator({ stateDir, retryDelaysMs: { wechat: [100, 200, 400], alipay: [100, 200, 400] }, notifyAttemptTimeoutMs: 3000, refundDelayMs: 50 });
   await sim.listen();
@@ -101,6 +101,8 @@ export async function startBookPark(dialect: TestDialect): Promise<BookPark> {
       platformKeys: cfg.wechat.platformKeys,
       baseUrl: cfg.wechat.baseUrl,
       timeoutMs: 3000,
+      // WeChat web OAuth for the openid (JSAPI), at the simulator too.
+      oauth: { ...cfg.wechat.oauth, timeoutMs: 1500 },
     },
     alipay: { appId: cfg.alipay.appId, appPrivateKeyPath: cfg.alipay.appPrivateKeyPath, alipayPublicKeyPath: cfg.alipay.alipayPublicKeyPath, gatewayUrl: cfg.alipay.gatewayUrl, billHosts: cfg.alipay.billHosts, timeoutMs: 3000 },
   };
@@ -125,7 +127,7 @@ export async function startBookPark(dialect: TestDialect): Promise<BookPark> {
         },
       },
     ],
-    { sms, salesClock: () => new Date(NOW + (Date.now() - started) + offset), ...(process.env.BOOK_LOG ? { logger: pino({ level: 'info' }, pino.destination(process.env.BOOK_LOG)) } : {}), payments: { sites: { [site.config.id]: payments }, sweepEveryMs: 3_600_000 } },
+    { sms, salesClock: () => new Date(NOW + (Date.now() - started) + offset), ...(opts.logLine ? { logger: pino({ level: 'info' }, { write: opts.logLine }) } : process.env.BOOK_LOG ? { logger: pino({ level: 'info' }, pino.destination(process.env.BOOK_LOG)) } : {}), payments: { sites: { [site.config.id]: payments }, sweepEveryMs: 3_600_000 } },
   );
   const base = `http://127.0.0.1:${bridge.httpPort}`;
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {

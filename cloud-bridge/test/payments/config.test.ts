@@ -35,6 +35,7 @@ describe('payments in cloud.yaml', () => {
     copyFileSync(wechat.platformKeys[0]!.path, join(dir, 'wechatpay_public_key.pem'));
     copyFileSync(alipay.appPrivateKeyPath, join(dir, 'alipay_app_key.pem'));
     copyFileSync(alipay.alipayPublicKeyPath, join(dir, 'alipay_public_key.pem'));
+    copyFileSync((sim.merchantConfig() as { wechat: { oauth: { appSecretPath: string } } }).wechat.oauth.appSecretPath, join(dir, 'wechat_appsecret.txt'));
   });
   afterAll(async () => {
     await sim?.close();
@@ -42,7 +43,7 @@ describe('payments in cloud.yaml', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const yaml = (extra: string[] = [], keyFile = 'apiclient_key.pem') =>
+  const yaml = (extra: string[] = [], keyFile = 'apiclient_key.pem', wechatExtra: string[] = []) =>
     [
       'mqtt: { url: "mqtt://127.0.0.1:1883" }',
       'database: { sqlitePath: ":memory:" }',
@@ -60,6 +61,7 @@ describe('payments in cloud.yaml', () => {
       '        apiV3KeyFile: apiv3.key',
       `        platformKeys: [{ file: wechatpay_public_key.pem, serial: "${wechat.platformKeys[0]!.serial}" }]`,
       `        baseUrl: "${wechat.baseUrl}"`,
+      ...wechatExtra,
       '      alipay:',
       `        appId: "${alipay.appId}"`,
       '        appPrivateKeyFile: alipay_app_key.pem',
@@ -93,6 +95,26 @@ describe('payments in cloud.yaml', () => {
     expect((err as Error).message).toContain('sites[0].payments');
     writeFileSync(file, yaml([], 'missing_key.pem'));
     expect(() => loadCloudConfig(file, {})).toThrow(/sites\[0\]\.payments\.wechat\.merchantPrivateKeyFile: cannot read/);
+  });
+
+  it('WeChat web OAuth (the booking page\'s openid): the AppSecret file relative to the file, named when missing, never logged', async () => {
+    const file = join(dir, 'oauth.yaml');
+    const oauth = (secretFile: string) => ['        oauth:', `          appSecretFile: ${secretFile}`, `          authorizeUrl: "${sim.baseUrl}/connect/oauth2/authorize"`, `          apiBaseUrl: "${sim.baseUrl}"`];
+    writeFileSync(file, yaml([], 'apiclient_key.pem', oauth('nope.txt')));
+    expect(() => loadCloudConfig(file, {})).toThrow(/sites\[0\]\.payments\.wechat\.oauth\.appSecretFile: cannot read/);
+    writeFileSync(file, yaml([], 'apiclient_key.pem', oauth('wechat_appsecret.txt')));
+    const { options } = loadCloudConfig(file, {});
+    expect(options.payments?.sites.park1?.wechat?.oauth).toEqual({ appSecretPath: join(dir, 'wechat_appsecret.txt'), authorizeUrl: `${sim.baseUrl}/connect/oauth2/authorize`, apiBaseUrl: sim.baseUrl });
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
+    const bridge = await startCloudBridge({ ...options, mqttUrl: MQTT_URL, sharedGroup: uniqueId('grp'), clientId: uniqueId('cloud'), logger });
+    try {
+      const log = lines.join('');
+      expect(log).toContain('WeChat web OAuth ready');
+      expect(log).not.toContain(readFileSync(join(dir, 'wechat_appsecret.txt'), 'utf8').trim());
+    } finally {
+      await bridge.close();
+    }
   });
 
   it('starts a bridge from it: its providers log their ids, never a key', async () => {

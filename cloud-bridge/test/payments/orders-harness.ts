@@ -15,6 +15,7 @@ import type { CloudBridge } from '../../src/bridge.js';
 import { parseCatalogue, sha256Hex, type Catalogue } from '../../src/core/catalogue.js';
 import type { SitePayments } from '../../src/modules/payments/config.js';
 import type { ReconciliationOptions } from '../../src/modules/payments/reconciliation.js';
+import type { CodePaymentOptions } from '../../src/modules/payments/payments.js';
 import type { StaffAlert, StaffNotifier } from '../../src/core/notify/webhook.js';
 import { LogSmsSender } from '../../src/core/notify/sms.js';
 import { idNumber, silentLog, testBridge, testDb, testSite, uniqueId, waitFor, type TestDb, type TestDialect } from '../helpers.js';
@@ -142,7 +143,7 @@ export interface PayPark {
 
 let visitorSeq = 1000;
 
-export async function startPayPark(dialect: TestDialect, opts: { timeoutMs?: number; refundMode?: 'auto' | 'manual'; reconciliation?: ReconciliationOptions } = {}): Promise<PayPark> {
+export async function startPayPark(dialect: TestDialect, opts: { timeoutMs?: number; refundMode?: 'auto' | 'manual'; reconciliation?: ReconciliationOptions; codePayments?: CodePaymentOptions } = {}): Promise<PayPark> {
   const stateDir = mkdtempSync(join(tmpdir(), 'stile-paysim-orders-'));
   const sim = new PaymentSimulator({ stateDir, retryDelaysMs: { wechat: [100, 200, 400], alipay: [100, 200, 400] }, notifyAttemptTimeoutMs: 3000, refundDelayMs: 50, ...(opts.refundMode ? { refundMode: opts.refundMode } : {}) });
   await sim.listen();
@@ -175,8 +176,8 @@ export async function startPayPark(dialect: TestDialect, opts: { timeoutMs?: num
       sms: new LogSmsSender(silentLog),
       notifier: alerts,
       salesClock: () => new Date(Date.now() + offset),
-      // The sweep runs when a test says so (bridge.payments.sweep()).
-      payments: { sites: { [site.config.id]: payments }, notifyBaseUrl: relay.url, sweepEveryMs: 3_600_000, ...(opts.reconciliation ? { reconciliation: opts.reconciliation } : {}) },
+      // The sweep and the payment-code follow-up run when a test says so (bridge.payments.sweep(), followUpCodes()).
+      payments: { sites: { [site.config.id]: payments }, notifyBaseUrl: relay.url, sweepEveryMs: 3_600_000, codePayments: opts.codePayments ?? { queryEveryMs: 3_600_000 }, ...(opts.reconciliation ? { reconciliation: opts.reconciliation } : {}) },
     },
   );
   started.bridge = b;

@@ -24,15 +24,15 @@ export interface PayChoice {
  * The ways to pay offered here, best first, among the site's providers. Every browser can
  * show a QR code to scan with the other phone's app, so QR is always a fallback.
  */
-export function payChoices(kind: BrowserKind, providers: readonly Provider[], wechatOpenid = false): PayChoice[] {
+export function payChoices(kind: BrowserKind, providers: readonly Provider[], wechatInApp = false): PayChoice[] {
   const has = (p: Provider) => providers.indexOf(p) >= 0;
   const out: PayChoice[] = [];
   const add = (c: PayChoice) => {
     if (has(c.provider) && !out.some((x) => x.provider === c.provider && x.method === c.method)) out.push(c);
   };
   // Inside one app the other provider's pages do not open (WeChat blocks Alipay links and back).
-  // JSAPI needs the visitor's openid (WeChat OAuth brings the browser back with ?openid=); without it, the QR code.
-  if (kind === 'wechat' && wechatOpenid) add({ provider: 'wechat', method: 'in_app' });
+  // JSAPI needs the visitor's openid: known, or to be had from WeChat's web authorization (wechat.ts); else the QR code.
+  if (kind === 'wechat' && wechatInApp) add({ provider: 'wechat', method: 'in_app' });
   else if (kind === 'alipay') add({ provider: 'alipay', method: 'in_app' });
   else if (kind === 'mobile') add({ provider: 'alipay', method: 'in_app' });
   if (kind !== 'alipay') add({ provider: 'wechat', method: 'qr' });

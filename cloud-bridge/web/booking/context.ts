@@ -4,6 +4,7 @@ import type { ApiError, BookApi } from './api.js';
 import type { BrowserKind } from './client-env.js';
 import type { FlowEvent, FlowState } from './flow.js';
 import type { PageStore } from './store.js';
+import type { OAuthError } from './wechat.js';
 import type { Availability, BookInfo, Lang, LocalText } from './types.js';
 
 export interface Visitor {
@@ -26,6 +27,8 @@ export interface Ctx {
   phoneMasked: string | null;
   /** A per-attempt key: the same draft and visitors retried books once. */
   orderKey: string | null;
+  /** Inside WeChat: the visitor's openid (from WeChat's web authorization), what went wrong getting it, and whether to open the sheet on arrival. */
+  wechat: { openid: string | null; error: OAuthError | null; payOnArrival: boolean };
   dispatch(e: FlowEvent): void;
   /** Render the current step again (after a change of data). */
   rerender(): void;

@@ -23,6 +23,7 @@ import { payView } from './views/pay.js';
 import { pickView } from './views/pick.js';
 import { ticketView } from './views/ticket.js';
 import { visitorsView } from './views/visitors.js';
+import { oauthReturn } from './wechat.js';
 
 /** What the page exposes for tests and a look from the console. */
 export interface BookingDebug {
@@ -45,6 +46,14 @@ const lang: Lang = isLang(fromQuery) ? fromQuery : isLang(remembered.lang) ? rem
 document.documentElement.lang = lang;
 const debug: BookingDebug = { ctx: null, ready: false };
 window.__stileBooking = debug;
+
+// Back from WeChat's web authorization: the openid (or why not) is in the fragment. Take it out
+// of the address at once (history, screenshots, a shared link), keep the page's own fragment.
+const fromWeChat = oauthReturn(window.location.hash);
+if (fromWeChat) {
+  history.replaceState(null, '', window.location.pathname + window.location.search + fromWeChat.hash);
+  if (fromWeChat.openid) store.setWechatOpenid(fromWeChat.openid);
+}
 
 const api = new BookApi(`/v1/book/${encodeURIComponent(site)}`);
 api.token = remembered.token;
@@ -75,6 +84,8 @@ function start(info: BookInfo): void {
     visitors: [],
     phoneMasked: remembered.phoneMasked,
     orderKey: null,
+    // Coming back with an openid means the visitor tapped WeChat Pay: open the sheet straight away.
+    wechat: { openid: fromWeChat?.openid ?? store.wechatOpenid(), error: fromWeChat?.error ?? null, payOnArrival: fromWeChat?.openid != null },
     dispatch(e: FlowEvent) {
       const before = ctx.state.step;
       ctx.state = advance(ctx.state, e);

@@ -68,4 +68,22 @@ export class PageStore {
   lang(lang: string): void {
     put('stile.book.lang', lang);
   }
+
+  /** The visitor's WeChat openid for this visit only (sessionStorage: gone with the tab). */
+  wechatOpenid(): string | null {
+    try {
+      return window.sessionStorage.getItem(this.k('wxOpenid'));
+    } catch {
+      return null;
+    }
+  }
+
+  setWechatOpenid(openid: string | null): void {
+    try {
+      if (openid === null) window.sessionStorage.removeItem(this.k('wxOpenid'));
+      else window.sessionStorage.setItem(this.k('wxOpenid'), openid);
+    } catch {
+      /* memory only (Ctx.wechat) */
+    }
+  }
 }

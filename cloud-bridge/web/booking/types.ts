@@ -19,6 +19,7 @@ export interface BookInfo {
   slots: { slotId: string; start: string; end: string; name?: LocalText | undefined }[];
   refundReasons: { code: string; label: LocalText }[];
   providers: Provider[];
+  wechatOAuth: boolean;
   tourRouteUrl: string | null;
 }
 

@@ -14,6 +14,13 @@ const SILENT_LIMIT = 3;
 
 type Command = { cmd: number; para: number };
 
+/** Name and number of a card's holder: only for the kiosk's real-name sale (`onHolder`). */
+export interface IdCardHolder {
+  name: string;
+  idNumber: string;
+  masked: string;
+}
+
 /** Which number identifies the holder on each card type. */
 function holderNumber(card: ReturnType<typeof decodeIdText>): string | null {
   switch (card.cardType) {
@@ -27,10 +34,17 @@ function holderNumber(card: ReturnType<typeof decodeIdText>): string | null {
   }
 }
 
+function holderName(card: ReturnType<typeof decodeIdText>): string {
+  if (card.cardType === 'resident' || card.cardType === 'hmt_residence') return card.name;
+  if (card.cardType === 'foreign_permanent') return card.chineseName || card.englishName;
+  return '';
+}
+
 /**
  * GA/T 467 ID-card reader: find → select → read every `pollMs`; a read card becomes an
  * `idcard` credential carrying only the keyed hash and the masked number. Name, address,
- * photo and the full number never leave this module.
+ * photo and the full number never leave this module, except to `onHolder`, which only the
+ * kiosk passes (a real-name order needs the name and number; the gate never does).
  */
 export class IdCardReader extends EventEmitter<{ credential: [Credential, string] }> implements GateInput {
   readonly name: string;
@@ -48,6 +62,7 @@ export class IdCardReader extends EventEmitter<{ credential: [Credential, string
     private readonly log: Logger,
     open: SerialOpener = openSerialPort,
     private readonly now: () => number = () => performance.now(),
+    private readonly onHolder?: (holder: IdCardHolder, device: string) => void,
   ) {
     super();
     this.name = cfg.name;
@@ -127,6 +142,7 @@ export class IdCardReader extends EventEmitter<{ credential: [Credential, string
     if (again) return; // still on the reader: one tap, one decision
     this.health.scans++;
     this.emit('credential', { kind: 'idcard', idHash: hash, masked: maskIdNumber(number) }, this.name);
+    if (card && this.onHolder) this.onHolder({ name: holderName(card), idNumber: number, masked: maskIdNumber(number) }, this.name);
   }
 
   /** Send one request and wait for its answer; null on timeout or disconnect. */

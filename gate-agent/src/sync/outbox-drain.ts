@@ -1,19 +1,27 @@
 import type { Logger } from 'pino';
 import type { EntriesMessage, EntryEvent } from '@stile/config';
-import type { GateStore } from '../store/index.js';
 import type { SyncStatus } from './status.js';
 
-export interface DrainDeps {
-  store: GateStore;
+/** The outbox table as the drain uses it (the gate's GateStore; the kiosk's outbox reuses the drain). */
+export interface OutboxRows {
+  outboxBatch(afterSeq: number, limit: number): { seq: number; payload: string }[];
+  deleteOutbox(fromSeq: number, toSeq: number): number;
+  outboxDepth(): number;
+}
+
+export interface DrainDeps<M = EntriesMessage> {
+  store: OutboxRows;
   site: string;
   gate: string;
   batchSize: number;
   outboxMax: number;
   /** Resolves on PUBACK, rejects when the message could not be delivered. */
-  publish(message: EntriesMessage): Promise<void>;
+  publish(message: M): Promise<void>;
+  /** The message of a batch from its rows' payloads; default the gate's EntriesMessage. */
+  message?(payloads: string[]): M;
   /** How long a sent batch may wait for the cloud's receipt before the outbox is sent again. */
   receiptTimeoutMs?: number;
-  status: SyncStatus;
+  status: Pick<SyncStatus, 'outboxDepth' | 'outboxFull' | 'lastReceiptAt' | 'eventsSent'>;
   log: Logger;
   /** Called when outboxFull changes (the gate's status message shows it). */
   onAlert?(full: boolean): void;
@@ -33,7 +41,7 @@ export const RECEIPT_TIMEOUT_MS = 15_000;
  * then loses the batch. The outbox table is the only queue: after a reconnect or a receipt
  * timeout everything still in it is sent again (the cloud is idempotent on eventId).
  */
-export class OutboxDrain {
+export class OutboxDrain<M = EntriesMessage> {
   private online = false;
   /** Highest seq handed to publish() on this connection. */
   private cursor = 0;
@@ -46,7 +54,7 @@ export class OutboxDrain {
   private unreceipted: { at: number; from: number; to: number }[] = [];
   private receiptTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly d: DrainDeps) {}
+  constructor(private readonly d: DrainDeps<M>) {}
 
   connected(): void {
     this.generation++;
@@ -101,16 +109,17 @@ export class OutboxDrain {
       while (this.online && this.inFlight < MAX_IN_FLIGHT) {
         const rows = this.d.store.outboxBatch(this.cursor, this.d.batchSize);
         if (rows.length === 0) break;
-        const events = rows.map((r) => JSON.parse(r.payload) as EntryEvent);
+        const message = this.d.message ? this.d.message(rows.map((r) => r.payload)) : (this.entries(rows) as M);
+        const count = rows.length;
         const from = rows[0]!.seq;
         const to = rows[rows.length - 1]!.seq;
         this.cursor = to;
         this.inFlight++;
         const gen = this.generation;
         this.d
-          .publish({ v: 1, site: this.d.site, gate: this.d.gate, events })
+          .publish(message)
           .then(
-            () => this.acked(gen, from, to, events.length),
+            () => this.acked(gen, from, to, count),
             (err: Error) => this.failed(gen, from, to, err),
           );
       }
@@ -119,6 +128,10 @@ export class OutboxDrain {
     } finally {
       this.draining = false;
     }
+  }
+
+  private entries(rows: { payload: string }[]): EntriesMessage {
+    return { v: 1, site: this.d.site, gate: this.d.gate, events: rows.map((r) => JSON.parse(r.payload) as EntryEvent) };
   }
 
   private acked(gen: number, from: number, to: number, count: number): void {

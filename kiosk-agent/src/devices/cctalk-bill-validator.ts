@@ -95,6 +95,8 @@ export class BillValidator extends EventEmitter<BillValidatorEvents> {
   readonly health: DeviceHealth;
   private types = new Map<number, BillType>();
   private enabled = new Set<number>();
+  /** Inhibit settings being written (checkSettings waits for them). */
+  private applying = 0;
   private counter: number | undefined;
   private escrow: (HeldNote & { phase: 'held' | 'stacking' | 'returning'; why?: NoteReturnReason }) | undefined;
   private escrowTimer: NodeJS.Timeout | undefined;
@@ -228,8 +230,14 @@ export class BillValidator extends EventEmitter<BillValidatorEvents> {
 
   private async applyInhibits(): Promise<void> {
     const types = this.billTypes.filter((t) => this.enabled.has(t.fen)).map((t) => t.billType);
-    await this.req(CctalkHeader.modifyInhibitStatus, encodeInhibitMask(types));
-    await this.req(CctalkHeader.modifyMasterInhibitStatus, encodeMasterInhibit(types.length > 0));
+    // A settings check between these two requests would read the old master inhibit as "lost".
+    this.applying++;
+    try {
+      await this.req(CctalkHeader.modifyInhibitStatus, encodeInhibitMask(types));
+      await this.req(CctalkHeader.modifyMasterInhibitStatus, encodeMasterInhibit(types.length > 0));
+    } finally {
+      this.applying--;
+    }
   }
 
   /** Stack the held note; resolves once the validator reports it stacked (credited). */
@@ -332,7 +340,7 @@ export class BillValidator extends EventEmitter<BillValidatorEvents> {
     const reply = await this.req(CctalkHeader.requestMasterInhibitStatus);
     const running = ((reply.data[0] ?? 0) & 1) === 1;
     const wanted = this.billTypes.some((t) => this.enabled.has(t.fen));
-    if (running === wanted || !this.ready) return;
+    if (running === wanted || !this.ready || this.applying > 0) return;
     this.fault({ code: 'device_reset', message: 'bill validator lost its settings (power cut?); setting it up again' });
     this.connected();
   }

@@ -15,6 +15,7 @@ import type { Fault } from '../faults.js';
 import { alipayStatus, refundedFen, type Trade } from '../trades.js';
 import { fen, parseTime, plain, yuan } from '../time.js';
 import { alipayBill } from '../bills.js';
+import { alipayRefundQuery } from '../refund-query.js';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -116,6 +117,8 @@ export function handleAlipay(sim: PaymentSimulator, req: IncomingMessage, url: U
       }
       case 'alipay.trade.refund':
         return refund(sim, biz, answer);
+      case 'alipay.trade.fastpay.refund.query':
+        return answer(alipayRefundQuery(sim, biz));
       case 'alipay.data.dataservice.bill.downloadurl.query': {
         const date = typeof biz.bill_date === 'string' ? biz.bill_date : '';
         if (biz.bill_type !== 'trade' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return answer(failure('40004', 'isp.bill_type_or_date_invalid', '模拟器只提供 trade 类型的日账单（yyyy-MM-dd）'));

@@ -13,6 +13,7 @@ import type { Fault } from '../faults.js';
 import { refundedFen, type SimRefund, type Trade, type TradeKind } from '../trades.js';
 import { beijingDate, parseTime, rfc3339 } from '../time.js';
 import { wechatBill } from '../bills.js';
+import { wechatRefundQuery } from '../refund-query.js';
 
 const MAX_SKEW_S = 300;
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
@@ -106,6 +107,10 @@ export function handleWechat(sim: PaymentSimulator, req: IncomingMessage, url: U
     return ok(200, { appid: id.appid, mchid: id.mchid, out_trade_no: t.outTradeNo });
   }
   if (method === 'POST' && path === '/v3/refund/domestic/refunds') return refund(sim, body, ok, err);
+  if (method === 'GET' && (m = /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/.exec(path)) !== null) {
+    const q = wechatRefundQuery(sim, decodeURIComponent(m[1]!));
+    return 'code' in q ? err(q.status, q.code, q.message) : ok(200, q.body);
+  }
   if (method === 'GET' && path === '/v3/bill/tradebill') {
     const date = url.searchParams.get('bill_date') ?? '';
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return err(400, 'PARAM_ERROR', 'bill_date 格式错误');

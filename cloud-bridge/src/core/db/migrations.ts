@@ -418,6 +418,32 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('orders_contact_phone_ix').on('orders').columns(['site', 'contact_phone', 'created_at']).execute();
     },
   },
+  '0013_kiosk_offline': {
+    // Kiosk records (modules/kiosks): idempotent by (site, kiosk, seq); offline sales counted
+    // against the kiosk's daily cap by (site, kiosk, visit_date).
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('kiosk_records')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('kiosk', 'text', (c) => c.notNull())
+        .addColumn('seq', 'text', (c) => c.notNull())
+        .addColumn('sale_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('payment', 'text')
+        .addColumn('visit_date', 'text')
+        .addColumn('persons', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('amount_fen', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('anomaly', 'text')
+        .addColumn('order_id', 'text')
+        .addPrimaryKeyConstraint('kiosk_records_pk', ['site', 'kiosk', 'seq'])
+        .execute();
+      await db.schema.createIndex('kiosk_records_day_ix').on('kiosk_records').columns(['site', 'kiosk', 'visit_date']).execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

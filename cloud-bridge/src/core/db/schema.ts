@@ -353,6 +353,29 @@ export interface BookingThrottleTable {
   last_at: string;
 }
 
+/** A kiosk's record (sale, print, cash) as received (modules/kiosks); the payload is the validated JSON. */
+export interface KioskRecordsTable {
+  site: string;
+  kiosk: string;
+  /** Decimal text, as entries' seqs. */
+  seq: string;
+  sale_id: string;
+  /** sale | print | cash */
+  kind: string;
+  /** Sales: cash | code | qr | offline-cash. */
+  payment: string | null;
+  visit_date: string | null;
+  persons: number;
+  amount_fen: number;
+  at: string;
+  received_at: string;
+  payload: string;
+  /** Why the cloud flagged it (unverified_code, over_cap…); null for a normal one. */
+  anomaly: string | null;
+  /** The paid order an offline sale was counted as (capacity, reports). */
+  order_id: string | null;
+}
+
 export interface Database {
   booking_codes: BookingCodesTable;
   booking_sessions: BookingSessionsTable;
@@ -379,4 +402,5 @@ export interface Database {
   device_credentials: DeviceCredentialsTable;
   delta_published: DeltaPublishedTable;
   capacity_levels: CapacityLevelsTable;
+  kiosk_records: KioskRecordsTable;
 }

@@ -23,12 +23,26 @@ export interface SmsMessage {
 export type SmsLang = 'zh-CN' | 'en';
 
 /**
+ * Whether the sender took the text: `accepted` false when it will not go out (the phone's
+ * throttle — then `retryAfterSec` says when a text to it would be taken — a full queue, no
+ * template…). Taken is not delivered: a provider may still fail it later.
+ */
+export interface SmsSendResult {
+  accepted: boolean;
+  retryAfterSec?: number;
+  /** Why not, in the sender's words (throttled_minute, queue_full, no_template…). */
+  reason?: string;
+}
+
+/**
  * How check-in codes reach visitors. A real provider (Aliyun SMS, Tencent Cloud SMS…) is a
  * small adapter implementing this; it must not throw for a failed send but log and keep
- * the order — the code is also in the channel's order view.
+ * the order — the code is also in the channel's order view. It may say whether it took the
+ * text (a caller that must tell the visitor, like the booking page's login code, reads it);
+ * no answer means taken.
  */
 export interface SmsSender {
-  send(message: SmsMessage): Promise<void>;
+  send(message: SmsMessage): Promise<SmsSendResult | void>;
 }
 
 /** Phone numbers are personal data too: logs keep the first 3 and last 4 digits. */
@@ -45,11 +59,11 @@ export class LogSmsSender implements SmsSender {
     private readonly keep = 100,
   ) {}
 
-  send(message: SmsMessage): Promise<void> {
+  send(message: SmsMessage): Promise<SmsSendResult> {
     this.sent.push(message);
     if (this.sent.length > this.keep) this.sent.shift();
     // The text holds check-in codes, which open the gate: they stay out of the log.
     this.log.info({ event: 'sms', to: maskPhone(message.to), orderId: message.orderId, chars: message.text.length }, 'SMS (log provider)');
-    return Promise.resolve();
+    return Promise.resolve({ accepted: true });
   }
 }

@@ -11,6 +11,8 @@ import { bookingRoutes } from './routes.js';
 import { BookingService } from './service.js';
 import { Sessions } from './sessions.js';
 import { SmsLogin } from './sms-login.js';
+import { WechatOAuth, type WechatOAuthOptions } from './wechat-oauth.js';
+import { wechatOAuthRoutes } from './wechat-oauth-routes.js';
 
 /** Expired codes and sessions and old throttling windows are dropped this often. */
 const PURGE_EVERY_MS = 3_600_000;
@@ -23,6 +25,10 @@ export interface BookingDeps {
   /** Where the login codes go (the same sender as the check-in codes). */
   sms: SmsSender;
   limits?: Partial<BookingLimits>;
+  /** WeChat web OAuth by site (the openid for JSAPI inside WeChat); a site without one pays by QR code in WeChat. */
+  wechatOAuth?: Record<string, WechatOAuthOptions>;
+  /** This bridge's public base URL, for the OAuth callback WeChat sends the browser to. */
+  publicUrl: () => string;
 }
 
 export type BookingModule = CloudModule & {
@@ -50,7 +56,9 @@ export function createBookingModule(ctx: ModuleContext, deps: BookingDeps): Book
   const repository = new BookingRepository(ctx.store);
   const sessions = new Sessions(repository, ctx.clock, limits.sessionTtlMs);
   const login = new SmsLogin({ repo: repository, sessions, sms: deps.sms, clock: ctx.clock, log: ctx.log, limits });
-  const service = new BookingService({ sites: ctx.sites, sales: deps.sales, payments: deps.payments, login, clock: ctx.clock, log: ctx.log, limits });
+  // AppSecret files are read now: a missing one stops the start, not the first visitor.
+  const oauth = new Map(Object.entries(deps.wechatOAuth ?? {}).map(([site, o]) => [site, new WechatOAuth(o, ctx.log.child({ site }))]));
+  const service = new BookingService({ sites: ctx.sites, sales: deps.sales, payments: deps.payments, login, clock: ctx.clock, log: ctx.log, limits, wechatOAuth: (site) => oauth.has(site) });
   let purge: ReturnType<typeof setInterval> | undefined;
   return {
     name: 'booking',
@@ -58,6 +66,7 @@ export function createBookingModule(ctx: ModuleContext, deps: BookingDeps): Book
     repository,
     routes: (app) => {
       bookingRoutes(app, { service, login, sessions });
+      wechatOAuthRoutes(app, { service, oauth: (site) => oauth.get(site), publicUrl: deps.publicUrl, clock: ctx.clock, log: ctx.log });
       // The page's shell and assets (page.ts, web/booking/): only for sites with a booking page.
       bookingPageRoutes(app, {
         hasBookingPage: (site) => service.site(site) !== undefined,

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { isCloudError } from '../../core/errors.js';
 import { errorResponses, json, send } from '../../core/http/openapi.js';
-import { refusalBody, type RefusalCode } from '../../core/http/refusals.js';
+import { refusalBody, SALE_REFUSALS, type RefusalCode } from '../../core/http/refusals.js';
 import { IdempotencyHeaderSchema } from '../../core/http/schemas.js';
 import { bearer } from '../../core/http/staff-auth.js';
 import type { CloudApp } from '../../core/module.js';
@@ -33,26 +33,7 @@ import type { SmsLogin } from './sms-login.js';
 
 const SITE: RefusalCode[] = ['unknown_site', 'invalid_request'];
 const MINE: RefusalCode[] = [...SITE, 'session_required'];
-/** The channel API's refusals of a sale on a date (sales' channel-routes.ts SELL): the same rules answer. */
-const SELL: RefusalCode[] = [
-  'invalid_date',
-  'channel_paused',
-  'date_in_past',
-  'beyond_booking_horizon',
-  'slot_required',
-  'slot_over',
-  'capacity_red',
-  'capacity_orange',
-  'capacity_exceeded',
-  'kiosk_reserve_exhausted',
-  'sold_out',
-  'visitor_already_booked',
-  'unknown_type',
-  'type_not_on_channel',
-  'not_on_this_day',
-  'unknown_slot',
-  'entry_not_available',
-];
+const SELL = SALE_REFUSALS;
 const CHANGE: RefusalCode[] = [...MINE, 'unknown_order', 'idempotency_key_reused', 'already_refunded', 'not_paid', 'ticket_used'];
 
 /** Each booking route's refusals (besides 413 and 500, which every route has). */
@@ -68,6 +49,9 @@ export const BOOKING_ROUTE_CODES = {
   pay: [...MINE, 'unknown_order', 'already_paid', 'order_expired', 'not_payable', 'provider_not_configured', 'payment_refused', 'payment_unavailable', 'payment_timeout'],
   refund: [...CHANGE, 'unknown_refund_reason'],
   rebook: [...CHANGE, ...SELL, 'same_date_and_slot', 'price_higher'],
+  // Browser navigations (wechat-oauth-routes.ts): a redirect, these only when there is no page to go back to.
+  wechatOAuthStart: [...SITE, 'provider_not_configured'],
+  wechatOAuthCallback: [...SITE, 'provider_not_configured'],
 } satisfies Record<string, RefusalCode[]>;
 
 export interface BookingRouteDeps {

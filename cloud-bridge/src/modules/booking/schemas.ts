@@ -42,6 +42,7 @@ export const BookInfoSchema = z
     slots: z.array(z.object({ slotId: z.string(), start: z.string(), end: z.string(), name: LocalTextSchema.optional() }).strict()),
     refundReasons: z.array(z.object({ code: z.string(), label: LocalTextSchema }).strict()),
     providers: z.array(z.enum(['wechat', 'alipay'])).openapi({ description: 'Payment providers configured for the site' }),
+    wechatOAuth: z.boolean().openapi({ description: 'WeChat web OAuth is configured: inside WeChat the page gets the openid through …/wechat-oauth/start and pays with JSAPI; otherwise it shows the Native QR code' }),
     tourRouteUrl: z.string().nullable(),
   })
   .strict()
@@ -53,6 +54,13 @@ export const BookInfoSchema = z
  * closed states and each type's price on that date.
  */
 export const BookAvailabilityQuerySchema = z.object({ date: DateSchema });
+
+/** GET /v1/book/{site}/wechat-oauth/start?returnTo= — off to WeChat's authorize page; back to `returnTo` (the site's booking page only). */
+export const WechatOAuthStartQuerySchema = z.object({
+  returnTo: z.string().min(1).max(512).openapi({ description: 'Where to come back to: a path of this origin, `/book/{site}` with its query and fragment; anything else is refused' }),
+});
+/** GET /v1/book/{site}/wechat-oauth/callback?code=&state= — where WeChat sends the browser back (both may be missing or wrong: the page is told). */
+export const WechatOAuthCallbackQuerySchema = z.object({ code: z.string().max(512).optional(), state: z.string().max(512).optional() });
 
 /** POST /v1/book/{site}/sms-code — a 6-digit code to the phone (throttled per phone and per client address). */
 export const SmsCodeRequestSchema = z.object({ phone, lang: lang.default('zh-CN') }).strict();

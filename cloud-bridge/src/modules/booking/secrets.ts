@@ -35,6 +35,11 @@ export class SiteSecrets {
   addressHash(address: string): string {
     return this.mac(`addr\0${address}`).slice(0, 32);
   }
+
+  /** The WeChat OAuth state's MAC (128 bits, hex) over what it binds: its expiry, the browser's nonce and the return path. */
+  oauthStateMac(expSec: number, nonce: string, returnTo: string): string {
+    return this.mac(`wxoauth\0${expSec}\0${nonce}\0${returnTo}`).slice(0, 32);
+  }
 }
 
 /** A 6-digit code, uniformly random (crypto). */

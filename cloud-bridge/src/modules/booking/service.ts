@@ -30,6 +30,8 @@ export interface BookingServiceDeps {
   clock: Clock;
   log: Logger;
   limits: BookingLimits;
+  /** Whether the site's WeChat web OAuth is configured (the page then pays with JSAPI inside WeChat). */
+  wechatOAuth(site: string): boolean;
 }
 
 const unknownOrder = (orderId: string): Reply => refusalReply(new CloudError('unknown_order', `no order ${orderId} of yours on this booking page`));
@@ -57,7 +59,8 @@ export class BookingService {
   }
 
   info(b: BookingSite): Reply {
-    return { status: 200, body: bookInfo(b.site, b.channel, localDate(this.d.clock(), b.site.catalogue.timeZone), this.d.payments.providers(b.site.id)) };
+    const providers = this.d.payments.providers(b.site.id);
+    return { status: 200, body: bookInfo(b.site, b.channel, localDate(this.d.clock(), b.site.catalogue.timeZone), providers, providers.includes('wechat') && this.d.wechatOAuth(b.site.id)) };
   }
 
   /** The booking channel's availability JSON, exactly the channel API's (sales' in-memory view). */

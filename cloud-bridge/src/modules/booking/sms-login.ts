@@ -2,14 +2,21 @@ import type { Clock } from '../../core/clock.js';
 import { CloudError } from '../../core/errors.js';
 import type { LocalText } from '../../core/i18n.js';
 import type { Logger } from '../../core/log.js';
-import { maskPhone, type SmsSender } from '../../core/notify/sms.js';
+import { maskPhone, type SmsSender, type SmsSendResult } from '../../core/notify/sms.js';
 import type { BookingLimits } from './limits.js';
 import type { BookingRepository } from './repository.js';
 import { newCode, sameHash, type SiteSecrets } from './secrets.js';
 import type { Sessions } from './sessions.js';
-import { admit, type ThrottleRule } from './throttle.js';
+import { admit, type ThrottleRule, type ThrottleWindow } from './throttle.js';
+import type { BookingCodesTable } from '../../core/db/schema.js';
 
 const HOUR = 3_600_000;
+
+/** What a code request took, to give back if the text never went out. */
+interface Taken {
+  windows: { key: string; before: ThrottleWindow | undefined; after: ThrottleWindow }[];
+  earlier: BookingCodesTable | undefined;
+}
 const DAY = 24 * HOUR;
 
 export interface SmsLoginDeps {
@@ -58,21 +65,27 @@ export class SmsLogin {
     const phoneKey = `phone:${site.id}:${phoneHash}`;
     const addressKey = `addr:${site.id}:${site.secrets.addressHash(address)}`;
     const code = newCode();
+    const codeRow: BookingCodesTable = {
+      site: site.id,
+      phone_hash: phoneHash,
+      code_hash: site.secrets.codeHash(phoneHash, code),
+      created_at: new Date(now).toISOString(),
+      expires_at: new Date(now + limits.codeTtlMs).toISOString(),
+      wrong_tries: 0,
+    };
+    let taken: Taken | undefined;
     const refused = await repo.transaction(async (trx) => {
-      const byAddress = admit(await repo.lockWindow(trx, addressKey), now, this.addressRule);
+      const address = await repo.lockWindow(trx, addressKey);
+      const byAddress = admit(address, now, this.addressRule);
       if (!byAddress.ok) return { by: 'address' as const, ...byAddress };
-      const byPhone = admit(await repo.lockWindow(trx, phoneKey), now, this.phoneRule);
+      const phoneWindow = await repo.lockWindow(trx, phoneKey);
+      const byPhone = admit(phoneWindow, now, this.phoneRule);
       if (!byPhone.ok) return { by: 'phone' as const, ...byPhone };
+      const earlier = await repo.lockCode(trx, site.id, phoneHash);
       await repo.saveWindow(trx, addressKey, byAddress.next);
       await repo.saveWindow(trx, phoneKey, byPhone.next);
-      await repo.putCode(trx, {
-        site: site.id,
-        phone_hash: phoneHash,
-        code_hash: site.secrets.codeHash(phoneHash, code),
-        created_at: new Date(now).toISOString(),
-        expires_at: new Date(now + limits.codeTtlMs).toISOString(),
-        wrong_tries: 0,
-      });
+      await repo.putCode(trx, codeRow);
+      taken = { windows: [{ key: addressKey, before: address, after: byAddress.next }, { key: phoneKey, before: phoneWindow, after: byPhone.next }], earlier };
       return undefined;
     });
     if (refused) {
@@ -82,14 +95,42 @@ export class SmsLogin {
       throw new CloudError('sms_code_throttled', `${why}: try again in ${refused.retryAfterSec} s`, { retryAfterSec: refused.retryAfterSec });
     }
     const minutes = Math.round(limits.codeTtlMs / 60_000);
+    let result: SmsSendResult | void = undefined;
     try {
-      await this.d.sms.send({ to: phone, site: site.id, template: 'code', vars: { code }, lang, orderId: '', text: codeText(site, code, lang, minutes) });
+      result = await this.d.sms.send({ to: phone, site: site.id, template: 'code', vars: { code }, lang, orderId: '', text: codeText(site, code, lang, minutes) });
     } catch (err) {
       // The port does not throw for a failed text; should it, the visitor asks again after the minute.
       this.d.log.warn({ err, site: site.id, phone: maskPhone(phone) }, 'SMS code not handed to the SMS sender');
     }
+    if (result && !result.accepted) {
+      // Nothing went out: the visitor's quota and earlier code are as they were.
+      await this.undo(site.id, phoneHash, codeRow.code_hash, taken!);
+      if (result.retryAfterSec !== undefined || result.reason === 'queue_full') {
+        const retryAfterSec = Math.max(1, result.retryAfterSec ?? 60);
+        this.d.log.warn({ site: site.id, phone: maskPhone(phone), by: 'sms', reason: result.reason, retryAfterSec }, 'SMS code refused: the SMS sender throttled the phone');
+        throw new CloudError('sms_code_throttled', `a text went to this phone moments ago (${result.reason ?? 'throttled'}): try again in ${retryAfterSec} s`, { retryAfterSec });
+      }
+      this.d.log.error({ site: site.id, phone: maskPhone(phone), reason: result.reason }, 'SMS code not sent: the SMS sender refused it');
+    }
     this.d.log.info({ site: site.id, phone: maskPhone(phone) }, 'SMS login code sent');
     return { resendAfterSec: Math.ceil(limits.resendAfterMs / 1000), expiresInSec: Math.floor(limits.codeTtlMs / 1000) };
+  }
+
+  /** Give back what a code that never went out took: the windows (unless another request moved them since) and the earlier code. */
+  private async undo(site: string, phoneHash: string, codeHash: string, taken: Taken): Promise<void> {
+    const { repo } = this.d;
+    const same = (a: ThrottleWindow | undefined, b: ThrottleWindow): boolean => a !== undefined && a.count === b.count && a.lastAt === b.lastAt && a.windowStart === b.windowStart;
+    await repo.transaction(async (trx) => {
+      for (const w of taken.windows) {
+        if (same(await repo.lockWindow(trx, w.key), w.after)) await repo.saveWindow(trx, w.key, w.before ?? { windowStart: 0, count: 0, lastAt: 0 });
+      }
+      const now = await repo.lockCode(trx, site, phoneHash);
+      if (now?.code_hash !== codeHash) return;
+      if (taken.earlier) {
+        await repo.putCode(trx, taken.earlier);
+        await repo.setWrongTries(trx, site, phoneHash, Number(taken.earlier.wrong_tries));
+      } else await repo.deleteCode(trx, site, phoneHash);
+    });
   }
 
   /** Phone + code → a session; the code is used up. Wrong codes count against it even though the answer is a refusal. */

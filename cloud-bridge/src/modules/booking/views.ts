@@ -20,7 +20,7 @@ export function siteName(site: SalesSite): LocalText {
 }
 
 /** What the page needs that does not change during the day. */
-export function bookInfo(site: SalesSite, channel: Channel, today: string, providers: ('wechat' | 'alipay')[]): BookInfo {
+export function bookInfo(site: SalesSite, channel: Channel, today: string, providers: ('wechat' | 'alipay')[], wechatOAuth: boolean): BookInfo {
   const c = site.catalogue;
   const channelPrice = (typeId: string): number | undefined => {
     for (const r of c.pricing) if (r.kind === 'channelPrice' && r.channel === channel.id && r.type === typeId) return r.priceFen;
@@ -46,6 +46,7 @@ export function bookInfo(site: SalesSite, channel: Channel, today: string, provi
     slots: c.slots.map((s) => ({ slotId: s.id, start: s.start, end: s.end, ...(s.name ? { name: s.name } : {}) })),
     refundReasons: c.refundReasons.map((r) => ({ code: r.code, label: r.label })),
     providers,
+    wechatOAuth,
     tourRouteUrl: site.tourRouteUrl ?? null,
   };
 }

@@ -10,6 +10,7 @@
  * | close | alipay.trade.close |
  * | reverse | alipay.trade.cancel |
  * | refund | alipay.trade.refund (out_request_no = our out_refund_no) |
+ * | queryRefund | alipay.trade.fastpay.refund.query (refund_status REFUND_SUCCESS; absent = not refunded) |
  * | downloadBill | alipay.data.dataservice.bill.downloadurl.query (bill_type trade), then the zip |
  *
  * Requests: the common parameters (app_id, method, format, charset, sign_type, timestamp in
@@ -49,8 +50,10 @@ import type {
   PaymentOrder,
   PaymentProvider,
   PaymentStatus,
+  RefundQuery,
   RefundRequest,
   RefundResult,
+  RefundStatus,
 } from './provider.js';
 
 export const ALIPAY_PRODUCTION_GATEWAY = 'https://openapi.alipay.com/gateway.do';
@@ -259,6 +262,23 @@ export class AlipayProvider implements PaymentProvider {
     // Alipay refunds synchronously: a 10000 answer is a refund done (fund_change N: done by an earlier call with the same out_request_no).
     // Alipay gives a refund no id of its own: our out_request_no names it.
     return { state: 'succeeded', amountFen: req.amountFen };
+  }
+
+  async queryRefund(req: RefundQuery): Promise<RefundStatus> {
+    const a = await this.call('alipay.trade.fastpay.refund.query', { out_trade_no: req.outTradeNo, out_request_no: req.outRefundNo, query_options: ['gmt_refund_pay'] });
+    if (a.code !== '10000') {
+      if (a.subCode === 'ACQ.TRADE_NOT_EXIST') return { state: 'not_found' };
+      throw this.refused(a, 'the refund query');
+    }
+    this.checkSame(a, req.outTradeNo);
+    const requestNo = str(a.body.out_request_no);
+    if (requestNo !== undefined && requestNo !== req.outRefundNo) throw new CloudError('payment_mismatch', `Alipay answered about refund ${requestNo}, not ${req.outRefundNo}`, { outTradeNo: req.outTradeNo });
+    // 10000 only says the query worked: without refund_status REFUND_SUCCESS the refund was not received, or failed.
+    if (str(a.body.refund_status) !== 'REFUND_SUCCESS') return { state: 'not_found' };
+    const amountFen = yuanToFen(str(a.body.refund_amount) ?? '');
+    if (amountFen === undefined) throw new CloudError('payment_malformed', 'Alipay: a refund query answer without refund_amount', { reason: 'schema' });
+    if (amountFen !== req.amountFen) throw new CloudError('payment_mismatch', `Alipay: refund ${req.outRefundNo} is ${amountFen} fen, we sent ${req.amountFen}`, { outTradeNo: req.outTradeNo, amountFen });
+    return { state: 'succeeded', amountFen };
   }
 
   parseNotification(headers: HeaderBag, rawBody: string | Buffer): PaymentEvent {

@@ -8,10 +8,28 @@ import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import { AlipayProvider, type AlipayOptions } from './alipay-provider.js';
 import type { PaymentProvider, ProviderId } from './provider.js';
+import type { CodePaymentOptions } from './payments.js';
 import type { ReconciliationOptions } from './reconciliation.js';
 import { WeChatPayProvider, type WechatPayOptions } from './wechat-provider.js';
 
 const timeoutMs = z.number().int().min(100, 'timeoutMs: at least 100').max(60_000, 'timeoutMs: at most 60000').optional();
+
+/**
+ * `sites[].payments.wechat.oauth`: WeChat web OAuth (网页授权) under the same AppID, for the
+ * visitor's openid that JSAPI needs. Used by the booking page (modules/booking/wechat-oauth.ts),
+ * not by payments; it lives here because it is the same WeChat app.
+ */
+export const WechatOAuthConfigSchema = z
+  .object({
+    /** A file holding only the AppSecret of `appid` (公众号 AppSecret). */
+    appSecretFile: z.string().min(1),
+    /** Default https://open.weixin.qq.com/connect/oauth2/authorize (the simulator's in tests and the demo). */
+    authorizeUrl: z.string().url().optional(),
+    /** Default https://api.weixin.qq.com (…/sns/oauth2/access_token). */
+    apiBaseUrl: z.string().url().optional(),
+    timeoutMs,
+  })
+  .strict();
 
 /** `sites[].payments.wechat` in cloud.yaml: WeChat Pay API v3, direct merchant (直连商户). */
 export const WechatConfigSchema = z
@@ -33,6 +51,7 @@ export const WechatConfigSchema = z
     timeoutMs,
     /** 门店编号 sent with payment-code orders. */
     storeId: z.string().min(1).optional(),
+    oauth: WechatOAuthConfigSchema.optional(),
   })
   .strict();
 
@@ -84,9 +103,17 @@ export function reconciliationFromConfig(r: z.infer<typeof ReconciliationConfigS
 /** What a provider is built from: everything but the notify URL (ours), the clock and the logger. */
 type Built<T> = Omit<T, 'notifyUrl' | 'clock' | 'log' | 'fetch'>;
 
+/** The web OAuth of a site's WeChat app, file path resolved (the booking module's WechatOAuthOptions without the appid). */
+export interface WechatOAuthFiles {
+  appSecretPath: string;
+  authorizeUrl?: string;
+  apiBaseUrl?: string;
+  timeoutMs?: number;
+}
+
 /** One site's providers, file paths resolved. */
 export interface SitePayments {
-  wechat?: Built<WechatPayOptions>;
+  wechat?: Built<WechatPayOptions> & { oauth?: WechatOAuthFiles };
   alipay?: Built<AlipayOptions>;
 }
 
@@ -101,6 +128,8 @@ export interface PaymentsOptions {
   notifyBaseUrl?: string;
   /** How often the sweep runs (closing overdue orders, retrying refunds); default 5000 ms. */
   sweepEveryMs?: number;
+  /** Pending payment codes: queried every `queryEveryMs` (5000), reversed after `reverseAfterMs` (30000) unpaid. */
+  codePayments?: CodePaymentOptions;
   /** The daily reconciliation against the providers' bills (reconciliation.ts): when, retries, the midnight margin. */
   reconciliation?: ReconciliationOptions;
 }
@@ -120,6 +149,9 @@ export function sitePaymentsFromConfig(p: SitePaymentsInput, resolve: (path: str
       ...(w.baseUrl ? { baseUrl: w.baseUrl } : {}),
       ...(w.timeoutMs !== undefined ? { timeoutMs: w.timeoutMs } : {}),
       ...(w.storeId ? { storeId: w.storeId } : {}),
+      ...(w.oauth
+        ? { oauth: { appSecretPath: resolve(w.oauth.appSecretFile), ...(w.oauth.authorizeUrl ? { authorizeUrl: w.oauth.authorizeUrl } : {}), ...(w.oauth.apiBaseUrl ? { apiBaseUrl: w.oauth.apiBaseUrl } : {}), ...(w.oauth.timeoutMs !== undefined ? { timeoutMs: w.oauth.timeoutMs } : {}) } }
+        : {}),
     };
   }
   if (p.alipay) {
@@ -142,6 +174,7 @@ export function keyFiles(p: SitePayments): { field: string; path: string }[] {
   if (p.wechat) {
     files.push({ field: 'wechat.merchantPrivateKeyFile', path: p.wechat.merchantPrivateKeyPath }, { field: 'wechat.apiV3KeyFile', path: p.wechat.apiV3KeyPath });
     p.wechat.platformKeys.forEach((k, i) => files.push({ field: `wechat.platformKeys[${i}].file`, path: k.path }));
+    if (p.wechat.oauth) files.push({ field: 'wechat.oauth.appSecretFile', path: p.wechat.oauth.appSecretPath });
   }
   if (p.alipay) files.push({ field: 'alipay.appPrivateKeyFile', path: p.alipay.appPrivateKeyPath }, { field: 'alipay.alipayPublicKeyFile', path: p.alipay.alipayPublicKeyPath });
   return files;
@@ -161,8 +194,10 @@ export class ProviderSet {
       const set: Partial<Record<ProviderId, PaymentProvider>> = {};
       const log = opts.log.child({ site });
       if (cfg.wechat) {
+        // The OAuth AppSecret is the booking page's: the payment provider never holds it.
+        const { oauth: _oauth, ...wechat } = cfg.wechat;
         set.wechat = new WeChatPayProvider({
-          ...cfg.wechat,
+          ...wechat,
           get notifyUrl() {
             return opts.notifyUrl('wechat');
           },

@@ -4,7 +4,7 @@ import type { CloudModule, ModuleContext } from '../../core/module.js';
 import type { BookingPayments, OrderPayments } from '../../core/ports.js';
 import { ProviderSet, type SitePayments } from './config.js';
 import { bookingPayments } from './booking-port.js';
-import { Payments } from './payments.js';
+import { CODE_QUERY_EVERY_MS, Payments, type CodePaymentOptions } from './payments.js';
 import type { ProviderId } from './provider.js';
 import { paymentRoutes } from './routes.js';
 import { Reconciliation, type ReconciliationOptions } from './reconciliation.js';
@@ -24,6 +24,8 @@ export interface PaymentsModuleDeps {
   /** The clock the providers sign with and check signatures against (real time: the providers refuse skew). Default ctx.clock. */
   providerClock?: Clock;
   sweepEveryMs?: number;
+  /** Pending payment codes: how often they are queried, when they are reversed (payments.ts followUpCodes). */
+  codePayments?: CodePaymentOptions;
   /** The daily reconciliation against the providers' bills. */
   reconciliation?: ReconciliationOptions;
 }
@@ -47,11 +49,13 @@ export type PaymentsModule = CloudModule & {
  */
 export function createPaymentsModule(ctx: ModuleContext, deps: PaymentsModuleDeps): PaymentsModule {
   const providers = new ProviderSet(deps.sites, { notifyUrl: deps.notifyUrl, clock: deps.providerClock ?? ctx.clock, log: ctx.log });
-  const payments = new Payments(ctx, { orders: deps.orders, providers, alerts: deps.alerts });
+  const payments = new Payments(ctx, { orders: deps.orders, providers, alerts: deps.alerts, ...(deps.codePayments ? { codePayments: deps.codePayments } : {}) });
   ctx.events.on('refund', (e) => payments.onRefund(e));
   const reconciliation = new Reconciliation(ctx, { providers, alerts: deps.alerts }, deps.reconciliation);
   let timer: ReturnType<typeof setInterval> | undefined;
+  let codeTimer: ReturnType<typeof setInterval> | undefined;
   let sweeping: Promise<unknown> = Promise.resolve();
+  let followingUp: Promise<unknown> = Promise.resolve();
   const every = deps.sweepEveryMs ?? SWEEP_EVERY_MS;
   return {
     name: 'payments',
@@ -67,14 +71,21 @@ export function createPaymentsModule(ctx: ModuleContext, deps: PaymentsModuleDep
         sweeping = payments.sweep().catch((err: unknown) => ctx.log.warn({ err }, 'payment sweep failed'));
       }, every);
       timer.unref();
+      codeTimer ??= setInterval(() => {
+        followingUp = payments.followUpCodes().catch((err: unknown) => ctx.log.warn({ err }, 'payment code follow-up failed'));
+      }, deps.codePayments?.queryEveryMs ?? CODE_QUERY_EVERY_MS);
+      codeTimer.unref();
       reconciliation.start();
       return Promise.resolve();
     },
     stop: async () => {
       clearInterval(timer);
+      clearInterval(codeTimer);
       timer = undefined;
-      // A sweep and refunds under way finish (each provider call is bounded by its timeout) before the store closes.
+      codeTimer = undefined;
+      // A sweep, a follow-up and refunds under way finish (each provider call is bounded by its timeout) before the store closes.
       await sweeping;
+      await followingUp;
       await payments.drain();
       await reconciliation.stop();
     },

@@ -33,6 +33,29 @@ export interface PaymentsDeps {
   orders: OrderPayments;
   providers: ProviderSet;
   alerts: Pick<Alerts, 'raise'>;
+  /** The follow-up of payment codes the visitor confirms on the phone (followUpCodes). */
+  codePayments?: CodePaymentOptions;
+}
+
+/** How a `pending` payment code is followed up: queried every `queryEveryMs`, reversed once `reverseAfterMs` old and still unpaid. */
+export interface CodePaymentOptions {
+  /** Default 5000 (WeChat Pay and Alipay both suggest asking every ~5 s). */
+  queryEveryMs?: number;
+  /** Default 30000 (their suggested ~30 s before cancelling). */
+  reverseAfterMs?: number;
+}
+
+export const CODE_QUERY_EVERY_MS = 5000;
+export const CODE_REVERSE_AFTER_MS = 30_000;
+/** A code younger than this may still be on its way to the provider from another instance: left alone. */
+const CODE_GUARD_MS = 2000;
+
+/** What one follow-up of pending payment codes did. */
+export interface CodeFollowUpReport {
+  queried: number;
+  paid: number;
+  reversed: number;
+  errors: number;
 }
 
 /** What one sweep did (tests, logs). */
@@ -70,7 +93,10 @@ export class Payments {
   readonly repo: PaymentsRepository;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly refunding = new Set<string>();
+  /** Payment codes whose first request is at the provider now: not to be queried or reversed under it. */
+  private readonly codeInFlight = new Set<string>();
   private sweeping = false;
+  private followingUp = false;
 
   constructor(
     private readonly ctx: PaymentsContext,
@@ -176,6 +202,7 @@ export class Payments {
       return this.created((await this.repo.attempt(seen.out_trade_no)) ?? seen, {});
     }
     const a = await this.newAttempt(order, provider.id, 'code', codeHash);
+    this.codeInFlight.add(a.out_trade_no);
     try {
       const r = await provider.payWithCode({ ...this.providerOrder(a, order), authCode: body.authCode!, ...(body.deviceId !== undefined ? { deviceId: body.deviceId } : {}) });
       this.ctx.log.info({ site: site.id, orderId: order.orderId, outTradeNo: a.out_trade_no, provider: provider.id, method: 'code', result: r.result }, 'payment code taken');
@@ -188,6 +215,8 @@ export class Payments {
       return this.created((await this.repo.attempt(a.out_trade_no))!, {});
     } catch (err) {
       throw await this.createFailed(a, err, body);
+    } finally {
+      this.codeInFlight.delete(a.out_trade_no);
     }
   }
 
@@ -553,8 +582,10 @@ export class Payments {
   }
 
   /**
-   * Send (or ask again about) one refund. The same out_refund_no every time, so the provider
-   * refunds once however often it is asked; its answer is the refund's state.
+   * Send one refund, or ask about one sent before. A refund the provider accepted
+   * (processing), or whose sending failed (a timeout: it may have arrived), is queried
+   * first; only when the provider says it has no such refund is it sent again — with the
+   * same out_refund_no, so the provider refunds once however often it is asked.
    */
   async sendRefund(outRefundNo: string): Promise<void> {
     if (this.refunding.has(outRefundNo)) return;
@@ -565,19 +596,23 @@ export class Payments {
       const provider = this.deps.providers.get(r.site, r.provider as ProviderId);
       if (!provider) return await this.refundFailed(r, `${r.provider} is not configured for site ${r.site}`);
       const now = this.now();
+      let sending = false;
       try {
+        if (r.state === 'processing' || Number(r.attempts) > 0) {
+          const q = await provider.queryRefund({ outTradeNo: r.out_trade_no, outRefundNo, amountFen: Number(r.amount_fen) });
+          if (q.state === 'succeeded') return await this.refundSucceeded(r, q.refundId);
+          if (q.state === 'failed') return await this.refundFailed(r, `the provider reports the refund ${q.providerCode.toLowerCase()}`);
+          if (q.state === 'processing') return await this.refundProcessing(r, q.refundId, now);
+          this.ctx.log.info({ site: r.site, orderId: r.order_id, outRefundNo, attempts: Number(r.attempts) }, 'refund unknown to the provider: sending it (again)');
+        }
+        sending = true;
         const res = await provider.refund({ outTradeNo: r.out_trade_no, outRefundNo, amountFen: Number(r.amount_fen), totalFen: Number(r.total_fen), reason: this.refundReasonText(r) });
         if (res.state === 'succeeded') return await this.refundSucceeded(r, res.refundId);
-        const moved = await this.repo.updateRefund(
-          outRefundNo,
-          { state: 'processing', refund_id: res.refundId ?? r.refund_id, attempts: Number(r.attempts) + 1, last_error: null, next_at: new Date(now.getTime() + REFUND_RECHECK_MS).toISOString(), updated_at: now.toISOString() },
-          ['pending', 'processing'],
-        );
-        if (moved && r.cause === 'visitor') await this.deps.orders.refundUpdate(r.site, r.order_id, outRefundNo, 'processing');
-        this.ctx.log.info({ site: r.site, orderId: r.order_id, outRefundNo, cause: r.cause }, 'refund accepted by the provider (processing)');
+        await this.refundProcessing(r, res.refundId, now);
       } catch (err) {
         if (!isCloudError(err)) throw err;
-        if (err.code === 'payment_refused') return await this.refundFailed(r, `${err.code}: ${err.message}`);
+        // A refused query says nothing about the refund: only a refused refund fails it.
+        if (err.code === 'payment_refused' && sending) return await this.refundFailed(r, `${err.code}: ${err.message}`);
         const attempts = Number(r.attempts) + 1;
         await this.repo.updateRefund(
           outRefundNo,
@@ -589,6 +624,17 @@ export class Payments {
     } finally {
       this.refunding.delete(outRefundNo);
     }
+  }
+
+  /** Accepted and not finished yet: asked about again after REFUND_RECHECK_MS. */
+  private async refundProcessing(r: RefundRow, refundId: string | undefined, now: Date): Promise<void> {
+    const moved = await this.repo.updateRefund(
+      r.out_refund_no,
+      { state: 'processing', refund_id: refundId ?? r.refund_id, attempts: Number(r.attempts) + 1, last_error: null, next_at: new Date(now.getTime() + REFUND_RECHECK_MS).toISOString(), updated_at: now.toISOString() },
+      ['pending', 'processing'],
+    );
+    if (moved && r.cause === 'visitor') await this.deps.orders.refundUpdate(r.site, r.order_id, r.out_refund_no, 'processing');
+    this.ctx.log.info({ site: r.site, orderId: r.order_id, outRefundNo: r.out_refund_no, cause: r.cause }, 'refund accepted by the provider (processing)');
   }
 
   private async refundSucceeded(r: RefundRow, refundId: string | undefined): Promise<void> {
@@ -612,6 +658,53 @@ export class Payments {
       message: { zh: `退款失败（订单 ${r.order_id}，${Number(r.amount_fen) / 100} 元）：${why}，请人工处理`, en: `Refund failed (order ${r.order_id}, ${r.amount_fen} fen): ${why}; handle it by hand` },
       details: { orderId: r.order_id, outRefundNo: r.out_refund_no, amountFen: Number(r.amount_fen), cause: r.cause },
     });
+  }
+
+  // ---- payment codes being confirmed -----------------------------------------------------------
+
+  /**
+   * Payment codes still `pending` — the visitor is typing the password on the phone, or our
+   * request's answer was lost — as the providers say to handle them: asked about every
+   * `queryEveryMs` (this runs on that timer), and once `reverseAfterMs` old and still not
+   * paid, reversed (closeAttempt: queried once more, so a code paid meanwhile is settled —
+   * paid wins, or refunded when the order cannot take it — and otherwise reversed). The order
+   * stays pending for another try (or expires at its deadline); the attempt reads `closed`.
+   * A reverse the provider does not answer leaves the attempt pending: the next run tries again.
+   * Attempts of orders no longer payable or past their deadline are the sweep's.
+   */
+  async followUpCodes(): Promise<CodeFollowUpReport> {
+    const report: CodeFollowUpReport = { queried: 0, paid: 0, reversed: 0, errors: 0 };
+    if (this.followingUp) return report;
+    this.followingUp = true;
+    const reverseAfter = this.deps.codePayments?.reverseAfterMs ?? CODE_REVERSE_AFTER_MS;
+    try {
+      const now = this.now();
+      for (const a of await this.repo.pendingCodes(new Date(now.getTime() - CODE_GUARD_MS).toISOString(), 100)) {
+        if (this.codeInFlight.has(a.out_trade_no)) continue;
+        try {
+          const order = await this.deps.orders.payable(a.site, a.order_id);
+          if (order?.status !== 'pending' || now >= order.deadline) continue;
+          report.queried++;
+          if (now.getTime() - Date.parse(a.created_at) >= reverseAfter) {
+            const r = await this.closeAttempt(a);
+            if (r === 'closed') {
+              report.reversed++;
+              this.ctx.log.info({ site: a.site, orderId: a.order_id, outTradeNo: a.out_trade_no, provider: a.provider }, 'payment code not confirmed in time: reversed; the order stays payable');
+            } else if (r === 'paid') report.paid++;
+            else report.errors++;
+          } else {
+            await this.refresh(a);
+            if ((await this.repo.attempt(a.out_trade_no))?.state === 'paid') report.paid++;
+          }
+        } catch (err) {
+          report.errors++;
+          this.ctx.log.warn({ err, outTradeNo: a.out_trade_no }, 'payment code follow-up failed; the next one tries again');
+        }
+      }
+    } finally {
+      this.followingUp = false;
+    }
+    return report;
   }
 
   // ---- the sweep -----------------------------------------------------------------------------

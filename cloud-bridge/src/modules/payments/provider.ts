@@ -87,6 +87,24 @@ export interface RefundResult {
   amountFen: number;
 }
 
+/** Which refund to ask about (refundQuery); the amount is checked against the answer. */
+export interface RefundQuery {
+  outTradeNo: string;
+  outRefundNo: string;
+  amountFen: number;
+}
+
+/**
+ * What the provider says of one refund. `not_found`: it has no such refund (never received,
+ * or Alipay's "not refunded"): only then is it sent again, under the same number.
+ */
+export type RefundStatus =
+  | { state: 'succeeded'; refundId?: string; amountFen: number }
+  | { state: 'processing'; refundId?: string }
+  /** WeChat Pay CLOSED or ABNORMAL: the money did not go back; staff act. */
+  | { state: 'failed'; providerCode: string }
+  | { state: 'not_found' };
+
 export type PaymentEvent =
   | ({ kind: 'paid'; provider: ProviderId; notificationId: string; outTradeNo: string } & Paid)
   | {
@@ -127,6 +145,8 @@ export interface PaymentProvider {
   /** Cancel a payment-code order (WeChat reverse, Alipay trade.cancel): closes it, or refunds it if the money was taken. */
   reverse(outTradeNo: string): Promise<{ action: 'closed' | 'refunded' }>;
   refund(req: RefundRequest): Promise<RefundResult>;
+  /** Ask about a refund sent before (WeChat GET /v3/refund/domestic/refunds/{no}, Alipay alipay.trade.fastpay.refund.query). */
+  queryRefund(req: RefundQuery): Promise<RefundStatus>;
   /** Verify (and for WeChat decrypt) a notification from its raw body and headers. */
   parseNotification(headers: HeaderBag, rawBody: string | Buffer): PaymentEvent;
   /** What to answer the provider: `ok` stops its retries, anything else makes it retry. */

@@ -101,6 +101,11 @@ export class PaymentsRepository {
     return this.db.selectFrom('payments').selectAll().where('state', 'in', OPEN).where('created_at', '<', before).orderBy('created_at').limit(limit).execute();
   }
 
+  /** Payment codes still pending (not paid, not refused, not reversed), created before `before`, oldest first. */
+  pendingCodes(before: string, limit: number): Promise<PaymentRow[]> {
+    return this.db.selectFrom('payments').selectAll().where('method', '=', 'code').where('state', '=', 'pending').where('created_at', '<', before).orderBy('created_at').limit(limit).execute();
+  }
+
   /** The order's attempts not closed at the provider yet. */
   openAttemptsOf(site: string, orderId: string): Promise<PaymentRow[]> {
     return this.db.selectFrom('payments').selectAll().where('site', '=', site).where('order_id', '=', orderId).where('state', 'in', OPEN).execute();

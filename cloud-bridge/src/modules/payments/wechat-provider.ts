@@ -10,6 +10,7 @@
  * | close | POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close → 204 |
  * | reverse | POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse |
  * | refund | POST /v3/refund/domestic/refunds |
+ * | queryRefund | GET /v3/refund/domestic/refunds/{out_refund_no} (404 RESOURCE_NOT_EXISTS → not_found) |
  * | downloadBill | GET /v3/bill/tradebill?bill_date=&bill_type=ALL, then GET its download_url (SHA1 checked) |
  *
  * Every request is signed (wechat-sign.ts); every 2xx answer is verified against the platform
@@ -43,8 +44,10 @@ import type {
   PaymentOrder,
   PaymentProvider,
   PaymentStatus,
+  RefundQuery,
   RefundRequest,
   RefundResult,
+  RefundStatus,
 } from './provider.js';
 
 export const WECHAT_PRODUCTION_URL = 'https://api.mch.weixin.qq.com';
@@ -308,6 +311,21 @@ export class WeChatPayProvider implements PaymentProvider {
     }
     if (r.status === 'SUCCESS' || r.status === 'PROCESSING') return { state: r.status === 'SUCCESS' ? 'succeeded' : 'processing', refundId: r.refund_id, amountFen: r.amount.refund };
     throw new CloudError('payment_refused', `WeChat Pay: refund ${r.status}`, { providerCode: r.status });
+  }
+
+  async queryRefund(req: RefundQuery): Promise<RefundStatus> {
+    const a = await this.call('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(req.outRefundNo)}`);
+    if (!a.ok) {
+      if (a.code === 'RESOURCE_NOT_EXISTS' || a.code === 'ORDER_NOT_EXIST') return { state: 'not_found' };
+      throw this.refused(a, 'the refund query');
+    }
+    const r = parse(RefundAnswer, a.body, 'the refund query answer');
+    if (r.out_refund_no !== req.outRefundNo || r.out_trade_no !== req.outTradeNo || r.amount.refund !== req.amountFen) {
+      throw new CloudError('payment_mismatch', `WeChat Pay: the refund query answer is about ${r.out_trade_no}/${r.out_refund_no} ${r.amount.refund} fen`, { outTradeNo: req.outTradeNo });
+    }
+    if (r.status === 'SUCCESS') return { state: 'succeeded', refundId: r.refund_id, amountFen: r.amount.refund };
+    if (r.status === 'PROCESSING') return { state: 'processing', refundId: r.refund_id };
+    return { state: 'failed', providerCode: r.status };
   }
 
   parseNotification(headers: HeaderBag, rawBody: string | Buffer): PaymentEvent {

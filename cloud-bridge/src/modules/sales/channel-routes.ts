@@ -5,7 +5,7 @@ import type { CloudApp } from '../../core/module.js';
 import type { SiteRegistry } from '../../core/sites.js';
 import type { Sales } from './sales.js';
 import { IdempotencyHeaderSchema } from '../../core/http/schemas.js';
-import { AvailabilityQuerySchema, AvailabilitySchema, CreateOrderSchema, OrderCreatedSchema, OrderIdParamSchema, OrderSchema, PaySchema, RebookSchema, RefundedSchema, RefundSchema } from './schemas.js';
+import { AvailabilityQuerySchema, AvailabilitySchema, CreateOrderSchema, OrderCreatedSchema, OrderIdParamSchema, OrderSchema, PaySchema, RebookSchema, RefundedSchema, RefundSchema, VisitorLookupSchema, VisitorOrdersSchema } from './schemas.js';
 import { errorResponses, json, send } from '../../core/http/openapi.js';
 
 const AUTH: RefusalCode[] = ['unknown_api_key'];
@@ -19,6 +19,7 @@ export const CHANNEL_ROUTE_CODES = {
   getOrder: [...AUTH, 'invalid_request', 'unknown_order'],
   pay: [...WRITE, 'order_expired', 'already_paid', 'not_payable', 'amount_mismatch', 'payment_by_provider'],
   refund: [...WRITE, 'unknown_refund_reason', 'already_refunded', 'not_paid', 'ticket_used'],
+  visitorOrders: [...AUTH, 'invalid_request'],
   rebook: [...WRITE, ...SELL, 'already_refunded', 'not_paid', 'ticket_used', 'same_date_and_slot', 'price_higher'],
 } satisfies Record<string, RefusalCode[]>;
 
@@ -74,6 +75,18 @@ export function channelRoutes(app: CloudApp, sales: Sales, sites: Pick<SiteRegis
       responses: { 200: json(OrderSchema, 'Order'), ...errorResponses(CHANNEL_ROUTE_CODES.getOrder) },
     }),
     async (c) => send(c, await sales.getOrder(c.get('site'), c.get('channel'), c.req.valid('param').orderId)),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/channel/visitor-orders',
+      tags,
+      security,
+      summary: "Kiosk channels (the staffed window): today's orders of the site, any channel, holding a visitor's ID, by the ID number's keyed hash; masked",
+      request: { body: { content: { 'application/json': { schema: VisitorLookupSchema } }, required: true } },
+      responses: { 200: json(VisitorOrdersSchema, 'Orders'), ...errorResponses(CHANNEL_ROUTE_CODES.visitorOrders) },
+    }),
+    async (c) => send(c, await sales.visitorOrdersByIdHash(c.get('site'), c.get('channel'), c.req.valid('json').idHash)),
   );
   const write = <B extends z.ZodType>(path: string, summary: string, schema: B, ok: z.ZodType, codes: RefusalCode[]) =>
     createRoute({

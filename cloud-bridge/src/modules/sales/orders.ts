@@ -161,7 +161,7 @@ export class Orders {
         fx.after.push(() => Promise.resolve(this.d.events.emit('refund', event)));
         provider = { refundState: 'requested' };
       }
-      this.d.log.info({ site: site.id, orderId, reason: reason.code, seq: delta.seq, mode: order.payment_mode }, 'order refunded');
+      this.d.log.info({ site: site.id, orderId, reason: reason.code, seq: delta.seq, mode: order.payment_mode, ...(body.staff ? { staff: body.staff } : {}) }, 'order refunded');
       return { status: 200, body: { orderId, status: 'refunded', refundFen: Number(order.amount_fen), reason: reason.code, whitelistSeq: delta.seq, ...provider } };
     });
   }
@@ -381,6 +381,7 @@ export class Orders {
   private announceAfter(fx: WriteEffects, delta: WhitelistDelta, order: OrdersTable, text: string): void {
     fx.after.push(() => this.d.ledger.announce(delta));
     const lang = order.lang === 'en' || order.lang === 'zh-CN' ? { lang: order.lang as 'en' | 'zh-CN' } : {};
-    fx.after.push(() => this.d.sms.send({ to: order.contact_phone, text, orderId: order.order_id, ...lang }));
+    // Whether the text was taken does not change the sale (the code is in the order view too).
+    fx.after.push(async () => void (await this.d.sms.send({ to: order.contact_phone, text, orderId: order.order_id, ...lang })));
   }
 }

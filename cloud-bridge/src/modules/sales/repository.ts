@@ -166,6 +166,20 @@ export class SalesRepository {
     return db.selectFrom('orders').selectAll().where('order_id', '=', orderId).where('site', '=', site).where('channel', '=', channel).executeTakeFirst();
   }
 
+  /** The site's orders (any channel) for `date` that name a visitor with this ID hash, oldest first (the staffed window's lookup; index order_visitors_id_hash_ix). */
+  ordersOfIdHash(site: string, date: string, idHash: string, limit: number): Promise<OrdersTable[]> {
+    return this.store.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('site', '=', site)
+      .where('visit_date', '=', date)
+      .where('order_id', 'in', (qb) => qb.selectFrom('order_visitors').select('order_id').where('id_hash', '=', idHash))
+      .orderBy('created_at')
+      .orderBy('order_id')
+      .limit(limit)
+      .execute();
+  }
+
   /** A channel's orders with this contact phone, newest first (the booking page's "my orders"; index orders_contact_phone_ix). */
   ordersOfPhone(site: string, channel: string, phone: string, limit: number): Promise<OrdersTable[]> {
     return this.store.db

@@ -1,3 +1,4 @@
+import { localDate } from '@stile/config';
 import type { Channel } from '../../core/catalogue.js';
 import type { Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
@@ -142,6 +143,18 @@ export class Sales {
 
   rebook(site: SalesSite, channel: Channel, key: string, orderId: string, body: RebookBody): Promise<Reply> {
     return this.orders.rebook(site, channel, key, orderId, body);
+  }
+
+  /**
+   * Today's orders of the site (any channel) naming the visitor with this keyed ID hash, for
+   * kiosk channels only (the staffed window's lookup by ID card): masked visitors, the
+   * tickets of paid orders, and the park's refund reasons.
+   */
+  async visitorOrdersByIdHash(site: SalesSite, channel: Channel, idHash: string): Promise<Reply> {
+    if (channel.kind !== 'kiosk') return { status: 400, body: { error: 'invalid_request', message: 'only kiosk channels look visitors up by ID' } };
+    const date = localDate(this.ctx.clock(), site.catalogue.timeZone);
+    const orders = await this.visitorOrders.ofIdHash(site, date, idHash);
+    return { status: 200, body: { date, orders, refundReasons: site.catalogue.refundReasons.map((r) => ({ code: r.code, label: r.label })) } };
   }
 
   getOrder(site: SalesSite, channel: Channel, orderId: string): Promise<Reply> {

@@ -37,9 +37,43 @@ export const PaySchema = z
 
 export type PayBody = z.infer<typeof PaySchema>;
 
-export const RefundSchema = z.object({ reason: z.string().min(1).max(64).openapi({ description: "A code from the park's refund reasons.", example: 'weather' }) }).strict();
+export const RefundSchema = z
+  .object({
+    reason: z.string().min(1).max(64).openapi({ description: "A code from the park's refund reasons.", example: 'weather' }),
+    staff: z.string().min(1).max(64).optional().openapi({ description: "Who at the channel gave the refund (a staffed window's staff id): logged with it" }),
+  })
+  .strict();
 
 export type RefundBody = z.infer<typeof RefundSchema>;
+
+/** The staffed window's lookup: the keyed hash of a visitor's ID number (the site's ID hash key, as gates and orders use), never the number. */
+export const VisitorLookupSchema = z.object({ idHash: z.string().regex(/^[0-9a-f]{64}$/, 'idHash: the HMAC-SHA256 of the ID number under the site key, 64 hex digits').openapi({ description: 'HMAC-SHA256 (hex) of the normalised ID number under the site\'s ID hash key' }) }).strict();
+
+export type VisitorLookupBody = z.infer<typeof VisitorLookupSchema>;
+
+const localLabel = z.object({ 'zh-CN': z.string(), en: z.string() });
+
+export const VisitorOrdersSchema = z
+  .object({
+    date: z.string(),
+    orders: z.array(
+      z.object({
+        orderId: z.string(),
+        channelId: z.string().openapi({ description: 'The channel that sold it: refunds go through that channel' }),
+        status: z.enum(['pending', 'paid', 'refunded', 'expired']),
+        typeId: z.string(),
+        date: z.string(),
+        slotId: z.string().nullable(),
+        persons: z.number().int(),
+        amountFen: z.number().int(),
+        visitors: z.array(z.object({ name: z.string(), idMasked: z.string() })),
+        tickets: z.array(z.object({ ticketId: z.string(), code: z.string(), persons: z.number().int() })),
+        canRefund: z.boolean(),
+      }),
+    ),
+    refundReasons: z.array(z.object({ code: z.string(), label: localLabel })),
+  })
+  .openapi('VisitorOrders');
 
 export const RebookSchema = z.object({ date, slotId: z.string().min(1).max(64).optional() }).strict();
 

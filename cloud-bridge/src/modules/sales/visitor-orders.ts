@@ -59,6 +59,12 @@ export class VisitorOrders {
     return (await this.views(site, [o]))[0];
   }
 
+  /** The site's orders for `date` holding this ID hash, any channel (a kiosk or staffed window looks a visitor up by ID card), each naming its channel. */
+  async ofIdHash(site: SalesSite, date: string, idHash: string, limit = 20): Promise<(VisitorOrder & { channelId: string })[]> {
+    const orders = await this.repo.ordersOfIdHash(site.id, date, idHash, limit);
+    return (await this.views(site, orders)).map((v, i) => ({ ...v, channelId: orders[i]!.channel }));
+  }
+
   private async views(site: SalesSite, orders: OrdersTable[]): Promise<VisitorOrder[]> {
     const visitors = await this.repo.visitorsOfOrders(orders.map((o) => o.order_id));
     const byOrder = new Map<string, VisitorRow[]>();

@@ -27,6 +27,7 @@ export interface PhoneLimits {
 }
 
 export type Window = 'minute' | 'hour' | 'day';
+const WINDOW_MS: Record<Window, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
 export type SmsRow = Selectable<SmsMessagesTable>;
 
@@ -46,7 +47,7 @@ export class SmsRepository {
    * the new row is queued, or refused naming the window it would exceed. On PostgreSQL a
    * per-phone advisory lock makes two instances take turns, so both cannot pass the same count.
    */
-  async reserve(m: NewSms, limits: PhoneLimits, now: Date, refuseAs?: string): Promise<{ state: 'queued' } | { state: 'refused'; reason: string; limit?: Window }> {
+  async reserve(m: NewSms, limits: PhoneLimits, now: Date, refuseAs?: string): Promise<{ state: 'queued' } | { state: 'refused'; reason: string; limit?: Window; retryAfterSec?: number }> {
     return this.store.db.transaction().execute(async (trx) => {
       if (this.store.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(5459283, hashtext(${m.phoneHash}))`.execute(trx);
       const t = now.getTime();
@@ -89,7 +90,25 @@ export class SmsRepository {
         })
         .execute();
       if (!reason) return { state: 'queued' as const };
-      return { state: 'refused' as const, reason, ...(over && !refuseAs ? { limit: over } : {}) };
+      if (!over || refuseAs) return { state: 'refused' as const, reason };
+      // When the phone may have a text again: every full window must let go of enough of its texts.
+      let retryAfterSec = 1;
+      for (const w of ['minute', 'hour', 'day'] as const) {
+        if (max[w] === 0 || used[w] < max[w]) continue;
+        const span = WINDOW_MS[w];
+        const freeing = await trx
+          .selectFrom('sms_messages')
+          .select('created_at')
+          .where('phone_hash', '=', m.phoneHash)
+          .where('created_at', '>', iso(span))
+          .where('state', '<>', 'refused')
+          .orderBy('created_at')
+          .offset(used[w] - max[w])
+          .limit(1)
+          .executeTakeFirst();
+        if (freeing) retryAfterSec = Math.max(retryAfterSec, Math.ceil((Date.parse(freeing.created_at) + span - t) / 1000));
+      }
+      return { state: 'refused' as const, reason, limit: over, retryAfterSec };
     });
   }
 

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { CloudError, isCloudError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { SmsLang, SmsMessage, SmsSender } from '../../core/notify/sms.js';
+import type { SmsLang, SmsMessage, SmsSender, SmsSendResult } from '../../core/notify/sms.js';
 import type { SiteRegistry } from '../../core/sites.js';
 import { mainlandMobile, maskPhone, type PhoneHasher } from './phone.js';
 import type { ProviderText, SmsProvider } from './provider.js';
@@ -38,8 +38,8 @@ export interface SmsFinal {
 
 export type SmsOutcome =
   | { id: string; state: 'queued'; done: Promise<SmsFinal> }
-  /** Not sent: `reason` is throttled_minute|hour|day, queue_full, no_template, no_site, order_not_paid, bad_phone, missing_var:<name>, internal. */
-  | { id?: string; state: 'refused'; reason: string };
+  /** Not sent: `reason` is throttled_minute|hour|day (with `retryAfterSec`), queue_full, no_template, no_site, order_not_paid, bad_phone, missing_var:<name>, internal. */
+  | { id?: string; state: 'refused'; reason: string; retryAfterSec?: number };
 
 export interface SenderDeps {
   repo: SmsRepository;
@@ -79,9 +79,11 @@ export class ProviderSmsSender implements SmsSender {
 
   constructor(private readonly d: SenderDeps) {}
 
-  /** The port: never throws, never waits for the provider. */
-  async send(message: SmsMessage): Promise<void> {
-    await this.submit(message);
+  /** The port: never throws, never waits for the provider; says whether the text was taken (a throttled one: when to ask again). */
+  async send(message: SmsMessage): Promise<SmsSendResult> {
+    const o = await this.submit(message);
+    if (o.state === 'queued') return { accepted: true };
+    return { accepted: false, reason: o.reason, ...(o.retryAfterSec !== undefined ? { retryAfterSec: o.retryAfterSec } : {}) };
   }
 
   /** Texts recorded and not yet finished (waiting for the rate or at the provider). */
@@ -128,7 +130,7 @@ export class ProviderSmsSender implements SmsSender {
     if (r.state === 'refused') {
       // The sale stands: the visitor sees the code on the page; staff see why in the SMS list.
       log.warn({ event: 'sms_refused', ...fields, reason: r.reason }, r.limit ? 'SMS not sent (throttled)' : `SMS not sent (${r.reason})`);
-      return { id: p.row.id, state: 'refused', reason: r.reason };
+      return { id: p.row.id, state: 'refused', reason: r.reason, ...(r.retryAfterSec !== undefined ? { retryAfterSec: r.retryAfterSec } : {}) };
     }
     const done = this.run(p.row, p.text);
     this.jobs.add(done);

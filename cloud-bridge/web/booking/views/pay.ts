@@ -2,7 +2,9 @@
  * Step 4: the order is made (session, Idempotency-Key), then paid with the provider that fits
  * the browser (client-env.ts): inside WeChat the JSAPI sheet, inside Alipay or a phone's browser
  * the Alipay WAP cashier (a redirect that comes back to #pay/{order}), on a desktop a QR code to
- * scan. Whatever the way, the page then asks the server for the order until it is paid (or
+ * scan. Inside WeChat the JSAPI sheet needs the visitor's openid: the first tap goes through
+ * WeChat's web authorization (wechat.ts) and comes back here to open the sheet; a cancelled
+ * sheet leaves the visitor on this step with the order still payable. Whatever the way, the page then asks the server for the order until it is paid (or
  * expired), so a visitor who closed the page and comes back, or pays on another phone, gets
  * the ticket all the same.
  */
@@ -12,21 +14,13 @@ import { el, put } from '../dom.js';
 import { refusal, t, type Ctx } from '../context.js';
 import { qrSvg } from '../qr.js';
 import { yuan } from '../price.js';
-import type { BookOrder, JsapiParams, PayStarted } from '../types.js';
+import type { BookOrder, PayStarted } from '../types.js';
+import { oauthStartUrl, payInWeChat, weixinBridge } from '../wechat.js';
 import { orderSummary, stepHeading } from './common.js';
 import { markVisitor } from './visitors.js';
 
 const VISITOR_CODES = ['invalid_id_number', 'duplicate_visitor', 'visitor_already_booked', 'package_size'];
 const PICK_CODES = ['sold_out', 'capacity_red', 'capacity_orange', 'capacity_exceeded', 'kiosk_reserve_exhausted', 'channel_paused', 'slot_required', 'slot_over', 'unknown_slot', 'not_on_this_day', 'entry_not_available', 'date_in_past', 'beyond_booking_horizon', 'unknown_type', 'type_not_on_channel'];
-
-interface WeixinBridge {
-  invoke(name: 'getBrandWCPayRequest', params: JsapiParams, done: (r: { err_msg: string }) => void): void;
-}
-declare global {
-  interface Window {
-    WeixinJSBridge?: WeixinBridge;
-  }
-}
 
 /** How often the page asks for the order while it waits: quickly at first, then every 5 s. */
 export function pollDelay(attempt: number): number {
@@ -37,7 +31,7 @@ export function pollDelay(attempt: number): number {
 function returnUrl(ctx: Ctx, orderId: string): string {
   const u = new URL(window.location.href);
   u.hash = `#pay/${encodeURIComponent(orderId)}`;
-  for (const k of Array.from(u.searchParams.keys())) if (k !== 'lang' && k !== 'openid') u.searchParams.delete(k);
+  for (const k of Array.from(u.searchParams.keys())) if (k !== 'lang') u.searchParams.delete(k);
   u.searchParams.set('lang', ctx.lang);
   return u.href;
 }
@@ -108,7 +102,8 @@ async function showOrder(ctx: Ctx, orderId: string, body: HTMLElement, view: HTM
   }
   if (!view.isConnected) return;
   if (order.status !== 'pending') return settled(ctx, order);
-  const choices = payChoices(ctx.browser, ctx.info.providers, new URLSearchParams(window.location.search).has('openid'));
+  // In WeChat, JSAPI when the openid is known or WeChat's web authorization can get it; else the Native QR code.
+  const choices = payChoices(ctx.browser, ctx.info.providers, ctx.wechat.openid !== null || ctx.info.wechatOAuth);
   const qrBox = el('div', { class: 'qr-box', id: 'pay-qr', hidden: true });
   const status = el('p', { class: 'muted', id: 'pay-status', 'aria-live': 'polite' });
   const buttons = choices.map((c) => {
@@ -124,21 +119,40 @@ async function showOrder(ctx: Ctx, orderId: string, body: HTMLElement, view: HTM
   put(body, [orderSummary(ctx, order), el('div', { class: 'pay-buttons' }, buttons), qrBox, status]);
   body.removeAttribute('aria-busy');
   void poll(ctx, order.orderId, view, status);
+  // Back from WeChat's authorization: say why there is no openid, or open the sheet the visitor asked for.
+  const w = ctx.wechat;
+  if (w.error) ctx.notice(t(ctx, `wxoauth_${w.error}` as const));
+  w.error = null;
+  const jsapi = choices.find((c) => c.provider === 'wechat' && c.method === 'in_app');
+  if (w.payOnArrival && jsapi && w.openid) void startPay(ctx, order, jsapi, { qrBox, status, buttons: () => buttonList });
+  w.payOnArrival = false;
 }
 
 async function startPay(ctx: Ctx, order: BookOrder, c: PayChoice, ui: { qrBox: HTMLElement; status: HTMLElement; buttons: () => HTMLButtonElement[] }): Promise<void> {
   ctx.notice(null);
   for (const b of ui.buttons()) b.disabled = true;
   const enable = () => ui.buttons().forEach((b) => (b.disabled = false));
-  const openid = new URLSearchParams(window.location.search).get('openid') ?? undefined;
+  const jsapi = c.provider === 'wechat' && c.method === 'in_app';
+  const openid = ctx.wechat.openid;
+  if (jsapi && openid === null) {
+    // Once per visit: WeChat's web authorization brings the browser back to this order with the openid.
+    ui.status.textContent = t(ctx, 'wxAuthorizing');
+    window.location.assign(oauthStartUrl(ctx.site, window.location.pathname + window.location.search, order.orderId));
+    return;
+  }
   let started: PayStarted;
   try {
-    started = await ctx.api.pay(order.orderId, { provider: c.provider, method: c.method, ...(c.method === 'in_app' && c.provider === 'alipay' ? { returnUrl: returnUrl(ctx, order.orderId) } : {}), ...(openid && c.provider === 'wechat' ? { openid } : {}) });
+    started = await ctx.api.pay(order.orderId, { provider: c.provider, method: c.method, ...(c.method === 'in_app' && c.provider === 'alipay' ? { returnUrl: returnUrl(ctx, order.orderId) } : {}), ...(jsapi && openid ? { openid } : {}) });
   } catch (e) {
     enable();
     const err = e as ApiError;
     if (err.code === 'already_paid') return void ctx.api.order(order.orderId).then((o) => settled(ctx, o));
     if (err.code === 'order_expired') return expired(ctx);
+    // WeChat refused the payer: the next tap asks WeChat who the visitor is again.
+    if (jsapi && err.code === 'payment_refused') {
+      ctx.wechat.openid = null;
+      ctx.store.setWechatOpenid(null);
+    }
     ctx.notice(refusal(ctx, err));
     return;
   }
@@ -148,12 +162,21 @@ async function startPay(ctx: Ctx, order: BookOrder, c: PayChoice, ui: { qrBox: H
     window.location.assign(started.inApp.url);
     return;
   }
-  if (started.inApp && started.inApp.kind === 'wechat_jsapi' && window.WeixinJSBridge) {
-    window.WeixinJSBridge.invoke('getBrandWCPayRequest', started.inApp.params, () => {
-      // Whatever the sheet says, the order's status decides (the poll is running).
-      enable();
-    });
-    return;
+  if (started.inApp && started.inApp.kind === 'wechat_jsapi') {
+    const bridge = await weixinBridge();
+    if (!bridge) {
+      ui.status.textContent = '';
+      ctx.notice(t(ctx, 'wxNoBridge'));
+      return enable();
+    }
+    const outcome = await payInWeChat(bridge, started.inApp.params);
+    // "ok" is not proof of payment: the order's status decides (the poll is running).
+    if (outcome === 'ok') ui.status.textContent = t(ctx, 'wxPaySent');
+    else {
+      ui.status.textContent = '';
+      ctx.notice(t(ctx, outcome === 'cancel' ? 'wxPayCancelled' : 'wxPayFailed'), outcome === 'cancel' ? 'info' : 'error');
+    }
+    return enable();
   }
   if (started.codeUrl) {
     put(ui.qrBox, [el('p', { text: t(ctx, `scanToPay_${c.provider}`) }), qrSvg(started.codeUrl, t(ctx, `scanToPay_${c.provider}`), 'M')]);
