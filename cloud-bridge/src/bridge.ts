@@ -223,6 +223,8 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       ledger: whitelist.ledger,
       levels: capacity,
       sms,
+      // A cancel closes the order's payments at the provider first (paymentsModule, built below; called per request).
+      payments: { closeAll: (site, orderId) => paymentsModule.payments.closeAll(site, orderId) },
       ...(opts.salesOptions ? { options: opts.salesOptions } : {}),
     });
     // Provider payments confirm orders through sales' port; they post notifications to this

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashIdNumber, maskIdNumber } from '@stile/config';
 import { PaymentSimulator } from '@stile/payment-sim';
 import type { CloudBridge } from '../src/bridge.js';
 import { parseCatalogue, sha256Hex } from '../src/core/catalogue.js';
@@ -387,6 +388,15 @@ describe('the OpenAPI document is the contract of every route', () => {
     expect((await call('POST', B('/orders/{orderId}/refund'), mine('/refund'), { key: token, body: { reason: 'weather' } })).body.error).toBe('not_paid');
     sim.pay(sim.trade('wechat', qr.body.outTradeNo as string)!);
     expect((await call('GET', ORDER_B, mine(), { key: token })).body.status).toBe('paid');
+    // Cancel: the visitor's own pending order (its QR closed, places back); a paid one is refused with the order; another phone's is unknown.
+    const CANCEL_B = B('/orders/{orderId}/cancel');
+    expect((await call('POST', CANCEL_B, mine('/cancel'), { key: token })).body).toMatchObject({ error: 'already_paid', order: { status: 'paid' } });
+    const o2 = await call('POST', B('/orders'), at('/orders'), { key: token, body: { typeId: 'adult', date: DAY, slotId: 's10', visitors: visitors(402) }, idem: true });
+    await call('POST', B('/orders/{orderId}/pay'), mine('/pay', o2.body.orderId as string), { key: token, body: { provider: 'wechat', method: 'qr' } });
+    expect((await call('POST', CANCEL_B, mine('/cancel', o2.body.orderId as string), { key: token, idem: true })).body.status).toBe('expired');
+    const theirs = await call('POST', ORDERS, ORDERS, { key: KEYS.booking, body: order({}, 403), idem: true });
+    expect((await call('POST', CANCEL_B, mine('/cancel', theirs.body.orderId as string), { key: token })).status).toBe(404);
+    expect((await call('POST', CANCEL_B, mine('/cancel'))).body.error).toBe('session_required');
     expect((await call('POST', B('/orders/{orderId}/rebook'), mine('/rebook'), { key: token, body: { date: NEXT, slotId: 's10' } })).body.date).toBe(NEXT);
     expect((await call('POST', B('/orders/{orderId}/refund'), mine('/refund'), { key: token, body: { reason: 'weather' } })).body.status).toBe('refunded');
     expect((await call('POST', B('/orders/{orderId}/rebook'), mine('/rebook'), { key: token, body: { date: DAY, slotId: 's10' } })).body.error).toBe('already_refunded');
@@ -401,6 +411,47 @@ describe('the OpenAPI document is the contract of every route', () => {
     expect((await call('GET', CALLBACK, at('/wechat-oauth/callback?code=c', small))).body.error).toBe('unknown_site');
     expect((await call('DELETE', B('/session'), at('/session'), { key: token })).body.ended).toBe(true);
     expect((await call('DELETE', B('/session'), at('/session'), { key: token })).body.error).toBe('session_required');
+  });
+
+  it("visitor orders (kiosk channels): today's orders holding an ID hash, masked; other channels and bad hashes refused", async () => {
+    const LOOKUP = '/v1/channel/visitor-orders';
+    const today = '2027-03-01';
+    const placed = await call('POST', ORDERS, ORDERS, { key: KEYS.kiosk, body: order({ date: today }, 700), idem: true });
+    expect(placed.status).toBe(201);
+    const idHash = hashIdNumber('contract-id-hash-key-0123456789abcdef', idNumber(700));
+    const found = await call('POST', LOOKUP, LOOKUP, { key: KEYS.kiosk, body: { idHash } });
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({ date: today, orders: [{ orderId: placed.body.orderId, channelId: 'kiosk', status: 'pending', visitors: [{ idMasked: maskIdNumber(idNumber(700)) }] }] });
+    expect(JSON.stringify(found.body)).not.toContain(idNumber(700));
+    expect((await call('POST', LOOKUP, LOOKUP, { key: KEYS.kiosk, body: { idHash: hashIdNumber('contract-id-hash-key-0123456789abcdef', idNumber(701)) } })).body.orders).toEqual([]);
+    expect((await call('POST', LOOKUP, LOOKUP, { key: KEYS.web, body: { idHash } })).body.error).toBe('invalid_request');
+    expect((await call('POST', LOOKUP, LOOKUP, { key: KEYS.kiosk, body: { idHash: idNumber(700) } })).body.error).toBe('invalid_request');
+    expect((await call('POST', LOOKUP, LOOKUP, { key: 'nope', body: { idHash } })).body.error).toBe('unknown_api_key');
+  });
+
+  it('cancel: a pending order released (provider mode: closed at the provider first), replayed, and its refusals', async () => {
+    const CANCEL = act('cancel');
+    const c = (id: string) => `/v1/channel/orders/${id}/cancel`;
+    const partner = await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order({}, 500), idem: true });
+    const ok = await call('POST', CANCEL, c(partner.body.orderId as string), { key: KEYS.web, idem: 'contract-cancel-1' });
+    expect(ok.body).toMatchObject({ status: 'expired', cancelledAt: expect.any(String) });
+    expect((await call('POST', CANCEL, c(partner.body.orderId as string), { key: KEYS.web, idem: 'contract-cancel-1' })).body.replayed).toBe(true);
+    expect((await call('POST', CANCEL, c('ONOPE'), { key: KEYS.web, idem: true })).body.error).toBe('unknown_order');
+    expect((await call('POST', CANCEL, c(partner.body.orderId as string), { key: KEYS.web })).body.error).toBe('invalid_request'); // no Idempotency-Key
+    expect((await call('POST', CANCEL, c(partner.body.orderId as string), { key: 'nope', idem: true })).body.error).toBe('unknown_api_key');
+    const paid = await call('POST', ORDERS, ORDERS, { key: KEYS.web, body: order({}, 501), idem: true });
+    await call('POST', act('pay'), `/v1/channel/orders/${paid.body.orderId}/pay`, { key: KEYS.web, body: { paymentRef: 'c-1', amountFen: 8000 }, idem: true });
+    expect((await call('POST', CANCEL, c(paid.body.orderId as string), { key: KEYS.web, idem: true })).body).toMatchObject({ error: 'already_paid', order: { status: 'paid' } });
+    await call('POST', act('refund'), `/v1/channel/orders/${paid.body.orderId}/refund`, { key: KEYS.web, body: { reason: 'weather' }, idem: true });
+    expect((await call('POST', CANCEL, c(paid.body.orderId as string), { key: KEYS.web, idem: true })).body.error).toBe('already_refunded');
+    // Provider mode: WeChat Pay down → 503 and the order still pending; back up → cancelled.
+    const prov = await call('POST', ORDERS, ORDERS, { key: KEYS.booking, body: order({}, 502), idem: true });
+    const id = prov.body.orderId as string;
+    await call('POST', act('payments'), `/v1/channel/orders/${id}/payments`, { key: KEYS.booking, body: { provider: 'wechat', method: 'qr' } });
+    sim.faults.add({ kind: '5xx', provider: 'wechat', match: 'close', remaining: 1 });
+    expect((await call('POST', CANCEL, c(id), { key: KEYS.booking, idem: 'contract-cancel-2' })).body.error).toBe('payment_unavailable');
+    expect((await call('GET', ORDER, `/v1/channel/orders/${id}`, { key: KEYS.booking })).body.status).toBe('pending');
+    expect((await call('POST', CANCEL, c(id), { key: KEYS.booking, idem: 'contract-cancel-2' })).body.status).toBe('expired');
   });
 
   it('every route of the document was called, with a success and a refusal', () => {

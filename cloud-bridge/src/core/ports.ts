@@ -169,6 +169,17 @@ export interface OrderPayments {
   refundUpdate(site: string, orderId: string, outRefundNo: string, state: Exclude<RefundState, 'requested'>): Promise<void>;
 }
 
+/**
+ * Closing an order's open provider payments before the order is cancelled (implemented by
+ * payments): each open attempt closed (QR, in-app) or reversed (payment code) at its provider,
+ * as the sweep does at the deadline. `closed`: none can take money any more; `paid`: the
+ * provider says one was paid meanwhile, and the order took it (or its refund is recorded);
+ * `unavailable`: a provider did not answer, or a payment code is being taken right now.
+ */
+export interface OrderPaymentClosing {
+  closeAll(site: string, orderId: string): Promise<'closed' | 'paid' | 'unavailable'>;
+}
+
 /** A visitor's order on the site's booking channel: the channel API's order, the contact phone the session's. */
 export interface BookingOrderInput {
   typeId: string;
@@ -221,6 +232,8 @@ export interface BookingSales {
   visitorOrder(site: SalesSite, channel: Channel, phone: string, orderId: string): Promise<VisitorOrder | undefined>;
   refund(site: SalesSite, channel: Channel, key: string, orderId: string, reason: string): Promise<Reply>;
   rebook(site: SalesSite, channel: Channel, key: string, orderId: string, to: { date: string; slotId?: string }): Promise<Reply>;
+  /** Cancel a pending order (its payments closed at the provider first, its places back at once); the channel API's cancel. */
+  cancel(site: SalesSite, channel: Channel, key: string, orderId: string): Promise<Reply>;
 }
 
 /** Provider payments as the booking page needs them (implemented by payments). */

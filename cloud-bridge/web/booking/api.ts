@@ -93,6 +93,10 @@ export class BookApi {
   refund(orderId: string, reason: string, key: string): Promise<BookOrder> {
     return this.call('POST', `/orders/${encodeURIComponent(orderId)}/refund`, { reason }, { 'idempotency-key': key });
   }
+  /** Give up a pending order: closed at the provider, places released. 409 already_paid carries the paid order in `details.order`. */
+  cancel(orderId: string, key: string): Promise<BookOrder> {
+    return this.call('POST', `/orders/${encodeURIComponent(orderId)}/cancel`, undefined, { 'idempotency-key': key });
+  }
   rebook(orderId: string, date: string, slotId: string | undefined, key: string): Promise<BookOrder> {
     return this.call('POST', `/orders/${encodeURIComponent(orderId)}/rebook`, slotId ? { date, slotId } : { date }, { 'idempotency-key': key });
   }

@@ -444,6 +444,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('kiosk_records_day_ix').on('kiosk_records').columns(['site', 'kiosk', 'visit_date']).execute();
     },
   },
+  '0014_order_cancel': {
+    // A pending order cancelled by its channel (POST …/cancel) is `expired` like an order whose
+    // hold ended; cancelled_at says which (null: the hold ended).
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('orders').addColumn('cancelled_at', 'text').execute();
+    },
+  },
 };
 
 class InCodeProvider implements MigrationProvider {

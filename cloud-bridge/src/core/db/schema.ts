@@ -117,7 +117,7 @@ export interface OrdersTable {
   order_id: string;
   site: string;
   channel: string;
-  /** pending (places held) → paid (tickets issued) → refunded; pending → expired (unpaid after the hold) */
+  /** pending (places held) → paid (tickets issued) → refunded; pending → expired (unpaid after the hold, or cancelled: cancelled_at) */
   status: string;
   type_id: string;
   /** The ticket type the gates see, e.g. adult@early when an entry window came with the price. */
@@ -144,6 +144,8 @@ export interface OrdersTable {
   refund_no: string | null;
   /** The visitor's language (zh-CN | en) when the channel named one: the check-in SMS is sent in it. */
   lang?: string | null;
+  /** Cancelled by its channel before it was paid (status expired, places released at once); null when the hold ended. */
+  cancelled_at?: string | null;
 }
 
 export interface OrderVisitorsTable {

@@ -18,6 +18,7 @@ const ErrorDetails = {
   remaining: z.number().int().optional().openapi({ description: 'Visitors that could still be sold there' }),
   replayed: z.literal(true).optional().openapi({ description: 'The stored answer to a retried write' }),
   attemptsLeft: z.number().int().min(0).optional().openapi({ description: '`sms_code_wrong`: tries the code has left (0: it is dead)' }),
+  order: z.object({ orderId: z.string(), status: z.string() }).optional().openapi({ description: '`already_paid` answering a cancel: the order as it is now (paid meanwhile: the payment won)' }),
   retryAfterSec: z.number().int().min(1).optional().openapi({ description: '`sms_code_throttled`: seconds until a code may be asked for again (also the Retry-After header)' }),
 };
 

@@ -49,6 +49,7 @@ export const BOOKING_ROUTE_CODES = {
   pay: [...MINE, 'unknown_order', 'already_paid', 'order_expired', 'not_payable', 'provider_not_configured', 'payment_refused', 'payment_unavailable', 'payment_timeout'],
   refund: [...CHANGE, 'unknown_refund_reason'],
   rebook: [...CHANGE, ...SELL, 'same_date_and_slot', 'price_higher'],
+  cancel: [...MINE, 'unknown_order', 'idempotency_key_reused', 'already_paid', 'already_refunded', 'not_payable', 'payment_unavailable'],
   // Browser navigations (wechat-oauth-routes.ts): a redirect, these only when there is no page to go back to.
   wechatOAuthStart: [...SITE, 'provider_not_configured'],
   wechatOAuthCallback: [...SITE, 'provider_not_configured'],
@@ -250,5 +251,19 @@ export function bookingRoutes(app: CloudApp, deps: BookingRouteDeps): void {
       const body = BookRebookRequestSchema.parse(await c.req.json());
       return send(c, await service.rebook(b, who, c.req.header('idempotency-key'), c.req.param('orderId') ?? '', { date: body.date, ...(body.slotId !== undefined ? { slotId: body.slotId } : {}) }));
     }) as never,
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/book/{site}/orders/{orderId}/cancel',
+      tags,
+      security,
+      summary: 'Give up a pending order: its payment is closed at the provider (the visitor can no longer pay it) and its places are for sale again at once',
+      description:
+        'The channel API\'s cancel for the visitor\'s own order (another phone\'s is `unknown_order`, 404). Paid meanwhile: `already_paid` (409) with the paid `order` (the payment wins). The provider cannot be reached: `payment_unavailable` (503), the order keeps its places; try again. A cancelled order shows `status: expired`. No body.',
+      request: { params: BookOrderParamSchema, headers: OptionalIdempotencyHeaderSchema },
+      responses: { 200: json(BookOrderSchema, 'The order, cancelled'), ...errorResponses(BOOKING_ROUTE_CODES.cancel) },
+    }),
+    mine(async (c, b, who) => send(c, await service.cancel(b, who, c.req.header('idempotency-key'), c.req.param('orderId') ?? ''))) as never,
   );
 }

@@ -120,6 +120,18 @@ export class BookingService {
     return this.after(b, who, orderId, await this.d.sales.rebook(b.site, b.channel, this.key(who, key), orderId, to));
   }
 
+  /** The visitor gives up a pending order: its payments closed at the provider, its places back at once (sales' cancel). */
+  async cancel(b: BookingSite, who: VisitorSession, key: string | undefined, orderId: string): Promise<Reply> {
+    if (!(await this.d.sales.visitorOrder(b.site, b.channel, who.phone, orderId))) return unknownOrder(orderId);
+    const r = await this.d.sales.cancel(b.site, b.channel, this.key(who, key), orderId);
+    // Paid meanwhile: the refusal carries the order as the page shows it.
+    if (r.status === 409 && r.body.error === 'already_paid') {
+      const o = await this.d.sales.visitorOrder(b.site, b.channel, who.phone, orderId);
+      return { status: 409, body: { ...r.body, ...(o ? { order: bookOrder(b.site, o) } : {}) } };
+    }
+    return this.after(b, who, orderId, r);
+  }
+
   /** A refusal as sales gave it; a success as the order now is. */
   private async after(b: BookingSite, who: VisitorSession, orderId: string, r: Reply): Promise<Reply> {
     if (r.status !== 200) return r;

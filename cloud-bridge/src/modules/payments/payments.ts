@@ -707,6 +707,30 @@ export class Payments {
     return report;
   }
 
+  // ---- a channel cancels an order --------------------------------------------------------------
+
+  /**
+   * Before a pending order is cancelled (OrderPaymentClosing, core/ports.ts): every open attempt
+   * closed or reversed at its provider, as the sweep does at the deadline (closeAttempt: a code
+   * is queried first, so one the visitor confirmed meanwhile is settled — paid wins — not
+   * reversed). A code whose first request is at the provider right now is not closed under it.
+   */
+  async closeAll(site: string, orderId: string): Promise<'closed' | 'paid' | 'unavailable'> {
+    let paid = false;
+    let open = false;
+    for (const a of await this.repo.openAttemptsOf(site, orderId)) {
+      if (this.codeInFlight.has(a.out_trade_no)) {
+        open = true;
+        continue;
+      }
+      const r = await this.closeAttempt(a);
+      if (r === 'paid') paid = true;
+      if (r === 'error') open = true;
+    }
+    if (paid) return 'paid';
+    return open ? 'unavailable' : 'closed';
+  }
+
   // ---- the sweep -----------------------------------------------------------------------------
 
   /**

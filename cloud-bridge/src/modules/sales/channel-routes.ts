@@ -21,6 +21,7 @@ export const CHANNEL_ROUTE_CODES = {
   refund: [...WRITE, 'unknown_refund_reason', 'already_refunded', 'not_paid', 'ticket_used'],
   visitorOrders: [...AUTH, 'invalid_request'],
   rebook: [...WRITE, ...SELL, 'already_refunded', 'not_paid', 'ticket_used', 'same_date_and_slot', 'price_higher'],
+  cancel: [...WRITE, 'already_paid', 'already_refunded', 'not_payable', 'payment_unavailable'],
 } satisfies Record<string, RefusalCode[]>;
 
 /** The partner channel API (`/v1/channel/…`): one API key per channel names the site and the channel. */
@@ -107,5 +108,19 @@ export function channelRoutes(app: CloudApp, sales: Sales, sites: Pick<SiteRegis
   app.openapi(
     write('/v1/channel/orders/{orderId}/rebook', 'Move a paid, unused order to another date/slot (new codes, old ones stop working)', RebookSchema, OrderSchema, CHANNEL_ROUTE_CODES.rebook),
     async (c) => send(c, await sales.rebook(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId, c.req.valid('json'))),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/channel/orders/{orderId}/cancel',
+      tags,
+      security,
+      summary: 'Cancel a pending order: its places are for sale again at once (status `expired`, `cancelledAt`)',
+      description:
+        'Provider-mode channels: every open payment of the order is first closed at WeChat Pay / Alipay (a QR or in-app payment closed, a payment code reversed), so the visitor can no longer pay it. If the provider says it was paid meanwhile, the payment wins: `already_paid` (409) with the paid `order`. If a provider cannot be reached: `payment_unavailable` (503), the order keeps its places, and a retry (same key) closes again. A paid order is refused (`already_paid`: refund it instead); a cancelled or expired order is answered as it is. No body.',
+      request: { params: OrderIdParamSchema, headers: IdempotencyHeaderSchema },
+      responses: { 200: json(OrderSchema, 'The order, cancelled'), ...errorResponses(CHANNEL_ROUTE_CODES.cancel) },
+    }),
+    async (c) => send(c, await sales.cancel(c.get('site'), c.get('channel'), c.req.valid('header')['idempotency-key'], c.req.valid('param').orderId)),
   );
 }

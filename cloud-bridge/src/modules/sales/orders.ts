@@ -9,7 +9,7 @@ import { refusalReply, type Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { Logger } from '../../core/log.js';
 import type { SmsSender } from '../../core/notify/sms.js';
-import type { ConfirmPaidResult, OwedRefund, PayableOrder, ProviderPayment, RefundState, TicketLedger } from '../../core/ports.js';
+import type { ConfirmPaidResult, OrderPaymentClosing, OwedRefund, PayableOrder, ProviderPayment, RefundState, TicketLedger } from '../../core/ports.js';
 import type { SalesSite, SiteRegistry } from '../../core/sites.js';
 import { noEffects, type IdempotentWrites, type WriteEffects } from './idempotent-writes.js';
 import { NO_SLOT, type Places } from './places.js';
@@ -33,6 +33,8 @@ export interface OrdersDeps {
   writes: IdempotentWrites;
   ledger: TicketLedger;
   sms: SmsSender;
+  /** Closes a provider-mode order's open payments at the provider before it is cancelled. */
+  payments?: OrderPaymentClosing;
   clock: Clock;
   events: SiteEvents;
   log: Logger;
@@ -107,7 +109,7 @@ export class Orders {
       const order = await this.lockOrder(trx, site, channel, orderId);
       if (order.payment_mode === 'provider') throw providerPaid(orderId);
       if (order.status === 'paid' && order.payment_ref === body.paymentRef) return { status: 200, body: await this.view(order, trx) };
-      if (order.status === 'expired') throw new CloudError('order_expired', `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
+      if (order.status === 'expired') throw new CloudError('order_expired', order.cancelled_at ? `order ${orderId} was cancelled at ${order.cancelled_at}; its places were released` : `order ${orderId} was not paid within ${HOLD_MS / 60_000} minutes; its places were released`);
       if (order.status !== 'pending') throw new CloudError(order.status === 'paid' ? 'already_paid' : 'not_payable', `order ${orderId} is ${order.status}`);
       if (body.amountFen !== Number(order.amount_fen)) throw new CloudError('amount_mismatch', `the order costs ${order.amount_fen} fen, the payment says ${body.amountFen}`);
       const paid = await this.markPaidAndIssue(trx, site, order, body.paymentRef, fx);
@@ -214,6 +216,41 @@ export class Orders {
       this.announceAfter(fx, delta, order, smsText(site, moved, tickets));
       this.d.log.info({ site: site.id, orderId, from: order.visit_date, to: body.date, seq: delta.seq }, 'order rebooked');
       return { status: 200, body: { ...(await this.view(moved, trx)), whitelistSeq: delta.seq } };
+    });
+  }
+
+  /**
+   * A pending order cancelled by its channel (the visitor gave up, a kiosk sale ended): it
+   * becomes `expired` with cancelled_at, and its places are for sale again at once — the same
+   * release as at the end of the hold. A provider-mode order's open payments are closed at the
+   * provider first (outside any transaction: network calls), as the sweep does at the deadline;
+   * paid meanwhile, the payment wins: 409 already_paid with the order. A provider that does not
+   * answer: 503 payment_unavailable, not stored under the key (a retry closes again), the
+   * places still held (the sweep closes at the deadline). Cancelling a cancelled or expired
+   * order answers it as it is.
+   */
+  async cancel(site: SalesSite, channel: Channel, key: string, orderId: string): Promise<Reply> {
+    const { repo, log } = this.d;
+    const before = await repo.order(site.id, channel.id, orderId);
+    if (before?.status === 'pending' && before.payment_mode === 'provider') {
+      const closing = this.d.payments ? await this.d.payments.closeAll(site.id, orderId) : 'unavailable';
+      if (closing === 'unavailable' && (await repo.order(site.id, channel.id, orderId))?.status === 'pending') {
+        log.warn({ site: site.id, channel: channel.id, orderId }, 'order not cancelled: a payment of it could not be closed at the provider; it keeps its places');
+        return refusalReply(new CloudError('payment_unavailable', `a payment of order ${orderId} could not be closed at the provider: the order keeps its places; try again (it is closed at its deadline otherwise)`));
+      }
+    }
+    return this.d.writes.run(site, channel, key, { op: 'cancel', orderId }, async (trx, fx) => {
+      const order = await this.lockOrder(trx, site, channel, orderId);
+      // Paid (also by a payment the close found): the money bought the tickets; a refund gives it back.
+      if (order.status === 'paid') return { status: 409, body: { error: 'already_paid', message: `order ${orderId} is paid: refund it instead`, order: await this.view(order, trx) } };
+      if (order.status === 'refunded') throw new CloudError('already_refunded', `order ${orderId} was refunded at ${order.refunded_at}`);
+      if (order.status === 'expired') return { status: 200, body: await this.view(order, trx) };
+      const row = order.status === 'pending' ? await repo.markCancelled(trx, orderId, this.d.clock().toISOString()) : undefined;
+      if (!row) throw new CloudError('not_payable', `order ${orderId} is ${order.status}`);
+      await this.d.places.release(trx, site.id, row.visit_date, row.slot_id, Number(row.persons));
+      fx.dates.add(row.visit_date);
+      log.info({ site: site.id, channel: channel.id, orderId, persons: Number(row.persons), mode: row.payment_mode }, 'order cancelled; its places are for sale again');
+      return { status: 200, body: await this.view(row, trx) };
     });
   }
 
@@ -353,6 +390,7 @@ export class Orders {
       refundedAt: o.refunded_at,
       refundReason: o.refund_reason,
       ...(o.payment_mode === 'provider' ? { paymentMode: 'provider', refundState: o.refund_state } : {}),
+      ...(o.cancelled_at ? { cancelledAt: o.cancelled_at } : {}),
     };
   }
 

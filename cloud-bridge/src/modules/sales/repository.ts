@@ -286,6 +286,11 @@ export class SalesRepository {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /** pending → expired by its channel's cancel (cancelled_at set); undefined when it was not pending. */
+  markCancelled(trx: Db, orderId: string, at: string): Promise<OrdersTable | undefined> {
+    return trx.updateTable('orders').set({ status: 'expired', cancelled_at: at }).where('order_id', '=', orderId).where('status', '=', 'pending').returningAll().executeTakeFirst();
+  }
+
   /** pending → expired; undefined when it was paid meanwhile. */
   markExpired(trx: Db, orderId: string): Promise<OrdersTable | undefined> {
     return trx.updateTable('orders').set({ status: 'expired' }).where('order_id', '=', orderId).where('status', '=', 'pending').returningAll().executeTakeFirst();

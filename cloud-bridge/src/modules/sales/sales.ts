@@ -4,7 +4,7 @@ import type { Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { ModuleContext } from '../../core/module.js';
 import type { SmsSender } from '../../core/notify/sms.js';
-import type { BookingSales, CapacityView, OrderPayments, TicketLedger } from '../../core/ports.js';
+import type { BookingSales, CapacityView, OrderPaymentClosing, OrderPayments, TicketLedger } from '../../core/ports.js';
 import type { SalesSite } from '../../core/sites.js';
 import { Availability } from './availability.js';
 import { OrderLanes } from './group-commit.js';
@@ -46,6 +46,8 @@ export interface SalesDeps {
   levels: Pick<CapacityView, 'level'>;
   /** Sends the check-in codes to visitors. */
   sms: SmsSender;
+  /** Closes a provider-mode order's open payments at the provider before it is cancelled (the payments module). */
+  payments?: OrderPaymentClosing;
   options?: SalesOptions;
 }
 
@@ -87,7 +89,7 @@ export class Sales {
     const soldChanged = (site: string, date: string): void => this.availabilityView.soldChanged(site, date);
     this.writes = new IdempotentWrites(repo, ctx.clock, ctx.events, ctx.log, soldChanged);
     this.visitorOrders = new VisitorOrders(repo);
-    this.orders = new Orders({ repo, sites: ctx.sites, places, rules, writes: this.writes, ledger: deps.ledger, sms: deps.sms, clock: ctx.clock, events: ctx.events, log: ctx.log, soldChanged });
+    this.orders = new Orders({ repo, sites: ctx.sites, places, rules, writes: this.writes, ledger: deps.ledger, sms: deps.sms, ...(deps.payments ? { payments: deps.payments } : {}), clock: ctx.clock, events: ctx.events, log: ctx.log, soldChanged });
     const lanes = Math.max(1, options.groupLanes ?? (repo.dialect === 'postgres' ? 4 : 1));
     this.lanes = (options.groupCommit ?? true) ? new OrderLanes(repo, this.writes, this.orders.create, ctx.log, { lanes, maxGroup: Math.max(1, options.maxGroup ?? 32) }) : undefined;
   }
@@ -145,6 +147,11 @@ export class Sales {
     return this.orders.rebook(site, channel, key, orderId, body);
   }
 
+  /** A pending order cancelled: its provider payments closed first, its places back at once (orders.ts cancel). */
+  cancel(site: SalesSite, channel: Channel, key: string, orderId: string): Promise<Reply> {
+    return this.orders.cancel(site, channel, key, orderId);
+  }
+
   /**
    * Today's orders of the site (any channel) naming the visitor with this keyed ID hash, for
    * kiosk channels only (the staffed window's lookup by ID card): masked visitors, the
@@ -190,6 +197,7 @@ export class Sales {
       visitorOrder: (site, channel, phone, orderId) => this.visitorOrders.one(site, channel, phone, orderId),
       refund: (site, channel, key, orderId, reason) => this.refund(site, channel, key, orderId, { reason }),
       rebook: (site, channel, key, orderId, to) => this.rebook(site, channel, key, orderId, to),
+      cancel: (site, channel, key, orderId) => this.cancel(site, channel, key, orderId),
     };
   }
 

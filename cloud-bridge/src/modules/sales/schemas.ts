@@ -178,7 +178,7 @@ export const OrderCreatedSchema = z
 export const OrderSchema = z
   .object({
     ...orderCore,
-    status: z.enum(['pending', 'paid', 'refunded', 'expired']),
+    status: z.enum(['pending', 'paid', 'refunded', 'expired']).openapi({ description: '`expired`: not paid — the hold ended, or the channel cancelled it (`cancelledAt`); its places are for sale again' }),
     visitors: z.array(z.object({ name: z.string(), idMasked: z.string(), ticketId: z.string().nullable() }).strict()),
     tickets: z.array(z.object({ ticketId: z.string(), code: z.string(), persons: z.number().int().openapi({ description: 'Visitors admitted on the ticket' }) }).strict()),
     paidAt: z.string().nullable(),
@@ -186,6 +186,7 @@ export const OrderSchema = z
     refundReason: z.string().nullable(),
     paymentMode: z.literal('provider').optional().openapi({ description: 'Present when the order is paid through WeChat Pay / Alipay (a provider-mode channel): see …/payments' }),
     refundState: RefundStateSchema.nullable().optional(),
+    cancelledAt: z.string().optional().openapi({ description: 'Present when the channel cancelled the order before it was paid (POST …/cancel): status `expired`, places released at that moment' }),
     whitelistSeq: seq.optional(),
     replayed,
   })

@@ -116,7 +116,9 @@ async function showOrder(ctx: Ctx, orderId: string, body: HTMLElement, view: HTM
     return b;
   });
   const buttonList = buttons;
-  put(body, [orderSummary(ctx, order), el('div', { class: 'pay-buttons' }, buttons), qrBox, status]);
+  const cancel = el('button', { type: 'button', class: 'secondary cancel-order', text: t(ctx, 'cancelOrder') });
+  cancel.addEventListener('click', () => void cancelOrder(ctx, order, cancel));
+  put(body, [orderSummary(ctx, order), el('div', { class: 'pay-buttons' }, buttons), qrBox, status, cancel]);
   body.removeAttribute('aria-busy');
   void poll(ctx, order.orderId, view, status);
   // Back from WeChat's authorization: say why there is no openid, or open the sheet the visitor asked for.
@@ -198,6 +200,37 @@ async function poll(ctx: Ctx, orderId: string, view: HTMLElement, status: HTMLEl
       if ((e as ApiError).code === 'session_required') return ctx.dispatch({ type: 'loggedOut' });
       // A lost connection: keep asking.
     }
+  }
+}
+
+/** A cancel retried (no answer, provider down) is the same request: one key per order. */
+const cancelKeys = new Map<string, string>();
+
+/**
+ * The visitor gives up: the payment is closed at the provider (a QR code on screen stops
+ * working) and the places go back at once, instead of being held until the deadline. Paid
+ * meanwhile, the payment wins and the ticket is shown.
+ */
+async function cancelOrder(ctx: Ctx, order: BookOrder, button: HTMLButtonElement): Promise<void> {
+  if (!window.confirm(t(ctx, 'cancelOrderConfirm'))) return;
+  ctx.notice(null);
+  button.disabled = true;
+  const key = cancelKeys.get(order.orderId) ?? idempotencyKey();
+  cancelKeys.set(order.orderId, key);
+  try {
+    await ctx.api.cancel(order.orderId, key);
+    cancelKeys.delete(order.orderId);
+    ctx.store.pending(null);
+    ctx.dispatch({ type: 'expired' });
+    ctx.notice(t(ctx, 'orderCancelled'), 'info');
+  } catch (e) {
+    button.disabled = false;
+    const err = e as ApiError;
+    if (err.code === 'session_required') return ctx.dispatch({ type: 'loggedOut' });
+    // Anything but "try again later" is final for this key.
+    if (err.code !== 'payment_unavailable' && err.code !== 'offline') cancelKeys.delete(order.orderId);
+    if (err.code === 'already_paid' && err.details.order) return settled(ctx, err.details.order as BookOrder);
+    ctx.notice(refusal(ctx, err));
   }
 }
 
