@@ -16,6 +16,9 @@ export default defineConfig({
   },
   test: {
     include: ['*/test/**/*.test.ts'],
+    // Most tests wait on brokers, child processes and timers, not the CPU: with vitest's
+    // default (CPUs − 1, one worker on a 2-CPU CI machine) a full run was 20 minutes of mostly idle time.
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
