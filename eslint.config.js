@@ -55,4 +55,19 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The kiosk's touchscreen page: from the daemon it takes only the view model, the input type and the text tables.
+    files: ['kiosk-agent/web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'browser code: no Node modules' },
+            { regex: '^\\.\\./src/(?!screen/(view|text|input)\\.js$|sale/(text|model)\\.js$)', message: 'the kiosk page imports only src/screen/{view,text,input}.js and src/sale/{text,model}.js from the daemon' },
+          ],
+        },
+      ],
+    },
+  },
 );

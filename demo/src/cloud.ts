@@ -20,6 +20,7 @@ import { startCloudBridge, startEmbeddedBroker, type CloudBridge, type EmbeddedB
 import { gateTicketTypes, type Catalogue } from '@stile/cloud-bridge/catalogue';
 import { PaymentSimulator } from '@stile/payment-sim';
 import { DEMO_API_KEYS, demoCatalogue, withBookingChannel } from './catalogue.js';
+import { newCashChannelKey } from './kiosk.js';
 
 /**
  * The cloud of `npm start`: an in-process Aedes broker on a free loopback port and a
@@ -159,7 +160,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
   }
 
   return {
-    async start(dir: string, site: { id: string; gates: string[]; idHashKey: string; offlineKeys?: PublicKeyConfig[] }) {
+    async start(dir: string, site: { id: string; gates: string[]; idHashKey: string; offlineKeys?: PublicKeyConfig[]; kiosk?: { id: string; offlineKey: PublicKeyConfig; offlineCap?: number } }) {
       siteId = site.id;
       const pair = generateSigningKeyPair('demo-control');
       // Outside the catalogue's opening hours (late evening, night) the demo sells day tickets without a slot.
@@ -170,6 +171,16 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       catalogue = { ...catalogue, channels: catalogue.channels.map((c) => (c.id === 'meituan' ? c : { ...c, payment: 'provider' as const })) };
       // The visitor booking page (/book/{site}) sells on its own channel, paid through the simulator too.
       catalogue = withBookingChannel(catalogue);
+      // The kiosk takes cash on a partner-mode channel of its own (docs/kiosk.md, "Why two channels"), selling what the kiosk channel sells.
+      const cashKey = newCashChannelKey();
+      if (site.kiosk) {
+        const cashChannel = { id: 'kiosk-cash', name: { 'zh-CN': '自助售票机（现金）', en: 'On-site kiosk (cash)' }, kind: 'kiosk' as const, apiKeySha256: createHash('sha256').update(cashKey).digest('hex'), payment: 'partner' as const };
+        catalogue = {
+          ...catalogue,
+          ticketTypes: catalogue.ticketTypes.map((t) => (t.channels?.includes('kiosk') ? { ...t, channels: [...t.channels, 'kiosk-cash'] } : t)),
+          channels: [...catalogue.channels, cashChannel],
+        };
+      }
       paysim = new PaymentSimulator({ stateDir: join(dir, 'paysim') });
       await paysim.listen();
       const pay = paysim.merchantConfig() as {
@@ -197,6 +208,8 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
             controlKey: { id: pair.keyId, privateKeyPem: pair.privateKeyPem },
             gates: site.gates,
             ...(site.offlineKeys ? { offlineKeys: site.offlineKeys } : {}),
+            // The kiosk's offline cash sales: counted as orders of its cash channel; its key is believed like the gates' offline keys.
+            ...(site.kiosk ? { kiosks: [{ id: site.kiosk.id, channel: 'kiosk-cash', offlineCap: site.kiosk.offlineCap ?? 20, offlineKey: site.kiosk.offlineKey }] } : {}),
             sales: {
               catalogue,
               capacity: { daily, yellow: 0.7, orange: 0.85 },
@@ -223,6 +236,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
       const registry = (late.registry = bridge.registry);
       const gateCredentials: Record<string, { username: string; token: string }> = {};
       for (const g of site.gates) gateCredentials[g] = await registry.issue(site.id, 'gate', g);
+      const kioskLogin: { username: string; token: string } | undefined = site.kiosk ? await registry.issue(site.id, 'kiosk', site.kiosk.id) : undefined;
       await watchCapacity(mqttUrl, await registry.issue(site.id, 'screen', 'entrance'), loadTrustedKeys([{ id: pair.keyId, publicKey: pair.publicKey }]));
       const base = `http://127.0.0.1:${bridge.httpPort}`;
       const dashboard = `${base}/dashboard/${encodeURIComponent(site.id)}#token=${staffToken}`;
@@ -246,6 +260,8 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         ticketTypes: gateTicketTypes(catalogue),
         describe,
         dashboardUrl: dashboard,
+        /** The kiosk's channel keys and broker login (made in the registry as `stile-cloud kiosk add` does). */
+        ...(kioskLogin ? { kiosk: { baseUrl: base, apiKey: DEMO_API_KEYS.kiosk, cashApiKey: cashKey, mqttUrl, login: kioskLogin, control: { id: pair.keyId, publicKey: pair.publicKey } } } : {}),
         sales: {
           baseUrl: base,
           timeZone: catalogue.timeZone,

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { parse, stringify } from 'yaml';
 import { hashIdNumber, issueOfflineTicket, loadGateConfig, loadSigningKey, maskIdNumber, type SigningKey } from '@stile/config';
 import { GateStore, importSnapshot, openDatabase, startGateDaemon, type Credential, type GateDaemon } from '@stile/gate-agent';
+import { provisionDemoKiosk, startDemoKiosk, type DemoKiosk, type DemoKioskCloud } from './kiosk.js';
 import { createDemoSite, DEMO_TICKET_TYPES, newTicketId, type DemoSite } from './site.js';
 
 /**
@@ -39,7 +40,7 @@ export interface DemoCloud {
   /** Start it for the demo site; the answer goes into each gate's gate.yaml. */
   start(
     dir: string,
-    site: { id: string; gates: string[]; idHashKey: string; offlineKeys?: { id: string; publicKey: string }[] },
+    site: { id: string; gates: string[]; idHashKey: string; offlineKeys?: { id: string; publicKey: string }[]; kiosk?: { id: string; offlineKey: { id: string; publicKey: string } } },
   ): Promise<{
     mqtt: Record<string, unknown>;
     /** Each gate's own broker and HTTP login, from the cloud's device registry. */
@@ -50,6 +51,8 @@ export interface DemoCloud {
     ticketTypes?: { id: string }[];
     dashboardUrl?: string;
     sales?: DemoSales;
+    /** What the demo kiosk needs of the cloud, when the site has one. */
+    kiosk?: DemoKioskCloud;
   }>;
   /** Today's capacity level as the cloud announces it. */
   level?(): string | undefined;
@@ -307,6 +310,8 @@ function writeGateConfig(
     control?: { id: string; publicKey: string };
     devices?: DemoGateDevices;
     ticketTypes?: { id: string }[];
+    /** More ST2 keys the gate trusts (the demo kiosk's). */
+    offlineKeys?: { id: string; publicKey: string }[];
   },
 ): string {
   const doc = parse(readFileSync(site.configPath, 'utf8')) as Record<string, unknown> & { keys: Record<string, unknown> };
@@ -315,6 +320,7 @@ function writeGateConfig(
   doc.gate = { id: gate, name: gate.startsWith('east') ? 'East gate lane 1' : 'West gate lane 1', zone: 'main' };
   doc.store = { path: 'gate.db' };
   doc.keys = { ...doc.keys, idHash: { file: '../idhash.key' }, ...(o.control ? { control: [o.control] } : {}) };
+  if (o.offlineKeys) doc.keys.offline = [...((doc.keys.offline as unknown[] | undefined) ?? []), ...o.offlineKeys];
   // What the cloud sells, plus the local demo types its tickets do not replace.
   const sold = o.ticketTypes;
   if (sold) doc.ticketTypes = [...sold, ...DEMO_TICKET_TYPES.filter((t) => !sold.some((c) => c.id === t.id))];
@@ -339,12 +345,15 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
   const site = await createDemoSite(dir, { tickets: 20_000, ...(cloud ? { asOfSeq: '0' } : {}) });
   // The cloud checks the signed ST2 codes the gates admit against the site's offline keys.
   const offlineKeys = (parse(readFileSync(site.configPath, 'utf8')) as { keys: { offline?: { id: string; publicKey: string }[] } }).keys.offline ?? [];
-  const started = cloud ? await cloud.start(dir, { id: 'demo-park', gates: [...GATES], idHashKey: site.idHashKey, offlineKeys }) : undefined;
+  // One kiosk on simulated devices (they need the hardware simulator's ptys): its ST2 key is trusted by the cloud and the gates.
+  const kioskPlan = cloud && opts.hardware ? provisionDemoKiosk(dir) : undefined;
+  const started = cloud ? await cloud.start(dir, { id: 'demo-park', gates: [...GATES], idHashKey: site.idHashKey, offlineKeys, ...(kioskPlan ? { kiosk: kioskPlan } : {}) }) : undefined;
   if (started) console.log(started.describe);
   const sales = started?.sales;
   const key = loadSigningKey(site.keyId, readFileSync(site.signingKeyPath, 'utf8'));
 
   const gates: DemoGate[] = [];
+  let kiosk: DemoKiosk | undefined;
   let stopping = false;
   const stop = () => {
     stopping = true;
@@ -363,6 +372,7 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
         ...(login ? { login } : {}),
         ...(devices ? { devices } : {}),
         ...(started?.ticketTypes ? { ticketTypes: started.ticketTypes } : {}),
+        ...(kioskPlan ? { offlineKeys: [kioskPlan.offlineKey] } : {}),
       });
       const cfg = loadGateConfig(configPath);
       const store = new GateStore(openDatabase(cfg.store.path));
@@ -372,6 +382,14 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
       const daemon = startGateDaemon(devices ? cfg : { ...cfg, inputs: [] }, log.logger);
       gates.push({ id, daemon, devices, idHashKey: site.idHashKey, nextDecision: (ms) => log.next(ms) });
       console.log(`${id}: ${imported.tickets} tickets imported in ${imported.ms.toFixed(0)} ms → ${cfg.store.path}${devices ? `, scanner ${String(devices.inputs[0]?.path ?? '-')}` : ''}`);
+    }
+    if (kioskPlan && started?.kiosk) {
+      try {
+        kiosk = await startDemoKiosk({ site: { id: 'demo-park', timeZone: sales?.timeZone ?? 'Asia/Shanghai', idHashKey: site.idHashKey }, kiosk: kioskPlan, cloud: started.kiosk });
+        console.log(kiosk.describe);
+      } catch (err) {
+        console.log(`kiosk: not started (${(err as Error).message}); kiosk visitors buy through the channel API`);
+      }
     }
     console.log(`try in another terminal:  node gate-agent/bin/gatectl.js --config ${join(dir, GATES[0], 'gate.yaml')} status\n`);
     if (started) {
@@ -386,6 +404,7 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
     const flow: Flow = { admitted: [], sampleNext: 0, offline: 0, card: 0 };
     const stats = { sold: 0, soldPersons: 0, refused: {} as Record<string, number> };
     let redRefusals = 0;
+    let buyVisits = 0;
     let buyers = 0;
 
     const show = (g: DemoGate, label: string, who: string, d: Decision | null) => {
@@ -403,6 +422,28 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
       console.log(`${clock()}  ${where.padEnd(7)} ✘ NO SALE ${`${channel} ${what}`.padEnd(22)} ${who.padEnd(26)} ${r.error}${r.message ? ` — ${r.message}` : ''}`);
     };
 
+    const kioskSales = { cash: 0, code: 0 };
+    /** At the kiosk: touch, ID cards, a ¥100 note or a payment code (taking turns), the printed ticket's QR code at the gate. */
+    const atKiosk = async (g: DemoGate, k: DemoKiosk, typeId: string, visitors: { name: string; idNumber: string }[], buyer: string) => {
+      const method = (kioskSales.cash + kioskSales.code) % 2 === 0 ? 'cash' : 'code';
+      const r = await k.buy(typeId, visitors, method, buyers, sales?.today().slotId);
+      if (!r.ok) return refuse('kiosk', typeId, buyer, r);
+      kioskSales[method]++;
+      stats.sold++;
+      stats.soldPersons += visitors.length;
+      const code = r.codes[0];
+      if (!code) return console.log(`${clock()}  kiosk   ! ${method} sale printed no ticket code`);
+      const who = code.startsWith('ST1:') ? code.slice(4) : 'ST2 (kiosk-signed)';
+      let d = await present(g, { qr: code });
+      // An ST1 ticket reaches the gate with the cloud's next whitelist delta: the visitor tries again a second later.
+      for (let i = 0; i < 3 && d?.decision === 'reject' && d.reason === 'unknown_ticket'; i++) {
+        await sleep(1000);
+        d = await present(g, { qr: code });
+      }
+      show(g, `kiosk ${method} → QR`, who, d);
+      if (d?.decision === 'admit' && d.ticketId && code.startsWith('ST1:')) flow.admitted.push({ ticketId: d.ticketId, gate: g.id, at: Date.now() });
+    };
+
     /** A party buys (online first unless it goes to the kiosk; online refused at orange → kiosk), then enters. */
     const buyAndEnter = async (g: DemoGate, v: Extract<Visit, { kind: 'buy' }>) => {
       if (!sales) return;
@@ -412,10 +453,12 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
       const visitors = Array.from({ length: size }, () => ({ name: pick(NAMES), idNumber: visitorIdNumber(++buyers) }));
       const buyer = maskIdNumber(visitors[0]!.idNumber);
       let channel = v.channel;
+      if (channel === 'kiosk' && kiosk) return atKiosk(g, kiosk, typeId, visitors, buyer);
       let r = await buy(sales, channel, typeId, visitors, buyers);
       if (!r.ok && channel !== 'kiosk' && (r.error === 'capacity_orange' || r.error === 'kiosk_reserve_exhausted')) {
         refuse(channel, typeId, buyer, r);
         channel = 'kiosk';
+        if (kiosk) return atKiosk(g, kiosk, typeId, visitors, buyer);
         r = await buy(sales, channel, typeId, visitors, buyers);
       }
       if (!r.ok) return refuse(channel, typeId, buyer, r);
@@ -445,7 +488,9 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
         const entry = Math.random() < 0.25 ? 'idcard' : 'qr';
         // Online while it sells; from orange on most go to the kiosk, a few still try online.
         const online = level === 'green' || level === 'yellow' ? Math.random() < 0.85 : Math.random() < 0.3;
-        visit = { kind: 'buy', channel: online ? pick(['wechat', 'meituan'] as const) : 'kiosk', entry };
+        // Every fifth buyer walks to the kiosk anyway (when there is one): it sells from the first minutes.
+        const toKiosk = !online || (kiosk !== undefined && buyVisits++ % 5 === 0);
+        visit = { kind: 'buy', channel: toKiosk ? 'kiosk' : pick(['wechat', 'meituan'] as const), entry };
       } else {
         visit = walkUp(site, key, flow, g.id, !!sales);
       }
@@ -484,10 +529,12 @@ export async function runDemoPark(opts: DemoParkOptions = {}): Promise<void> {
       if (sync) console.log(`${g.id} sync: ${sync.connected ? 'connected' : 'not connected'}, outbox ${sync.outboxDepth} entries waiting, whitelist seq ${sync.whitelistSeq ?? '-'}`);
     }
     if (sales) console.log(`sales: ${stats.sold} orders (${stats.soldPersons} persons), refused ${JSON.stringify(stats.refused)}`);
+    if (kiosk) console.log(`${kiosk.daemon.runtime.state().phase === 'idle' ? 'kiosk-1' : 'kiosk-1 (mid-sale)'}: ${kioskSales.cash + kioskSales.code} sales (${kioskSales.cash} cash, ${kioskSales.code} payment code), outbox ${kiosk.daemon.sync?.outbox.outboxDepth() ?? 0} records waiting`);
     if (cloud) console.log(await cloud.summary(admitted));
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await kiosk?.close().catch(() => undefined);
     for (const g of gates) await g.daemon.stop();
     for (const g of gates) await g.devices?.close();
     await cloud?.close();

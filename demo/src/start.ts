@@ -3,7 +3,8 @@
 // channel API, capacity levels, staff dashboard), two gates (gate-agent: east-1, west-1)
 // syncing to it, each on simulated hardware (hardware-sim: QR scanner, ID-card reader and
 // relay board on socat pseudo-terminals; without socat the gates take scans directly), and
-// visitors who buy online or at the kiosk and walk to a gate until the park is full.
+// visitors who buy online or at the kiosk (with the hardware: stile-kiosk on simulated cash
+// devices, printer and readers, kiosk.ts) and walk to a gate until the park is full.
 // DEMO_VISITORS=N stops after N visitors; otherwise the flow stops once the park is red and
 // the demo idles (dashboard) until Ctrl-C. DEMO_CAPACITY (default 60 persons), DEMO_PACE_MS
 // (default 400), DEMO_HARDWARE=0 (no simulated devices), DEMO_DIR (default ./.demo).

@@ -67,6 +67,10 @@ describe('npm start (demo/bin/stile-demo.js)', () => {
         expect(m, r.out).not.toBeNull();
         expect(Number(m![2])).toBe(Number(m![1]));
       }
+      // The kiosk on simulated devices: the first buyer there pays cash and the printed ticket's code admits at a gate.
+      expect(r.out).toMatch(/^kiosk: kiosk-1 on simulated devices/m);
+      expect(r.out, r.out).toMatch(/✔ ADMIT +kiosk cash → QR/);
+      expect(r.out).toMatch(/^kiosk-1: [1-9]\d* sales .*outbox \d+ records waiting/m);
     } else {
       expect(r.out).toContain('apt-get install socat');
     }

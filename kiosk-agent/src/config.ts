@@ -4,10 +4,12 @@
  * resolve against the file's folder; the API key files are read here, so a missing key is a
  * config error, not a failed sale.
  */
+import { dirname, join } from 'node:path';
 import { InputSchema, loadYamlConfig, plainHttpProblem, StileError, StileErrorCode, type ConfigIssues } from '@stile/config';
 import { z } from 'zod';
 import { CashDevicesSchema } from './devices/cctalk-config.js';
 import { DEFAULT_SALE_CONFIG, type SaleConfig } from './sale/model.js';
+import { KioskSyncConfigSchema, resolveSyncConfig, type KioskSyncConfig } from './sync/sync-config.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected lower-case letters, digits, - and _ (at most 63)');
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -52,6 +54,26 @@ const SaleSchema = z
   })
   .strict();
 
+/** A staff member of the staffed window: the PIN only as its scrypt hash (`kioskctl hash-pin`). */
+const StaffSchema = z
+  .object({
+    id: slug,
+    name: z.string().min(1).max(40).optional(),
+    pinHash: z.string().regex(/^scrypt\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$<salt>$<hash> from "kioskctl hash-pin"'),
+  })
+  .strict();
+
+const WindowSchema = z
+  .object({
+    staff: z.array(StaffSchema).min(1, 'the staffed window needs at least one staff member'),
+    /** The site's ID hash key (the cloud's `idHashKey`): the window looks visitors up by the keyed hash of their ID number. */
+    idHashKeyFile: z.string().min(1).optional(),
+    /** Wrong PINs in a row before that staff id is locked out for `lockoutMs`. */
+    maxPinTries: z.number().int().min(1).max(20).default(5),
+    lockoutMs: ms(10_000, 3_600_000).default(300_000),
+  })
+  .strict();
+
 export const KioskConfigSchema = z
   .object({
     version: z.literal(1),
@@ -90,8 +112,14 @@ export const KioskConfigSchema = z
     sale: SaleSchema.default({}),
     /** The touchscreen page (docs/kiosk-screen.md): served on loopback only unless `host` says otherwise; absent, no page. */
     screen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8780) }).strict().optional(),
+    /** The outbox to the cloud's broker and offline cash sales (docs/kiosk-offline.md); absent, online only. */
+    sync: KioskSyncConfigSchema.optional(),
     /** How often the sale machine gets a `tick` (its timeouts and polls are counted in them). */
     tickMs: ms(20, 5000).default(250),
+    /** The staffed window (kiosk.mode: window): its staff and the ID hash key for lookups. */
+    window: WindowSchema.optional(),
+    /** kioskctl's control socket (a Unix socket, owner only); default: kioskctl.sock beside the journal. */
+    control: z.object({ socket: z.string().min(1).max(100) }).strict().optional(),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({ level: 'info' }),
   })
   .strict()
@@ -107,6 +135,14 @@ export const KioskConfigSchema = z
     }
     if (methods.includes('cash') && !c.devices.cash) ctx.addIssue({ code: 'custom', path: ['devices', 'cash'], message: 'cash needs the bill validator and hopper (devices.cash)' });
     if (methods.includes('code') && !c.devices.paymentScanner) ctx.addIssue({ code: 'custom', path: ['devices', 'paymentScanner'], message: 'code needs a payment-code scanner' });
+    if (c.kiosk.mode === 'window' && !c.window) ctx.addIssue({ code: 'custom', path: ['window'], message: 'kiosk.mode: window needs window.staff (ids and PIN hashes)' });
+    if (c.window?.staff) {
+      const ids = new Set<string>();
+      c.window.staff.forEach((st, i) => {
+        if (ids.has(st.id)) ctx.addIssue({ code: 'custom', path: ['window', 'staff', i, 'id'], message: `staff id ${st.id} is listed twice` });
+        ids.add(st.id);
+      });
+    }
     if (methods.includes('staff_cash') && c.kiosk.mode !== 'window') ctx.addIssue({ code: 'custom', path: ['sale', 'methods'], message: 'staff_cash is for the staffed window (kiosk.mode: window)' });
     const problem = plainHttpProblem(c.cloud.url, c.cloud.insecure);
     if (problem) ctx.addIssue({ code: 'custom', path: ['cloud', 'url'], message: problem });
@@ -126,9 +162,12 @@ export const KioskConfigSchema = z
 export type KioskConfigFile = z.infer<typeof KioskConfigSchema>;
 
 /** The config as the daemon uses it: paths absolute, keys read, the sale machine's settings filled in. */
-export interface KioskConfig extends Omit<KioskConfigFile, 'sale' | 'cloud'> {
+export interface KioskConfig extends Omit<KioskConfigFile, 'sale' | 'cloud' | 'window' | 'control' | 'sync'> {
+  sync?: KioskSyncConfig;
   cloud: Omit<KioskConfigFile['cloud'], 'apiKeyFile' | 'cashApiKeyFile'> & { apiKey: string; cashApiKey?: string };
   sale: SaleConfig;
+  window?: Omit<NonNullable<KioskConfigFile['window']>, 'idHashKeyFile'> & { idHashKey?: string };
+  control: { socket: string };
 }
 
 function defaultMethods(mode: 'kiosk' | 'window'): SaleConfig['methods'] {
@@ -153,6 +192,9 @@ export function resolveKioskConfig(file: KioskConfigFile, issues: ConfigIssues):
   const { apiKeyFile, cashApiKeyFile, ...cloud } = file.cloud;
   const apiKey = readKey(issues, 'cloud.apiKeyFile', apiKeyFile);
   const cashApiKey = cashApiKeyFile ? readKey(issues, 'cloud.cashApiKeyFile', cashApiKeyFile) : undefined;
+  const { idHashKeyFile, ...win } = file.window ?? { staff: [], maxPinTries: 5, lockoutMs: 300_000 };
+  const idHashKey = idHashKeyFile ? readKey(issues, 'window.idHashKeyFile', idHashKeyFile) : undefined;
+  const sync = file.sync ? resolveSyncConfig(file.sync, issues) : undefined;
   issues.throwIfAny();
   const d = file.devices;
   return {
@@ -167,6 +209,9 @@ export function resolveKioskConfig(file: KioskConfigFile, issues: ConfigIssues):
     },
     journal: { path: abs(file.journal.path) },
     sale: saleConfigOf(file),
+    sync,
+    ...(file.window ? { window: { ...win, ...(idHashKey ? { idHashKey } : {}) } } : {}),
+    control: { socket: file.control ? abs(file.control.socket) : join(dirname(abs(file.journal.path)), 'kioskctl.sock') },
   };
 }
 

@@ -12,6 +12,8 @@
  *   POST /v1/channel/orders/{id}/pay           partner channel: cash taken, tickets issued
  *   GET  /v1/channel/orders/{id}               the order's tickets (provider channel, once paid)
  *   POST /v1/channel/orders/{id}/refund        money back with a catalogue reason
+ *   POST /v1/channel/orders/{id}/cancel        Idempotency-Key `<kiosk>-<order>-cancel`: an unpaid order given up —
+ *                                              its payments closed/reversed at the provider, its places back at once
  */
 import type { Availability, KioskCatalogue, KioskSlot, KioskTicketType, Level, PayMethod, Quote } from '../sale/model.js';
 
@@ -32,6 +34,9 @@ export type OrderAnswer = { ok: true; orderId: string } | { ok: false; reason: '
 
 export type PaymentAnswer = { status: 'paid' | 'pending' | 'failed'; amountFen?: number; outTradeNo?: string; detail?: string };
 
+/** A cancel's answer: `paid` when the visitor paid before the close reached the provider (the payment wins). */
+export type CancelAnswer = { status: 'cancelled' } | { status: 'paid'; amountFen?: number };
+
 export interface Issued {
   codes: string[];
   /** Persons admitted on each code, in the same order. */
@@ -49,7 +54,15 @@ export interface KioskCloud {
   paymentState(orderId: string, outTradeNo?: string): Promise<PaymentAnswer>;
   /** Cash (partner channel): the money is in; issue the tickets. Provider channel: read the paid order's tickets. */
   recordSale(r: { saleId: string; orderId: string; paidBy: PayMethod; amountFen: number }): Promise<Issued>;
-  refundOrder(r: { orderId: string; reason: string; method: PayMethod | 'provider' }): Promise<boolean>;
+  /** `staff`: the staffed window's staff member who gave the refund (sent with it, logged by the cloud). */
+  refundOrder(r: { orderId: string; reason: string; method: PayMethod | 'provider'; staff?: string }): Promise<boolean>;
+  /**
+   * Give up an unpaid order: the cloud closes (QR) or reverses (code) its open payments at the
+   * provider and gives its places back at once. Throws when the cloud or the provider cannot be
+   * reached (the order then keeps its places until the cloud's sweep at its deadline). A cloud
+   * without it leaves the order to that sweep.
+   */
+  cancelOrder?(orderId: string): Promise<CancelAnswer>;
 }
 
 /** A refusal or failure of one call, with the channel API's code ("network" when there was no answer). */
@@ -231,12 +244,47 @@ export class HttpKioskCloud implements KioskCloud {
     return { codes: tickets.map((t) => t.code), persons: tickets.map((t) => t.persons) };
   }
 
-  async refundOrder(r: { orderId: string; reason: string; method: PayMethod | 'provider' }): Promise<boolean> {
+  async cancelOrder(orderId: string): Promise<CancelAnswer> {
+    const path = `/v1/channel/orders/${encodeURIComponent(orderId)}/cancel`;
+    const once = async (key: string): Promise<CancelAnswer> => {
+      try {
+        await this.call('POST', path, key, undefined, `${this.o.kioskId}-${orderId}-cancel`);
+        return { status: 'cancelled' };
+      } catch (err) {
+        const amountFen = err instanceof CloudCallError ? (err.body.order as Json | undefined)?.amountFen : undefined;
+        if (err instanceof CloudCallError && err.code === 'already_paid') return { status: 'paid', ...(typeof amountFen === 'number' ? { amountFen } : {}) };
+        throw err;
+      }
+    };
     try {
-      await this.call('POST', `/v1/channel/orders/${encodeURIComponent(r.orderId)}/refund`, this.keyFor(r.method), { reason: r.reason }, `${this.o.kioskId}-${r.orderId}-refund`);
+      return await once(this.o.apiKey);
+    } catch (err) {
+      // A cash order of a provider kiosk is the cash channel's.
+      if (err instanceof CloudCallError && err.code === 'unknown_order' && this.o.cashApiKey) return once(this.o.cashApiKey);
+      throw err;
+    }
+  }
+
+  async refundOrder(r: { orderId: string; reason: string; method: PayMethod | 'provider'; staff?: string }): Promise<boolean> {
+    const path = `/v1/channel/orders/${encodeURIComponent(r.orderId)}/refund`;
+    const body = { reason: r.reason, ...(r.staff ? { staff: r.staff } : {}) };
+    const key = this.keyFor(r.method);
+    try {
+      await this.call('POST', path, key, body, `${this.o.kioskId}-${r.orderId}-refund`);
       return true;
     } catch (err) {
       if (err instanceof CloudCallError && err.code === 'already_refunded') return true;
+      // A window refund names only the order: one sold for cash is the cash channel's.
+      const other = key === this.o.apiKey ? this.o.cashApiKey : undefined;
+      if (err instanceof CloudCallError && err.code === 'unknown_order' && other) {
+        try {
+          await this.call('POST', path, other, body, `${this.o.kioskId}-${r.orderId}-refund`);
+          return true;
+        } catch (err2) {
+          if (err2 instanceof CloudCallError && err2.code === 'already_refunded') return true;
+          throw err2;
+        }
+      }
       throw err;
     }
   }

@@ -117,9 +117,17 @@ export class EffectExecutor {
           () => undefined,
         );
       case 'cancel_order':
-        // The channel API has no cancel: an unpaid order gives its places back at its hold deadline.
-        this.log.info({ event: 'order_released', saleId: fx.saleId, orderId: fx.orderId }, 'unpaid order left to expire');
-        return;
+        // The cloud closes what could still take money and gives the places back now; with no answer the order waits for its deadline (the cloud's sweep).
+        if (!d.cloud.cancelOrder) return this.log.info({ event: 'order_released', saleId: fx.saleId, orderId: fx.orderId }, 'unpaid order left to expire');
+        return this.bg(
+          'cancel_order',
+          () => d.cloud.cancelOrder!(fx.orderId),
+          (r) =>
+            r.status === 'paid'
+              ? this.log.error({ event: 'paid_after_sale', saleId: fx.saleId, orderId: fx.orderId, amountFen: r.amountFen }, 'staff alert: the order was paid after its sale ended; refund it at the window')
+              : this.log.info({ event: 'order_released', saleId: fx.saleId, orderId: fx.orderId }, 'unpaid order cancelled; its places are for sale again'),
+          () => undefined,
+        );
       case 'validator':
         if (!d.cash) return;
         return this.bg('validator', () => (fx.enable ? d.cash!.enable(fx.notesFen ?? []) : d.cash!.disable()), () => undefined, () => (fx.enable ? d.dispatch({ kind: 'validator_status', ready: false }) : undefined));
@@ -179,10 +187,21 @@ export class EffectExecutor {
         );
       }
       case 'close_payment': {
-        // No channel route closes a trade: the kiosk asks where it stands; still pending is a failed close
-        // (retried, then left to the cloud's sweep, which closes or reverses at the order's deadline).
         const orderId = this.orderOf(fx.attemptId, state);
         if (!orderId) return d.dispatch({ kind: 'payment_close_failed', attemptId: fx.attemptId });
+        // The sale ends after this close (the reducer's afterClosed): the cloud cancels the order — the trade
+        // closed (QR) or reversed (code) at the provider, paid meanwhile answered as paid, places back at once.
+        const closing = state.sale?.attempt?.closing;
+        if (d.cloud.cancelOrder && (state.sale?.ending !== undefined || closing === 'cancel' || closing === 'recovery')) {
+          return this.bg(
+            'close_payment',
+            () => d.cloud.cancelOrder!(orderId),
+            (r) => d.dispatch({ kind: 'payment_closed', attemptId: fx.attemptId, outcome: r.status === 'paid' ? 'paid' : 'closed', ...(r.status === 'paid' && r.amountFen !== undefined ? { amountFen: r.amountFen } : {}) }),
+            () => d.dispatch({ kind: 'payment_close_failed', attemptId: fx.attemptId }),
+          );
+        }
+        // The visitor may try again on the same order: the kiosk asks where the trade stands; still pending is a
+        // failed close (retried, then left to the cloud's sweep, which closes or reverses at the order's deadline).
         return this.bg(
           'close_payment',
           () => d.cloud.paymentState(orderId, this.outTrade.get(fx.attemptId)),
@@ -204,7 +223,7 @@ export class EffectExecutor {
       case 'refund_order':
         return this.bg(
           'refund_order',
-          () => d.cloud.refundOrder({ orderId: fx.orderId, reason: fx.reasonCode, method: 'provider' }),
+          () => d.cloud.refundOrder({ orderId: fx.orderId, reason: fx.reasonCode, method: 'provider', staff: fx.staff }),
           (ok) => d.dispatch({ kind: 'refund_result', ok }),
           () => d.dispatch({ kind: 'refund_result', ok: false }),
         );

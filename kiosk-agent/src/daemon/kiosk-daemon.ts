@@ -6,20 +6,31 @@
 import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { GateInput, IdCardReader } from '@stile/gate-agent';
+import { startControl } from '../cli/daemon-control.js';
 import type { KioskConfig } from '../config.js';
+import type { KioskSync } from '../sync/kiosk-sync.js';
 import { CashDevices } from '../devices/cctalk-cash.js';
 import { EscPosPrinter } from '../devices/printer.js';
+import { ScreenServer } from '../screen/server.js';
 import { KioskJournal } from '../store/journal.js';
 import { HttpKioskCloud, type KioskCloud } from './cloud.js';
 import { attachCash, idCardReader, paymentScanner } from './inputs.js';
+import { openOfflineSide } from './offline-side.js';
 import { KioskRuntime } from './runtime.js';
+import { WindowDesk } from '../window/desk.js';
 
 export interface KioskDaemon {
   runtime: KioskRuntime;
   journal: KioskJournal;
   cash: CashDevices | undefined;
   printer: EscPosPrinter;
+  /** The touchscreen page's server (kiosk.yaml `screen`), when configured. */
+  screen: ScreenServer | undefined;
   log: Logger;
+  /** The staffed window's actions (kiosk.mode: window): staff login, lookup by ID, print again, refunds. */
+  window: WindowDesk | undefined;
+  /** The outbox to the cloud and the offline sales (kiosk.yaml `sync`), when configured. */
+  sync: KioskSync | undefined;
   stop(): Promise<void>;
 }
 
@@ -42,7 +53,10 @@ export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}
     kioskId: cfg.kiosk.id,
     timeoutMs: cfg.cloud.timeoutMs,
   });
-  const cloud = opts.cloud ? opts.cloud(online) : online;
+  const inner = opts.cloud ? opts.cloud(online) : online;
+  // kiosk.yaml `sync`: the outbox, and cash sales signed by the kiosk while the cloud is unreachable.
+  const offline = cfg.sync ? openOfflineSide(cfg, cfg.sync, inner, journal, log, opts.now ?? Date.now) : undefined;
+  const cloud = offline?.cloud ?? inner;
   const p = cfg.devices.printer;
   const printer = new EscPosPrinter({ path: p.path, transport: p.transport, baudRate: p.baudRate, flowControl: p.flowControl, statusTimeoutMs: p.statusTimeoutMs, jobTimeoutMs: p.jobTimeoutMs }, log);
   const cash = cfg.devices.cash ? new CashDevices(cfg.devices.cash, log) : undefined;
@@ -68,7 +82,20 @@ export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}
     cfg.devices.idReader?.type === 'idcard-ga467' ? idCardReader(cfg.devices.idReader, runtime, log, randomBytes(32)) : undefined;
   if (reader) inputs.push(reader);
 
+  offline?.attach(runtime);
   await runtime.start();
+  offline?.started(runtime);
+  const screen = cfg.screen ? new ScreenServer({ host: cfg.screen.host, port: cfg.screen.port, sale: cfg.sale, runtime, log }) : undefined;
+  await screen?.start().catch(async (err: unknown) => {
+    // Port taken, page not built: nothing runs half-started.
+    await runtime.stop();
+    journal.close();
+    throw err;
+  });
+  // kioskctl's line to this daemon (docs/kiosk.md#kioskctl).
+  const now = opts.now ?? Date.now;
+  const control = await startControl({ cfg, journal, runtime, printer, log, now });
+  const window = cfg.kiosk.mode === 'window' && cfg.window ? new WindowDesk({ cfg, runtime, journal, printer, log, now }) : undefined;
   cash?.start();
   for (const i of inputs) i.start();
   log.info({ event: 'started', mode: cfg.kiosk.mode, methods: cfg.sale.methods, journal: cfg.journal.path, phase: runtime.state().phase }, 'kiosk started');
@@ -79,11 +106,18 @@ export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}
     journal,
     cash,
     printer,
+    screen,
     log,
+    window,
+    sync: offline?.sync,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await control.close();
+      window?.close();
+      await screen?.stop();
       await runtime.stop();
+      await offline?.stop();
       for (const i of inputs) await i.close().catch(() => undefined);
       await cash?.close().catch(() => undefined);
       await printer.close().catch(() => undefined);

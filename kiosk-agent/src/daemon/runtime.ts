@@ -60,6 +60,7 @@ export class KioskRuntime {
   private readonly timers: NodeJS.Timeout[] = [];
   private printerTimer: NodeJS.Timeout | undefined;
   private catalogueAt = 0;
+  private learnedReasons: KioskCatalogue['refundReasons'] | undefined;
   private stopped = false;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -93,6 +94,12 @@ export class KioskRuntime {
 
   catalogue(): KioskCatalogue {
     return this.ctx.catalogue;
+  }
+
+  /** The park's refund reasons (the staffed window learns them from the cloud's lookup answer). */
+  setRefundReasons(reasons: KioskCatalogue['refundReasons']): void {
+    this.learnedReasons = reasons;
+    this.ctx = { ...this.ctx, catalogue: { ...this.ctx.catalogue, refundReasons: reasons } };
   }
 
   subscribe(listener: StateListener): () => void {
@@ -172,7 +179,7 @@ export class KioskRuntime {
   private async loadCatalogue(): Promise<void> {
     try {
       const c = await this.d.cloud.catalogue(this.today());
-      this.ctx = { ...this.ctx, catalogue: { ...c, refundReasons: this.o.refundReasons ?? c.refundReasons } };
+      this.ctx = { ...this.ctx, catalogue: { ...c, refundReasons: this.learnedReasons ?? this.o.refundReasons ?? c.refundReasons } };
       this.catalogueAt = this.now();
       this.log.info({ event: 'catalogue', types: c.types.length, slots: c.slots.length }, 'catalogue loaded');
     } catch (err) {

@@ -9,13 +9,36 @@
  *   cash      note_in / note_out / coins_out / owed / owed_settled / unexpected, in fen
  *   attempts  provider payment attempts: which order, which provider (written before the call)
  *   meta      small counters: the hopper's coin count
+ *   audit     staff and technician actions (window lookups, prints, refunds; reprints, refills)
+ *   day_close one row per closed day (kioskctl close-day): expected, counted, the report
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { JournalEntry } from '../sale/events.js';
 
-export type CashKind = 'note_in' | 'note_out' | 'coins_out' | 'owed' | 'owed_settled' | 'unexpected' | 'refill';
+/** `refill`: coins loaded into the hopper (kioskctl refill); `refund_cash`: a window refund handed back from the till. */
+export type CashKind = 'note_in' | 'note_out' | 'coins_out' | 'owed' | 'owed_settled' | 'unexpected' | 'refill' | 'refund_cash';
+
+/** A staff or technician action outside the sale machine (window lookups, prints, refunds; kioskctl reprints, refills), with who did it. */
+export interface AuditRow {
+  seq: number;
+  at: number;
+  staff: string | null;
+  action: string;
+  saleId: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** A day closed by kioskctl close-day: what was expected and counted, and the report as printed. */
+export interface DayClose {
+  date: string;
+  at: number;
+  staff: string | null;
+  expectedFen: number;
+  countedFen: number;
+  report: Record<string, unknown>;
+}
 
 export interface CashRow {
   seq: number;
@@ -41,6 +64,11 @@ CREATE TABLE IF NOT EXISTS open_sales (sale_id TEXT PRIMARY KEY, first_seq INTEG
 CREATE TABLE IF NOT EXISTS cash (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sale_id TEXT NOT NULL, kind TEXT NOT NULL, fen INTEGER NOT NULL, detail TEXT);
 CREATE TABLE IF NOT EXISTS attempts (attempt_id TEXT PRIMARY KEY, sale_id TEXT NOT NULL, order_id TEXT NOT NULL, provider TEXT NOT NULL, method TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_at_ix ON journal (at);
+CREATE INDEX IF NOT EXISTS cash_at_ix ON cash (at);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, staff TEXT, action TEXT NOT NULL, sale_id TEXT, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at_ix ON audit (at);
+CREATE TABLE IF NOT EXISTS day_close (date TEXT PRIMARY KEY, at INTEGER NOT NULL, staff TEXT, expected_fen INTEGER NOT NULL, counted_fen INTEGER NOT NULL, report TEXT NOT NULL);
 `;
 
 /** Journal entries that move cash, and the cash row each one is. */
@@ -85,6 +113,14 @@ export class KioskJournal {
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
       setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       count: p('SELECT COUNT(*) AS n FROM journal'),
+      entriesBetween: p('SELECT entry FROM journal WHERE at >= ? AND at < ? ORDER BY seq'),
+      cashBetween: p('SELECT seq, at, sale_id AS saleId, kind, fen, detail FROM cash WHERE at >= ? AND at < ? ORDER BY seq'),
+      openIds: p('SELECT sale_id AS saleId FROM open_sales ORDER BY first_seq'),
+      audit: p('INSERT INTO audit (at, staff, action, sale_id, detail) VALUES (?, ?, ?, ?, ?)'),
+      auditBetween: p('SELECT seq, at, staff, action, sale_id AS saleId, detail FROM audit WHERE at >= ? AND at < ? ORDER BY seq'),
+      auditOfSale: p('SELECT seq, at, staff, action, sale_id AS saleId, detail FROM audit WHERE sale_id = ? ORDER BY seq'),
+      dayClose: p('SELECT date, at, staff, expected_fen AS expectedFen, counted_fen AS countedFen, report FROM day_close WHERE date = ?'),
+      closeDay: p('INSERT OR IGNORE INTO day_close (date, at, staff, expected_fen, counted_fen, report) VALUES (?, ?, ?, ?, ?, ?)'),
     };
     this.appendTx = this.db.transaction((e: JournalEntry) => {
       const r = this.st.insert!.run(e.saleId, e.kind, e.at, JSON.stringify(e));
@@ -141,6 +177,53 @@ export class KioskJournal {
 
   setHopperCoins(n: number): void {
     this.st.setMeta!.run('hopper_coins', String(Math.max(0, Math.trunc(n))));
+  }
+
+  /** Journal entries written in [from, to) (ms), in order: a day's sales for kioskctl. */
+  entriesBetween(from: number, to: number): JournalEntry[] {
+    return (this.st.entriesBetween!.all(from, to) as { entry: string }[]).map((r) => JSON.parse(r.entry) as JournalEntry);
+  }
+
+  cashBetween(from: number, to: number): CashRow[] {
+    return this.st.cashBetween!.all(from, to) as CashRow[];
+  }
+
+  /** Sales with entries and no sale_closed yet, oldest first. */
+  openSaleIds(): string[] {
+    return (this.st.openIds!.all() as { saleId: string }[]).map((r) => r.saleId);
+  }
+
+  audit(a: Omit<AuditRow, 'seq'>): void {
+    this.st.audit!.run(a.at, a.staff, a.action, a.saleId, JSON.stringify(a.detail));
+  }
+
+  auditBetween(from: number, to: number): AuditRow[] {
+    return (this.st.auditBetween!.all(from, to) as (Omit<AuditRow, 'detail'> & { detail: string })[]).map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+
+  auditOfSale(saleId: string): AuditRow[] {
+    return (this.st.auditOfSale!.all(saleId) as (Omit<AuditRow, 'detail'> & { detail: string })[]).map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+
+  /** Coins loaded into the hopper: the cash row and the new count in one transaction. Returns the count after. */
+  refill(at: number, coins: number, coinFen: number, staff: string | null): number {
+    return this.db.transaction(() => {
+      const after = (this.hopperCoins() ?? 0) + coins;
+      this.st.cash!.run(at, 'none', 'refill', coins * coinFen, `coins=${coins}`);
+      this.setHopperCoins(after);
+      this.audit({ at, staff, action: 'refill', saleId: null, detail: { coins, coinFen, after } });
+      return after;
+    })();
+  }
+
+  dayClose(date: string): DayClose | undefined {
+    const r = this.st.dayClose!.get(date) as (Omit<DayClose, 'report'> & { report: string }) | undefined;
+    return r ? { ...r, report: JSON.parse(r.report) as Record<string, unknown> } : undefined;
+  }
+
+  /** Record a day's close once; false when the day was closed already (the first close stands). */
+  closeDay(c: DayClose): boolean {
+    return this.st.closeDay!.run(c.date, c.at, c.staff, c.expectedFen, c.countedFen, JSON.stringify(c.report)).changes === 1;
   }
 
   get entryCount(): number {

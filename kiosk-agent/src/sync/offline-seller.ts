@@ -2,6 +2,13 @@ import { hashIdNumber, issueOfflineTicket, localDate, maskIdNumber, newTicketId,
 import type { KioskOutbox } from './outbox.js';
 import { packUnusable, type PackStore } from './pack.js';
 
+/** A visitor as the record holds them. */
+export interface KioskVisitor {
+  name: string;
+  idHash: string;
+  idMasked: string;
+}
+
 /** A cash sale made while the cloud is unreachable. */
 export interface OfflineSale {
   saleId: string;
@@ -11,8 +18,8 @@ export interface OfflineSale {
   slotId?: string;
   /** Tickets of the type (each admits the type's persons). */
   count: number;
-  /** Real-name visitors; the numbers are hashed here and never stored. */
-  visitors?: { name: string; idNumber: string }[];
+  /** Real-name visitors; the numbers are hashed here and never stored (or come hashed already, see `hashVisitor`). */
+  visitors?: ({ name: string; idNumber: string } | KioskVisitor)[];
   cash: CashMovement[];
   staff?: string;
   at: Date;
@@ -79,7 +86,7 @@ export class OfflineSeller {
         payment: 'offline-cash',
         tickets: codes,
         ...(sale.visitors && sale.visitors.length > 0
-          ? { visitors: sale.visitors.map((v) => ({ name: v.name, idHash: hashIdNumber(this.d.idHashKey, v.idNumber), idMasked: maskIdNumber(v.idNumber) })) }
+          ? { visitors: sale.visitors.map((v) => ('idNumber' in v ? this.hashVisitor(v) : v)) }
           : {}),
         cash: sale.cash,
         print: 'not_printed',
@@ -87,6 +94,11 @@ export class OfflineSeller {
       });
       return { codes, amountFen, record };
     });
+  }
+
+  /** A visitor as a record holds them: the keyed hash and the masked number, never the number. */
+  hashVisitor(v: { name: string; idNumber: string }): KioskVisitor {
+    return { name: v.name, idHash: hashIdNumber(this.d.idHashKey, v.idNumber), idMasked: maskIdNumber(v.idNumber) };
   }
 
   /** The local date the kiosk is selling for (the pack's zone), for callers that have no pack yet. */

@@ -155,8 +155,16 @@ describe('the daemon killed between payment and print', () => {
     const send = (m: unknown) => a.proc.send(m as never);
     send({ start: true });
     await until(() => a.last().phase === 'choosing', 'choosing');
-    send({ event: { kind: 'confirm' } });
-    await until(() => a.last().phase === 'identifying', 'identifying');
+    // The child reports phases, not whether the day's availability has arrived, and the machine
+    // ignores a confirm until it has: confirm again until it is taken.
+    let sentAt = 0;
+    await until(() => {
+      if (a.last().phase === 'choosing' && Date.now() - sentAt > 250) {
+        sentAt = Date.now();
+        send({ event: { kind: 'confirm' } });
+      }
+      return a.last().phase === 'identifying';
+    }, 'identifying');
     park.reader.placeCard({ idNumber: nextIdNumber(), name: '李四' });
     await until(() => a.last().phase === 'review', 'review', 10_000);
     park.reader.removeCard();

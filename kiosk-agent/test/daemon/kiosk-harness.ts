@@ -23,13 +23,15 @@ import { KioskConfigSchema, resolveKioskConfig, type KioskConfig, type KioskConf
 const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as unknown as (data: Uint8ClampedArray, w: number, h: number) => { data: string } | null;
 
 export const KEYS = { kiosk: 'kiosk-code-key-0123456789abcdef', cash: 'kiosk-cash-key-0123456789abcdef' };
-const ID_KEY = 'kiosk-e2e-id-hash-key-0123456789abcdef';
+export const ID_KEY = 'kiosk-e2e-id-hash-key-0123456789abcdef';
 
 export interface KioskPark {
   dir: string;
   bridge: CloudBridge;
   site: string;
   base: string;
+  /** The site's control key (receipts, the offline pack). */
+  control: { id: string; publicKey: string };
   paysim: PaymentSimulator;
   cash: SimCashDevices;
   printer: SimPrinter;
@@ -52,7 +54,7 @@ export function scanPng(png: Buffer): string | undefined {
   return jsQR(new Uint8ClampedArray(img.data), img.width, img.height)?.data;
 }
 
-export async function startKioskPark(opts: { hopperCoins?: number; coinMs?: number } = {}): Promise<KioskPark> {
+export async function startKioskPark(opts: { hopperCoins?: number; coinMs?: number; site?: Record<string, unknown> } = {}): Promise<KioskPark> {
   const dir = mkdtempSync(join(tmpdir(), 'stile-kiosk-'));
   const paysim = new PaymentSimulator({ stateDir: join(dir, 'paysim'), retryDelaysMs: { wechat: [100, 200], alipay: [100, 200] }, refundDelayMs: 50 });
   await paysim.listen();
@@ -68,7 +70,7 @@ export async function startKioskPark(opts: { hopperCoins?: number; coinMs?: numb
     ],
     refundReasons: [{ code: 'kiosk_fault', label: { 'zh-CN': '售票机故障', en: 'Kiosk fault' } }],
   });
-  const bridge = await testBridge(db, [{ ...site.config, sales: { catalogue, capacity: { daily: 100_000, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY, staffTokenSha256: createHash('sha256').update('staff').digest('hex') } }], {
+  const bridge = await testBridge(db, [{ ...site.config, ...opts.site, sales: { catalogue, capacity: { daily: 100_000, yellow: 0.7, orange: 0.85 }, idHashKey: ID_KEY, staffTokenSha256: createHash('sha256').update('staff').digest('hex') } }], {
     sms: new LogSmsSender(silentLog),
     payments: {
       sites: {
@@ -113,6 +115,7 @@ export async function startKioskPark(opts: { hopperCoins?: number; coinMs?: numb
     bridge,
     site: site.config.id,
     base,
+    control: { id: site.config.controlKey.id, publicKey: site.publicKey },
     paysim,
     cash,
     printer,

@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isStileError } from '@stile/config';
+import { CliError, makeOut, redactIdNumbers } from '@stile/gate-agent';
+import * as cmd from './commands.js';
+
+const HELP = `kioskctl — Stile kiosk and ticket-window tool
+
+usage: kioskctl [--config kiosk.yaml] [--json] <command>
+
+  status                      daemon, devices, cloud, the open sale, outbox, today's counts
+  cash [--date YYYY-MM-DD]    the day's cash journal: notes in by value, coins out, owed, expected in the box
+  reprint <sale id>           print a paid, recorded sale's tickets again when they did not print
+  close-day [--counted ¥X] [--date D]   reconcile the cash journal with the cash counted (prompted if not given);
+                              prints the report; refused while a sale is open; once per day
+  refill --coins N            N coins loaded into the hopper (recorded)
+  hash-pin [--pin P]          a staff PIN's hash for kiosk.yaml window.staff (reads the PIN from stdin if not given)
+
+  --staff ID                  who does it (recorded with reprint, refill and close-day)
+
+Config: --config, else $STILE_KIOSK_CONFIG, else ./kiosk.yaml, else /etc/stile/kiosk.yaml.
+Every command takes --json. Set KIOSKCTL_DEBUG=1 for a stack trace on failure.
+Exit codes: 0 success, 1 failure or refusal (one-line reason on stderr), 2 usage, 3 close-day counted ≠ expected.`;
+
+type Handler = (ctx: cmd.Ctx) => void | Promise<void>;
+const COMMANDS: Record<string, Handler> = {
+  status: cmd.status,
+  cash: cmd.cash,
+  reprint: cmd.reprint,
+  'close-day': cmd.closeDayCmd,
+  refill: cmd.refill,
+  'hash-pin': cmd.hashPinCmd,
+};
+
+function findConfigPath(flag: string | undefined): string {
+  if (flag) return flag;
+  if (process.env.STILE_KIOSK_CONFIG) return process.env.STILE_KIOSK_CONFIG;
+  for (const p of ['kiosk.yaml', '/etc/stile/kiosk.yaml']) if (existsSync(p)) return p;
+  return 'kiosk.yaml';
+}
+
+/** One line on stderr (and a JSON error on stdout with --json); further lines only for a list of config problems. */
+function fail(json: boolean, code: string, message: string): void {
+  const [first = '', ...more] = redactIdNumbers(message).split('\n');
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message: redactIdNumbers(message) } })}\n`);
+  process.stderr.write(`kioskctl: ${first}${more.length ? ` (and ${more.length} more problem${more.length > 1 ? 's' : ''}:)` : ''}\n`);
+  if (more.length) process.stderr.write(`${more.map((l) => `  ${l}`).join('\n')}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        date: { type: 'string' }, counted: { type: 'string' }, coins: { type: 'string' }, staff: { type: 'string' }, pin: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    const reason = (err as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '');
+    fail(argv.includes('--json'), 'USAGE', `${reason} (see kioskctl --help)`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const json = values.json ?? false;
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const name = positionals[0];
+  if (!name) {
+    fail(json, 'USAGE', 'no command given (see kioskctl --help)');
+    return 2;
+  }
+  const handler = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!handler) {
+    fail(json, 'USAGE', `unknown command "${positionals.join(' ')}" (see kioskctl --help)`);
+    return 2;
+  }
+  try {
+    await handler({ configPath: findConfigPath(values.config), out: makeOut(json), flags: values, args: positionals.slice(1) });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (process.env.KIOSKCTL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    const exit = err instanceof CliError ? err.exitCode : 1;
+    const code = isStileError(err) ? err.code : err instanceof CliError ? err.code : 'ERROR';
+    fail(json, code, err instanceof Error ? err.message : String(err));
+    return exit;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));
