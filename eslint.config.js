@@ -69,5 +69,11 @@ export default tseslint.config(
         },
       ],
     },
+  },  {
+    // Shared browser helpers: bundled into every page, so no Node modules and nothing of the servers.
+    files: ['web-kit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'browser code: no Node modules' }, { group: ['@stile/*'], message: 'web-kit stands alone: the pages import it, not the other way' }] }],
+    },
   },
 );
