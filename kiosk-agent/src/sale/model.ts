@@ -6,9 +6,9 @@
  */
 import type { TextKey } from './text.js';
 
-export type Lang = 'zh-CN' | 'en';
-/** A name in both languages (cloud-bridge core/i18n.ts LocalText). */
-export type LocalText = Record<Lang, string>;
+import type { Lang, LocalText } from './lang.js';
+
+export type { Lang, LocalText };
 
 /** A ticket type the kiosk channel may sell. `persons`: people admitted on one ticket (a family package: 3). */
 export interface KioskTicketType {

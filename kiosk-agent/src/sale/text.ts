@@ -4,7 +4,7 @@
  * a new reason cannot ship without both texts. Money placeholders are yuan strings ("¥80.50",
  * see yuan()). Pure data: the touch-screen page bundles it too.
  */
-import type { Lang } from './model.js';
+import type { Lang } from './lang.js';
 
 const ZH = {
   welcome: '请触摸屏幕开始购票',

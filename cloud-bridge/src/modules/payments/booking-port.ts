@@ -3,7 +3,7 @@ import { isCloudError } from '../../core/errors.js';
 import { refusalReply } from '../../core/http/refusals.js';
 import type { BookingPayments } from '../../core/ports.js';
 import type { SalesSite } from '../../core/sites.js';
-import type { ProviderSet } from './config.js';
+import type { ProviderSet } from './provider-set.js';
 import { channelError, type Payments } from './payments.js';
 
 /**

@@ -20,7 +20,7 @@ import type { Reply } from '../../core/http/refusals.js';
 import type { ModuleContext } from '../../core/module.js';
 import type { OrderPayments, OwedRefund, PayableOrder } from '../../core/ports.js';
 import type { SalesSite } from '../../core/sites.js';
-import type { ProviderSet } from './config.js';
+import type { ProviderSet } from './provider-set.js';
 import type { HeaderBag } from './wechat-verify.js';
 import type { InAppPayment, NotificationAck, Paid, PaymentEvent, PaymentProvider, ProviderId } from './provider.js';
 import { PaymentsRepository, type Outcome, type PaymentRow, type RefundCause, type RefundRow } from './repository.js';

@@ -13,7 +13,7 @@ import { CloudError, isCloudError } from '../../core/errors.js';
 import type { ModuleContext } from '../../core/module.js';
 import { MISMATCH_LABELS, PROVIDER_LABELS, type Mismatch, type MismatchKind, type ProviderReconciliation, type ReconciliationResult } from '../../core/reconciliation.js';
 import type { Bill } from './bill.js';
-import type { ProviderSet } from './config.js';
+import type { ProviderSet } from './provider-set.js';
 import type { PaymentProvider, ProviderId } from './provider.js';
 import { beijingDay, matchBill, type MatchInput } from './reconcile.js';
 import { ReconciliationRepository } from './reconciliation-repository.js';
