@@ -64,7 +64,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'browser code: no Node modules' },
-            { regex: '^\\.\\./src/(?!screen/(view|text|input)\\.js$|sale/(text|model)\\.js$)', message: 'the kiosk page imports only src/screen/{view,text,input}.js and src/sale/{text,model}.js from the daemon' },
+            { regex: '^\\.\\./src/(?!screen/(view|text|input|window-view|window-text)\\.js$|sale/(text|model)\\.js$)', message: 'the kiosk pages import only src/screen/{view,text,input,window-view,window-text}.js and src/sale/{text,model}.js from the daemon' },
           ],
         },
       ],

@@ -1,4 +1,4 @@
-// Builds the kiosk's touchscreen page (web/) into dist/web with esbuild: kiosk.js (one IIFE
+// Builds the kiosk's touchscreen page (web/) and the staff window page (web/window*) into dist/web with esbuild: kiosk.js (one IIFE
 // bundle; the kiosk runs a current Chromium, so ES2020), kiosk.css and the page template
 // kiosk.html. Run by `npm run build` after `tsc -b` and the type-check of web/ (tsc -p web);
 // the daemon's screen server reads these files (src/screen/assets.ts).
@@ -12,7 +12,7 @@ const out = `${root}dist/web/`;
 await mkdir(out, { recursive: true });
 // main.ts imports the style sheet: esbuild writes it beside the script under the same name.
 await build({
-  entryPoints: { kiosk: `${root}web/main.ts` },
+  entryPoints: { kiosk: `${root}web/main.ts`, window: `${root}web/window-main.ts` },
   outdir: out,
   entryNames: '[name]',
   bundle: true,
@@ -26,3 +26,5 @@ await build({
   absWorkingDir: root,
 });
 await copyFile(`${root}web/index.html`, `${out}kiosk.html`);
+// The staff window page (kiosk.mode: window), same scheme: window.js, window.css, window.html.
+await copyFile(`${root}web/window.html`, `${out}window.html`);

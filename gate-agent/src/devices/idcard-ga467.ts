@@ -63,6 +63,8 @@ export class IdCardReader extends EventEmitter<{ credential: [Credential, string
     open: SerialOpener = openSerialPort,
     private readonly now: () => number = () => performance.now(),
     private readonly onHolder?: (holder: IdCardHolder, device: string) => void,
+    /** A card found but not read (lifted mid-read): the kiosk asks the visitor to tap again. */
+    private readonly onReadFailed?: (reason: string, device: string) => void,
   ) {
     super();
     this.name = cfg.name;
@@ -115,12 +117,14 @@ export class IdCardReader extends EventEmitter<{ credential: [Credential, string
       return;
     }
     const selected = await this.request(conn, Ga467Command.selectCard);
-    if (!selected || selected.status !== 'ok') return;
+    if (!selected) return;
+    if (selected.status !== 'ok') return this.onReadFailed?.(selected.status, this.name);
     const read = await this.request(conn, Ga467Command.readBase);
     if (!read) return;
     if (read.status !== 'ok' || !('data' in read)) {
       countDiscard(this.health, `read_${read.status}`);
       this.log.warn({ event: 'input_discarded', device: this.name, reason: read.status }, 'ID card read failed');
+      this.onReadFailed?.(read.status, this.name);
       return;
     }
     this.card(read.data);

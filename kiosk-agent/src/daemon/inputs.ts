@@ -77,5 +77,7 @@ export function idCardReader(cfg: IdCardGa467Config, rt: KioskRuntime, log: Logg
     log.info({ event: 'id_card_read', id: h.masked }, 'ID card read');
     rt.dispatch({ kind: 'id_card_read', name: h.name, idNumber: h.idNumber });
   };
-  return new IdCardReader(cfg, idKey, log.child({ module: 'device', device: cfg.name }), undefined, undefined, onHolder);
+  // Nothing of a half-read card reaches the sale: only "place it again".
+  const onReadFailed = () => rt.dispatch({ kind: 'id_card_removed' });
+  return new IdCardReader(cfg, idKey, log.child({ module: 'device', device: cfg.name }), undefined, undefined, onHolder, onReadFailed);
 }

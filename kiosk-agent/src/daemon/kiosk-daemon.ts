@@ -96,6 +96,7 @@ export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}
   const now = opts.now ?? Date.now;
   const control = await startControl({ cfg, journal, runtime, printer, log, now });
   const window = cfg.kiosk.mode === 'window' && cfg.window ? new WindowDesk({ cfg, runtime, journal, printer, log, now }) : undefined;
+  if (window && cfg.window) screen?.attachWindow({ desk: window, staff: cfg.window.staff.map((s) => ({ id: s.id, name: s.name ?? s.id })) });
   cash?.start();
   for (const i of inputs) i.start();
   log.info({ event: 'started', mode: cfg.kiosk.mode, methods: cfg.sale.methods, journal: cfg.journal.path, phase: runtime.state().phase }, 'kiosk started');

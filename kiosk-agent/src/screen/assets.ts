@@ -23,7 +23,7 @@ export interface ScreenAssets {
   style: Asset;
 }
 
-function read(name: string, contentType: string): Asset {
+export function read(name: string, contentType: string): Asset {
   const body = readFileSync(new URL(name, DIR));
   return {
     body,

@@ -16,6 +16,8 @@ import type { KioskRuntime } from '../daemon/runtime.js';
 import type { SaleConfig } from '../sale/model.js';
 import { fillShell, loadScreenAssets, newNonce, screenCsp, type Asset, type ScreenAssets } from './assets.js';
 import { inputAction, ScreenInputSchema } from './input.js';
+import { WindowApi, type WindowApiOptions } from './window-api.js';
+import { loadWindowAssets } from './window-assets.js';
 import { screenView, type SentView } from './view.js';
 
 export type ScreenRuntime = Pick<KioskRuntime, 'state' | 'catalogue' | 'subscribe' | 'dispatch' | 'startSale'>;
@@ -29,6 +31,8 @@ export interface ScreenServerOptions {
   now?: () => number;
   /** Tests: the built page from elsewhere. */
   assets?: () => ScreenAssets;
+  /** Tests: the built staff window page from elsewhere. */
+  windowAssets?: () => ScreenAssets;
 }
 
 const MAX_BODY = 4096;
@@ -44,6 +48,8 @@ export class ScreenServer {
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private assets: ScreenAssets | undefined;
+  private windowAssets: ScreenAssets | undefined;
+  private windowApi: WindowApi | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
   port = 0;
@@ -67,6 +73,7 @@ export class ScreenServer {
   async start(): Promise<void> {
     // The page is part of the kiosk: a build without it is a start-up error, not a blank screen later.
     this.assets = (this.o.assets ?? loadScreenAssets)();
+    if (this.o.sale.mode === 'window') this.windowAssets = (this.o.windowAssets ?? loadWindowAssets)();
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: Error) => {
         this.log.error({ event: 'screen_error', err: err.message }, 'screen request failed');
@@ -92,6 +99,11 @@ export class ScreenServer {
     const loopback = ['127.0.0.1', '::1', 'localhost'].includes(this.o.host);
     if (!loopback) this.log.warn({ event: 'screen_exposed', host: this.o.host }, 'the screen page is reachable beyond this machine: anyone who reaches it can touch the screen');
     this.log.info({ event: 'screen_listening', host: this.o.host, port: this.port }, `screen page on http://${this.o.host}:${this.port}/`);
+  }
+
+  /** kiosk.mode: window: the staff page's API on this server (docs/kiosk-screen.md#the-staff-window-page). */
+  attachWindow(o: Omit<WindowApiOptions, 'runtime' | 'sale' | 'log' | 'now'>): void {
+    this.windowApi = new WindowApi({ ...o, runtime: this.o.runtime, sale: this.o.sale, log: this.o.log, now: this.now });
   }
 
   async stop(): Promise<void> {
@@ -130,6 +142,18 @@ export class ScreenServer {
     }
     const route = `${req.method} ${url.pathname}`;
     const assets = this.assets as ScreenAssets;
+    const win = this.windowAssets;
+    if (win) {
+      // The staff PC: the window page at / and /window; sale touches only through a staff session.
+      if (route === 'GET /' || route === 'GET /window') return this.page(res, win, 'window');
+      if (route === 'GET /window.js') return this.asset(req, res, url, win.script);
+      if (route === 'GET /window.css') return this.asset(req, res, url, win.style);
+      if (url.pathname.startsWith('/window/')) {
+        if (this.windowApi) return this.windowApi.handle(req, res, url.pathname);
+        return this.json(res, 503, { error: 'no_window' });
+      }
+      if (route === 'POST /input') return this.refuse(res, 403, 'staff_session_required', 'the staffed window sells through /window/sale with a staff session');
+    }
     switch (route) {
       case 'GET /':
         return this.page(res, assets);
@@ -148,15 +172,15 @@ export class ScreenServer {
     }
   }
 
-  private page(res: ServerResponse, a: ScreenAssets): void {
+  private page(res: ServerResponse, a: ScreenAssets, name: 'kiosk' | 'window' = 'kiosk'): void {
     const nonce = newNonce();
     const csp = screenCsp(nonce);
     const html = fillShell(a.template, {
       csp,
       nonce,
-      scriptUrl: `/kiosk.js?v=${a.script.version}`,
+      scriptUrl: `/${name}.js?v=${a.script.version}`,
       scriptIntegrity: a.script.integrity,
-      styleUrl: `/kiosk.css?v=${a.style.version}`,
+      styleUrl: `/${name}.css?v=${a.style.version}`,
       styleIntegrity: a.style.integrity,
     });
     res.writeHead(200, { ...BASE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': `${csp}; frame-ancestors 'none'` });

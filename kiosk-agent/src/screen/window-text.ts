@@ -1,0 +1,181 @@
+/**
+ * The staff window page's own words (zh-CN and English) and the pure helpers the page and the
+ * server share: typed yuan to fen, the change for a tender. The machine's words stay in
+ * SALE_TEXT; the window's refusals are WindowError codes (`err_<code>`).
+ */
+import type { Lang } from '../sale/model.js';
+
+const ZH = {
+  title: '售票窗口',
+  login: '员工登录',
+  staff_id: '工号',
+  pin: '密码 (PIN)',
+  log_in: '登录',
+  log_out: '退出登录',
+  signed_in: '当前员工：{name}',
+  tab_sell: '售票',
+  tab_lookup: '查询 / 补打 / 退票',
+  new_sale: '新售票',
+  type: '票种',
+  date: '日期',
+  slot: '时段',
+  count: '张数',
+  persons: '共 {persons} 人',
+  remaining: '余票 {remaining}',
+  next: '下一步',
+  back: '返回',
+  cancel: '取消售票',
+  visitors: '游客 {index}/{total}：请在读卡器上刷身份证，或手工输入',
+  name: '姓名',
+  id_number: '身份证号',
+  add_visitor: '添加',
+  remove: '移除',
+  order: '{type} · {date} · {count} 张 · {persons} 人',
+  total: '应收 {total}',
+  pay_cash: '现金',
+  pay_code: '付款码',
+  tendered: '实收金额 (元)',
+  change: '找零 {change}',
+  take_cash: '收款并出票',
+  tender_short: '实收不足：至少 {total}',
+  tender_bad: '请输入金额，如 100 或 100.50',
+  scan_code: '请游客出示付款码，对准扫码器',
+  last_change: '上一单：实收 {tendered}，找零 {change}',
+  done: '已出票',
+  working: '处理中…',
+  lookup_id: '身份证号（留空则读取刚刷的卡）',
+  look_up: '查询',
+  tap_card_hint: '请游客在读卡器上刷身份证，然后点“查询”',
+  no_orders: '今日没有此身份证的订单',
+  orders_of: '{date} 的订单',
+  status_paid: '已支付',
+  status_pending: '待支付',
+  status_refunded: '已退款',
+  status_expired: '已过期',
+  print_again: '补打',
+  refund: '退票',
+  reason: '退票原因',
+  confirm_refund: '确认退票',
+  printed_again: '已补打 {tickets} 张',
+  refunded: '已退款',
+  refunded_cash: '已退款：从钱箱退还现金 {amount}',
+  refund_failed: '退款未成功，请稍后重试或联系管理员',
+  used: '已使用，不可退',
+  err_unknown_staff: '工号或密码错误',
+  err_wrong_pin: '工号或密码错误',
+  err_locked_out: '错误次数过多，已锁定 {seconds} 秒',
+  err_not_logged_in: '请先登录',
+  err_busy: '请先完成当前售票',
+  err_invalid_id: '身份证号无效',
+  err_no_card: '未读到身份证：请刷卡或输入号码',
+  err_no_key: '未配置身份证查询密钥 (window.idHashKeyFile)',
+  err_lookup_failed: '查询失败：云端无响应',
+  err_unknown_order: '请先查询该游客',
+  err_not_paid: '该订单未支付，无票可打/可退',
+  err_not_refundable: '该订单已使用，不可退',
+  err_unknown_reason: '请选择退票原因',
+  err_bad_amount: '实收不足',
+  err_print_failed: '打印机未打印，请检查打印机',
+  err_bad_input: '输入有误',
+  err_session: '登录已失效，请重新登录',
+  err_internal: '出错了，请重试',
+} as const;
+
+export type WindowTextKey = keyof typeof ZH;
+
+const EN: Record<WindowTextKey, string> = {
+  title: 'Ticket window',
+  login: 'Staff login',
+  staff_id: 'Staff id',
+  pin: 'PIN',
+  log_in: 'Log in',
+  log_out: 'Log out',
+  signed_in: 'Staff: {name}',
+  tab_sell: 'Sell',
+  tab_lookup: 'Look up / print / refund',
+  new_sale: 'New sale',
+  type: 'Ticket type',
+  date: 'Date',
+  slot: 'Time slot',
+  count: 'Tickets',
+  persons: '{persons} persons',
+  remaining: '{remaining} left',
+  next: 'Next',
+  back: 'Back',
+  cancel: 'Cancel sale',
+  visitors: 'Visitor {index}/{total}: tap the ID card on the reader, or type it',
+  name: 'Name',
+  id_number: 'ID number',
+  add_visitor: 'Add',
+  remove: 'Remove',
+  order: '{type} · {date} · {count} tickets · {persons} persons',
+  total: 'To collect: {total}',
+  pay_cash: 'Cash',
+  pay_code: 'Payment code',
+  tendered: 'Received (yuan)',
+  change: 'Change {change}',
+  take_cash: 'Take cash and print',
+  tender_short: 'Not enough: at least {total}',
+  tender_bad: 'Type an amount, e.g. 100 or 100.50',
+  scan_code: 'Ask the visitor to show the payment code to the scanner',
+  last_change: 'Last sale: received {tendered}, change {change}',
+  done: 'Printed',
+  working: 'Working…',
+  lookup_id: 'ID number (empty: the card just tapped)',
+  look_up: 'Look up',
+  tap_card_hint: 'Have the visitor tap their ID card on the reader, then press Look up',
+  no_orders: 'No orders today for this ID card',
+  orders_of: 'Orders of {date}',
+  status_paid: 'paid',
+  status_pending: 'pending',
+  status_refunded: 'refunded',
+  status_expired: 'expired',
+  print_again: 'Print again',
+  refund: 'Refund',
+  reason: 'Refund reason',
+  confirm_refund: 'Confirm refund',
+  printed_again: 'Printed again: {tickets} tickets',
+  refunded: 'Refunded',
+  refunded_cash: 'Refunded: hand back {amount} from the till',
+  refund_failed: 'The refund did not go through; try again or call a manager',
+  used: 'used: no refund',
+  err_unknown_staff: 'Wrong staff id or PIN',
+  err_wrong_pin: 'Wrong staff id or PIN',
+  err_locked_out: 'Too many wrong PINs: locked out for {seconds} s',
+  err_not_logged_in: 'Log in first',
+  err_busy: 'Finish the sale first',
+  err_invalid_id: 'Not a valid ID number',
+  err_no_card: 'No ID card read: tap it or type the number',
+  err_no_key: 'No ID hash key configured (window.idHashKeyFile)',
+  err_lookup_failed: 'Lookup failed: the cloud did not answer',
+  err_unknown_order: 'Look the visitor up first',
+  err_not_paid: 'This order is not paid: nothing to print or refund',
+  err_not_refundable: 'This order has been used: no refund',
+  err_unknown_reason: 'Choose a refund reason',
+  err_bad_amount: 'Not enough cash received',
+  err_print_failed: 'The printer did not print; check it',
+  err_bad_input: 'Check the input',
+  err_session: 'Session ended: log in again',
+  err_internal: 'Something went wrong; try again',
+};
+
+export const WINDOW_TEXT: Record<Lang, Record<WindowTextKey, string>> = { 'zh-CN': ZH, en: EN };
+
+export function windowText(lang: Lang, key: WindowTextKey, vars: Record<string, string | number> = {}): string {
+  return WINDOW_TEXT[lang][key].replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
+}
+
+/** "100", "100.5", "¥100.50" → fen; undefined when it is not an amount of money. */
+export function parseYuan(text: string): number | undefined {
+  const m = /^\s*[¥￥]?\s*(\d{1,6})(?:\.(\d{1,2}))?\s*$/.exec(text);
+  if (!m) return undefined;
+  return Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
+}
+
+/** What the staff member sees while typing the tender: the change, or why it cannot be taken. */
+export function tenderCheck(text: string, totalFen: number): { ok: true; tenderedFen: number; changeFen: number } | { ok: false; why: 'tender_bad' | 'tender_short' } {
+  const fen = parseYuan(text);
+  if (fen === undefined) return { ok: false, why: 'tender_bad' };
+  if (fen < totalFen) return { ok: false, why: 'tender_short' };
+  return { ok: true, tenderedFen: fen, changeFen: fen - totalFen };
+}
