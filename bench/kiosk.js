@@ -27,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const MQTT_URL = process.env.BENCH_MQTT ?? 'mqtt://127.0.0.1:1883';
 const SALES = intEnv('BENCH_KIOSK_SALES', 50);
 // The bill validator's event poll (kiosk.yaml devices.cash.billValidator.pollMs): each note waits
-// one poll to be seen held and one to be seen stacked. 100 ms is the kiosk's setting here; 200 the driver's default.
+// one poll to be seen held and one to be seen stacked. 100 ms is the driver's default.
 const VALIDATOR_POLL_MS = intEnv('BENCH_KIOSK_VALIDATOR_POLL_MS', 100);
 const RUN = `k${process.pid}${Date.now().toString(36)}`;
 const dir = join(here, '..', '.bench-tmp', `kiosk-${process.pid}-${Date.now()}`);

@@ -245,6 +245,6 @@ describe('cash devices over ccTalk, end to end', () => {
     const r = parseCashConfig({ path: '', billValidator: { address: 1, country: 'cn' }, hopper: { coinFen: 0 } });
     expect(r.ok).toBe(false);
     expect(!r.ok && r.errors.map((e) => e.path).sort()).toEqual(['billValidator.address', 'billValidator.country', 'hopper.coinFen', 'path']);
-    expect(parseCashConfig({ path: '/dev/ttyUSB0' })).toMatchObject({ ok: true, config: { baudRate: 9600, billValidator: { address: 40, pollMs: 200 }, hopper: { address: 3, coinFen: 100 } } });
+    expect(parseCashConfig({ path: '/dev/ttyUSB0' })).toMatchObject({ ok: true, config: { baudRate: 9600, billValidator: { address: 40, pollMs: 100 }, hopper: { address: 3, coinFen: 100 } } });
   });
 });

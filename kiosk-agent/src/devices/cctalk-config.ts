@@ -15,7 +15,9 @@ export const CashDevicesSchema = z
     billValidator: z
       .object({
         address: address.default(40),
-        pollMs: z.number().int().min(50).max(2000).default(200),
+        // Each note waits one poll to be seen held and one to be seen stacked: 100 ms keeps a cash
+        // sale under a second; a poll and its answer are ~22 ms of a 9600-baud line.
+        pollMs: z.number().int().min(50).max(2000).default(100),
         country: z.string().regex(/^[A-Z]{2}$/).default('CN'),
         escrowTimeoutMs: z.number().int().min(1000).max(120_000).default(30_000),
         settleTimeoutMs: z.number().int().min(500).max(60_000).default(5000),
