@@ -18,7 +18,8 @@ export default defineConfig({
     include: ['*/test/**/*.test.ts'],
     // Most tests wait on brokers, child processes and timers, not the CPU: with vitest's
     // default (CPUs − 1, one worker on a 2-CPU CI machine) a full run was 20 minutes of mostly idle time.
-    maxWorkers: 3,
+    // Two, not more: with three, a bridge-start wait in park-local.e2e once ran out on the loaded machine.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

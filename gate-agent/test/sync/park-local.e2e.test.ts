@@ -207,7 +207,15 @@ describe('park-local broker, uplink cut', () => {
 
     // With the uplink up: an admission reaches the cloud, and its receipt comes back down the bridge.
     await feed(a, [`ST1:${warmUp}`]);
-    await until(() => outboxDepth(a) === 0 && arrived.size === 1 && b.proc!.events('peer_entries').length === 1, 'warm-up admission stored, receipted and seen by the peer', 20_000);
+    // Set-up, not the measured part: on a loaded machine (parallel test files) the bridge's
+    // first connection can take a while, so wait generously and say which part was missing.
+    const warm = () => ({ outbox: outboxDepth(a), atCloud: arrived.size, atPeer: b.proc!.events('peer_entries').length });
+    await until(() => {
+      const w = warm();
+      return w.outbox === 0 && w.atCloud === 1 && w.atPeer === 1;
+    }, 'warm-up admission stored, receipted and seen by the peer', 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(warm())} (want outbox 0, atCloud 1, atPeer 1)`);
+    });
 
     uplink.cut();
     await sleep(300);
