@@ -101,8 +101,10 @@ async function noticeKey(): Promise<string | null> {
   return page.locator('#notice').getAttribute('data-key', { timeout: 5000 });
 }
 
-async function waitNotice(key: string, timeout = 15_000): Promise<void> {
-  await page.waitForSelector(`#notice[data-key="${key}"]`, { timeout });
+/** Waits for the notice and returns its text as shown then: a passing notice may be redrawn a moment later. */
+async function waitNotice(key: string, timeout = 15_000): Promise<string> {
+  const shown = await page.waitForSelector(`#notice[data-key="${key}"]`, { timeout });
+  return (await shown?.textContent()) ?? '';
 }
 
 /** The note into the validator, once the machine has enabled it. */
@@ -364,8 +366,7 @@ describe('refusal and fault screens', { timeout: 60_000 }, () => {
     await waitNotice('note_rejected');
     await shot('16-note-rejected');
     await insert(10000);
-    await waitNotice('no_change');
-    expect(await page.textContent('#notice')).toContain('¥20');
+    expect(await waitNotice('no_change')).toContain('¥20');
     await shot('17-no-change');
     expect(kiosk!.journal.cashSince().filter((r) => r.kind === 'note_in')).toHaveLength(0);
     await tap('#cancel');
