@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKiosk, type KioskDaemon } from '../../src/daemon/kiosk-daemon.js';
 import type { Phase } from '../../src/sale/model.js';
-import { nextIdNumber, startKioskPark, type KioskPark } from '../daemon/kiosk-harness.js';
+import { nextIdNumber, startKioskPark, until, type KioskPark } from '../daemon/kiosk-harness.js';
 
 const KIOSKCTL = fileURLToPath(new URL('../../bin/kioskctl.js', import.meta.url));
 
@@ -36,16 +36,6 @@ function expectOneLine(r: Run, code: number, mention: string | RegExp): void {
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(typeof mention === 'string' ? new RegExp(mention.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : mention);
   expect(r.stderr).not.toMatch(/\n\s+at /);
-}
-
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const phase = (p: Phase) => () => kiosk!.runtime.state().phase === p;

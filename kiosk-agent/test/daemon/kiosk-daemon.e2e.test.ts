@@ -11,7 +11,7 @@ import { topics } from '@stile/config';
 import { startKiosk, type KioskDaemon } from '../../src/daemon/kiosk-daemon.js';
 import type { Phase } from '../../src/sale/model.js';
 import { KioskJournal } from '../../src/store/journal.js';
-import { KEYS, nextIdNumber, scanPng, startKioskPark, type KioskPark } from './kiosk-harness.js';
+import { KEYS, nextIdNumber, scanPng, startKioskPark, toReview, until, type KioskPark } from './kiosk-harness.js';
 
 let park: KioskPark;
 let kiosk: KioskDaemon | undefined;
@@ -24,31 +24,7 @@ afterAll(async () => {
   await park?.close();
 });
 
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const phase = (p: Phase) => () => kiosk!.runtime.state().phase === p;
-
-/** Start a sale, pick the only type for one person, tap an ID card: the review screen. */
-async function toReview(): Promise<string> {
-  const rt = kiosk!.runtime;
-  await until(() => rt.catalogue().types.length > 0, 'the catalogue');
-  const saleId = rt.startSale();
-  await until(() => rt.state().sale?.availability, 'availability');
-  rt.dispatch({ kind: 'confirm' });
-  await until(phase('identifying'), 'identifying');
-  park.reader.placeCard({ idNumber: nextIdNumber(), name: '张三' });
-  await until(phase('review'), 'the price', 10_000);
-  park.reader.removeCard();
-  return saleId;
-}
 
 describe('stile-kiosk on simulated devices and a real cloud', () => {
   beforeAll(async () => {
@@ -66,7 +42,7 @@ describe('stile-kiosk on simulated devices and a real cloud', () => {
       for (const c of delta.changes ?? []) if (c.op === 'upsert' && c.ticket) whitelisted.add(c.ticket.ticketId);
     });
     await gate.subscribeAsync(topics.whitelistDelta(park.site), { qos: 1 });
-    const saleId = await toReview();
+    const saleId = await toReview(kiosk!, park);
     expect(rt.state().sale?.quote?.unitFen).toBe(8000);
     rt.dispatch({ kind: 'choose_method', method: 'cash' });
     await until(phase('cash'), 'the cash screen');
@@ -100,7 +76,7 @@ describe('stile-kiosk on simulated devices and a real cloud', () => {
 
   it('payment code: the scanned WeChat code pays through the simulator and the ticket prints', async () => {
     const rt = kiosk!.runtime;
-    const saleId = await toReview();
+    const saleId = await toReview(kiosk!, park);
     rt.dispatch({ kind: 'choose_method', method: 'code' });
     await until(phase('code_wait'), 'the scan screen');
     const printed = park.printer.pages.length;
@@ -117,7 +93,7 @@ describe('stile-kiosk on simulated devices and a real cloud', () => {
 
   it('paper out: the paid ticket waits, and prints by itself once paper is back', async () => {
     const rt = kiosk!.runtime;
-    const saleId = await toReview();
+    const saleId = await toReview(kiosk!, park);
     park.printer.setPaperOut();
     rt.dispatch({ kind: 'choose_method', method: 'code' });
     await until(phase('code_wait'), 'the scan screen');

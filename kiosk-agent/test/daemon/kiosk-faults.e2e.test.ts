@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { startKiosk, type KioskDaemon } from '../../src/daemon/kiosk-daemon.js';
 import type { Phase } from '../../src/sale/model.js';
 import { KioskJournal } from '../../src/store/journal.js';
-import { KEYS, nextIdNumber, scanPng, startKioskPark, type KioskPark } from './kiosk-harness.js';
+import { KEYS, nextIdNumber, scanPng, startKioskPark, toIdentifying as identifying, toReview as review, until as waitUntil, type KioskPark } from './kiosk-harness.js';
 
 let park: KioskPark;
 let kiosk: KioskDaemon | undefined;
@@ -33,38 +33,22 @@ afterAll(async () => {
   await park?.close();
 });
 
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (phase ${kiosk?.runtime.state().phase}, notice ${kiosk?.runtime.state().notice?.key})`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
+/** The shared poll, its timeout naming what the kiosk was doing. */
+const until = <T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> =>
+  waitUntil(probe, what, timeoutMs, () => `phase ${kiosk?.runtime.state().phase}, notice ${kiosk?.runtime.state().notice?.key}`);
 const phase = (p: Phase) => () => kiosk!.runtime.state().phase === p;
 const notice = (key: string) => () => kiosk!.runtime.state().notice?.key === key;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** The catalogue, one person, the ID-card screen. */
+/** From an idle kiosk: the catalogue, one person, the ID-card screen. */
 async function toIdentifying(): Promise<string> {
-  const rt = kiosk!.runtime;
   await until(phase('idle'), 'an idle kiosk', 20_000);
-  await until(() => rt.catalogue().types.length > 0, 'the catalogue');
-  const saleId = rt.startSale();
-  await until(() => rt.state().sale?.availability, 'availability');
-  rt.dispatch({ kind: 'confirm' });
-  await until(phase('identifying'), 'identifying');
-  return saleId;
+  return identifying(kiosk!, until);
 }
 
 async function toReview(): Promise<string> {
-  const saleId = await toIdentifying();
-  park.reader.placeCard({ idNumber: nextIdNumber(), name: '张三' });
-  await until(phase('review'), 'the price', 10_000);
-  park.reader.removeCard();
-  return saleId;
+  await until(phase('idle'), 'an idle kiosk', 20_000);
+  return review(kiosk!, park, '张三', until);
 }
 
 /** The visitor feeds a note until the validator, enabled by the machine, takes it. */

@@ -15,6 +15,7 @@ import { ConfigIssues } from '@stile/config';
 import { makeIdNumber, SimCashDevices, SimIdReader, SimPrinter, SimQrScanner } from '@stile/hardware-sim';
 import { PaymentSimulator } from '@stile/payment-sim';
 import type { CloudBridge } from '../../../cloud-bridge/src/bridge.js';
+import type { KioskDaemon } from '../../src/daemon/kiosk-daemon.js';
 import { parseCatalogue, sha256Hex } from '../../../cloud-bridge/src/core/catalogue.js';
 import { LogSmsSender } from '../../../cloud-bridge/src/core/notify/sms.js';
 import { silentLog, testBridge, testDb, testSite, type TestDb } from '../../../cloud-bridge/test/helpers.js';
@@ -139,4 +140,38 @@ export async function startKioskPark(opts: { hopperCoins?: number; coinMs?: numb
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Polls `probe` every 10 ms until it gives something truthy; on timeout the error names what
+ * was awaited, and `context()` (e.g. the kiosk's phase and notice) when given.
+ */
+export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000, context?: () => string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${context ? ` (${context()})` : ''}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** First touch → the catalogue, one person, the ID-card screen; the sale's id. */
+export async function toIdentifying(kiosk: KioskDaemon, wait: typeof until = until): Promise<string> {
+  const rt = kiosk.runtime;
+  await wait(() => rt.catalogue().types.length > 0, 'the catalogue');
+  const saleId = rt.startSale();
+  await wait(() => rt.state().sale?.availability, 'availability');
+  rt.dispatch({ kind: 'confirm' });
+  await wait(() => rt.state().phase === 'identifying', 'identifying');
+  return saleId;
+}
+
+/** …then one visitor's ID card on the reader: the review screen with the price. */
+export async function toReview(kiosk: KioskDaemon, park: KioskPark, name = '张三', wait: typeof until = until): Promise<string> {
+  const saleId = await toIdentifying(kiosk, wait);
+  park.reader.placeCard({ idNumber: nextIdNumber(), name });
+  await wait(() => kiosk.runtime.state().phase === 'review', 'the price', 10_000);
+  park.reader.removeCard();
+  return saleId;
 }

@@ -20,7 +20,7 @@ import { startKiosk, type KioskDaemon } from '../../src/daemon/kiosk-daemon.js';
 import type { Phase } from '../../src/sale/model.js';
 import { KioskSyncConfigSchema } from '../../src/sync/sync-config.js';
 import { provisionKioskKey } from '../../src/sync/keys.js';
-import { ID_KEY, KEYS, nextIdNumber, scanPng, startKioskPark, type KioskPark } from './kiosk-harness.js';
+import { ID_KEY, KEYS, scanPng, startKioskPark, toReview, until, type KioskPark } from './kiosk-harness.js';
 
 const CAP = 4;
 let park: KioskPark;
@@ -65,31 +65,7 @@ afterAll(async () => {
   rmSync(keyDir, { recursive: true, force: true });
 });
 
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const phase = (p: Phase) => () => kiosk!.runtime.state().phase === p;
-
-/** First touch → one visitor's ID card → the review screen. */
-async function toReview(): Promise<string> {
-  const rt = kiosk!.runtime;
-  await until(() => rt.catalogue().types.length > 0, 'the catalogue');
-  const saleId = rt.startSale();
-  await until(() => rt.state().sale?.availability, 'availability');
-  rt.dispatch({ kind: 'confirm' });
-  await until(phase('identifying'), 'identifying');
-  park.reader.placeCard({ idNumber: nextIdNumber(), name: '王五' });
-  await until(phase('review'), 'the price', 10_000);
-  park.reader.removeCard();
-  return saleId;
-}
 
 /** Pay the review screen's price with a ¥100 note: the ticket prints. Returns the code on the printed ticket. */
 async function payCash(): Promise<string> {
@@ -106,7 +82,7 @@ const records = () => park.bridge.kiosks.repository.records(park.site, 'k1');
 
 describe('stile-kiosk with its outbox and offline cash sales', () => {
   it('online: a cash sale is an order of the cash channel, and its record reaches the cloud as the audit trail without a second order', async () => {
-    const saleId = await toReview();
+    const saleId = await toReview(kiosk!, park, '王五');
     const code = await payCash();
     expect(code).toMatch(/^ST1:/);
     const rows = await until(async () => ((await records()).some((r) => r.sale_id === saleId) ? records() : undefined), 'the sale record at the cloud');
@@ -133,7 +109,7 @@ describe('stile-kiosk with its outbox and offline cash sales', () => {
     broker.cut();
     await until(() => !kiosk!.sync!.online, 'the kiosk to lose the broker');
     const t0 = performance.now();
-    const saleId = await toReview();
+    const saleId = await toReview(kiosk!, park, '王五');
     expect(kiosk!.runtime.state().dev.online).toBe(false);
     // A payment code needs the provider, through the cloud: the machine says cash only.
     kiosk!.runtime.dispatch({ kind: 'choose_method', method: 'code' });

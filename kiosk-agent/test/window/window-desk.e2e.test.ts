@@ -11,21 +11,12 @@ import { maskIdNumber } from '@stile/config';
 import { startKiosk, type KioskDaemon } from '../../src/daemon/kiosk-daemon.js';
 import type { Phase } from '../../src/sale/model.js';
 import { hashPin, pinProblem, verifyPin } from '../../src/window/pin.js';
-import { ID_KEY, KEYS, nextIdNumber, scanPng, startKioskPark, type KioskPark } from '../daemon/kiosk-harness.js';
+import { ID_KEY, KEYS, nextIdNumber, scanPng, startKioskPark, until, type KioskPark } from '../daemon/kiosk-harness.js';
 
 let park: KioskPark;
 let kiosk: KioskDaemon;
 const PIN = '2468';
 
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 const phase = (p: Phase) => () => kiosk.runtime.state().phase === p;
 
 beforeAll(async () => {
