@@ -15,4 +15,4 @@ export * from './protocol/line-framer.js';
 // The outbox drain, shared with the kiosk's outbox (kiosk-agent/src/sync).
 export { OutboxDrain, MAX_IN_FLIGHT, RECEIPT_TIMEOUT_MS, type DrainDeps, type OutboxRows } from './sync/outbox-drain.js';
 // gatectl's output conventions, shared with kioskctl (kiosk-agent/src/cli).
-export { CliError, makeOut, table, redactIdNumbers, type Out } from './cli/output.js';
+export { CliError, makeOut, table, redactIdNumbers, reportFailure, type Out } from './cli/output.js';

@@ -3,7 +3,7 @@ import { isStileError } from '@stile/config';
 import * as cmd from './commands.js';
 import * as hw from './hardware.js';
 import { findConfigPath } from './config-path.js';
-import { CliError, makeOut, redactIdNumbers } from './output.js';
+import { CliError, makeOut, reportFailure } from './output.js';
 
 const HELP = `gatectl — Stile gate technician tool
 
@@ -50,14 +50,7 @@ const COMMANDS: Record<string, Handler> = {
   scan: hw.scan,
 };
 
-/** Report a failure: one line on stderr (plus a JSON error on stdout with --json); further lines only for a list of problems. */
-function fail(json: boolean, code: string, message: string): void {
-  const [first = '', ...more] = redactIdNumbers(message).split('\n');
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message: redactIdNumbers(message) } })}\n`);
-  // One line for scripts and tired technicians; a config with several errors lists the rest after it.
-  process.stderr.write(`gatectl: ${first}${more.length ? ` (and ${more.length} more problem${more.length > 1 ? 's' : ''}:)` : ''}\n`);
-  if (more.length) process.stderr.write(`${more.map((l) => `  ${l}`).join('\n')}\n`);
-}
+const fail = (json: boolean, code: string, message: string): void => reportFailure('gatectl', json, code, message);
 
 async function main(argv: string[]): Promise<number> {
   let parsed;

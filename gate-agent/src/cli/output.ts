@@ -47,3 +47,15 @@ export function table(rows: (string | number | null | undefined)[][]): string[] 
   const widths = cells[0]?.map((_, i) => Math.max(...cells.map((r) => r[i]?.length ?? 0))) ?? [];
   return cells.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
 }
+
+/**
+ * A CLI's failure (gatectl, kioskctl): one line on stderr (plus a JSON error on stdout with
+ * --json); further lines only for a list of problems. ID numbers are masked in both.
+ */
+export function reportFailure(tool: string, json: boolean, code: string, message: string): void {
+  const [first = '', ...more] = redactIdNumbers(message).split('\n');
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message: redactIdNumbers(message) } })}\n`);
+  // One line for scripts and tired technicians; a config with several errors lists the rest after it.
+  process.stderr.write(`${tool}: ${first}${more.length ? ` (and ${more.length} more problem${more.length > 1 ? 's' : ''}:)` : ''}\n`);
+  if (more.length) process.stderr.write(`${more.map((l) => `  ${l}`).join('\n')}\n`);
+}

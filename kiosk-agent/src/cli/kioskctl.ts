@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isStileError } from '@stile/config';
-import { CliError, makeOut, redactIdNumbers } from '@stile/gate-agent';
+import { CliError, makeOut, reportFailure } from '@stile/gate-agent';
 import * as cmd from './commands.js';
 
 const HELP = `kioskctl — Stile kiosk and ticket-window tool
@@ -39,13 +39,7 @@ function findConfigPath(flag: string | undefined): string {
   return 'kiosk.yaml';
 }
 
-/** One line on stderr (and a JSON error on stdout with --json); further lines only for a list of config problems. */
-function fail(json: boolean, code: string, message: string): void {
-  const [first = '', ...more] = redactIdNumbers(message).split('\n');
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message: redactIdNumbers(message) } })}\n`);
-  process.stderr.write(`kioskctl: ${first}${more.length ? ` (and ${more.length} more problem${more.length > 1 ? 's' : ''}:)` : ''}\n`);
-  if (more.length) process.stderr.write(`${more.map((l) => `  ${l}`).join('\n')}\n`);
-}
+const fail = (json: boolean, code: string, message: string): void => reportFailure('kioskctl', json, code, message);
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
