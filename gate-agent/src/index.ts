@@ -16,3 +16,4 @@ export * from './protocol/line-framer.js';
 export { OutboxDrain, MAX_IN_FLIGHT, RECEIPT_TIMEOUT_MS, type DrainDeps, type OutboxRows } from './sync/outbox-drain.js';
 // gatectl's output conventions, shared with kioskctl (kiosk-agent/src/cli).
 export { CliError, makeOut, table, redactIdNumbers, reportFailure, type Out } from './cli/output.js';
+export { findConfigPath, type ConfigLookup } from './cli/config-path.js';

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isStileError } from '@stile/config';
-import { CliError, makeOut, reportFailure } from '@stile/gate-agent';
+import { CliError, findConfigPath, makeOut, reportFailure } from '@stile/gate-agent';
 import * as cmd from './commands.js';
 
 const HELP = `kioskctl — Stile kiosk and ticket-window tool
@@ -31,13 +30,6 @@ const COMMANDS: Record<string, Handler> = {
   refill: cmd.refill,
   'hash-pin': cmd.hashPinCmd,
 };
-
-function findConfigPath(flag: string | undefined): string {
-  if (flag) return flag;
-  if (process.env.STILE_KIOSK_CONFIG) return process.env.STILE_KIOSK_CONFIG;
-  for (const p of ['kiosk.yaml', '/etc/stile/kiosk.yaml']) if (existsSync(p)) return p;
-  return 'kiosk.yaml';
-}
 
 const fail = (json: boolean, code: string, message: string): void => reportFailure('kioskctl', json, code, message);
 
@@ -74,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await handler({ configPath: findConfigPath(values.config), out: makeOut(json), flags: values, args: positionals.slice(1) });
+    await handler({ configPath: findConfigPath(values.config, { env: 'STILE_KIOSK_CONFIG', file: 'kiosk.yaml' }), out: makeOut(json), flags: values, args: positionals.slice(1) });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (process.env.KIOSKCTL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
