@@ -82,7 +82,7 @@ export async function provisionMain(argv: string[], env: NodeJS.ProcessEnv = pro
     if (refused) throw new StileError(StileErrorCode.UsageError, refused);
     const plan = planAnnouncerFiles(bundle, configPath, existing, at);
     const install = writeProvisionFiles(plan.files, 'stile-announcer', at);
-    const checks = parsed.values['no-check'] ? [] : [await checkBroker(bundle, connect, `stile-announcer-${bundle.site.id}-${bundle.device.id}-provision`, bundle.broker.caPem)];
+    const checks = parsed.values['no-check'] ? [] : [await checkBroker(bundle, connect, `stile-announcer-${bundle.site.id}-${bundle.device.id}.provision`, bundle.broker.caPem)];
     const outcome = { bundle, install, notes: plan.notes, checks };
     console.log(json ? JSON.stringify(outcomeJson(outcome), null, 2) : outcomeLines(outcome).join('\n'));
     return checks.every((c) => c.ok) ? 0 : 1;

@@ -16,12 +16,13 @@ export function mayPublish(who: BrokerIdentity, topic: string): boolean {
   }
   // A kiosk sends its own records only (a stolen kiosk cannot sell in another's name).
   if (who.kind === 'kiosk') return topic === kioskTopics.sales(who.site, who.id);
-  return false; // screens only listen
+  return false; // screens and announcers only listen
 }
 
 export function maySubscribe(who: BrokerIdentity, filter: string): boolean {
   if (who.kind === 'cloud') return filter.startsWith('stile/');
   const s = who.site;
+  // Every device of the site, screens and PA announcers included, reads the capacity and announcements; nothing else of theirs.
   if (filter === topics.capacity(s) || filter === topics.announce(s)) return true;
   if (who.kind === 'kiosk') return filter === kioskTopics.salesAck(s, who.id) || filter === kioskTopics.pack(s, who.id);
   if (who.kind !== 'gate') return false;
@@ -34,11 +35,14 @@ export function maySubscribe(who: BrokerIdentity, filter: string): boolean {
 }
 
 /**
- * MQTT client ids a device may use: its own prefix (the gate default is `stile-<site>-<gate>`),
- * so one device cannot take over another's persistent session by connecting with its id.
+ * MQTT client ids a device may use: its own id (the gate default is `stile-<site>-<gate>`) or
+ * that id + "." + a suffix (a technician's doctor or provisioning check), so one device cannot
+ * take over another's persistent session by connecting with its id. The separator is a dot
+ * because slugs cannot hold one: with a dash, gate `east-1` could use `stile-park-east-1-diag`,
+ * the default id of gate `east-1-diag`.
  */
 export function clientIdAllowed(who: BrokerIdentity, clientId: string): boolean {
   if (who.kind === 'cloud') return true;
   const prefix = who.kind === 'gate' ? `stile-${who.site}-${who.id}` : `stile-${who.kind}-${who.site}-${who.id}`;
-  return clientId === prefix || clientId.startsWith(`${prefix}-`);
+  return clientId === prefix || clientId.startsWith(`${prefix}.`);
 }

@@ -45,7 +45,9 @@ describe('embedded broker ACL (the Mosquitto example as a pure function)', () =>
 
   it('binds client ids to the device, so one gate cannot take over another gate’s session', () => {
     expect(clientIdAllowed(gate, 'stile-park-east-1')).toBe(true);
-    expect(clientIdAllowed(gate, 'stile-park-east-1-diag')).toBe(true);
+    expect(clientIdAllowed(gate, 'stile-park-east-1.doctor-3fa2c1')).toBe(true);
+    // With a dash it would be the default id of gate "east-1-diag": taking over that gate's session.
+    expect(clientIdAllowed(gate, 'stile-park-east-1-diag')).toBe(false);
     expect(clientIdAllowed(gate, 'stile-park-east-10')).toBe(false);
     expect(clientIdAllowed(gate, 'stile-park-west-1')).toBe(false);
     expect(clientIdAllowed(screen, 'stile-screen-park-entrance')).toBe(true);

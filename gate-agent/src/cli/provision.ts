@@ -178,7 +178,7 @@ export async function provision(ctx: Ctx): Promise<void> {
   const installed = writeProvisionFiles(plan.files, 'gatectl', at);
   const checks: CheckLine[] = [];
   if (ctx.flags['no-check'] !== true) {
-    checks.push(await checkBroker(bundle, connect, `stile-${bundle.site.id}-${bundle.device.id}-provision`, bundle.broker.caPem));
+    checks.push(await checkBroker(bundle, connect, `stile-${bundle.site.id}-${bundle.device.id}.provision`, bundle.broker.caPem));
     checks.push(await checkSnapshotHead(bundle));
   }
   const outcome = { bundle, install: installed, notes: plan.notes, checks };

@@ -154,7 +154,7 @@ export async function provision(ctx: Ctx): Promise<void> {
   const installed = writeProvisionFiles(plan.files, 'kioskctl', at);
   const checks: CheckLine[] = [];
   if (ctx.flags['no-check'] !== true) {
-    checks.push(await checkBroker(bundle, connect, `stile-kiosk-${bundle.site.id}-${bundle.device.id}-provision`, bundle.broker.caPem));
+    checks.push(await checkBroker(bundle, connect, `stile-kiosk-${bundle.site.id}-${bundle.device.id}.provision`, bundle.broker.caPem));
     checks.push(await checkChannelApi(bundle, bundle.kiosk!.apiKey, localClock(bundle.site.timezone, at.getTime()).date));
   }
   const outcome = { bundle, install: installed, notes: plan.notes, checks };
