@@ -1,4 +1,4 @@
-import { kioskTopics, topics, type DeviceIdentity } from '@stile/config';
+import { defaultClientId, kioskTopics, topics, type DeviceIdentity } from '@stile/config';
 
 /** Who is on the broker: a registered device, or the cloud-bridge itself. */
 export type BrokerIdentity = DeviceIdentity | { kind: 'cloud' };
@@ -43,6 +43,6 @@ export function maySubscribe(who: BrokerIdentity, filter: string): boolean {
  */
 export function clientIdAllowed(who: BrokerIdentity, clientId: string): boolean {
   if (who.kind === 'cloud') return true;
-  const prefix = who.kind === 'gate' ? `stile-${who.site}-${who.id}` : `stile-${who.kind}-${who.site}-${who.id}`;
+  const prefix = defaultClientId(who);
   return clientId === prefix || clientId.startsWith(`${prefix}.`);
 }

@@ -3,8 +3,9 @@
  * broker's ACL keys on it) and as the HTTP Basic user for the gate-facing routes, with the
  * device's token as the password. Site and device ids never contain a dot, so the name
  * splits back unambiguously; Mosquitto's password file forbids ':' in names, hence dots.
+ * An `announcer` (the PA, docs/provisioning.md) reads what a screen reads; older PAs use a screen credential.
  */
-export const DEVICE_KINDS = ['gate', 'screen', 'kiosk'] as const;
+export const DEVICE_KINDS = ['gate', 'screen', 'kiosk', 'announcer'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 export interface DeviceIdentity {
@@ -17,6 +18,17 @@ const PART = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function deviceUsername(d: DeviceIdentity): string {
   return `${d.kind}.${d.site}.${d.id}`;
+}
+
+/**
+ * The MQTT client id a device uses by default: `stile-<site>-<gate>` for gates (kept from the
+ * first release: a gate's persistent session is keyed by it), `stile-<kind>-<site>-<id>` for the
+ * rest. Site and device ids may hold dashes, so two identities can share one (site `park-east`
+ * gate `1` and site `park` gate `east-1`); the registry refuses to issue the second of such a
+ * pair, because whoever holds the id can resume the other's persistent session.
+ */
+export function defaultClientId(d: DeviceIdentity): string {
+  return d.kind === 'gate' ? `stile-${d.site}-${d.id}` : `stile-${d.kind}-${d.site}-${d.id}`;
 }
 
 export function gateUsername(site: string, gate: string): string {

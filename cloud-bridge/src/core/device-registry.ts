@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { deviceUsername, parseDeviceUsername, type DeviceIdentity, type DeviceKind } from '@stile/config';
+import { defaultClientId, deviceUsername, parseDeviceUsername, type DeviceIdentity, type DeviceKind } from '@stile/config';
 import type { CloudStore } from './db/store.js';
 import { CloudError } from './errors.js';
 
@@ -51,6 +51,13 @@ export class DeviceRegistry {
     if (!(await this.store.siteExists(site))) throw new CloudError('unknown_site', `unknown site "${site}"`);
     const username = deviceUsername({ kind, site, id: device });
     if (!parseDeviceUsername(username)) throw new CloudError('invalid_device_id', `"${device}": device ids are letters, digits, _ and - (1–64)`);
+    const clash = await this.clientIdClash({ kind, site, id: device });
+    if (clash) {
+      throw new CloudError(
+        'invalid_device_id',
+        `${kind} "${device}" at ${site} would use the MQTT client id "${defaultClientId({ kind, site, id: device })}" of ${clash.kind} "${clash.id}" at ${clash.site}; choose another id`,
+      );
+    }
     const token = randomBytes(32).toString('base64url');
     const row = { token_sha256: sha256(token).toString('hex'), created_at: new Date().toISOString(), revoked_at: null };
     await this.store.db
@@ -61,6 +68,17 @@ export class DeviceRegistry {
     if (kind === 'gate') await this.store.registerGate(site, device);
     this.revokedCache.clear();
     return { username, token };
+  }
+
+  /** Another active device whose default client id is this one's (dashes in site and device ids make that possible). */
+  private async clientIdClash(who: DeviceIdentity): Promise<DeviceIdentity | null> {
+    const wanted = defaultClientId(who);
+    const rows = await this.store.db.selectFrom('device_credentials').select(['site', 'kind', 'device']).where('revoked_at', 'is', null).execute();
+    for (const r of rows) {
+      const other: DeviceIdentity = { kind: r.kind as DeviceKind, site: r.site, id: r.device };
+      if (defaultClientId(other) === wanted && !(other.kind === who.kind && other.site === who.site && other.id === who.id)) return other;
+    }
+    return null;
   }
 
   /** Revoke a device's credential; false when it has none. */

@@ -1,9 +1,9 @@
-import { deviceMqttOptions, gateUsername, type DeviceMqttOptions, type GateConfig, type MqttConfig } from '@stile/config';
+import { defaultClientId, deviceMqttOptions, gateUsername, type DeviceMqttOptions, type GateConfig, type MqttConfig } from '@stile/config';
 
 export { nextReconnectMs } from '@stile/config';
 
 export function clientIdOf(cfg: GateConfig): string {
-  return cfg.mqtt?.clientId ?? `stile-${cfg.site.id}-${cfg.gate.id}`;
+  return cfg.mqtt?.clientId ?? defaultClientId({ kind: 'gate', site: cfg.site.id, id: cfg.gate.id });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { connect, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
+  defaultClientId,
   deviceMqttOptions,
   kioskTopics,
   kioskUsername,
@@ -102,7 +103,7 @@ export class KioskSync {
 
   start(): void {
     const t = { ack: kioskTopics.salesAck(this.o.site, this.o.kiosk), pack: kioskTopics.pack(this.o.site, this.o.kiosk) };
-    const opts = deviceMqttOptions(this.o.mqtt, { clientId: `stile-kiosk-${this.o.site}-${this.o.kiosk}`, defaultUsername: kioskUsername(this.o.site, this.o.kiosk) });
+    const opts = deviceMqttOptions(this.o.mqtt, { clientId: defaultClientId({ kind: 'kiosk', site: this.o.site, id: this.o.kiosk }), defaultUsername: kioskUsername(this.o.site, this.o.kiosk) });
     const client = connect(this.o.url, opts);
     this.client = client;
     let reconnectMs = this.o.mqtt.reconnectMinMs;
