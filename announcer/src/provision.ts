@@ -44,7 +44,7 @@ export function planAnnouncerFiles(b: ProvisionBundle, configPath: string, exist
     doc.setIn(['keys', 'control'], doc.createNode(b.keys.control));
     notes.push(`kept speech, clips, player and repeat of ${configPath}; next: systemctl restart stile-announcer`);
   } else {
-    doc = yamlDocument({ version: 1, site: { id: b.site.id, timezone: b.site.timezone }, device: { id: b.device.id }, mqtt, keys: { control: b.keys.control }, log: { level: 'info' } }, HEADER(b, at));
+    doc = yamlDocument({ version: 1, site: { id: b.site.id, timezone: b.site.timezone }, device: { id: b.device.id }, mqtt, keys: { control: b.keys.control }, metrics: {}, log: { level: 'info' } }, HEADER(b, at));
     notes.push(`next: stile-announcer --config ${configPath} --check (the speech engine and the player), then systemctl restart stile-announcer`);
   }
   const checked = AnnouncerConfigSchema.safeParse(doc.toJS());

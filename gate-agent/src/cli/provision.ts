@@ -76,6 +76,8 @@ function freshConfig(b: ProvisionBundle, parts: Record<string, unknown>, store: 
     inputs: [{ type: 'qr-serial', name: 'scanner', path: '/dev/ttyACM0' }],
     relay: { type: 'log' },
     mqtt: parts.mqtt,
+    // Provisioned gates are production gates: Prometheus on loopback (docs/metrics.md).
+    metrics: {},
     log: { level: 'info' },
   });
   doc.commentBefore = HEADER(b, at);

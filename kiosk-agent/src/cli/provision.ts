@@ -122,6 +122,7 @@ export function planKioskFiles(b: ProvisionBundle, configPath: string, existing:
       journal: { path: join(data, 'kiosk-journal.db') },
       sale: { methods: methodsFor(k.payment, k.cashApiKey !== undefined) },
       sync: { ...sync, outbox: join(data, 'kiosk-outbox.db') },
+      metrics: {},
       log: { level: 'info' },
     });
     doc.commentBefore = HEADER(b, opts.at);
