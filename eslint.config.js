@@ -6,7 +6,7 @@ const CORE = 'cloud-bridge core imports nothing outside src/core (no module, not
 const MODULE = 'a cloud-bridge module imports only its own folder, src/core and @stile/config: reach another module through core events or a port (core/ports.ts), wired in bridge.ts';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.bench-tmp/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.bench-tmp/**', 'packaging/.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@stile\/config$/, replacement: fileURLToPath(new URL('./config/src/index.ts', import.meta.url)) },
       { find: /^@stile\/config\/id-number$/, replacement: fileURLToPath(new URL('./config/src/id-number.ts', import.meta.url)) },
+      { find: /^@stile\/service$/, replacement: fileURLToPath(new URL('./service/src/index.ts', import.meta.url)) },
       { find: /^@stile\/cloud-bridge\/catalogue$/, replacement: fileURLToPath(new URL('./cloud-bridge/src/core/catalogue.ts', import.meta.url)) },
       { find: /^@stile\/payment-sim$/, replacement: fileURLToPath(new URL('./payment-sim/src/index.ts', import.meta.url)) },
       { find: /^@stile\/demo\/(site|catalogue)$/, replacement: fileURLToPath(new URL('./demo/src/$1.ts', import.meta.url)) },

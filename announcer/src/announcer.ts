@@ -109,6 +109,9 @@ export class Announcer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly stats = { spoken: 0, repeats: 0, interrupted: 0, failed: 0, refused: 0 };
+  /** Refusals by reason (bad_signature, too_old, replayed, …), and when the PA last finished saying something (ms). */
+  readonly refusals: Partial<Record<Refusal, number>> = {};
+  lastSpokenAt: number | null = null;
 
   constructor(private readonly o: AnnouncerOptions) {
     this.now = o.now ?? Date.now;
@@ -129,6 +132,7 @@ export class Announcer {
 
   private refuse(topic: string, reason: Refusal, detail: string, extra: Record<string, unknown> = {}): Outcome {
     this.stats.refused++;
+    this.refusals[reason] = (this.refusals[reason] ?? 0) + 1;
     this.o.log.warn({ event: topic === 'announce' ? 'announcement_refused' : 'capacity_refused', reason, detail, ...extra }, `${topic} message not acted on: ${reason}`);
     return { ok: false, reason, detail };
   }
@@ -240,6 +244,7 @@ export class Announcer {
           this.o.log.info({ event: 'speaking', ...ctx, parts: job.plan.map((u) => (u.kind === 'tts' ? u.lang : 'clip')) }, `speaking the ${job.level} announcement`);
           await this.o.speaker.say(job.plan, ac.signal);
           this.stats.spoken++;
+          this.lastSpokenAt = this.now();
           this.o.log.info({ event: 'spoken', ...ctx, ms: this.now() - t0 }, `spoke the ${job.level} announcement`);
         }
       } catch (err) {

@@ -6,6 +6,8 @@ import {
   ConfigIssues,
   PublicKeySchema,
   loadTrustedKeys,
+  METRICS_PORTS,
+  metricsSchema,
   readYamlConfig,
   timeZone,
   type TrustedKeys,
@@ -126,6 +128,8 @@ export const AnnouncerConfigSchema = z
       .default({ intervalSec: 300, levels: ['yellow', 'orange', 'red'] }),
     /** An announcement older than this (by its `at`), or as far in the future, is not spoken. */
     maxAgeMin: z.number().min(0.1).max(1440).default(10),
+    /** Prometheus text on loopback (docs/metrics.md); absent: no metrics server. */
+    metrics: metricsSchema(METRICS_PORTS.announcer).optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
@@ -212,5 +216,5 @@ function resolvePaths(cfg: AnnouncerConfig, issues: ConfigIssues): AnnouncerConf
   for (const k of ['passwordFile', 'caFile', 'certFile', 'keyFile'] as const) if (mqtt[k] !== undefined) mqtt[k] = abs(mqtt[k]);
   const clips: AnnouncerConfig['clips'] = {};
   for (const l of CAPACITY_LEVELS) if (cfg.clips[l] !== undefined) clips[l] = abs(cfg.clips[l]);
-  return { ...cfg, mqtt, clips };
+  return { ...cfg, mqtt, clips, ...(cfg.metrics?.tokenFile ? { metrics: { ...cfg.metrics, tokenFile: abs(cfg.metrics.tokenFile) } } : {}) };
 }

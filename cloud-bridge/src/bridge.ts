@@ -8,11 +8,13 @@ import { kioskTopics, parseBasicAuthorization, parseKioskTopic, topics, type Com
 import { Alerts } from './core/alerts.js';
 import { gateTicketTypes } from './core/catalogue.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { holdSqliteStore } from './core/db/backup.js';
 import { CloudStore } from './core/db/store.js';
 import { DeviceRegistry } from './core/device-registry.js';
 import { SiteEvents } from './core/events.js';
 import { createLogger, moduleLogger, type Logger } from './core/log.js';
 import { Metrics } from './core/metrics.js';
+import { CloudPrometheus } from './core/prometheus.js';
 import type { CloudModule, GateMessageHandler, ModuleContext } from './core/module.js';
 import { closeMqtt, connectMqtt, redactUrl, type ConnectionHealth, type MqttConnection } from './core/mqtt/connection.js';
 import type { Publisher } from './core/mqtt/publisher.js';
@@ -21,6 +23,7 @@ import { LogSmsSender, type SmsSender } from './core/notify/sms.js';
 import { LogNotifier, MultiNotifier, WebhookNotifier, type StaffNotifier } from './core/notify/webhook.js';
 import { SiteRegistry, type SiteConfig } from './core/sites.js';
 // modules
+import { createBackupModule, type BackupModule, type BackupSchedule } from './modules/backup/module.js';
 import { createBookingModule } from './modules/booking/module.js';
 import { createCapacityModule, type CapacityModule } from './modules/capacity/module.js';
 import type { CommandOptions, GateAction } from './modules/commands/commands.js';
@@ -59,6 +62,10 @@ export interface CloudBridgeOptions {
   /** postgres://… ; otherwise SQLite at sqlitePath. */
   databaseUrl?: string;
   sqlitePath?: string;
+  /** PostgreSQL: apply pending migrations to a database with data (the operator has a backup; STILE_MIGRATE_WITHOUT_BACKUP=1). */
+  migrateWithoutBackup?: boolean;
+  /** Scheduled online backups of the SQLite store (cloud.yaml `backup`, docs/backup.md). */
+  backup?: BackupSchedule;
   mqttUrl: string;
   /**
    * 5 (default): MQTT v5 with the shared subscription $share/<sharedGroup>/… 4: MQTT 3.1.1
@@ -149,6 +156,10 @@ export interface CloudBridge {
   screen: ScreenModule;
   sendCommand(site: string, gate: string, action: GateAction, opts: CommandOptions): Promise<GateCommand>;
   waitForAck(cmdId: string, timeoutMs?: number): Promise<CommandAck>;
+  /** Scheduled backups, when `backup` is set on a SQLite store. */
+  backup?: BackupModule;
+  /** What /healthz answers: store answering, every broker connection connected and subscribed (READY=1 waits for it). */
+  health(): Promise<BridgeHealth>;
   close(): Promise<void>;
 }
 
@@ -158,11 +169,18 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
   const log = opts.logger ?? createLogger();
   const metrics = new Metrics();
   const unknownGates = opts.unknownGates ?? 'reject';
+  // Held while this instance runs: "stile-cloud restore" refuses meanwhile (docs/backup.md).
+  const storeLock = opts.databaseUrl ? undefined : holdSqliteStore(opts.sqlitePath ?? 'cloud.db');
   const store = await CloudStore.open({
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.sqlitePath ? { sqlitePath: opts.sqlitePath } : {}),
+    ...(opts.migrateWithoutBackup ? { migrateWithoutBackup: true } : {}),
+  }).catch((err: unknown) => {
+    storeLock?.release();
+    throw err;
   });
-  const cleanups: (() => Promise<void>)[] = [() => store.close()];
+  if (store.preMigrateBackup) log.info({ event: 'store_migrated', backup: store.preMigrateBackup }, `schema migrated; the database as it was is kept in ${store.preMigrateBackup}`);
+  const cleanups: (() => Promise<void>)[] = [() => Promise.resolve(storeLock?.release()), () => store.close()];
   const closeAll = async (): Promise<void> => {
     for (const c of cleanups.reverse()) {
       try {
@@ -189,6 +207,9 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     // Every staff alert (capacity, conflicts, gate anomalies, channel pauses) is stored, sent and announced here.
     const alerts = new Alerts(store, notifier, events, log);
     const registry = new DeviceRegistry(store);
+    // GET /metrics (Prometheus text): listens for the capacity module's counts from its first.
+    const prometheus = new CloudPrometheus({ metrics, events, store, sites });
+    cleanups.push(() => Promise.resolve(prometheus.close()));
     const health = (): Promise<BridgeHealth> => bridgeHealth(store, metrics, broker.connections);
     const ctxFor = (name: string, clock: Clock = opts.clock ?? systemClock): ModuleContext => ({ store, sites, events, clock, log: moduleLogger(log, name), metrics, publisher: broker.publisher });
 
@@ -250,7 +271,9 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     // The daily report shows the payments' reconciliation of its day through a port.
     const reportsModule = createReportsModule(ctxFor('reports'), { reconciliation: { reconciliation: (site, date) => paymentsModule.reconciliation.get(site, date) } });
     // Started in this order, stopped in reverse (the dashboard listens before capacity's first recount).
-    const modules: CloudModule[] = [whitelist, sync, kiosks, commands, dashboard, screen, capacity, salesModule, paymentsModule, bookingModule, staffModule, reportsModule, ...(smsModule ? [smsModule] : [])];
+    const backupModule = opts.backup && store.sqlite ? createBackupModule(ctxFor('backup'), { schedule: opts.backup, alerts }) : undefined;
+    if (opts.backup && !store.sqlite) log.warn({ event: 'backup_ignored' }, 'cloud.yaml backup: is for the SQLite store; back PostgreSQL up with pg_dump (docs/backup.md)');
+    const modules: CloudModule[] = [whitelist, sync, kiosks, commands, dashboard, screen, capacity, salesModule, paymentsModule, bookingModule, staffModule, reportsModule, ...(smsModule ? [smsModule] : []), ...(backupModule ? [backupModule] : [])];
 
     gate.wire(modules);
     await broker.connectIngest(gate.route);
@@ -260,7 +283,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     }
 
     // ---- HTTP: one app; the gate routes on a listener of their own if configured ---------
-    const appOpts = { modules, log, metrics, health, ...(opts.metricsTokenSha256 ? { metricsTokenSha256: opts.metricsTokenSha256.toLowerCase() } : {}) };
+    const appOpts = { modules, log, metrics, health, prometheus: () => prometheus.render(), ...(opts.metricsTokenSha256 ? { metricsTokenSha256: opts.metricsTokenSha256.toLowerCase() } : {}) };
     const serverFor = (serve: 'all' | 'public' | 'gate'): Server => createServer(getRequestListener(createCloudApp({ ...appOpts, serve }).fetch));
     const separateGates = opts.gateHttpPort !== undefined;
     const httpPort = await listen(serverFor(separateGates ? 'public' : 'all'), opts.httpPort, opts.httpHost, cleanups);
@@ -289,6 +312,8 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
       screen,
       sendCommand: (site, gate, action, o) => commands.sendCommand(site, gate, action, o),
       waitForAck: (cmdId, timeoutMs) => commands.waitForAck(cmdId, timeoutMs),
+      ...(backupModule ? { backup: backupModule } : {}),
+      health,
       close: closeAll,
     };
   } catch (err) {

@@ -75,6 +75,10 @@ export const CloudConfigSchema = z
         protocolVersion: z.union([z.literal(4), z.literal(5)]).optional(),
         /** v5: connections in the shared group taking entries; their messages share commits. */
         ingestConnections: z.number().int().min(1).max(32).default(8),
+        /** What devices dial (e.g. mqtts://mqtt.park.example:8883): written into provisioning bundles (docs/provisioning.md). */
+        publicUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'expected mqtt://, mqtts://, ws:// or wss:// URL').optional(),
+        /** PEM of a private CA that signed the broker's certificate: carried in bundles for the devices to trust. */
+        caFile: z.string().min(1).optional(),
       })
       .strict(),
     /** Embedded Aedes broker for a single-box install; mqtt.url then points at it. */
@@ -88,6 +92,8 @@ export const CloudConfigSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
         host: z.string().default('127.0.0.1'),
         publicUrl: z.string().url().optional(),
+        /** What gates use for the gate routes when those have a listener of their own (default publicUrl); written into gate bundles. */
+        gatePublicUrl: z.string().url().optional(),
         /** A listener of its own for the gate routes (snapshot, changes, ticket-types), e.g. only on the park VPN. */
         gatePort: z.number().int().min(0).max(65535).optional(),
         gateHost: z.string().optional(),
@@ -135,6 +141,15 @@ export const CloudConfigSchema = z
       .optional(),
     /** Texts to visitors: the log (default), Alibaba Cloud SMS or Tencent Cloud SMS, with per-site sign names and templates (docs/sms.md). */
     sms: SmsConfigSchema.optional(),
+    /** Scheduled online backups of the SQLite store (docs/backup.md): every `everyHours` into `dir`, the newest `keep` kept. */
+    backup: z
+      .object({
+        dir: z.string().min(1),
+        everyHours: z.number().positive().max(24 * 7),
+        keep: z.number().int().min(1).max(10_000),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type CloudConfig = z.infer<typeof CloudConfigSchema>;
@@ -200,6 +215,8 @@ function loadSite(issues: ConfigIssues, i: number, s: z.infer<typeof SiteSchema>
 export interface LoadedCloudConfig {
   options: Omit<CloudBridgeOptions, 'logger'>;
   broker?: { port: number; host: string };
+  /** What provisioning bundles tell devices (mqtt.publicUrl, mqtt.caFile, http.publicUrl, http.gatePublicUrl); see bin/provision-command.ts. */
+  devices: { mqttUrl?: string; caPem?: string; httpUrl?: string; gateHttpUrl?: string };
 }
 
 /**
@@ -238,6 +255,8 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
     if (!payments[site.id]) issues.add(field, `the booking page takes the money through WeChat Pay / Alipay: configure sites[${i}].payments`);
     if (smsSettings && !smsSettings.sites[site.id]?.templates.code) issues.add(field, `visitors log in with an SMS code: add a "code" template (variable: code) under sms.sites.${site.id}.templates`);
   });
+  const rawMqtt = raw !== null && typeof raw === 'object' && 'mqtt' in raw && raw.mqtt !== null && typeof raw.mqtt === 'object' ? (raw.mqtt as Record<string, unknown>) : {};
+  const caPem = typeof rawMqtt.caFile === 'string' && rawMqtt.caFile !== '' ? issues.readText('mqtt.caFile', rawMqtt.caFile) : undefined;
   issues.throwIfAny();
   const cfg = checked!;
   const abs = (p: string): string => issues.resolve(p, [':memory:']);
@@ -245,6 +264,9 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
   return {
     options: {
       ...(databaseUrl ? { databaseUrl } : { sqlitePath: abs(cfg.database.sqlitePath) }),
+      // The operator's word that PostgreSQL is backed up before pending migrations run (docs/backup.md).
+      ...(env.STILE_MIGRATE_WITHOUT_BACKUP === '1' ? { migrateWithoutBackup: true } : {}),
+      ...(cfg.backup ? { backup: { dir: abs(cfg.backup.dir), everyHours: cfg.backup.everyHours, keep: cfg.backup.keep } } : {}),
       mqttUrl: cfg.mqtt.url,
       mqttProtocol: cfg.mqtt.protocolVersion ?? (cfg.broker ? 4 : 5),
       sharedGroup: cfg.mqtt.sharedGroup,
@@ -268,5 +290,11 @@ export function loadCloudConfig(file: string, env: NodeJS.ProcessEnv = process.e
       ...(smsSettings ? { smsSettings } : {}),
     },
     ...(cfg.broker ? { broker: cfg.broker } : {}),
+    devices: {
+      ...(cfg.mqtt.publicUrl ? { mqttUrl: cfg.mqtt.publicUrl } : {}),
+      ...(caPem ? { caPem } : {}),
+      ...(cfg.http.publicUrl ? { httpUrl: cfg.http.publicUrl } : {}),
+      ...(cfg.http.gatePublicUrl ? { gateHttpUrl: cfg.http.gatePublicUrl } : {}),
+    },
   };
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { basicAuthorization, topics, verifyControl, type WhitelistDelta } from '@stile/config';
 import { GateStore, importSnapshot, openDatabase } from '../../gate-agent/src/store/index.js';
 import { admit, DIALECTS, entriesMessage, seedTickets, testBridge, testClient, testDb, testSite, waitFor } from './helpers.js';
+import { scrape, valueOf } from '../../service/test/prom-text.js';
 
 const today = '2026-11-25';
 const ticket = (id: string, extra: Record<string, unknown> = {}) => ({ ticketId: id, typeId: 'adult', status: 'valid' as const, visitDate: today, persons: 1, entriesUsed: 0, ...extra });
@@ -113,8 +114,13 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ ok: true, ready: true, store: { ok: true }, mqtt: expect.arrayContaining([expect.objectContaining({ connected: true, subscribed: true })]) });
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-    const m = (await (await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer metrics-token' } })).json()) as Record<string, unknown>;
-    expect(m).toMatchObject({ received: expect.any(Number), inserted: 0, duplicates: 0, invalid: expect.any(Object), conflicts: 0, dbErrors: 0, refused: { metrics_unauthorized: 2 } });
+    // The JSON counters moved to /metrics.json (same token); /metrics is Prometheus text.
+    expect((await fetch(`${base}/metrics.json`)).status).toBe(401);
+    const m = (await (await fetch(`${base}/metrics.json`, { headers: { authorization: 'Bearer metrics-token' } })).json()) as Record<string, unknown>;
+    expect(m).toMatchObject({ received: expect.any(Number), inserted: 0, duplicates: 0, invalid: expect.any(Object), conflicts: 0, dbErrors: 0, refused: { metrics_unauthorized: 3 } });
+    const text = await scrape(`${base}/metrics`, { authorization: 'Bearer metrics-token' });
+    expect(valueOf(text, 'stile_cloud_ingest_events_inserted_total')).toBe(0);
+    expect(valueOf(text, 'stile_cloud_refused_total', { reason: 'metrics_unauthorized' })).toBe(3);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
   });
@@ -161,6 +167,7 @@ describe.each(DIALECTS)('whitelist publisher and HTTP endpoints (%s)', (dialect)
     expect((await fetch(`${gates}/v1/sites/${s}/whitelist/changes?since=0`, { headers })).status).toBe(200);
     expect((await fetch(`${gates}/v1/sites/${s}/whitelist/changes?since=0`)).status).toBe(401);
     expect((await fetch(`${gates}/metrics`)).status).toBe(404);
+    expect((await fetch(`${gates}/metrics.json`)).status).toBe(404);
     expect((await fetch(`${gates}/v1/channel/availability`)).status).toBe(404);
     expect((await fetch(`${gates}/healthz`)).status).toBe(200);
   });

@@ -30,6 +30,7 @@ export interface DeviceMqttOptions {
   queueQoSZero: false;
   resubscribe: false;
   reconnectOnConnackError: true;
+  writeCache: false;
   will?: { topic: string; payload: Buffer; qos: 1; retain: true };
   username?: string;
   password?: string;
@@ -60,6 +61,9 @@ export function deviceMqttOptions(m: DeviceMqttSettings, who: { clientId: string
     // A refused login (a broker whose registry is not up yet, a rotated credential) is retried
     // with the backoff; mqtt.js would otherwise stop reconnecting for good after one refusal.
     reconnectOnConnackError: true,
+    // mqtt-packet otherwise builds a table of 65,536 two-byte Buffers on the first packet
+    // (~6 MB of heap for the life of the process) to save one allocation per packet id.
+    writeCache: false,
     ...(who.will ? { will: { topic: who.will.topic, payload: Buffer.from(who.will.payload), qos: 1 as const, retain: true as const } } : {}),
     ...(m.username !== undefined || m.passwordFile !== undefined ? { username: m.username ?? who.defaultUsername } : {}),
     ...(m.passwordFile !== undefined ? { password: readFileSync(m.passwordFile, 'utf8').split('\n')[0]!.trim() } : {}),

@@ -4,6 +4,8 @@ export const StileErrorCode = {
   ConfigUnreadable: 'CONFIG_UNREADABLE',
   StoreUnavailable: 'STORE_UNAVAILABLE',
   StoreCorrupt: 'STORE_CORRUPT',
+  /** The database was migrated by a newer Stile: its schema version is above what this software knows (docs/backup.md). */
+  StoreTooNew: 'STORE_TOO_NEW',
   SnapshotInvalid: 'SNAPSHOT_INVALID',
   KeyInvalid: 'KEY_INVALID',
   DeviceUnavailable: 'DEVICE_UNAVAILABLE',

@@ -4,6 +4,8 @@ import { InputSchema, LaneSchema, RelaySchema, type LaneConfig } from './devices
 import { TicketTypeSchema } from './rules.js';
 import { isoDate, timeZone } from './time.js';
 import { ticketId } from './ticket.js';
+import { isLoopbackHost } from './net.js';
+import { METRICS_PORTS, metricsSchema } from './metrics-config.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and dashes');
 
@@ -74,11 +76,7 @@ export const MqttSchema = z
   });
 export type MqttConfig = z.infer<typeof MqttSchema>;
 
-/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
+export { isLoopbackHost };
 
 /**
  * Why `url` may not be used for the gate's cloud requests, or null when it may: https://
@@ -130,6 +128,8 @@ export const GateConfigSchema = z
     /** Optional lane I/O: passage sensor, emergency input, visitor display. */
     lane: LaneSchema.optional(),
     mqtt: MqttSchema.optional(),
+    /** Prometheus text on loopback (docs/metrics.md); absent: no metrics server. */
+    metrics: metricsSchema(METRICS_PORTS.gate).optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
@@ -217,6 +217,7 @@ function resolveConfigPaths(cfg: GateConfig, abs: (p: string) => string): GateCo
     relay: 'path' in cfg.relay ? { ...cfg.relay, path: abs(cfg.relay.path) } : cfg.relay,
     ...(cfg.lane ? { lane: resolveLanePaths(cfg.lane, abs) } : {}),
     ...(cfg.mqtt ? { mqtt: resolveMqttPaths(cfg.mqtt, abs) } : {}),
+    ...(cfg.metrics?.tokenFile ? { metrics: { ...cfg.metrics, tokenFile: abs(cfg.metrics.tokenFile) } } : {}),
   };
 }
 

@@ -106,3 +106,22 @@ export const TicketTypesDocumentSchema = z
   })
   .strict();
 export type TicketTypesDocument = z.infer<typeof TicketTypesDocumentSchema>;
+
+/**
+ * GET /v1/sites/{site}/gates/{gate}/marks: what the cloud holds of one gate, signed for the
+ * site — the highest entry seq it stored and the gate's newest session epoch. A gate whose
+ * database was rebuilt (gatectl restore) numbers its entries and sessions on from these:
+ * the cloud takes each (gate, seq) once, and ignores a status from an older epoch.
+ */
+export const GateMarksDocumentSchema = z
+  .object({
+    v: z.literal(1),
+    site: z.string().min(1),
+    gate: z.string().min(1),
+    highSeq: z.string().regex(/^\d{1,20}$/),
+    epoch: z.number().int().min(0),
+    at: z.string().datetime({ offset: true }),
+    sig: z.string().min(1),
+  })
+  .strict();
+export type GateMarksDocument = z.infer<typeof GateMarksDocumentSchema>;

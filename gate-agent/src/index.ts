@@ -17,3 +17,5 @@ export { OutboxDrain, MAX_IN_FLIGHT, RECEIPT_TIMEOUT_MS, type DrainDeps, type Ou
 // gatectl's output conventions, shared with kioskctl (kiosk-agent/src/cli).
 export { CliError, makeOut, table, redactIdNumbers, reportFailure, type Out } from './cli/output.js';
 export { findConfigPath, type ConfigLookup } from './cli/config-path.js';
+// The doctor's checks, probes and printing, shared with `kioskctl doctor`.
+export * as doctor from './cli/doctor-lib.js';

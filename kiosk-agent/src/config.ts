@@ -5,7 +5,7 @@
  * config error, not a failed sale.
  */
 import { dirname, join } from 'node:path';
-import { InputSchema, loadYamlConfig, plainHttpProblem, StileError, StileErrorCode, type ConfigIssues } from '@stile/config';
+import { InputSchema, loadYamlConfig, METRICS_PORTS, metricsSchema, plainHttpProblem, StileError, StileErrorCode, type ConfigIssues } from '@stile/config';
 import { z } from 'zod';
 import { CashDevicesSchema } from './devices/cctalk-config.js';
 import { DEFAULT_SALE_CONFIG, type SaleConfig } from './sale/model.js';
@@ -120,6 +120,8 @@ export const KioskConfigSchema = z
     window: WindowSchema.optional(),
     /** kioskctl's control socket (a Unix socket, owner only); default: kioskctl.sock beside the journal. */
     control: z.object({ socket: z.string().min(1).max(100) }).strict().optional(),
+    /** Prometheus text on loopback (docs/metrics.md); absent: no metrics server. */
+    metrics: metricsSchema(METRICS_PORTS.kiosk).optional(),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({ level: 'info' }),
   })
   .strict()
@@ -212,6 +214,7 @@ export function resolveKioskConfig(file: KioskConfigFile, issues: ConfigIssues):
     sync,
     ...(file.window ? { window: { ...win, ...(idHashKey ? { idHashKey } : {}) } } : {}),
     control: { socket: file.control ? abs(file.control.socket) : join(dirname(abs(file.journal.path)), 'kioskctl.sock') },
+    ...(file.metrics?.tokenFile ? { metrics: { ...file.metrics, tokenFile: abs(file.metrics.tokenFile) } } : {}),
   };
 }
 

@@ -1,1 +1,10 @@
-export {};
+export * from './metrics-server.js';
+export * from './metrics-read.js';
+export * from './log-level.js';
+export * from './notify.js';
+export * from './root-guard.js';
+export * from './clock-check.js';
+export * from './readiness.js';
+export * from './store-guard.js';
+export * from './store-lock.js';
+export * from './sqlite-files.js';

@@ -3,13 +3,18 @@ import pino, { type Logger } from 'pino';
 import { CAPACITY_LEVELS, isStileError } from '@stile/config';
 import { loadAnnouncerConfig, type LoadedConfig } from '../config.js';
 import { startAnnouncer } from '../daemon.js';
+import { startAnnouncerMetrics } from '../metrics.js';
+import { createNotifier, effectiveLogLevel, guardRoot, NotifyError, type Notifier } from '@stile/service';
+import { superviseAnnouncer } from '../supervision.js';
 import { locateWasm, WASM_PACKAGE } from '../espeak-wasm.js';
 import { chooseEngine, CommandSpeaker, DryRunSpeaker, planFor, playerArgv, type Utterance } from '../speech.js';
+import { PROVISION_USAGE, provisionMain } from '../provision.js';
 
 const USAGE =
   'usage: stile-announcer --config <announcer.yaml> [--dry-run]\n' +
   '       stile-announcer --config <announcer.yaml> --check     validate the config, find the speech engine and the player\n' +
-  '       stile-announcer --config <announcer.yaml> --test      speak a test sentence in each language (and each clip) once';
+  '       stile-announcer --config <announcer.yaml> --test      speak a test sentence in each language (and each clip) once\n' +
+  `       ${PROVISION_USAGE.slice('usage: '.length)}   write announcer.yaml from a bundle (docs/provisioning.md)`;
 
 const TEST_TEXT = { zh: '这是景区广播测试。', en: 'This is a test of the park announcements.' };
 
@@ -79,6 +84,7 @@ function wasmVersion(): string {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'provision') return provisionMain(process.argv.slice(3));
   let values;
   try {
     values = parseArgs({
@@ -102,6 +108,8 @@ async function main(): Promise<number> {
     console.error(`stile-announcer: --config is required\n${USAGE}`);
     return 2;
   }
+  const root = guardRoot('stile-announcer');
+  if (!root.ok) return 1;
   let loaded: LoadedConfig;
   try {
     loaded = loadAnnouncerConfig(values.config);
@@ -110,7 +118,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const dry = values['dry-run'] === true;
-  const log = createLogger(loaded.config.log.level, dry ? 2 : 1);
+  const log = createLogger(effectiveLogLevel(loaded.config.log.level), dry ? 2 : 1);
   const real = new CommandSpeaker(loaded.config, {
     onPlay: (u, file) => log.debug({ event: 'play', part: u.kind === 'tts' ? u.lang : 'clip', file }, 'playing'),
     // Said once (and again if it changes): which engine renders the texts, and why.
@@ -121,6 +129,16 @@ async function main(): Promise<number> {
   });
   if (values.check) return check(loaded, real);
   if (values.test) return testSpeech(loaded, real);
+  if (root.warning) log.warn({ event: 'running_as_root' }, root.warning);
+  let notifier: Notifier;
+  try {
+    // Under systemd (Type=notify): READY=1 once subscribed (or after a bounded wait for the broker).
+    notifier = createNotifier({ log });
+  } catch (err) {
+    if (!(err instanceof NotifyError)) throw err;
+    console.error(`stile-announcer: ${err.message}`);
+    return 1;
+  }
 
   if (!dry && needsSpeech(loaded)) {
     // Not fatal: the PA keeps listening (and logs what it could not say); once espeak-ng is installed it speaks, no restart needed.
@@ -131,10 +149,15 @@ async function main(): Promise<number> {
   }
   const speaker = dry ? new DryRunSpeaker((line) => process.stdout.write(`${line}\n`)) : real;
   const daemon = startAnnouncer(loaded, log, speaker);
+  // announcer.yaml `metrics` (not fatal when it cannot start).
+  const metrics = await startAnnouncerMetrics(loaded.config, daemon, log);
+  const supervision = superviseAnnouncer(daemon, notifier);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ event: 'shutdown', signal }, 'shutting down');
-      daemon.stop().finally(() => real.close()).then(resolve, (err: Error) => {
+      supervision.stop();
+      notifier.stopping(`stopping (${signal})`);
+      daemon.stop().finally(() => real.close()).finally(() => metrics?.close()).then(resolve, (err: Error) => {
         log.error({ err: err.message }, 'error during shutdown');
         resolve();
       });

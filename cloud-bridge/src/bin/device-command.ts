@@ -5,9 +5,7 @@ import { DeviceRegistry } from '../core/device-registry.js';
 import { CloudStore } from '../core/db/store.js';
 
 export const DEVICE_USAGE =
-  'usage: stile-cloud gate add|rotate|revoke SITE GATE --config cloud.yaml\n' +
-  '       stile-cloud screen add|rotate|revoke SITE SCREEN --config cloud.yaml\n' +
-  '       stile-cloud kiosk add|rotate|revoke SITE KIOSK --config cloud.yaml\n' +
+  'usage: stile-cloud screen add|rotate|revoke SITE SCREEN --config cloud.yaml\n' +
   '       stile-cloud devices list [SITE] --config cloud.yaml';
 
 /**

@@ -6,16 +6,22 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { loadCloudConfig } from '../config.js';
 import { assertCredentials } from '../credential-checks.js';
 import { createLogger } from '../core/log.js';
+import { BACKUP_USAGE, backupCommand } from './backup-command.js';
 import { CHANNEL_USAGE, channelCommand } from './channel-command.js';
 import { DEVICE_USAGE, deviceCommand } from './device-command.js';
+import { PROVISION_USAGE, provisionCommand } from './provision-command.js';
 import type { DeviceIdentity } from '@stile/config';
+import { createNotifier, guardRoot, NotifyError, type Notifier } from '@stile/service';
+import { superviseCloud } from '../supervision.js';
 
-const USAGE = `usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postgres://… (overrides database.url), LOG_LEVEL=info\n${CHANNEL_USAGE}\n${DEVICE_USAGE}`;
+const USAGE = `usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postgres://… (overrides database.url), LOG_LEVEL=info\n${CHANNEL_USAGE}\n${BACKUP_USAGE}\n${PROVISION_USAGE}\n${DEVICE_USAGE}`;
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'backup' || argv[0] === 'restore') return backupCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   if (argv[0] === 'channel') return channelCommand(argv.slice(1), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
-  if (argv[0] === 'gate' || argv[0] === 'screen' || argv[0] === 'kiosk' || argv[0] === 'devices') return deviceCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (['gates', 'kiosks', 'announcers', 'gate', 'kiosk', 'announcer'].includes(argv[0] ?? '')) return provisionCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (argv[0] === 'screen' || argv[0] === 'devices') return deviceCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   let values;
   try {
     ({ values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
@@ -31,7 +37,10 @@ async function main(): Promise<number> {
     process.stderr.write(`stile-cloud: --config is required\n${USAGE}\n`);
     return 2;
   }
+  const root = guardRoot('stile-cloud');
+  if (!root.ok) return 1;
   const log = createLogger();
+  if (root.warning) log.warn({ event: 'running_as_root' }, root.warning);
   let loaded;
   try {
     loaded = loadCloudConfig(values.config);
@@ -45,6 +54,15 @@ async function main(): Promise<number> {
   } catch (err) {
     process.stderr.write(`${isStileError(err) || isCloudError(err) ? err.message : String(err)}\n`);
     return 2;
+  }
+  let notifier: Notifier;
+  try {
+    // Under systemd (Type=notify): READY=1 once the bridge started and every subscription is in place.
+    notifier = createNotifier({ log });
+  } catch (err) {
+    if (!(err instanceof NotifyError)) throw err;
+    process.stderr.write(`stile-cloud: ${err.message}\n`);
+    return 1;
   }
   let broker: EmbeddedBroker | undefined;
   // The broker comes up before the bridge (which connects to it) and checks devices against
@@ -64,15 +82,20 @@ async function main(): Promise<number> {
   const startLimitS = Number(process.env.STILE_START_TIMEOUT_S ?? '') || 120;
   const startDeadline = setTimeout(() => fatal(`start did not finish within ${startLimitS} s (database, broker or subscriptions); see the log above`), startLimitS * 1000);
   const bridge = await startCloudBridge({ ...loaded.options, ...(broker ? { mqttUrl: broker.cloudUrl } : {}), logger: log });
-  clearTimeout(startDeadline);
   registryReady((u, p) => bridge.registry.verify(u, p));
   refused = (r) => bridge.metrics.refuse(`broker_${r}`);
+  // startCloudBridge gives up waiting for subscriptions after 10 s (then /healthz says not ready); READY waits for them, within the start deadline.
+  const supervision = superviseCloud({ health: () => bridge.health(), httpPort: bridge.httpPort, sites: loaded.options.sites.length, notifier });
+  await supervision.ready;
+  clearTimeout(startDeadline);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   stopping = true;
   log.info('stopping');
+  supervision.stop();
+  notifier.stopping('stopping');
   await bridge.close();
   await broker?.close();
   return 0;

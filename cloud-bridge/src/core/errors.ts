@@ -109,6 +109,13 @@ export const ERROR_CODES = {
   broker: {
     broker_unreachable: 'The MQTT broker could not be reached at start (the message names the URL, without credentials)',
   },
+  /** The cloud's own database: schema versions, backups, restores (docs/backup.md). */
+  store: {
+    store_too_new: 'The database was migrated by a newer Stile: this software refuses to open it (upgrade, or restore the pre-upgrade backup)',
+    store_needs_backup: 'PostgreSQL schema migrations wait for the operator: back the database up, then start with STILE_MIGRATE_WITHOUT_BACKUP=1',
+    store_in_use: 'A stile-cloud is running on this SQLite file (or a restore is): stop it before restoring',
+    backup_invalid: 'The file is not a whole Stile cloud database this software can open (integrity_check, schema version)',
+  },
   /** Devices (gates, kiosks) and their credentials. */
   device: {
     invalid_device_id: 'Device ids are letters, digits, _ and - (1–64)',

@@ -27,6 +27,9 @@ export class Metrics {
   /** Refusals at a trust boundary, by reason (http_unauthorized, broker: anonymous, publish_denied, …). */
   refused: Record<string, number> = {};
 
+  /** Scheduled backups of the SQLite store (cloud.yaml `backup`): done, failed, when the last one was done (ms). */
+  backups = { done: 0, failed: 0, lastAt: 0 };
+
   /** When ingest last committed, and its last failed write (for /healthz: a read-only or full store). */
   lastCommitAt = 0;
   lastWriteError: { at: number; message: string } | null = null;

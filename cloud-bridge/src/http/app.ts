@@ -20,6 +20,8 @@ export interface CloudAppOptions {
   health: () => Promise<{ ready: boolean }>;
   /** SHA-256 (hex) of the token GET /metrics wants as `Authorization: Bearer …`; unset: /metrics is refused. */
   metricsTokenSha256?: string;
+  /** GET /metrics as Prometheus text (core/prometheus.ts). */
+  prometheus: () => Promise<{ contentType: string; text: string }>;
 }
 
 function bearerMatches(header: string | undefined, wantHex: string | undefined): boolean {
@@ -56,7 +58,7 @@ export function createCloudApp(opts: CloudAppOptions): CloudApp {
     return c.json(refusalBody('internal', 'internal error'), 500);
   });
   // The read-only routes (health, metrics, the gates') answer other methods with 405, not 404.
-  const readOnly = /^\/(healthz|metrics)$|^\/v1\/sites\//;
+  const readOnly = /^\/(healthz|metrics|metrics\.json)$|^\/v1\/sites\//;
   app.notFound((c) => (c.req.method !== 'GET' && c.req.method !== 'HEAD' && readOnly.test(c.req.path) ? c.json({ error: 'method_not_allowed' }, 405) : c.json({ error: 'not_found' }, 404)));
 
   // /healthz: 503 with the reasons: a supervisor or load balancer takes the instance out, a person reads why.
@@ -70,7 +72,14 @@ export function createCloudApp(opts: CloudAppOptions): CloudApp {
     return app;
   }
 
-  app.on(['GET', 'HEAD'], '/metrics', (c) => {
+  // Prometheus text for a scraper (docs/metrics.md), with the same bearer token as before.
+  app.on(['GET', 'HEAD'], '/metrics', async (c) => {
+    if (!bearerMatches(c.req.header('authorization'), opts.metricsTokenSha256)) return refuse(c, 'metrics_unauthorized');
+    const { contentType, text } = await opts.prometheus();
+    return c.body(text, 200, { 'content-type': contentType, 'cache-control': 'no-store' });
+  });
+  // The counters as JSON, as /metrics served them before it became Prometheus text (scripts, benchmarks).
+  app.on(['GET', 'HEAD'], '/metrics.json', (c) => {
     if (!bearerMatches(c.req.header('authorization'), opts.metricsTokenSha256)) return refuse(c, 'metrics_unauthorized');
     return c.json(metrics.toJSON(), 200);
   });

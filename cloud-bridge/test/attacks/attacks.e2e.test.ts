@@ -172,7 +172,7 @@ describe('attacks on a real stile-cloud (embedded broker) and real stile-gates',
   });
 
   it('1. the whitelist and /metrics are not for anyone on the network', async () => {
-    for (const path of [`/v1/sites/${SITE}/whitelist/snapshot`, `/v1/sites/${SITE}/whitelist/changes?since=0`, `/v1/sites/${SITE}/ticket-types`, '/metrics']) {
+    for (const path of [`/v1/sites/${SITE}/whitelist/snapshot`, `/v1/sites/${SITE}/whitelist/changes?since=0`, `/v1/sites/${SITE}/ticket-types`, '/metrics', '/metrics.json']) {
       const res = await fetch(`${httpBase}${path}`);
       expect(res.status, path).toBe(401);
       expect(await res.text()).not.toContain(site.sample.ids[0]!);

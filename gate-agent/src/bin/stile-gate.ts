@@ -2,6 +2,9 @@ import { parseArgs } from 'node:util';
 import { isStileError, loadGateConfig } from '@stile/config';
 import { startGateDaemon } from '../daemon/gate-daemon.js';
 import { createLogger } from '../daemon/logger.js';
+import { createNotifier, effectiveLogLevel, guardRoot, NotifyError, type Notifier, type Supervision } from '@stile/service';
+import { superviseGate } from '../daemon/supervision.js';
+import { startGateMetrics, type GateMetrics } from '../daemon/gate-metrics.js';
 
 const USAGE = 'usage: stile-gate --config <gate.yaml>';
 
@@ -22,21 +25,35 @@ async function main(): Promise<number> {
     console.error(`stile-gate: --config is required\n${USAGE}`);
     return 2;
   }
+  const root = guardRoot('stile-gate');
+  if (!root.ok) return 1;
   let daemon;
   let logger;
+  let metrics: GateMetrics | undefined;
+  let notifier: Notifier;
+  let supervision: Supervision;
   try {
     const cfg = loadGateConfig(configPath);
-    logger = createLogger(cfg.log.level);
-    daemon = startGateDaemon(cfg, logger, { configPath });
+    logger = createLogger(effectiveLogLevel(cfg.log.level));
+    if (root.warning) logger.warn({ event: 'running_as_root' }, root.warning);
+    // Under systemd (Type=notify): READY=1 once the store is open and each device tried (daemon/supervision.ts).
+    notifier = createNotifier({ log: logger });
+    // gate.yaml `metrics`: before the daemon, so its first scan is counted (not fatal when it cannot start).
+    metrics = await startGateMetrics(cfg, logger);
+    daemon = startGateDaemon(cfg, logger, { configPath, ...(metrics ? { observer: metrics.observer } : {}) });
+    metrics?.watch(daemon);
+    supervision = superviseGate({ status: daemon.status, store: daemon.store, notifier, log: logger });
   } catch (err) {
-    console.error(isStileError(err) ? `stile-gate: ${err.code}: ${err.message}` : `stile-gate: ${(err as Error).stack}`);
+    console.error(isStileError(err) ? `stile-gate: ${err.code}: ${err.message}` : err instanceof NotifyError ? `stile-gate: ${err.message}` : `stile-gate: ${(err as Error).stack}`);
     return 1;
   }
   const log = logger;
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, 'shutting down');
-      daemon.stop().then(resolve, (err: Error) => {
+      supervision.stop();
+      notifier.stopping(`stopping (${signal})`);
+      daemon.stop().finally(() => metrics?.close()).then(resolve, (err: Error) => {
         log.error({ err: err.message }, 'error during shutdown');
         resolve();
       });

@@ -13,7 +13,8 @@ import { importSnapshot, type EntryRow } from '../store/index.js';
 import { authHeaders, cloudCredential, httpError, readCapped } from '../sync/resync-http.js';
 import { CliError, table, type Out } from './output.js';
 import { progressBar } from './progress.js';
-import { deviceLine, kindOf, laneLines, syncLines, type StoredStatus } from './status-lines.js';
+import { daemonView } from './daemon-state.js';
+import { deviceLine, kindOf, laneLines, syncLines } from './status-lines.js';
 
 export interface Ctx {
   configPath: string;
@@ -23,7 +24,6 @@ export interface Ctx {
 }
 
 const quiet = pino({ level: 'silent' });
-const HEARTBEAT_STALE_MS = 15_000;
 /** How many recent entries `status` shows. */
 const STATUS_ENTRIES = 5;
 
@@ -86,24 +86,10 @@ async function withGate<T>(cfg: GateConfig, mode: 'inspect' | 'write', fn: (gate
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function status(ctx: Ctx): Promise<void> {
   const cfg = config(ctx);
   return withGate(cfg, 'inspect', ({ store }) => {
-    const raw = store.getMeta('daemon_status');
-    const daemon = raw ? (JSON.parse(raw) as StoredStatus) : null;
-    const stoppedAt = store.getMeta('daemon_stopped_at') ?? null;
-    // A clean stop writes a fresh heartbeat too, so a stop after this start means "not running".
-    const stoppedSinceStart = daemon !== null && stoppedAt !== null && Date.parse(stoppedAt) >= Date.parse(daemon.startedAt);
-    const running = daemon !== null && !stoppedSinceStart && pidAlive(daemon.pid) && Date.now() - Date.parse(daemon.heartbeatAt) < HEARTBEAT_STALE_MS;
+    const { running, status: daemon, stoppedAt, stoppedSinceStart } = daemonView((k) => store.getMeta(k));
     const last = store.recentEntries(STATUS_ENTRIES).reverse();
     const data = {
       site: cfg.site.id,

@@ -2,6 +2,10 @@ import { parseArgs } from 'node:util';
 import { isStileError } from '@stile/config';
 import * as cmd from './commands.js';
 import * as hw from './hardware.js';
+import { doctor } from './doctor.js';
+import { resend } from './resend.js';
+import { restore } from './restore.js';
+import { provision } from './provision.js';
 import { findConfigPath } from './config-path.js';
 import { CliError, makeOut, reportFailure } from './output.js';
 
@@ -26,6 +30,16 @@ usage: gatectl [--config gate.yaml] [--json] <command>
   test-relay [--persons N]    pulse the configured relay (stop stile-gate first: it holds the port)
   scan [--input NAME] [--timeout S]   wait for one scan or card, print it and the dry-run decision
                               (USB HID POS: also the raw reports and the layout used)
+  doctor [--relay] [--user stile]   every check a technician would do (config, devices, clock, disk, database,
+                              broker, snapshot, whitelist, keys, outbox), one line each with the fix; exit 0 only
+                              when all pass; --relay also pulses the relay (stile-gate stopped) (docs/doctor.md)
+  restore [--from-cloud] [--yes]   rebuild a damaged gate.db from the cloud (stile-gate stopped): the old file
+                              is kept aside, un-synced entries are carried over (docs/backup.md)
+  resend                      after the cloud was restored from a backup: queue again the entries it no
+                              longer has (stile-gate stopped; docs/backup.md)
+  provision [<bundle> | -] [--force] [--no-check]   write gate.yaml, mqtt.pw and idhash.key from the bundle
+                              "stile-cloud gates add" printed (- or nothing: read it from stdin), then check
+                              the broker login and the cloud; --config defaults to /etc/stile/gate.yaml here
 
 Config: --config, else $STILE_CONFIG, else ./gate.yaml, else /etc/stile/gate.yaml.
 Every command takes --json. Set GATECTL_DEBUG=1 for a stack trace on failure.
@@ -48,6 +62,10 @@ const COMMANDS: Record<string, Handler> = {
   devices: hw.devices,
   'test-relay': hw.testRelay,
   scan: hw.scan,
+  doctor,
+  restore,
+  resend,
+  provision,
 };
 
 const fail = (json: boolean, code: string, message: string): void => reportFailure('gatectl', json, code, message);
@@ -65,6 +83,9 @@ async function main(argv: string[]): Promise<number> {
         'signing-key': { type: 'string' }, 'key-id': { type: 'string' }, ticket: { type: 'string' }, type: { type: 'string' },
         date: { type: 'string' }, slot: { type: 'string' }, persons: { type: 'string' },
         input: { type: 'string' }, timeout: { type: 'string' }, url: { type: 'string' }, insecure: { type: 'boolean' },
+        relay: { type: 'boolean' }, user: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' }, 'from-cloud': { type: 'boolean' },
+        force: { type: 'boolean' }, 'no-check': { type: 'boolean' },
       },
     });
   } catch (err) {

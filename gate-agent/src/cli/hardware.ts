@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import pino from 'pino';
-import { loadGateConfig, type GateConfig } from '@stile/config';
+import { loadGateConfig, type GateConfig, type RelayConfig } from '@stile/config';
 import { createInput, createRelay } from '../devices/create.js';
 import { listHidraw, listSerialPorts, type FoundDevice } from '../devices/discover.js';
 import { loadNodeHid, QrHidScanner, type HidBackend, type HidDeviceInfo, type HidScanDetail } from '../devices/qr-hid.js';
@@ -79,26 +79,40 @@ export async function devices(ctx: Ctx): Promise<void> {
   ]);
 }
 
-/** `gatectl test-relay [--persons N]`: pulse the configured relay as an admission would. */
-export async function testRelay(ctx: Ctx): Promise<void> {
-  const cfg = loadGateConfig(ctx.configPath);
-  const persons = Number(ctx.flags.persons ?? 1);
-  if (!Number.isInteger(persons) || persons < 1 || persons > 20) throw new CliError('--persons must be 1–20', 2);
-  const events: { event: string; person?: number; err?: string; at: number }[] = [];
+export interface RelayTest {
+  persons: number;
+  pulses: number;
+  events: { event: string; person?: number | undefined; err?: string | undefined; at: number }[];
+  /** Why it did not switch; null when every pulse went out. */
+  error: string | null;
+}
+
+/** Pulse the relay `persons` times as an admission would (`test-relay`, `doctor --relay`); the daemon must not hold it. */
+export async function pulseRelay(relayCfg: RelayConfig, persons: number): Promise<RelayTest> {
+  const events: RelayTest['events'] = [];
   const t0 = performance.now();
   const capture = pino({ level: 'info' }, { write: (line: string) => { const o = JSON.parse(line) as { event?: string; person?: number; err?: string }; if (o.event) events.push({ event: o.event, person: o.person, err: o.err, at: Math.round(performance.now() - t0) }); } });
-  const relay = createRelay(cfg.relay, capture);
+  const relay = createRelay(relayCfg, capture);
   // A serial relay board connects asynchronously; give it a moment before the first pulse.
   for (let i = 0; i < 40 && relay.health.state === 'starting'; i++) await new Promise((r) => setTimeout(r, 50));
   await relay.pulse(persons, { ticketId: null });
   await relay.close();
   const pulses = events.filter((e) => e.event === 'relay_pulse').length;
   const failure = events.find((e) => e.event === 'relay_failed' || e.event === 'device_fault');
+  return { persons, pulses, events, error: pulses === persons ? null : (failure?.err ?? relay.health.error ?? 'unknown error') };
+}
+
+/** `gatectl test-relay [--persons N]`: pulse the configured relay as an admission would. */
+export async function testRelay(ctx: Ctx): Promise<void> {
+  const cfg = loadGateConfig(ctx.configPath);
+  const persons = Number(ctx.flags.persons ?? 1);
+  if (!Number.isInteger(persons) || persons < 1 || persons > 20) throw new CliError('--persons must be 1–20', 2);
+  const { pulses, events, error } = await pulseRelay(cfg.relay, persons);
   ctx.out.result({ relay: cfg.relay.type, persons, pulses, ok: pulses === persons, events }, () => [
     ...events.filter((e) => e.event === 'relay_pulse').map((e) => `pulse ${e.person}/${persons} at +${e.at} ms (${cfg.relay.pulseMs} ms)`),
     pulses === persons ? `relay ${cfg.relay.type}: ${pulses} pulse(s) sent` : `relay ${cfg.relay.type}: ${pulses}/${persons} pulses`,
   ]);
-  if (pulses !== persons) throw new CliError(`relay did not switch: ${failure?.err ?? relay.health.error ?? 'unknown error'}`);
+  if (error !== null) throw new CliError(`relay did not switch: ${error}`);
 }
 
 /** `gatectl scan [--input NAME] [--timeout S]`: wait for one scan or card and show it with its dry-run decision. */

@@ -8,6 +8,7 @@ import type { ScanOutcome } from '../gate/gatekeeper.js';
 import { Lane, type LaneStatus } from '../lane/lane.js';
 import { startGateSync, type GateSync } from '../sync/gate-sync.js';
 import type { SyncStatus } from '../sync/status.js';
+import type { GateStore } from '../store/gate-store.js';
 import { openGate } from './gate-context.js';
 import { loadIdHashKey } from './secrets.js';
 
@@ -39,6 +40,15 @@ export interface DaemonOptions {
   laneDevices?: LaneDeviceDeps;
   /** How inputs reach hardware (tests and hardware-sim: a simulated HID scanner). */
   inputDevices?: InputDeviceDeps;
+  /** The Prometheus figures per scan (daemon/gate-metrics.ts), when metrics are configured. */
+  observer?: ScanObserver;
+}
+
+/** Told about every scan; on the hot path, so it must be cheap and must not throw. */
+export interface ScanObserver {
+  scanned(outcome: ScanOutcome): void;
+  /** An admission's first relay command was written, `seconds` after its input delivered the scan. */
+  relayWritten(seconds: number): void;
 }
 
 export interface GateDaemon {
@@ -47,6 +57,8 @@ export interface GateDaemon {
   scan(cred: Credential, input?: string): Promise<ScanOutcome & { decisionMs: number }>;
   /** The cloud link, when the config has an `mqtt` section. */
   readonly sync: GateSync | undefined;
+  /** The open store (supervision's STATUS line and clock check read it). */
+  readonly store: GateStore;
   stop(): Promise<void>;
 }
 
@@ -56,7 +68,7 @@ const HEARTBEAT_MS = 2000;
 /** Wire inputs → gatekeeper → relay. Everything the gate does per scan happens here. */
 export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOptions = {}): GateDaemon {
   const log = logger.child({ module: 'gate' });
-  const { store, gatekeeper, ticketTypes } = openGate(cfg, logger, opts.clock ? { clock: opts.clock } : {});
+  const { store, gatekeeper, ticketTypes, lock } = openGate(cfg, logger, { lock: true, ...(opts.clock ? { clock: opts.clock } : {}) });
   const epoch = store.beginEpoch();
   const relay = opts.relay ?? createRelay(cfg.relay, logger);
   const idKey = loadIdHashKey(cfg);
@@ -96,6 +108,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       ? { decision: 'reject', reason: 'gate_locked', persons: 0, ticketId: null, typeId: null, credential: cred.kind === 'idcard' ? 'idcard' : 'qr', dryRun: false }
       : gatekeeper.evaluate(cred, { input });
     const decisionMs = performance.now() - t0;
+    opts.observer?.scanned(outcome);
     // The mask never goes next to a ticket id: together they tie a person to a visit. It is
     // logged only when no ticket was found, where it is what the staff need to help.
     const who = cred.kind === 'idcard' && outcome.ticketId === null ? { idcard: cred.masked } : {};
@@ -106,7 +119,9 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       laneSafely('admitted', () => lane?.admitted(outcome));
       sync?.notify();
       // The entry is committed; only now may the turnstile move.
-      await relay.pulse(outcome.persons, { ticketId: outcome.ticketId, ...(outcome.entry ? { seq: outcome.entry.seq } : {}) });
+      const observer = opts.observer;
+      const written = observer ? { written: () => observer.relayWritten((performance.now() - t0) / 1000) } : {};
+      await relay.pulse(outcome.persons, { ticketId: outcome.ticketId, ...(outcome.entry ? { seq: outcome.entry.seq } : {}), ...written });
       laneSafely('pulsed', () => lane?.pulsed(outcome));
     } else {
       st.rejected++;
@@ -177,12 +192,15 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
   }
   writeHeartbeat();
   const timer = setInterval(writeHeartbeat, HEARTBEAT_MS);
-  log.info({ event: 'started', site: cfg.site.id, gate: cfg.gate.id, epoch, tickets: store.ticketCount(), inputs: cfg.inputs.map((i) => i.name) }, 'gate started');
+  // The last snapshot's count from meta, not count(*): that reads the whole table (~85 MB
+  // at 1M tickets, seconds on an SD card) and leaves it in SQLite's page cache.
+  log.info({ event: 'started', site: cfg.site.id, gate: cfg.gate.id, epoch, whitelistTickets: Number(store.getMeta('whitelist_count') ?? 0), whitelistSeq: store.whitelistSeq() ?? null, inputs: cfg.inputs.map((i) => i.name) }, 'gate started');
 
   return {
     status: () => st,
     scan,
     sync,
+    store,
     async stop() {
       clearInterval(timer);
       await Promise.all(inputs.map((input) => input.close()));
@@ -192,6 +210,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       writeHeartbeat();
       store.setMeta('daemon_stopped_at', new Date().toISOString());
       store.close();
+      lock?.release();
       log.info({ event: 'stopped' }, 'gate stopped');
     },
   };

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RelayConfig } from '@stile/config';
 import { exportError, loadOnoff } from './onoff.js';
 import { PulsingRelay } from './relay.js';
+import { setState } from './supervisor.js';
 
 type GpioConfig = Extract<RelayConfig, { type: 'gpio' }>;
 interface GpioLine {
@@ -33,12 +34,15 @@ export class GpioRelay extends PulsingRelay {
   ) {
     super(gpio, log, 'gpio');
     this.health.name = `relay gpio${gpio.pin}`;
+    setState(this.health, 'starting');
   }
 
   /** Throws a DEVICE_UNAVAILABLE error naming the fix; the daemon reports it and keeps scanning. */
   async start(): Promise<void> {
     this.line = await this.factory(this.gpio.pin, this.gpio.activeLow);
     if (this.restingState) await this.line.write(1);
+    // (A failure is reported by create.ts as 'degraded' with the fix.)
+    if (this.health.state === 'starting') setState(this.health, 'ok');
   }
 
   protected async drive(on: boolean): Promise<void> {

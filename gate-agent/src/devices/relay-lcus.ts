@@ -3,7 +3,7 @@ import type { RelayConfig } from '@stile/config';
 import { encodeRelayCommand } from '../protocol/lcus-relay.js';
 import { openSerialPort, type SerialConnection, type SerialOpener } from './serial-port.js';
 import { PulsingRelay } from './relay.js';
-import { Reconnector } from './supervisor.js';
+import { Reconnector, setState } from './supervisor.js';
 
 type LcusConfig = Extract<RelayConfig, { type: 'lcus' }>;
 
@@ -18,6 +18,8 @@ export class LcusRelay extends PulsingRelay {
   ) {
     super(lcus, log, 'lcus');
     this.health.name = `relay ${lcus.path}#${lcus.channel}`;
+    // Not 'ok' before the board has answered once: READY=1 and `gatectl test-relay` wait for the first open.
+    setState(this.health, 'starting');
     this.reconnector = new Reconnector(this.health, log, () => open(lcus.path, lcus.baudRate), (conn, lost) => {
       conn.on('error', lost);
       conn.on('close', (err) => lost(err ?? new Error('port closed')));

@@ -5,6 +5,8 @@ import { newHealth, setState, type DeviceHealth } from './supervisor.js';
 export interface PulseContext {
   ticketId: string | null;
   seq?: number;
+  /** Called once the first pulse's command is written (the metrics' scan→relay time). */
+  written?: () => void;
 }
 
 /** One turnstile lane. Pulses are queued: a group of 3 gets 3 pulses, one after another. */
@@ -66,6 +68,7 @@ export abstract class PulsingRelay implements Relay {
         if (person > 1) await sleep(this.cfg.gapMs);
         try {
           await this.drive(true);
+          if (person === 1) ctx.written?.();
           this.pulses++;
           this.health.scans++;
           this.log.info({ event: 'relay_pulse', ticketId: ctx.ticketId, seq: ctx.seq, person, of: persons, pulseMs: this.cfg.pulseMs }, 'relay pulse');

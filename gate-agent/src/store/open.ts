@@ -1,12 +1,17 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StileError, StileErrorCode } from '@stile/config';
-import { migrate } from './schema.js';
+import { isStileError, StileError, StileErrorCode } from '@stile/config';
+import { migrate, schemaTooNew, SCHEMA_VERSION, type MigrateResult } from './schema.js';
+
+/** Page cache of a gate database connection (KiB). */
+export const CACHE_KIB = 2048;
 
 export interface OpenOptions {
   /** gatectl: fail with a clear message instead of creating an empty database. */
   mustExist?: boolean;
+  /** Told when an existing database was migrated (with the path of the copy taken before). */
+  onMigrated?: (r: MigrateResult) => void;
 }
 
 /**
@@ -23,14 +28,31 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database.Dat
   } catch (err) {
     throw new StileError(StileErrorCode.StoreUnavailable, `cannot open gate database ${path}: ${(err as Error).message}`);
   }
+  // A schema from a newer gate-agent is refused before anything here writes to the file.
+  let found: number;
+  try {
+    found = db.pragma('user_version', { simple: true }) as number;
+  } catch {
+    found = 0; // not readable: the checks below name the problem
+  }
+  if (found > SCHEMA_VERSION) {
+    db.close();
+    throw schemaTooNew(path, found);
+  }
   try {
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    migrate(db);
+    // SQLite's own default (2 MiB) instead of better-sqlite3's 16 MiB: random lookups over a
+    // 1M-ticket table would fill 16 MiB within a day of scans, on a gate that should stay
+    // under 80 MB. The interior pages fit; a leaf comes from the OS page cache (docs/footprint.md).
+    db.pragma(`cache_size = -${CACHE_KIB}`);
+    const migrated = migrate(db, { path });
+    if (migrated.from > 0 && migrated.from < migrated.to) opts.onMigrated?.(migrated);
   } catch (err) {
     db.close();
+    if (isStileError(err)) throw err;
     const code = (err as { code?: string }).code;
     const corrupt = code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT';
     throw new StileError(

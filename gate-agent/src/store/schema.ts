@@ -1,10 +1,12 @@
 import type Database from 'better-sqlite3';
+import { StileError, StileErrorCode } from '@stile/config';
+import { findPreUpgradeBackup, preMigratePath, schemaTooNewLine, vacuumInto } from '@stile/service';
 
 /**
  * Schema migrations, applied in order and recorded in PRAGMA user_version.
  * Append new steps; never edit a shipped one (gates in the field upgrade in place).
  */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE tickets (
     ticket_id TEXT PRIMARY KEY,
@@ -124,10 +126,40 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database.Database): void {
+export interface MigrateOptions {
+  /** The database's path as the technician knows it (messages, the pre-migrate copy); default the connection's. */
+  path?: string;
+  now?: () => Date;
+}
+
+export interface MigrateResult {
+  from: number;
+  to: number;
+  /** The copy taken before an existing database was migrated (`<db>.pre-migrate-v<from>-<time>`). */
+  backup?: string;
+}
+
+/** The refusal for a database a newer gate-agent migrated (docs/backup.md). */
+export function schemaTooNew(path: string, found: number): StileError {
+  return new StileError(
+    StileErrorCode.StoreTooNew,
+    schemaTooNewLine({ file: path, found, known: SCHEMA_VERSION, program: 'stile-gate', backup: findPreUpgradeBackup(path, SCHEMA_VERSION) }),
+  );
+}
+
+/**
+ * Bring the schema to SCHEMA_VERSION. Forward only: a database already past it is refused
+ * untouched; an existing one behind it is first copied next to itself (VACUUM INTO, one
+ * read transaction), so a failed or regretted upgrade goes back to that copy.
+ */
+export function migrate(db: Database.Database, opts: MigrateOptions = {}): MigrateResult {
+  const path = opts.path ?? db.name;
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SCHEMA_VERSION) {
-    throw new Error(`database schema version ${current} is newer than this gate-agent (${SCHEMA_VERSION}); upgrade the agent`);
+  if (current > SCHEMA_VERSION) throw schemaTooNew(path, current);
+  let backup: string | undefined;
+  if (current > 0 && current < SCHEMA_VERSION && !db.memory) {
+    backup = preMigratePath(path, current, (opts.now ?? (() => new Date()))());
+    vacuumInto(db, backup);
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
@@ -135,4 +167,5 @@ export function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }
+  return { from: current, to: SCHEMA_VERSION, ...(backup ? { backup } : {}) };
 }

@@ -50,6 +50,7 @@ export class OutboxDrain<M = EntriesMessage> {
   private generation = 0;
   private draining = false;
   private depthAt = 0;
+  private depthTimer: NodeJS.Timeout | undefined;
   /** Oldest batch sent on this connection whose receipt has not come: [sentAt, from]. */
   private unreceipted: { at: number; from: number; to: number }[] = [];
   private receiptTimer: NodeJS.Timeout | undefined;
@@ -154,7 +155,14 @@ export class OutboxDrain<M = EntriesMessage> {
   /** count(*) walks the table, so at most once a second (and whenever asked to force it). */
   refreshDepth(force = false): void {
     const now = Date.now();
-    if (!force && now - this.depthAt < 1000) return;
+    if (!force && now - this.depthAt < 1000) {
+      // Counted once more when the second is up, so a burst's last rows show in status and metrics.
+      this.depthTimer ??= setTimeout(() => {
+        this.depthTimer = undefined;
+        this.refreshDepth();
+      }, 1000 - (now - this.depthAt)).unref();
+      return;
+    }
     this.depthAt = now;
     let depth: number;
     try {

@@ -14,6 +14,10 @@ export interface SyncStatus {
   /** Raised when the outbox holds more than `mqtt.outboxMax` rows; the gate keeps admitting. */
   outboxFull: boolean;
   whitelistSeq: string | null;
+  /** The cloud's whitelist head as last announced (retained `…/whitelist/head`); null until heard. */
+  headSeq: string | null;
+  /** When the last delta was applied (live or by a resync). */
+  lastDeltaAt: string | null;
   deltasApplied: number;
   deltasIgnored: number;
   resync: ResyncStatus;
@@ -48,6 +52,8 @@ export function newSyncStatus(broker: string): SyncStatus {
     outboxDepth: 0,
     outboxFull: false,
     whitelistSeq: null,
+    headSeq: null,
+    lastDeltaAt: null,
     deltasApplied: 0,
     deltasIgnored: 0,
     resync: { state: 'idle', since: null, bytes: 0, tickets: 0, lastError: null, lastDoneAt: null, count: 0 },

@@ -70,6 +70,7 @@ export class WhitelistSync {
     }
     const head = WhitelistHeadSchema.safeParse(raw);
     if (!head.success) return this.drop('invalid', `head: ${formatZodIssues(head.error.issues, { limit: 1 }) || 'invalid'}`);
+    this.d.status.headSeq = head.data.seq;
     const local = this.d.store.whitelistSeq();
     if (local === undefined || BigInt(head.data.seq) > BigInt(local)) {
       this.d.log.info({ event: 'whitelist_behind', head: head.data.seq, local: local ?? null }, 'whitelist is behind the cloud; resyncing');
@@ -177,6 +178,7 @@ export class WhitelistSync {
     const result = this.d.store.applyWhitelistDelta(delta);
     if (result === 'applied') {
       this.d.status.deltasApplied++;
+      this.d.status.lastDeltaAt = new Date().toISOString();
       this.d.log.info({ event: 'delta_applied', seq: delta.seq, changes: delta.changes.length }, 'whitelist delta applied');
       this.changed();
     } else if (result === 'old') {

@@ -23,8 +23,8 @@ export class GateProcess {
   private partial = '';
   private waiters: (() => void)[] = [];
 
-  constructor(configPath: string) {
-    this.proc = spawn(process.execPath, [GATE_BIN, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(configPath: string, env: NodeJS.ProcessEnv = process.env) {
+    this.proc = spawn(process.execPath, [GATE_BIN, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       const parts = (this.partial + chunk).split('\n');
       this.partial = parts.pop()!;

@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { isStileError } from '@stile/config';
 import { loadKioskConfig } from '../config.js';
 import { startKiosk, type KioskDaemon } from '../daemon/kiosk-daemon.js';
+import { createNotifier, guardRoot, NotifyError, type Notifier, type Supervision } from '@stile/service';
+import { superviseKiosk } from '../daemon/supervision.js';
 
 const USAGE = 'usage: stile-kiosk --config <kiosk.yaml>';
 
@@ -22,16 +24,27 @@ async function main(): Promise<number> {
     console.error(`stile-kiosk: --config is required\n${USAGE}`);
     return 2;
   }
+  const root = guardRoot('stile-kiosk');
+  if (!root.ok) return 1;
   let daemon: KioskDaemon;
+  let notifier: Notifier;
+  let supervision: Supervision;
   try {
-    daemon = await startKiosk(loadKioskConfig(configPath));
+    const cfg = loadKioskConfig(configPath);
+    // Under systemd (Type=notify): READY=1 once the journal is open, the open sale resumed and each device tried.
+    notifier = createNotifier();
+    daemon = await startKiosk(cfg);
+    if (root.warning) daemon.log.warn({ event: 'running_as_root' }, root.warning);
+    supervision = superviseKiosk({ daemon, notifier, log: daemon.log });
   } catch (err) {
-    console.error(isStileError(err) ? `stile-kiosk: ${err.code}: ${err.message}` : `stile-kiosk: ${(err as Error).stack}`);
+    console.error(isStileError(err) ? `stile-kiosk: ${err.code}: ${err.message}` : err instanceof NotifyError ? `stile-kiosk: ${err.message}` : `stile-kiosk: ${(err as Error).stack}`);
     return 1;
   }
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       daemon.log.info({ signal }, 'shutting down');
+      supervision.stop();
+      notifier.stopping(`stopping (${signal})`);
       daemon.stop().then(resolve, (err: Error) => {
         daemon.log.error({ err: err.message }, 'error during shutdown');
         resolve();

@@ -2,6 +2,9 @@ import { parseArgs } from 'node:util';
 import { isStileError } from '@stile/config';
 import { CliError, findConfigPath, makeOut, reportFailure } from '@stile/gate-agent';
 import * as cmd from './commands.js';
+import { restore } from './restore.js';
+import { doctorCmd } from './doctor.js';
+import { provision } from './provision.js';
 
 const HELP = `kioskctl — Stile kiosk and ticket-window tool
 
@@ -14,6 +17,14 @@ usage: kioskctl [--config kiosk.yaml] [--json] <command>
                               prints the report; refused while a sale is open; once per day
   refill --coins N            N coins loaded into the hopper (recorded)
   hash-pin [--pin P]          a staff PIN's hash for kiosk.yaml window.staff (reads the PIN from stdin if not given)
+  restore [--yes]             rebuild a damaged or missing kiosk.db / outbox (stile-kiosk stopped): every readable
+                              row carried over, the old files kept aside (docs/backup.md)
+  doctor [--user stile]       every check a technician would do (config, devices, printer, cash, clock, disk,
+                              journal, broker, keys, outbox), one line each with the fix; exit 0 only when all
+                              pass (docs/doctor.md)
+  provision [<bundle> | -] [--contact-phone N] [--force] [--no-check]   write kiosk.yaml and its keys from the
+                              bundle "stile-cloud kiosks add" printed (- or nothing: from stdin), check the
+                              broker and the channel API; --config defaults to /etc/stile/kiosk.yaml here
 
   --staff ID                  who does it (recorded with reprint, refill and close-day)
 
@@ -29,6 +40,9 @@ const COMMANDS: Record<string, Handler> = {
   'close-day': cmd.closeDayCmd,
   refill: cmd.refill,
   'hash-pin': cmd.hashPinCmd,
+  restore,
+  doctor: doctorCmd,
+  provision,
 };
 
 const fail = (json: boolean, code: string, message: string): void => reportFailure('kioskctl', json, code, message);
@@ -42,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         date: { type: 'string' }, counted: { type: 'string' }, coins: { type: 'string' }, staff: { type: 'string' }, pin: { type: 'string' },
+        user: { type: 'string' }, yes: { type: 'boolean', short: 'y' },
+        force: { type: 'boolean' }, 'no-check': { type: 'boolean' }, 'contact-phone': { type: 'string' },
       },
     });
   } catch (err) {

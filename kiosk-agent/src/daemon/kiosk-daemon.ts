@@ -13,11 +13,14 @@ import { CashDevices } from '../devices/cctalk-cash.js';
 import { EscPosPrinter } from '../devices/printer.js';
 import { ScreenServer } from '../screen/server.js';
 import { KioskJournal } from '../store/journal.js';
+import { holdJournalLock } from '../store/lock.js';
 import { HttpKioskCloud, type KioskCloud } from './cloud.js';
 import { attachCash, idCardReader, paymentScanner } from './inputs.js';
 import { openOfflineSide } from './offline-side.js';
 import { KioskRuntime } from './runtime.js';
 import { WindowDesk } from '../window/desk.js';
+import { startKioskMetrics } from './kiosk-metrics.js';
+import { effectiveLogLevel } from '@stile/service';
 
 export interface KioskDaemon {
   runtime: KioskRuntime;
@@ -31,6 +34,10 @@ export interface KioskDaemon {
   window: WindowDesk | undefined;
   /** The outbox to the cloud and the offline sales (kiosk.yaml `sync`), when configured. */
   sync: KioskSync | undefined;
+  /** The payment-code scanner and ID-card reader, as configured (supervision reads their health). */
+  inputs: readonly GateInput[];
+  /** Where kiosk.yaml `metrics` serves Prometheus text (docs/metrics.md), when configured and started. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -42,7 +49,9 @@ export interface KioskDaemonOptions {
 }
 
 export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}): Promise<KioskDaemon> {
-  const log = opts.logger ?? pino({ level: cfg.log.level, base: { site: cfg.site.id, kiosk: cfg.kiosk.id } });
+  const log = opts.logger ?? pino({ level: effectiveLogLevel(cfg.log.level), base: { site: cfg.site.id, kiosk: cfg.kiosk.id } });
+  // Held while the kiosk runs: "kioskctl restore" refuses meanwhile (docs/backup.md).
+  const storeLock = holdJournalLock(cfg.journal.path);
   const journal = new KioskJournal(cfg.journal.path);
   const online = new HttpKioskCloud({
     url: cfg.cloud.url,
@@ -90,6 +99,7 @@ export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}
     // Port taken, page not built: nothing runs half-started.
     await runtime.stop();
     journal.close();
+    storeLock?.release();
     throw err;
   });
   // kioskctl's line to this daemon (docs/kiosk.md#kioskctl).
@@ -99,6 +109,7 @@ export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}
   if (window && cfg.window) screen?.attachWindow({ desk: window, staff: cfg.window.staff.map((s) => ({ id: s.id, name: s.name ?? s.id })) });
   cash?.start();
   for (const i of inputs) i.start();
+  const metrics = await startKioskMetrics(cfg, { runtime, journal, cash, printer, inputs, sync: offline?.sync, log, now });
   log.info({ event: 'started', mode: cfg.kiosk.mode, methods: cfg.sale.methods, journal: cfg.journal.path, phase: runtime.state().phase }, 'kiosk started');
 
   let stopped = false;
@@ -111,10 +122,13 @@ export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}
     log,
     window,
     sync: offline?.sync,
+    inputs,
+    metricsUrl: metrics?.url,
     async stop() {
       if (stopped) return;
       stopped = true;
       await control.close();
+      await metrics?.close();
       window?.close();
       await screen?.stop();
       await runtime.stop();
@@ -123,6 +137,7 @@ export async function startKiosk(cfg: KioskConfig, opts: KioskDaemonOptions = {}
       await cash?.close().catch(() => undefined);
       await printer.close().catch(() => undefined);
       journal.close();
+      storeLock?.release();
       log.info({ event: 'stopped' }, 'kiosk stopped');
     },
   };

@@ -52,6 +52,8 @@ export interface PrintResult {
 export interface PrinterHealth {
   state: 'unknown' | 'ready' | 'fault' | 'disconnected';
   faults: PrinterFault[];
+  /** The roll is nearly used up (the near-end sensor, at the last status read). */
+  paperNearEnd: boolean;
   detail?: string;
   since: string;
   jobs: Record<PrintOutcome, number>;
@@ -70,7 +72,7 @@ interface Waiter {
 const NO_ANSWER = 'no_answer';
 
 export class EscPosPrinter {
-  readonly health: PrinterHealth = { state: 'unknown', faults: [], since: new Date().toISOString(), jobs: { printed: 0, not_printed: 0, uncertain: 0 }, reconnects: 0, discarded: {} };
+  readonly health: PrinterHealth = { state: 'unknown', faults: [], paperNearEnd: false, since: new Date().toISOString(), jobs: { printed: 0, not_printed: 0, uncertain: 0 }, reconnects: 0, discarded: {} };
   private conn: PrinterConnection | undefined;
   private waiter: Waiter | undefined;
   private lock: Promise<unknown> = Promise.resolve();
@@ -186,7 +188,7 @@ export class EscPosPrinter {
       h.since = new Date().toISOString();
       this.log.info({ event: 'printer_state', state, faults: report.faults, detail: report.detail }, `printer ${state}`);
     }
-    Object.assign(h, { state, faults: report.faults, detail: report.detail });
+    Object.assign(h, { state, faults: report.faults, paperNearEnd: report.paperNearEnd, detail: report.detail });
     return report;
   }
 

@@ -16,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { JournalEntry } from '../sale/events.js';
+import { migrateKioskFile, refuseIfNewer } from './versions.js';
 
 /** `refill`: coins loaded into the hopper (kioskctl refill); `refund_cash`: a window refund handed back from the till. */
 export type CashKind = 'note_in' | 'note_out' | 'coins_out' | 'owed' | 'owed_settled' | 'unexpected' | 'refill' | 'refund_cash';
@@ -57,7 +58,9 @@ export interface AttemptRow {
   method: 'code' | 'qr';
 }
 
-const SCHEMA = `
+/** Versions of kiosk.db (versions.ts): append a step for every change, never edit one. */
+export const JOURNAL_SCHEMA: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, sale_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, entry TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS journal_sale_ix ON journal (sale_id, seq);
 CREATE TABLE IF NOT EXISTS open_sales (sale_id TEXT PRIMARY KEY, first_seq INTEGER NOT NULL);
@@ -69,7 +72,8 @@ CREATE INDEX IF NOT EXISTS cash_at_ix ON cash (at);
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, staff TEXT, action TEXT NOT NULL, sale_id TEXT, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at_ix ON audit (at);
 CREATE TABLE IF NOT EXISTS day_close (date TEXT PRIMARY KEY, at INTEGER NOT NULL, staff TEXT, expected_fen INTEGER NOT NULL, counted_fen INTEGER NOT NULL, report TEXT NOT NULL);
-`;
+`,
+];
 
 /** Journal entries that move cash, and the cash row each one is. */
 function cashRowOf(e: JournalEntry): { kind: CashKind; fen: number } | undefined {
@@ -89,15 +93,19 @@ export class KioskJournal {
   private readonly db: Database.Database;
   private readonly st: Record<string, Database.Statement>;
   private readonly appendTx: (e: JournalEntry) => void;
+  readonly migratedFrom: string | undefined;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    // A kiosk.db from a newer Stile is refused before anything writes to it.
+    refuseIfNewer(this.db, path, JOURNAL_SCHEMA.length);
     this.db.pragma('journal_mode = WAL');
     // Every row here is money or what money depends on: durable at commit, power cut or not.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    /** The copy taken before this file was migrated (`<db>.pre-migrate-v<from>-<time>`), if it was. */
+    this.migratedFrom = migrateKioskFile(this.db, { path, steps: JOURNAL_SCHEMA });
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
       insert: p('INSERT INTO journal (sale_id, kind, at, entry) VALUES (?, ?, ?, ?)'),

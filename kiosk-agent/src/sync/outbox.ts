@@ -1,6 +1,16 @@
 import Database from 'better-sqlite3';
 import type { KioskRecord, KioskRecordInput } from '@stile/config';
 import type { OutboxRows } from '@stile/gate-agent';
+import { migrateKioskFile, refuseIfNewer } from '../store/versions.js';
+
+/** Versions of the outbox file (store/versions.ts): append a step for every change, never edit one. */
+export const OUTBOX_SCHEMA: readonly string[] = [
+  `
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, sale_id TEXT NOT NULL, payload TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS offline_sold (date TEXT PRIMARY KEY, persons INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS kiosk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+];
 
 /**
  * The kiosk's outbox: every sale, print and cash movement, numbered by a durable seq
@@ -14,14 +24,11 @@ export class KioskOutbox implements OutboxRows {
 
   constructor(path: string) {
     this.db = new Database(path);
+    refuseIfNewer(this.db, path, OUTBOX_SCHEMA.length);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, sale_id TEXT NOT NULL, payload TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS offline_sold (date TEXT PRIMARY KEY, persons INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS kiosk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
+    migrateKioskFile(this.db, { path, steps: OUTBOX_SCHEMA });
   }
 
   /** Append a record; it gets the next seq. Runs inside a caller's transaction when there is one. */

@@ -11,6 +11,11 @@ export interface DbOptions {
   databaseUrl?: string;
   /** SQLite file (the embedded default) when no databaseUrl; ':memory:' for tests. */
   sqlitePath?: string;
+  /**
+   * PostgreSQL: apply pending schema migrations to a database that has data (the operator
+   * took a backup: docs/backup.md). cloud.yaml's loader sets it from STILE_MIGRATE_WITHOUT_BACKUP=1.
+   */
+  migrateWithoutBackup?: boolean;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -26,8 +31,11 @@ function ownerOnly(path: string): void {
   for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(p)) chmodSync(p, 0o600);
 }
 
-/** One Kysely instance; every query in the store is written once for both dialects. */
-export function connectDb(opts: DbOptions): { db: Kysely<Database>; dialect: Dialect } {
+/**
+ * One Kysely instance; every query in the store is written once for both dialects. SQLite:
+ * also the connection itself (`sqlite`), for online backups through the same connection.
+ */
+export function connectDb(opts: DbOptions): { db: Kysely<Database>; dialect: Dialect; sqlite?: BetterSqlite3.Database } {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
@@ -44,5 +52,5 @@ export function connectDb(opts: DbOptions): { db: Kysely<Database>; dialect: Dia
   // 64 MiB of page cache (default 2 MiB): entry ids are random UUIDs, so every insert
   // touches a random leaf of the primary-key index; with a small cache those are disk reads.
   sqlite.pragma('cache_size = -65536');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(sqlite) }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(sqlite) }) }), dialect: 'sqlite', sqlite };
 }

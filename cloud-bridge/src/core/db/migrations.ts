@@ -454,6 +454,17 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+/** The migrations this cloud-bridge knows, in order. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations).sort();
+
+/** A migration's version: its number (0014_order_cancel → 14). */
+export function migrationVersion(name: string): number {
+  return Number(/^(\d+)_/.exec(name)?.[1] ?? NaN);
+}
+
+/** The schema version this cloud-bridge brings a database to. */
+export const CLOUD_SCHEMA_VERSION = migrationVersion(MIGRATION_NAMES.at(-1)!);
+
 class InCodeProvider implements MigrationProvider {
   getMigrations(): Promise<Record<string, Migration>> {
     return Promise.resolve(migrations);

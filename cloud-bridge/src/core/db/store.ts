@@ -1,6 +1,10 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { onlineBackup, preMigratePath } from '@stile/service';
+import { CloudError } from '../errors.js';
 import { connectDb, type DbOptions, type Dialect } from './connect.js';
-import { migrateToLatest } from './migrations.js';
+import { CLOUD_SCHEMA_VERSION, migrateToLatest } from './migrations.js';
+import { readSchemaState, readSqliteSchemaState, schemaTooNew } from './schema-state.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -24,17 +28,47 @@ export class CloudStore {
   private constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
+    /** SQLite: the connection under `db` (online backups go through it) and its file. */
+    readonly sqlite?: { connection: BetterSqlite3.Database; path: string },
+    /** The copy taken before pending migrations were applied to this database, if any. */
+    readonly preMigrateBackup?: string,
   ) {}
 
-  static async open(opts: DbOptions): Promise<CloudStore> {
-    const { db, dialect } = connectDb(opts);
+  /**
+   * Connect and migrate (docs/backup.md): a database from a newer Stile is refused before
+   * anything is written to it; an existing SQLite database with migrations pending is first
+   * copied to `<db>.pre-migrate-v<from>-<time>`; an existing PostgreSQL one is migrated only
+   * when the operator says the backup is taken (`migrateWithoutBackup`).
+   */
+  static async open(opts: DbOptions, clock: () => Date = () => new Date()): Promise<CloudStore> {
+    const file = opts.databaseUrl ? undefined : (opts.sqlitePath ?? 'cloud.db');
+    if (file !== undefined) {
+      const before = readSqliteSchemaState(file);
+      if (before.unknown.length > 0) throw schemaTooNew(before, { sqlitePath: file, label: file });
+    }
+    const { db, dialect, sqlite } = connectDb(opts);
+    let backup: string | undefined;
     try {
+      const state = await readSchemaState(db, dialect);
+      if (state.unknown.length > 0) throw schemaTooNew(state, { label: 'the PostgreSQL database' });
+      if (state.pending.length > 0 && state.applied.length > 0) {
+        if (sqlite && file !== undefined && file !== ':memory:') {
+          backup = preMigratePath(file, state.version, clock());
+          await onlineBackup(sqlite, backup);
+        } else if (dialect === 'postgres' && !opts.migrateWithoutBackup) {
+          throw new CloudError(
+            'store_needs_backup',
+            `the PostgreSQL database schema is version ${state.version}, this stile-cloud brings it to ${CLOUD_SCHEMA_VERSION}: back it up first (pg_dump -Fc, docs/backup.md), then start stile-cloud once with STILE_MIGRATE_WITHOUT_BACKUP=1`,
+            { version: state.version, target: CLOUD_SCHEMA_VERSION },
+          );
+        }
+      }
       await migrateToLatest(db, dialect);
     } catch (err) {
       await db.destroy();
       throw err;
     }
-    return new CloudStore(db, dialect);
+    return new CloudStore(db, dialect, sqlite && file !== undefined ? { connection: sqlite, path: file } : undefined, backup);
   }
 
   async close(): Promise<void> {
@@ -77,6 +111,12 @@ export class CloudStore {
   async gateKnown(site: string, gate: string, db: Db = this.db): Promise<boolean> {
     const row = await db.selectFrom('gate_state').select('gate').where('site', '=', site).where('gate', '=', gate).executeTakeFirst();
     return row !== undefined;
+  }
+
+  /** A gate's high-water mark and newest session epoch (GET …/gates/{gate}/marks); undefined for a gate the cloud does not know. */
+  async gateMarks(site: string, gate: string): Promise<{ highSeq: string; epoch: number } | undefined> {
+    const row = await this.db.selectFrom('gate_state').select(['high_seq', 'epoch']).where('site', '=', site).where('gate', '=', gate).executeTakeFirst();
+    return row ? { highSeq: BigInt(row.high_seq).toString(), epoch: num(row.epoch) } : undefined;
   }
 
   // ---- gates' high-water marks --------------------------------------------------------

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 
 export interface StaffAlert {
   site: string;
-  kind: 'capacity_level' | 'partition_conflict' | 'channel_paused' | 'channel_resumed' | 'gate_anomaly' | 'kiosk_anomaly' | 'payment_refunded' | 'payment_problem';
+  kind: 'capacity_level' | 'partition_conflict' | 'channel_paused' | 'channel_resumed' | 'gate_anomaly' | 'kiosk_anomaly' | 'payment_refunded' | 'payment_problem' | 'backup_failed';
   level?: Level;
   message: LocalizedText;
   /** ISO timestamp. */

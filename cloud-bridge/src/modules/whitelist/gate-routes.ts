@@ -21,6 +21,8 @@ export interface GateRoutesDeps {
   gateAuth: GateAuth;
   /** The catalogue's gate rules for a site (sites with sales), for GET …/ticket-types. */
   ticketTypes(site: string): TicketType[] | undefined;
+  /** A gate's high-water mark and epoch (core store), for GET …/gates/{gate}/marks. */
+  gateMarks(site: string, gate: string): Promise<{ highSeq: string; epoch: number } | undefined>;
   clock: Clock;
 }
 
@@ -30,6 +32,8 @@ export interface GateRoutesDeps {
  *                                            then {"signature":{…}} signed by the site control key
  *   GET /v1/sites/:site/whitelist/changes?since=N   {"v":1,"deltas":[…]} (each delta signed) | 410 {"error":"gone"}
  *   GET /v1/sites/:site/ticket-types         TicketTypesDocument, signed
+ *   GET /v1/sites/:site/gates/:gate/marks    GateMarksDocument, signed: where a rebuilt gate numbers on from
+ *                                            (any gate of the site may ask: seq and epoch are no secret)
  */
 export function gateRoutes(app: CloudApp, deps: GateRoutesDeps): void {
   const { repository, keys, log, metrics } = deps;
@@ -52,6 +56,14 @@ export function gateRoutes(app: CloudApp, deps: GateRoutesDeps): void {
     const types = deps.ticketTypes(site);
     if (!types || types.length === 0) return c.json({ error: 'unknown_site', message: 'no catalogue for this site' }, 404);
     return c.json(keys.sign(site, { v: 1 as const, site, ticketTypes: types, at: deps.clock().toISOString() }), 200);
+  });
+
+  app.get('/v1/sites/:site/gates/:gate/marks', async (c) => {
+    const site = c.req.param('site');
+    const gate = c.req.param('gate');
+    const marks = await deps.gateMarks(site, gate);
+    if (!marks || !keys.has(site)) return c.json({ error: 'unknown_gate' }, 404);
+    return c.json(keys.sign(site, { v: 1 as const, site, gate, highSeq: marks.highSeq, epoch: marks.epoch, at: deps.clock().toISOString() }), 200);
   });
 
   app.get('/v1/sites/:site/whitelist/changes', async (c) => {

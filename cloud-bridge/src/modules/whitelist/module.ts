@@ -39,7 +39,7 @@ export function createWhitelistModule(ctx: ModuleContext, deps: WhitelistModuleD
     ledger,
     repository,
     publishChanges: (site, changes) => ledger.publishChanges(site, changes),
-    gateRoutes: (app) => gateRoutes(app, { repository, keys, log: ctx.log, metrics: ctx.metrics, gateAuth: deps.gateAuth, ticketTypes: deps.ticketTypes, clock: ctx.clock }),
+    gateRoutes: (app) => gateRoutes(app, { repository, keys, log: ctx.log, metrics: ctx.metrics, gateAuth: deps.gateAuth, ticketTypes: deps.ticketTypes, gateMarks: (site, gate) => ctx.store.gateMarks(site, gate), clock: ctx.clock }),
     // Deltas committed but not published (another instance's, a failed publish) go out on the sweep.
     start: () => Promise.resolve(publisher.startSweep(() => ctx.sites.ids)),
     stop: () => Promise.resolve(publisher.close()),

@@ -1,4 +1,5 @@
 import { topics } from '@stile/config';
+import type { Db } from '../../core/db/store.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { Publisher } from '../../core/mqtt/publisher.js';
@@ -109,22 +110,31 @@ export class WhitelistPublisher {
     this.running.set(site, loop);
   }
 
+  /** The retained head at `seq`, then `seq` marked published. */
+  private async publishHead(db: Db, site: string, seq: number): Promise<void> {
+    const url = this.snapshotUrl(site);
+    await this.mqtt.publish(topics.whitelistHead(site), JSON.stringify({ v: 1, seq: String(seq), ...(url ? { snapshotUrl: url } : {}) }), { qos: 1, retain: true });
+    await this.repository.markDeltasPublished(db, site, seq);
+  }
+
   private async publishPending(site: string): Promise<void> {
     try {
       await this.repository.asDeltaPublisher(site, async (db) => {
         for (;;) {
-          const { published } = await this.repository.deltaProgress(db, site);
+          const { published, head } = await this.repository.deltaProgress(db, site);
           const deltas = await this.repository.deltasAfter(db, site, published, PUBLISH_BATCH);
-          if (deltas.length === 0) return;
+          if (deltas.length === 0) {
+            // A head past every stored delta (the store was restored from a backup and its seq
+            // moved on: docs/backup.md): announced, so the gates ahead of the backup resnapshot.
+            if (head > published) await this.publishHead(db, site, head);
+            return;
+          }
           const first = Number(deltas[0]!.seq);
           if (first !== published + 1) this.log.warn({ site, published, next: first }, 'deltas after the last published one were pruned; gates behind will resnapshot');
           // In order on one connection: the broker keeps the order per topic; wait for every PUBACK.
           await Promise.all(deltas.map((d) => this.mqtt.publish(topics.whitelistDelta(site), JSON.stringify(d), { qos: 1 })));
           this.metrics.deltasPublished += deltas.length;
-          const last = deltas[deltas.length - 1]!;
-          const url = this.snapshotUrl(site);
-          await this.mqtt.publish(topics.whitelistHead(site), JSON.stringify({ v: 1, seq: last.seq, ...(url ? { snapshotUrl: url } : {}) }), { qos: 1, retain: true });
-          await this.repository.markDeltasPublished(db, site, Number(last.seq));
+          await this.publishHead(db, site, Number(deltas[deltas.length - 1]!.seq));
           if (deltas.length < PUBLISH_BATCH) return;
         }
       });
