@@ -12,8 +12,8 @@ import { KeyboardWedgeDecoder } from '../protocol/keyboard-wedge.js';
 import type { GateInput } from './input.js';
 import { countDiscard, newHealth, Reconnector, type Backoff } from './supervisor.js';
 
-/** The udev rule shipped in gate-agent/udev/, for the error message that points at it. */
-export const UDEV_RULES = 'gate-agent/udev/70-stile-scanners.rules';
+/** The udev rule packaging/install.sh installs (packaging/udev/70-stile.rules), for the error message that points at it. */
+export const UDEV_RULES = '/etc/udev/rules.d/70-stile.rules';
 
 export interface HidConnection extends EventEmitter<{ data: [Buffer]; error: [Error] }> {
   close(): Promise<void>;
@@ -189,7 +189,7 @@ export class QrHidScanner extends EventEmitter<{ credential: [Credential, string
     } catch (err) {
       const msg = (err as Error).message;
       if (/open|permission|access/i.test(msg)) {
-        throw new StileError(StileErrorCode.DeviceUnavailable, `USB HID scanner ${dev.path}: cannot open (${msg}) — install the udev rule: cp ${UDEV_RULES} /etc/udev/rules.d/ && udevadm control --reload && udevadm trigger, then replug`);
+        throw new StileError(StileErrorCode.DeviceUnavailable, `USB HID scanner ${dev.path}: cannot open (${msg}) — the udev rule ${UDEV_RULES} is missing or the daemon's user is not in group plugdev: packaging/install.sh sets up both (docs/install.md), then replug`);
       }
       throw new StileError(StileErrorCode.DeviceUnavailable, `USB HID scanner ${dev.path}: ${msg}`);
     }
