@@ -192,14 +192,14 @@ describe('attacks on a real stile-cloud (embedded broker) and real stile-gates',
   it('2. a gate\'s credential cannot forge another gate\'s entries, nor burn or fill the park with tickets the cloud never issued', async () => {
     const east = gates['east-1']!.login;
     // As east-1 (its stolen credential), on west-1's topic: the broker cuts it off; nothing is stored.
-    const thief = await client({ clientId: `stile-${SITE}-east-1-thief`, username: east.username, password: east.token });
+    const thief = await client({ clientId: `stile-${SITE}-east-1.thief`, username: east.username, password: east.token });
     const closed = dropped(thief);
     const fake = (seq: number, ticketId: string) => ({ eventId: `forged-${seq}-${randomBytes(4).toString('hex')}`, seq: String(seq), epoch: 1, kind: 'admit', ticketId, typeId: 'adult', credential: 'qr', persons: 1, at: new Date().toISOString() });
     thief.publish(topics.entries(SITE, 'west-1'), JSON.stringify({ v: 1, site: SITE, gate: 'west-1', events: [fake(900001, 'FORGEDTICKET000000000001')] }), { qos: 1 });
     await closed;
     // On its own topic: admissions of tickets the cloud never sold are stored as anomalies,
     // send no used-elsewhere delta, and do not move the park's load.
-    const thief2 = await client({ clientId: `stile-${SITE}-east-1-again`, username: east.username, password: east.token });
+    const thief2 = await client({ clientId: `stile-${SITE}-east-1.again`, username: east.username, password: east.token });
     const deltasBefore = gates['west-1']!.proc.logs().filter((l) => l.event === 'delta_applied').length;
     await thief2.publishAsync(topics.entries(SITE, 'east-1'), JSON.stringify({ v: 1, site: SITE, gate: 'east-1', events: [1, 2, 3].map((i) => fake(900000 + i, `FORGEDTICKET00000000000${i}`)) }), { qos: 1 });
     await until(() => {
@@ -240,7 +240,7 @@ describe('attacks on a real stile-cloud (embedded broker) and real stile-gates',
   it('6./8. receipts, capacity and announcements cannot be forged by a gate or anyone else', async () => {
     const east = gates['east-1']!.login;
     for (const topic of [topics.entriesAck(SITE, 'east-1'), topics.announce(SITE), topics.capacity(SITE)]) {
-      const c = await client({ clientId: `stile-${SITE}-east-1-x${randomBytes(3).toString('hex')}`, username: east.username, password: east.token });
+      const c = await client({ clientId: `stile-${SITE}-east-1.x${randomBytes(3).toString('hex')}`, username: east.username, password: east.token });
       const closed = dropped(c);
       c.publish(topic, JSON.stringify({ v: 1, from: '1', to: '99999999' }), { qos: 1, retain: true });
       await closed;
@@ -278,7 +278,7 @@ describe('attacks on a real stile-cloud (embedded broker) and real stile-gates',
 
   it('7. a status with an absurd epoch cannot pin a gate', async () => {
     const east = gates['east-1']!.login;
-    const c = await client({ clientId: `stile-${SITE}-east-1-pin`, username: east.username, password: east.token });
+    const c = await client({ clientId: `stile-${SITE}-east-1.pin`, username: east.username, password: east.token });
     await c.publishAsync(topics.status(SITE, 'east-1'), JSON.stringify({ v: 1, state: 'online', epoch: 2 ** 53 - 1, at: new Date().toISOString() }), { qos: 1, retain: true });
     await c.publishAsync(topics.status(SITE, 'east-1'), JSON.stringify({ v: 1, state: 'online', epoch: 2 ** 31 - 1, at: new Date().toISOString() }), { qos: 1, retain: true });
     await new Promise((r) => setTimeout(r, 500));
