@@ -64,7 +64,7 @@ describe('embedded broker with kiosk credentials', () => {
     try {
       const login = await bridge.registry.issue(s, 'kiosk', 'k1');
       const as = (clientId: string) => connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 4, reconnectPeriod: 0, clientId, username: login.username, password: login.token });
-      const forger = await as(`stile-kiosk-${s}-k1-x`);
+      const forger = await as(`stile-kiosk-${s}-k1.x`);
       const closed = new Promise<void>((r) => forger.once('close', () => r()));
       const today = localDate(new Date(), 'Asia/Shanghai');
       const record = (seq: number, key: ReturnType<typeof pair>) => {
