@@ -77,7 +77,11 @@ describe('two cloud-bridge instances on one PostgreSQL', () => {
     await sleep(1500); // the last deltas reach the observer
     const { violations, journal } = await checkInvariants(cloudA, [east, west]);
     expect(violations).toEqual([]);
-    expect(journal.length).toBeGreaterThan(1500);
+    // Every admission the gates made is stored once. How many of the 2,000 scans admit depends on
+    // the hour: the demo site's time-window types refuse outside their window.
+    const admitted = [east, west].reduce((n, g) => n + g.proc!.logs.filter((l) => l.event === 'admit').length, 0);
+    expect(admitted).toBeGreaterThan(1000);
+    expect(journal.length).toBe(admitted);
     // Deltas: in seq order, every seq from the first to the last, one content per seq.
     expect(deltas.length).toBeGreaterThan(10);
     const bodies = new Map<number, string>();
