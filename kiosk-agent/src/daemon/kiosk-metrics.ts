@@ -104,7 +104,9 @@ export function defineKioskMetrics(prom: Prom, registry: Registry, cfg: KioskCon
   let day: { at: number; cash: CashReport; sales: SalesSummary } | undefined;
   const today = () => {
     const at = src.now();
-    if (!day || at - day.at > 1000) day = { at, cash: cashReport(ops), sales: salesReport(ops) };
+    // Shared by the gauges of one scrape (a few ms), never by two scrapes: a second held the
+    // last scrape's figures and hid a sale that closed within it.
+    if (!day || at - day.at > 200) day = { at, cash: cashReport(ops), sales: salesReport(ops) };
     return day;
   };
   const yuan = (fen: number) => fen / 100;
