@@ -91,7 +91,7 @@ export const PROBLEMS = {
 
   'whitelist.empty': { check: 'whitelist', status: 'fail', means: 'the gate has no whitelist: every ST1 code and ID card is refused', fix: 'load it: `gatectl restore` (from the cloud) or `gatectl tickets import <snapshot>`; a connected gate also fetches it by itself' },
   'whitelist.behind': { check: 'whitelist', status: 'warn', means: 'the gate\'s whitelist is behind the cloud: tickets sold since are refused here', fix: 'a connected gate catches up by itself within a minute (the broker and snapshot checks must pass); to force it: `gatectl restore`' },
-  'whitelist.ahead': { check: 'whitelist', status: 'warn', means: 'the gate\'s whitelist is newer than the cloud\'s: the cloud was restored from an older backup, or this is another cloud', fix: 'check the cloud address in {config}; `gatectl restore` takes the cloud\'s whitelist as it is now' },
+  'whitelist.ahead': { check: 'whitelist', status: 'warn', means: 'the gate\'s whitelist is newer than the cloud\'s: this is another cloud (a cloud restored from a backup moves its seq far ahead, so its gates are behind, not ahead)', fix: 'check the cloud address in {config}; `gatectl restore` takes the cloud\'s whitelist as it is now' },
   'whitelist.stale': { check: 'whitelist', status: 'warn', means: 'an offline gate\'s whitelist was imported long ago: tickets sold since are refused', fix: 'import a fresh snapshot: `gatectl tickets import <file>`' },
   'whitelist.head_unknown': { check: 'whitelist', status: 'warn', means: 'the cloud\'s head seq could not be learned, so the gate\'s whitelist could not be compared with it', fix: 'see the broker and snapshot checks' },
 
