@@ -3,10 +3,9 @@
  * scrape: what it said, what it could not say, what it refused, and whether it listens.
  * Served only with a `metrics:` section in announcer.yaml; prom-client is loaded then only.
  */
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { CAPACITY_LEVELS } from '@stile/config';
-import { counterFrom, gaugeFrom, startMetricsServer, type Prom, type Registry } from '@stile/service';
+import { counterFrom, gaugeFrom, startConfiguredMetrics, type Prom, type Registry } from '@stile/service';
 import type { AnnouncerConfig } from './config.js';
 import type { AnnouncerDaemon } from './daemon.js';
 
@@ -19,14 +18,7 @@ export interface AnnouncerMetrics {
 export async function startAnnouncerMetrics(cfg: AnnouncerConfig, daemon: AnnouncerDaemon, log: Logger): Promise<AnnouncerMetrics | undefined> {
   if (!cfg.metrics) return undefined;
   try {
-    const token = cfg.metrics.tokenFile === undefined ? undefined : readFileSync(cfg.metrics.tokenFile, 'utf8').trim();
-    const server = await startMetricsServer({
-      listen: cfg.metrics.listen,
-      allowRemote: cfg.metrics.allowRemote === true,
-      ...(token !== undefined ? { token } : {}),
-      log,
-      define: (prom, registry) => defineAnnouncerMetrics(prom, registry, cfg, daemon),
-    });
+    const server = await startConfiguredMetrics(cfg.metrics, log, (prom, registry) => defineAnnouncerMetrics(prom, registry, cfg, daemon));
     log.info({ event: 'metrics_started', url: server.url }, `metrics at ${server.url}`);
     return server;
   } catch (err) {

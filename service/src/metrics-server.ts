@@ -7,6 +7,7 @@
  * loads it (2–3 MB of RSS on a gate, docs/metrics.md#cost).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as PromClient from 'prom-client';
@@ -46,6 +47,19 @@ export interface MetricsServer {
   /** http://host:port/metrics */
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** A config file's `metrics:` section (gate.yaml, kiosk.yaml, announcer.yaml; config/src/metrics-config.ts). */
+export interface MetricsSection {
+  listen: string;
+  allowRemote?: boolean | undefined;
+  tokenFile?: string | undefined;
+}
+
+/** startMetricsServer for a config's `metrics:` section, the bearer token read from its tokenFile. */
+export function startConfiguredMetrics(section: MetricsSection, log: MetricsLog, define: NonNullable<MetricsServerOptions['define']>): Promise<MetricsServer> {
+  const token = section.tokenFile === undefined ? undefined : readFileSync(section.tokenFile, 'utf8').trim();
+  return startMetricsServer({ listen: section.listen, allowRemote: section.allowRemote === true, ...(token !== undefined ? { token } : {}), log, define });
 }
 
 let loaded: Promise<Prom> | undefined;

@@ -4,10 +4,9 @@
  * the cloud link), so nothing on the hot path waits for them. Served only with a `metrics:`
  * section in gate.yaml; prom-client is loaded then and not before.
  */
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { REJECT_REASONS, type GateConfig } from '@stile/config';
-import { counterFrom, gaugeFrom, setTimestamp, startMetricsServer, type MetricsServer, type Prom, type Registry } from '@stile/service';
+import { counterFrom, gaugeFrom, setTimestamp, startConfiguredMetrics, type MetricsServer, type Prom, type Registry } from '@stile/service';
 import type { DeviceHealth } from '../devices/supervisor.js';
 import type { DaemonStatus, GateDaemon, ScanObserver } from './gate-daemon.js';
 
@@ -35,15 +34,8 @@ export async function startGateMetrics(cfg: GateConfig, logger: Logger): Promise
   let observer: ScanObserver | undefined;
   let server: MetricsServer;
   try {
-    const token = cfg.metrics.tokenFile === undefined ? undefined : readFileSync(cfg.metrics.tokenFile, 'utf8').trim();
-    server = await startMetricsServer({
-      listen: cfg.metrics.listen,
-      allowRemote: cfg.metrics.allowRemote === true,
-      ...(token !== undefined ? { token } : {}),
-      log,
-      define: (prom, registry) => {
-        observer = defineGateMetrics(prom, registry, { site: cfg.site.id, gate: cfg.gate.id, sync: cfg.mqtt !== undefined, lane: cfg.lane !== undefined }, () => status?.());
-      },
+    server = await startConfiguredMetrics(cfg.metrics, log, (prom, registry) => {
+      observer = defineGateMetrics(prom, registry, { site: cfg.site.id, gate: cfg.gate.id, sync: cfg.mqtt !== undefined, lane: cfg.lane !== undefined }, () => status?.());
     });
   } catch (err) {
     log.error({ event: 'metrics_unavailable', err: (err as Error).message }, 'metrics not served; the gate runs on without them');

@@ -4,10 +4,9 @@
  * the journal, and the devices' state — read at each scrape. Served only with a `metrics:`
  * section in kiosk.yaml; prom-client is loaded then and not before.
  */
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { DeviceHealth, GateInput } from '@stile/gate-agent';
-import { counterFrom, gaugeFrom, setTimestamp, startMetricsServer, type Prom, type Registry } from '@stile/service';
+import { counterFrom, gaugeFrom, setTimestamp, startConfiguredMetrics, type Prom, type Registry } from '@stile/service';
 import { cashReport, salesReport, type CashReport } from '../cli/operations.js';
 import type { SalesSummary } from '../cli/day-report.js';
 import type { KioskConfig } from '../config.js';
@@ -45,15 +44,8 @@ export async function startKioskMetrics(cfg: KioskConfig, src: KioskMetricsSourc
   const log = src.log.child({ module: 'metrics' });
   let unsubscribe = (): void => undefined;
   try {
-    const token = cfg.metrics.tokenFile === undefined ? undefined : readFileSync(cfg.metrics.tokenFile, 'utf8').trim();
-    const server = await startMetricsServer({
-      listen: cfg.metrics.listen,
-      allowRemote: cfg.metrics.allowRemote === true,
-      ...(token !== undefined ? { token } : {}),
-      log,
-      define: (prom, registry) => {
-        unsubscribe = defineKioskMetrics(prom, registry, cfg, src);
-      },
+    const server = await startConfiguredMetrics(cfg.metrics, log, (prom, registry) => {
+      unsubscribe = defineKioskMetrics(prom, registry, cfg, src);
     });
     log.info({ event: 'metrics_started', url: server.url }, `metrics at ${server.url}`);
     return {
