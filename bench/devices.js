@@ -16,6 +16,7 @@ import { fmt, line, note, nowMs, summarize } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
+const GATE_BIN = join(root, 'gate-agent/bin/stile-gate.js');
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 1_000_000);
 const SCANS = Number(process.env.BENCH_SCANS ?? 300);
 const LANE_PERSONS = 60;
@@ -24,9 +25,13 @@ const dir = join(root, '.bench-tmp', `devices-${process.pid}-${Date.now()}`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Start a child and resolve once `ready(lines)` holds over its JSON log lines. */
+/**
+ * Start a child and resolve once `ready(lines)` holds over its JSON log lines. stile-gate runs
+ * as its unit runs it: the bin file itself, so the node flags of its shebang apply.
+ */
 async function startChild(args, ready) {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gate = args[0] === GATE_BIN;
+  const proc = spawn(gate ? GATE_BIN : process.execPath, gate ? args.slice(1) : args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = [];
   let partial = '';
   proc.stdout.setEncoding('utf8').on('data', (c) => {
@@ -53,10 +58,13 @@ async function measureLatency(sim, codes) {
   const samples = [];
   for (const code of codes) {
     const on = once(sim.relay.events, 'on');
+    // Listening for OFF from the start: on a busy machine ON and OFF can arrive in one read,
+    // and an OFF emitted before this listener existed would be waited for forever.
+    const off = once(sim.relay.events, 'off');
     const r = await sim.scanner.scan(code);
     const [, at] = await Promise.race([on, sleep(3000).then(() => { throw new Error('no relay ON within 3 s'); })]);
     samples.push(at - r.writtenAt);
-    await once(sim.relay.events, 'off');
+    await Promise.race([off, sleep(3000).then(() => { throw new Error('no relay OFF within 3 s'); })]);
   }
   return summarize(samples);
 }
@@ -85,7 +93,7 @@ async function main() {
     const bareStats = await measureLatency(sim, Array.from({ length: SCANS }, (_, i) => `ST1:BARE${i}`));
     await bare.stop();
     note('devices: stile-gate on the ptys…');
-    const gate = await startChild([join(root, 'gate-agent/bin/stile-gate.js'), '--config', site.configPath], (l) => l.filter((x) => x.event === 'device_ok').length >= 2);
+    const gate = await startChild([GATE_BIN, '--config', site.configPath], (l) => l.filter((x) => x.event === 'device_ok').length >= 2);
     // Warm-up scans (JIT, first page reads) are not counted; unknown ids are rejected, so they move no relay.
     for (let i = 0; i < 20; i++) await sim.scanner.scan(`ST1:WARMUP${String(i).padStart(6, '0')}`);
     await sleep(200);
@@ -98,7 +106,7 @@ async function main() {
 
     // ---- lane throughput with the default 200 ms pulse: scans arrive faster than people walk ----
     writeConfig(site, sim, { pulseMs: 200, gapMs: 200 });
-    const lane = await startChild([join(root, 'gate-agent/bin/stile-gate.js'), '--config', site.configPath], (l) => l.filter((x) => x.event === 'device_ok').length >= 2);
+    const lane = await startChild([GATE_BIN, '--config', site.configPath], (l) => l.filter((x) => x.event === 'device_ok').length >= 2);
     sim.relay.clear();
     const codes = ids.slice(2 * SCANS, 2 * SCANS + LANE_PERSONS).map((id) => `ST1:${id}`);
     const t0 = nowMs();

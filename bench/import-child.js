@@ -23,6 +23,7 @@ if (mode === 'import') {
   out.ms = performance.now() - t0;
   out.tickets = r.tickets;
   out.count = store.ticketCount();
+  out.phases = r.phases;
 }
 store.close();
 out.maxRssKb = process.resourceUsage().maxRSS;

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 // Small helpers shared by the bench scripts. Nothing here asserts a timing.
 /** Nanosecond clock as a Number of milliseconds since an arbitrary origin. */
@@ -129,4 +129,10 @@ export async function startOutageProxy(mqttUrl) {
           server.close(() => r());
         });
   return proxy;
+}
+
+/** The node flags in a bin file's `#!/usr/bin/env -S node …` line (what its unit runs it with). */
+export function shebangNodeFlags(binPath) {
+  const first = readFileSync(binPath, 'utf8').split('\n')[0];
+  return first.startsWith('#!') ? first.replace(/^#!.*?\bnode\b\s*/, '').split(/\s+/).filter(Boolean) : [];
 }

@@ -47,9 +47,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function child(args) {
-  const r = spawnSync(process.execPath, [join(here, 'import-child.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`import-child ${args[0]} exited with ${r.status ?? r.signal}`);
+function child(args, script = 'import-child.js') {
+  const r = spawnSync(process.execPath, [join(here, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${script} ${args[0]} exited with ${r.status ?? r.signal}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
@@ -84,6 +84,14 @@ async function main() {
     },
     '(targets import_s<=10, rss<=150)',
   );
+
+  // ---- figure 3b: the import against the plainest insert of the same rows (bench/import-raw.js) ----
+  note('raw sorted insert of the same tickets in a child process…');
+  const raw = child([join(dir, 'raw.db'), site.whitelistPath], 'import-raw.js');
+  if (raw.tickets !== TICKETS) throw new Error(`raw insert loaded ${raw.tickets} tickets, expected ${TICKETS}`);
+  const ph = imp.phases;
+  note(`import phases: read+validate ${(ph.stageMs / 1000).toFixed(2)} s, sort ${(ph.sortMs / 1000).toFixed(2)} s, write+swap ${(ph.writeMs / 1000).toFixed(2)} s; raw insert peak RSS ${mb(raw.maxRssKb)} MiB`);
+  line({ import_s: (imp.ms / 1000).toFixed(2), raw_sorted_insert_s: (raw.ms / 1000).toFixed(2), import_ratio: (imp.ms / raw.ms).toFixed(2), tickets: TICKETS }, '(target import_ratio<=1.5)');
 
   // ---- the real gate, as the daemon opens it ---------------------------------------------
   const cfg = loadGateConfig(site.configPath);

@@ -1,7 +1,12 @@
 // Local date and time of day in an IANA time zone: the one implementation every package uses.
 //
-// Constructing an Intl.DateTimeFormat costs far more than formatting with one (it was most of an
-// availability answer's time and of a gate decision's), so one formatter is kept per zone.
+// The offsets come from the system's tz database (tzif.ts, /usr/share/zoneinfo) when the zone
+// has a file there: Intl.DateTimeFormat would load ~5 MiB of ICU data into a small gate for
+// this alone (docs/footprint.md). Without one (no tzdata package, a name spelled otherwise),
+// Intl does it. Constructing an Intl.DateTimeFormat costs far more than formatting with one
+// (it was most of an availability answer's time and of a gate decision's), so one formatter
+// is kept per zone, and the offsets likewise.
+import { civilFromDays, offsetAt, readZoneOffsets, type ZoneOffsets } from './tzif.js';
 
 /** Wall-clock reading in a time zone: the local calendar date and the second within that day. */
 export interface LocalClock {
@@ -34,12 +39,33 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 /** 0..9 from a char code, for parsing digits without allocating substrings. */
 const d = (s: string, i: number): number => s.charCodeAt(i) - 48;
 
+/** The zone's tz database offsets, read once; null when it has no usable file (Intl is used then). */
+const zones = new Map<string, ZoneOffsets | null>();
+
+function zoneFor(timeZone: string): ZoneOffsets | null {
+  let z = zones.get(timeZone);
+  if (z === undefined) {
+    z = readZoneOffsets(timeZone) ?? null;
+    zones.set(timeZone, z);
+  }
+  return z;
+}
+
 /**
  * Local date and second of day of the instant `nowMs` (epoch ms) in an IANA time zone.
- * The gate's hot path (every decision): one cached formatter, one format call, no allocation
- * beyond the date string. Throws RangeError for an unknown zone.
+ * The gate's hot path (every decision): a binary search in the zone's transitions, or one
+ * cached formatter's format call, no allocation beyond the date string. Throws RangeError for
+ * an unknown zone.
  */
 export function localClock(timeZone: string, nowMs: number): LocalClock {
+  const z = zoneFor(timeZone);
+  if (z !== null) {
+    const s = Math.floor(nowMs / 1000);
+    const local = s + offsetAt(z, s);
+    const days = Math.floor(local / 86400);
+    const { y, m, d: day } = civilFromDays(days);
+    return { date: `${String(y).padStart(4, '0')}-${pad2(m)}-${pad2(day)}`, secondOfDay: local - days * 86400 };
+  }
   const f = formatterFor(timeZone);
   const s = f.format(nowMs);
   // Fast path: en-CA h23 gives "YYYY-MM-DD, HH:MM:SS".
@@ -100,8 +126,9 @@ export function localDateHour(iso: string, timeZone: string): { date: string; ho
   return { date: l.date, hour: Math.floor(l.secondOfDay / 3600) };
 }
 
-/** True when this Node build knows the IANA zone (the formatter is then cached for later calls). */
+/** True when the system's tz database or this Node build knows the IANA zone (what it read is cached for later calls). */
 export function isKnownTimeZone(timeZone: string): boolean {
+  if (zoneFor(timeZone) !== null) return true;
   try {
     formatterFor(timeZone);
     return true;

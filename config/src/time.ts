@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isKnownTimeZone } from './local-time.js';
 
 /** "HH:MM", 00:00–24:00 (24:00 allowed as an end of day). */
 export const hhmm = z
@@ -19,12 +20,5 @@ export function minutesOfDay(hm: string): number {
   return Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3, 5));
 }
 
-/** IANA time zone name that this Node build knows. */
-export const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'unknown IANA time zone (e.g. "Asia/Shanghai")');
+/** IANA time zone name that the system's tz database or this Node build knows (local-time.ts). */
+export const timeZone = z.string().refine(isKnownTimeZone, 'unknown IANA time zone (e.g. "Asia/Shanghai")');

@@ -9,6 +9,7 @@ import { Lane, type LaneStatus } from '../lane/lane.js';
 import { startGateSync, type GateSync } from '../sync/gate-sync.js';
 import type { SyncStatus } from '../sync/status.js';
 import type { GateStore } from '../store/gate-store.js';
+import { WalCheckpointer } from '../store/wal-checkpoint.js';
 import { openGate } from './gate-context.js';
 import { loadIdHashKey } from './secrets.js';
 
@@ -70,6 +71,8 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
   const log = logger.child({ module: 'gate' });
   const { store, gatekeeper, ticketTypes, lock } = openGate(cfg, logger, { lock: true, ...(opts.clock ? { clock: opts.clock } : {}) });
   const epoch = store.beginEpoch();
+  // WAL checkpoints after admissions and on the heartbeat, never inside an admission's commit.
+  const checkpoints = new WalCheckpointer(store.db, log);
   const relay = opts.relay ?? createRelay(cfg.relay, logger);
   const idKey = loadIdHashKey(cfg);
   const lane = cfg.lane
@@ -106,22 +109,33 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
     const t0 = performance.now();
     const outcome: ScanOutcome = locked
       ? { decision: 'reject', reason: 'gate_locked', persons: 0, ticketId: null, typeId: null, credential: cred.kind === 'idcard' ? 'idcard' : 'qr', dryRun: false }
-      : gatekeeper.evaluate(cred, { input });
+      : gatekeeper.evaluate(cred, { input, unsynced: true });
     const decisionMs = performance.now() - t0;
     opts.observer?.scanned(outcome);
     // The mask never goes next to a ticket id: together they tie a person to a visit. It is
     // logged only when no ticket was found, where it is what the staff need to help.
     const who = cred.kind === 'idcard' && outcome.ticketId === null ? { idcard: cred.masked } : {};
     if (outcome.decision === 'admit') {
+      // The entry is committed (a crash of this process keeps it); only now may the turnstile
+      // move. The relay command goes out first and the WAL is synced to disk while the serial
+      // write is under way: power lost in between loses the entry, but the relay board (powered
+      // by this board) drops with it (docs/footprint.md, "scan → relay").
+      const observer = opts.observer;
+      const written = observer ? { written: () => observer.relayWritten((performance.now() - t0) / 1000) } : {};
+      const pulsed = relay.pulse(outcome.persons, { ticketId: outcome.ticketId, ...(outcome.entry ? { seq: outcome.entry.seq } : {}), ...written });
       st.admitted++;
       st.persons += outcome.persons;
       log.info({ event: 'admit', input, ticketId: outcome.ticketId, typeId: outcome.typeId, credential: outcome.credential, persons: outcome.persons, seq: outcome.entry?.seq, decisionMs, ...who }, 'admit');
       laneSafely('admitted', () => lane?.admitted(outcome));
+      try {
+        await store.syncWal();
+      } catch (err) {
+        log.error({ event: 'admission_sync_failed', seq: outcome.entry?.seq, err: (err as Error).message }, 'admission committed but not confirmed on disk; check the storage (gatectl doctor)');
+      }
+      // On disk: only now does it go to the cloud.
       sync?.notify();
-      // The entry is committed; only now may the turnstile move.
-      const observer = opts.observer;
-      const written = observer ? { written: () => observer.relayWritten((performance.now() - t0) / 1000) } : {};
-      await relay.pulse(outcome.persons, { ticketId: outcome.ticketId, ...(outcome.entry ? { seq: outcome.entry.seq } : {}), ...written });
+      checkpoints.admitted();
+      await pulsed;
       laneSafely('pulsed', () => lane?.pulsed(outcome));
     } else {
       st.rejected++;
@@ -185,13 +199,18 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
   function writeHeartbeat(): void {
     st.heartbeatAt = new Date().toISOString();
     try {
-      store.setMeta('daemon_status', JSON.stringify(st));
+      // Status for gatectl, not a record: committed without an fsync of its own (the next
+      // admission's or checkpoint's sync takes it along), so the heartbeat never blocks a scan for one.
+      store.exclusiveUnsynced(() => store.setMeta('daemon_status', JSON.stringify(st)));
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'could not write status heartbeat');
     }
   }
   writeHeartbeat();
-  const timer = setInterval(writeHeartbeat, HEARTBEAT_MS);
+  const timer = setInterval(() => {
+    writeHeartbeat();
+    checkpoints.tick();
+  }, HEARTBEAT_MS);
   // The last snapshot's count from meta, not count(*): that reads the whole table (~85 MB
   // at 1M tickets, seconds on an SD card) and leaves it in SQLite's page cache.
   log.info({ event: 'started', site: cfg.site.id, gate: cfg.gate.id, epoch, whitelistTickets: Number(store.getMeta('whitelist_count') ?? 0), whitelistSeq: store.whitelistSeq() ?? null, inputs: cfg.inputs.map((i) => i.name) }, 'gate started');
@@ -209,6 +228,7 @@ export function startGateDaemon(cfg: GateConfig, logger: Logger, opts: DaemonOpt
       await relay.close();
       writeHeartbeat();
       store.setMeta('daemon_stopped_at', new Date().toISOString());
+      checkpoints.close();
       store.close();
       lock?.release();
       log.info({ event: 'stopped' }, 'gate stopped');

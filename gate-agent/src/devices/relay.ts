@@ -33,6 +33,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 export abstract class PulsingRelay implements Relay {
   private queue: Promise<void> = Promise.resolve();
+  /** Pulse calls not finished yet (the one switching included). */
+  private queued = 0;
   private held = false;
   readonly health: DeviceHealth;
   pulses = 0;
@@ -59,29 +61,41 @@ export abstract class PulsingRelay implements Relay {
   }
 
   pulse(persons: number, ctx: PulseContext): Promise<void> {
-    this.queue = this.queue.then(async () => {
-      for (let person = 1; person <= persons; person++) {
-        if (this.held) {
-          this.skip(ctx, person, persons);
-          continue;
-        }
-        if (person > 1) await sleep(this.cfg.gapMs);
-        try {
-          await this.drive(true);
-          if (person === 1) ctx.written?.();
-          this.pulses++;
-          this.health.scans++;
-          this.log.info({ event: 'relay_pulse', ticketId: ctx.ticketId, seq: ctx.seq, person, of: persons, pulseMs: this.cfg.pulseMs }, 'relay pulse');
-          await sleep(this.cfg.pulseMs);
-        } catch (err) {
-          this.fault(err as Error, ctx, person, persons);
-        } finally {
-          // An emergency that began during the pulse keeps the contact closed.
-          if (!this.held) await this.drive(false).catch((err: Error) => this.fault(err, ctx, person, persons));
-        }
+    const run = async (): Promise<void> => {
+      try {
+        await this.pulseEach(persons, ctx);
+      } finally {
+        this.queued--;
       }
-    });
+    };
+    // An idle relay switches within this call, not a promise turn later: the caller (the
+    // daemon) syncs the admission to disk next, and the serial write overlaps with that.
+    this.queued++;
+    this.queue = this.queued === 1 ? run() : this.queue.then(run);
     return this.queue;
+  }
+
+  private async pulseEach(persons: number, ctx: PulseContext): Promise<void> {
+    for (let person = 1; person <= persons; person++) {
+      if (this.held) {
+        this.skip(ctx, person, persons);
+        continue;
+      }
+      if (person > 1) await sleep(this.cfg.gapMs);
+      try {
+        await this.drive(true);
+        if (person === 1) ctx.written?.();
+        this.pulses++;
+        this.health.scans++;
+        this.log.info({ event: 'relay_pulse', ticketId: ctx.ticketId, seq: ctx.seq, person, of: persons, pulseMs: this.cfg.pulseMs }, 'relay pulse');
+        await sleep(this.cfg.pulseMs);
+      } catch (err) {
+        this.fault(err as Error, ctx, person, persons);
+      } finally {
+        // An emergency that began during the pulse keeps the contact closed.
+        if (!this.held) await this.drive(false).catch((err: Error) => this.fault(err, ctx, person, persons));
+      }
+    }
   }
 
   async setEmergency(on: boolean): Promise<void> {

@@ -47,13 +47,19 @@ type Resolved =
 export class Gatekeeper {
   constructor(private readonly deps: GatekeeperDeps) {}
 
-  evaluate(cred: Credential, opts: { dryRun?: boolean; input?: string } = {}): ScanOutcome {
+  /**
+   * `unsynced`: commit the admission without waiting for the disk; the caller must then call
+   * `store.syncWal()` before it treats the admission as durable (the daemon sends the relay
+   * command in between, see gate-daemon.ts). A crash of the process keeps it either way.
+   */
+  evaluate(cred: Credential, opts: { dryRun?: boolean; input?: string; unsynced?: boolean } = {}): ScanOutcome {
     const dryRun = opts.dryRun ?? false;
     const now = this.deps.clock();
-    if (cred.kind === 'idcard') return this.evaluateIdCard(cred.idHash, now, dryRun, opts.input);
+    const extra = { input: opts.input, unsynced: opts.unsynced ?? false };
+    if (cred.kind === 'idcard') return this.evaluateIdCard(cred.idHash, now, dryRun, extra);
     const resolved = this.resolveQr(cred.text, now, dryRun);
     if (!resolved.ok) return resolved.outcome;
-    return this.admitOrReject(resolved.ticket, resolved.credential, now, dryRun, { input: opts.input, code: resolved.code }, resolved.reread);
+    return this.admitOrReject(resolved.ticket, resolved.credential, now, dryRun, { ...extra, code: resolved.code }, resolved.reread);
   }
 
   private resolveQr(text: string, now: number, dryRun: boolean): Resolved {
@@ -78,7 +84,7 @@ export class Gatekeeper {
     return { ok: true, ticket: signed(p.ticketId), credential: 'signed-qr', reread: signed, code: normalizeScan(text) };
   }
 
-  private evaluateIdCard(idHash: string, now: number, dryRun: boolean, input?: string): ScanOutcome {
+  private evaluateIdCard(idHash: string, now: number, dryRun: boolean, extra: { input: string | undefined; unsynced: boolean }): ScanOutcome {
     const candidates = this.deps.store.ticketsForIdHash(idHash);
     const today = localClock(this.deps.gate.timeZone, now).date;
     const todays = candidates.filter((t) => t.visitDate === today);
@@ -87,7 +93,7 @@ export class Gatekeeper {
     let firstRejected: TicketRecord | undefined;
     for (const t of todays) {
       const d = this.decideFor(t, now);
-      if (d.decision === 'admit') return this.admitOrReject(t, 'idcard', now, dryRun, { input }, (id) => this.deps.store.getTicket(id));
+      if (d.decision === 'admit') return this.admitOrReject(t, 'idcard', now, dryRun, extra, (id) => this.deps.store.getTicket(id));
       if (!firstReject) {
         firstReject = d;
         firstRejected = t;
@@ -105,14 +111,16 @@ export class Gatekeeper {
     credential: ScanOutcome['credential'],
     now: number,
     dryRun: boolean,
-    extra: { input: string | undefined; code?: string | undefined },
+    extra: { input: string | undefined; unsynced: boolean; code?: string | undefined },
     reread: (ticketId: string) => TicketRecord | undefined,
   ): ScanOutcome {
     const first = this.decideFor(ticket, now);
     if (first.decision === 'reject' || dryRun || !ticket) return outcomeOf(first, ticket, credential, dryRun);
+    const store = this.deps.store;
     try {
       // Re-read and re-decide under the write lock: another writer may have used the ticket meanwhile.
-      return this.deps.store.exclusive(() => {
+      const inLock = <T>(fn: () => T): T => (extra.unsynced ? store.exclusiveUnsynced(fn) : store.exclusive(fn));
+      return inLock(() => {
         const current = reread(ticket.ticketId);
         const d = this.decideFor(current, now);
         if (d.decision === 'reject' || !current) return outcomeOf(d, current, credential, false);

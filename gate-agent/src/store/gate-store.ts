@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { EntryEvent, SnapshotTicket, TicketRecord, TicketType, WhitelistDelta } from '@stile/config';
 import { TicketTypeSchema } from '@stile/config';
@@ -117,6 +118,8 @@ export class GateStore {
   private readonly getMetaStmt;
   private readonly setMetaStmt;
   private readonly peerTx;
+  /** The WAL file syncWal() syncs, and the inode it was opened on. */
+  private wal: { fd: number; ino: number } | undefined;
   epoch = 0;
 
   constructor(readonly db: Database.Database) {
@@ -203,6 +206,41 @@ export class GateStore {
    */
   exclusive<T>(fn: () => T): T {
     return this.writeLock.run(fn);
+  }
+
+  /**
+   * exclusive(), committed without waiting for the disk: the admission path commits, sends
+   * the relay command and then calls syncWal(), so the serial write and the fsync overlap
+   * (docs/footprint.md, "scan → relay"). Anything else uses exclusive().
+   */
+  exclusiveUnsynced<T>(fn: () => T): T {
+    return this.writeLock.runUnsynced(fn);
+  }
+
+  /**
+   * Make every commit so far durable: fdatasync of the WAL file on libuv's thread pool (the
+   * event loop and the relay's serial write go on meanwhile). The descriptor is reopened when
+   * the file is not the one it was opened on (a WAL deleted and created again).
+   */
+  async syncWal(): Promise<void> {
+    if (this.db.memory) return;
+    const path = `${this.db.name}-wal`;
+    let ino: number;
+    try {
+      ino = statSync(path).ino;
+    } catch (err) {
+      // No WAL file (not in WAL mode): the commit synced the database file itself.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    if (this.wal?.ino !== ino) {
+      if (this.wal) closeSync(this.wal.fd);
+      this.wal = undefined;
+      const fd = openSync(path, 'r');
+      this.wal = { fd, ino: fstatSync(fd).ino };
+    }
+    const fd = this.wal.fd;
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Durably record one admission. Call inside exclusive() after re-deciding. */
@@ -563,6 +601,8 @@ export class GateStore {
   }
 
   close(): void {
+    if (this.wal) closeSync(this.wal.fd);
+    this.wal = undefined;
     if (this.db.open) this.db.close();
   }
 }

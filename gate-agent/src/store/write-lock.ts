@@ -19,14 +19,29 @@ export class WriteLock {
   private readonly restoreWait: Database.Statement;
   private readonly timeoutMs: number;
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+  private readonly noSync: Database.Statement;
+  private readonly restoreSync: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
     this.timeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
+    // The connection's own setting (FULL for a gate database) comes back after an unsynced
+    // commit. SQLite applies a PRAGMA when it is prepared and again at every run but the first
+    // (it re-prepares it; the first run changes nothing): read the setting before preparing,
+    // and prepare the restoring one last.
+    const sync = db.pragma('synchronous', { simple: true }) as number;
+    this.noSync = db.prepare('PRAGMA synchronous = NORMAL');
+    this.restoreSync = db.prepare(`PRAGMA synchronous = ${sync}`);
+    // Spend the no-op first runs here, so the first admission already commits unsynced.
+    this.noSync.run();
+    this.restoreSync.run();
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
     this.noWait = db.prepare('PRAGMA busy_timeout = 0');
     this.restoreWait = db.prepare(`PRAGMA busy_timeout = ${this.timeoutMs}`);
+    // As above: the first runs change nothing, and the first admission would wait in SQLite's busy handler.
+    this.noWait.get();
+    this.restoreWait.get();
   }
 
   /** Run `fn` in an IMMEDIATE transaction (a savepoint inside an open one), committed before it returns. */
@@ -40,6 +55,22 @@ export class WriteLock {
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
       throw err;
+    }
+  }
+
+  /**
+   * run(), but COMMIT does not wait for the disk (synchronous = NORMAL for this one commit):
+   * the transaction is committed and survives a crash of the process, and becomes durable
+   * against power loss once the caller has synced the WAL (GateStore.syncWal). Inside an open
+   * transaction it is a savepoint, as run(), and the outer commit decides.
+   */
+  runUnsynced<T>(fn: () => T): T {
+    if (this.db.inTransaction) return this.db.transaction(fn)();
+    this.noSync.run();
+    try {
+      return this.run(fn);
+    } finally {
+      this.restoreSync.run();
     }
   }
 
