@@ -92,7 +92,8 @@ async function decodeQr(page: Page, png: Buffer): Promise<string | null> {
   return jsQR(new Uint8ClampedArray(img.data), img.w, img.h)?.data ?? null;
 }
 
-describe('visitor booking page in Chromium, on a phone', () => {
+// A whole visit in a real browser (pages, payment redirects, a gate) takes 20–60 s on a loaded 2-CPU machine.
+describe('visitor booking page in Chromium, on a phone', { timeout: 120_000 }, () => {
   let browser: Browser;
   let bridge: CloudBridge;
   let db: TestDb;
