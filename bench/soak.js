@@ -12,7 +12,7 @@
 // samples and context. Nothing is asserted.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
@@ -31,6 +31,8 @@ const root = join(here, '..');
 const MQTT_URL = process.env.BENCH_MQTT ?? 'mqtt://127.0.0.1:1883';
 const SCANS = intEnv('BENCH_SOAK_SCANS', 1_000_000);
 const CONCURRENCY = intEnv('BENCH_SOAK_CONCURRENCY', 4);
+/** Scans wait while the gate's outbox holds more rows than this (the cloud fell behind). */
+const MAX_OUTBOX = intEnv('BENCH_SOAK_MAX_OUTBOX', 2_000);
 /** Every 20th scan is a code the whitelist does not have (a reject). */
 const UNKNOWN_EVERY = 20;
 /** A soak ticket admits this often (ticket type `soak`, entries multi, the schema's maximum). */
@@ -127,7 +129,8 @@ async function main() {
 
   // ---- the gate child ------------------------------------------------------------------
   const flags = shebangNodeFlags(join(root, 'gate-agent/bin/stile-gate.js'));
-  const child = fork(join(here, 'soak-gate.js'), [site.configPath], { execArgv: flags, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const logFd = process.env.BENCH_SOAK_LOG ? openSync(process.env.BENCH_SOAK_LOG, 'w') : 'ignore';
+  const child = fork(join(here, 'soak-gate.js'), [site.configPath], { execArgv: flags, stdio: ['ignore', logFd, 'inherit', 'ipc'] });
   cleanups.push(async () => {
     if (child.exitCode === null) {
       child.kill('SIGKILL');
@@ -167,7 +170,7 @@ async function main() {
 
   // ---- the scans -------------------------------------------------------------------------
   const t0 = nowMs();
-  child.send({ start: { ids, total: SCANS, concurrency: CONCURRENCY, unknownEvery: UNKNOWN_EVERY } });
+  child.send({ start: { ids, total: SCANS, concurrency: CONCURRENCY, unknownEvery: UNKNOWN_EVERY, maxOutbox: MAX_OUTBOX } });
   for (let k = 1; k <= 10; k++) {
     await waitUntil(() => last.done >= (SCANS * k) / 10, `${k * 10} % of the scans`, 3_600_000, 50);
     sample(`${k * 10}%`);
@@ -193,7 +196,7 @@ async function main() {
   const max = (k) => Math.max(...samples.map((s) => s[k]));
   note(`settled ${((nowMs() - t0) / 1000 - scanS).toFixed(1)} s after the last scan; cloud metrics ${JSON.stringify({ received: bridge.metrics.received, inserted: bridge.metrics.inserted, duplicates: bridge.metrics.duplicates })}; ${messages} entries messages at the observer`);
   line(
-    { soak_scans: last.done, admitted: last.admitted, rejected: last.rejected, observed, stored, outbox_end: last.outbox, scan_s: scanS.toFixed(0), total_s: totalS.toFixed(0), scans_per_s: Math.round(last.done / scanS) },
+    { soak_scans: last.done, admitted: last.admitted, rejected: last.rejected, observed, stored, outbox_end: last.outbox, scan_s: scanS.toFixed(0), throttled_s: (last.throttledMs / 1000).toFixed(0), total_s: totalS.toFixed(0), scans_per_s: Math.round(last.done / scanS) },
     '(target observed=stored=admitted outbox_end=0)',
   );
   line(

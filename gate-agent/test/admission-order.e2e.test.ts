@@ -66,12 +66,23 @@ describe('in-process daemon', () => {
     await expect(d.scan({ kind: 'qr', text: `ST1:${adult(2)}` }, 'test')).resolves.toMatchObject({ decision: 'admit' });
   });
 
-  it('runs with SQLite automatic checkpoints off and checkpoints after enough writes, or now and then when quiet', async () => {
+  it('admissions commit without the automatic checkpoint; the daemon checkpoints after enough writes, or now and then when quiet', async () => {
     const store = new GateStore(openDatabase(join(site.dir, 'checkpoints.db')));
     try {
       let now = 0;
       const cp = new WalCheckpointer(store.db, silent, { everyChanges: 3, idleMs: 1_000 }, () => now);
-      expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+      const autocheckpoint = () => store.db.pragma('wal_autocheckpoint', { simple: true });
+      let inside: unknown;
+      store.exclusiveUnsynced(() => (inside = autocheckpoint()));
+      expect(inside).toBe(0);
+      // Every other commit keeps it, and an import's 0 is left alone.
+      expect(autocheckpoint()).toBe(1000);
+      store.db.pragma('wal_autocheckpoint = 0');
+      store.exclusiveUnsynced(() => store.setMeta('during-import', '1'));
+      expect(autocheckpoint()).toBe(0);
+      store.db.pragma('wal_autocheckpoint = 1000');
+      cp.checkpoint();
+      cp.checkpoints = 0;
       // One row: waits for the quiet interval.
       store.setMeta('a', '1');
       now = 500;

@@ -14,14 +14,14 @@ export const DEFAULT_CHECKPOINTS: CheckpointPolicy = { everyChanges: 150, idleMs
  * The daemon's WAL checkpoints, off the scan path (docs/footprint.md). SQLite's automatic
  * checkpoint runs inside the COMMIT that takes the WAL past 1,000 pages: the pages are copied
  * into the database with two fsyncs before that commit returns, i.e. before that visitor's
- * relay can move (the slowest scans of the scan→relay bench). The daemon turns it off for
- * its own connection and checkpoints (PASSIVE: never waits for readers or writers) right
- * after an admission is on disk once enough was written — that visitor is walking through,
- * the next scan is far off — and from its heartbeat (every 2 s) for what the cloud link
- * writes (whitelist deltas, receipts) and, now and then, for the heartbeat's own rows. What
- * was written is counted in rows (SQLite's total_changes()), a close enough stand-in for WAL
- * pages. The WAL stays small; gatectl and a snapshot import (WalKeeper) keep checkpointing on
- * their own connections as before.
+ * relay can move (the slowest scans of the scan→relay bench). Admissions (and the heartbeat)
+ * commit with it off (WriteLock.runUnsynced); this checkpoints (PASSIVE: never waits for
+ * readers or writers) right after an admission is on disk once enough was written — that
+ * visitor is walking through, the next scan is far off — and from the heartbeat (every 2 s),
+ * now and then, for the heartbeat's own rows. Every other commit (whitelist deltas, receipts,
+ * commands) keeps SQLite's own automatic checkpoint, so a flood of deltas cannot grow the WAL
+ * between two heartbeats. What was written is counted in rows (SQLite's total_changes()), a
+ * close enough stand-in for WAL pages.
  */
 export class WalCheckpointer {
   private readonly totalChanges: Database.Statement<[], number>;
@@ -40,7 +40,6 @@ export class WalCheckpointer {
     this.lastAt = now();
     this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
     this.changesAt = this.totalChanges.get()!;
-    if (!db.memory) db.pragma('wal_autocheckpoint = 0');
   }
 
   private written(): number {
