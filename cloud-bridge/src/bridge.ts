@@ -47,6 +47,12 @@ import { createSyncModule } from './modules/sync/module.js';
 import type { SyncRepository } from './modules/sync/repository.js';
 import type { GateAuth } from './modules/whitelist/gate-routes.js';
 import { createWhitelistModule } from './modules/whitelist/module.js';
+import { createVisitorsModule } from './modules/visitors/module.js';
+import { createMarketingModule } from './modules/marketing/module.js';
+import { createPosModule } from './modules/pos/module.js';
+import { createPartnersModule } from './modules/partners/module.js';
+import { createInsightModule } from './modules/insight/module.js';
+import type { OrderExtension } from './core/ports.js';
 import type { WhitelistRepository } from './modules/whitelist/repository.js';
 // the edge
 import { assertCredentials } from './credential-checks.js';
@@ -240,8 +246,11 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const salesClock = opts.salesClock ?? opts.clock ?? systemClock;
     const smsModule = opts.smsSettings && !opts.sms ? createSmsModule(ctxFor('sms'), { settings: opts.smsSettings }) : undefined;
     const sms = opts.sms ?? smsModule?.sender ?? new LogSmsSender(log);
+    // Visitor data, coupons and combos take part in orders through sales' extension port (#19).
+    const orderExtensions: OrderExtension[] = [];
     const salesModule = createSalesModule(ctxFor('sales', salesClock), {
       ledger: whitelist.ledger,
+      extensions: orderExtensions,
       levels: capacity,
       sms,
       // A cancel closes the order's payments at the provider first (paymentsModule, built below; called per request).
@@ -268,12 +277,19 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const wechatOAuth = Object.fromEntries(Object.entries(opts.payments?.sites ?? {}).flatMap(([site, p]) => (p.wechat?.oauth ? [[site, { appid: p.wechat.appid, ...p.wechat.oauth }]] : [])));
     const publicBase = (): string => (opts.publicUrl ?? `http://${!opts.httpHost || opts.httpHost === '0.0.0.0' ? '127.0.0.1' : opts.httpHost}:${boundPort}`).replace(/\/+$/, '');
     const bookingModule = createBookingModule(ctxFor('booking', salesClock), { sales: salesModule.sales.bookingSales, payments: paymentsModule.bookingPayments, sms, wechatOAuth, publicUrl: publicBase });
+    // #19: visitor profiles, coupons and membership, POS spending, combos, product insight.
+    const visitorsModule = createVisitorsModule(ctxFor('visitors', salesClock));
+    const marketingModule = createMarketingModule(ctxFor('marketing', salesClock), { visitors: visitorsModule.directory, sms });
+    const posModule = createPosModule(ctxFor('pos', salesClock), { visitors: visitorsModule.directory, coupons: marketingModule.redeemer });
+    const partnersModule = createPartnersModule(ctxFor('partners', salesClock));
+    const insightModule = createInsightModule(ctxFor('insight', salesClock));
+    orderExtensions.push(visitorsModule.extension, marketingModule.extension, partnersModule.extension);
     // The daily report shows the payments' reconciliation of its day through a port.
     const reportsModule = createReportsModule(ctxFor('reports'), { reconciliation: { reconciliation: (site, date) => paymentsModule.reconciliation.get(site, date) } });
     // Started in this order, stopped in reverse (the dashboard listens before capacity's first recount).
     const backupModule = opts.backup && store.sqlite ? createBackupModule(ctxFor('backup'), { schedule: opts.backup, alerts }) : undefined;
     if (opts.backup && !store.sqlite) log.warn({ event: 'backup_ignored' }, 'cloud.yaml backup: is for the SQLite store; back PostgreSQL up with pg_dump (docs/backup.md)');
-    const modules: CloudModule[] = [whitelist, sync, kiosks, commands, dashboard, screen, capacity, salesModule, paymentsModule, bookingModule, staffModule, reportsModule, ...(smsModule ? [smsModule] : []), ...(backupModule ? [backupModule] : [])];
+    const modules: CloudModule[] = [whitelist, sync, kiosks, commands, dashboard, screen, capacity, salesModule, paymentsModule, bookingModule, staffModule, reportsModule, visitorsModule, marketingModule, posModule, partnersModule, insightModule, ...(smsModule ? [smsModule] : []), ...(backupModule ? [backupModule] : [])];
 
     gate.wire(modules);
     await broker.connectIngest(gate.route);

@@ -6,6 +6,11 @@ import { catalogueIssues, parseCatalogue } from './core/catalogue.js';
 import { MIN_ID_HASH_KEY } from './credential-checks.js';
 import { MIN_WEBHOOK_SECRET } from './core/notify/webhook.js';
 import type { SiteConfig } from './core/sites.js';
+import { InsightConfigSchema } from './core/site-config/insight.js';
+import { MarketingConfigSchema } from './core/site-config/marketing.js';
+import { PartnersConfigSchema } from './core/site-config/partners.js';
+import { PosConfigSchema } from './core/site-config/pos.js';
+import { VisitorsConfigSchema } from './core/site-config/visitors.js';
 import { bookingChannelProblem } from './modules/booking/config.js';
 import { keyFiles, ReconciliationConfigSchema, reconciliationFromConfig, SitePaymentsSchema, sitePaymentsFromConfig, type SitePayments } from './modules/payments/config.js';
 import { loadSmsSettings, SmsConfigSchema, type SmsSettings } from './modules/sms/settings.js';
@@ -60,6 +65,12 @@ const SiteSchema = z
       .optional(),
     /** WeChat Pay / Alipay for the site's provider-mode channels: ids and key files (never the keys themselves). */
     payments: SitePaymentsSchema.optional(),
+    // Data-driven operations (#19, docs/visitor-data.md): each section is its module's.
+    visitors: VisitorsConfigSchema.optional(),
+    pos: PosConfigSchema.optional(),
+    marketing: MarketingConfigSchema.optional(),
+    partners: PartnersConfigSchema.optional(),
+    insight: InsightConfigSchema.optional(),
   })
   .strict();
 
@@ -209,6 +220,11 @@ function loadSite(issues: ConfigIssues, i: number, s: z.infer<typeof SiteSchema>
     ...(s.maxAdmissionsPerSecond !== undefined ? { maxAdmissionsPerSecond: s.maxAdmissionsPerSecond } : {}),
     ...(s.kiosks ? { kiosks: s.kiosks } : {}),
     ...(sales ? { sales } : {}),
+    ...(s.visitors ? { visitors: s.visitors } : {}),
+    ...(s.pos ? { pos: s.pos } : {}),
+    ...(s.marketing ? { marketing: s.marketing } : {}),
+    ...(s.partners ? { partners: s.partners } : {}),
+    ...(s.insight ? { insight: s.insight } : {}),
   };
 }
 

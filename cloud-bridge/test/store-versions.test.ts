@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RESTORE_SEQ_JUMP } from '../src/core/db/backup.js';
-import { CLOUD_SCHEMA_VERSION } from '../src/core/db/migrations.js';
+import { connectDb, type DbOptions } from '../src/core/db/connect.js';
+import { CLOUD_SCHEMA_VERSION, MIGRATION_NAMES, migrateUpTo, migrationVersion } from '../src/core/db/migrations.js';
 import { CloudStore } from '../src/core/db/store.js';
 import { PG_URL, testDb, testSite, uniqueId } from './helpers.js';
 
@@ -33,7 +34,10 @@ function tempDir(): string {
 }
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
-const LAST = '0014_order_cancel';
+const LAST = MIGRATION_NAMES.at(-1)!;
+/** The last migration of the release before this one. */
+const PREVIOUS = MIGRATION_NAMES.at(-2)!;
+const PREVIOUS_VERSION = migrationVersion(PREVIOUS);
 
 /** A SQLite cloud database at the current schema, with one site row, closed. */
 async function currentSqlite(path: string): Promise<void> {
@@ -42,8 +46,16 @@ async function currentSqlite(path: string): Promise<void> {
   await store.close();
 }
 
-/** Undo the last migration by hand: the database as the previous release left it. */
-const OLDER_SQL = `DELETE FROM kysely_migration WHERE name = '${LAST}'; ALTER TABLE orders DROP COLUMN cancelled_at;`;
+/** A new database as the previous release left it (one site row). */
+async function olderDb(options: DbOptions): Promise<void> {
+  const { db, dialect } = connectDb(options);
+  try {
+    await migrateUpTo(db, dialect, PREVIOUS);
+    await db.insertInto('sites').values({ id: 'park-a', control_key_id: 'ck1' }).execute();
+  } finally {
+    await db.destroy();
+  }
+}
 
 describe('a cloud database from a newer Stile', () => {
   it('SQLite: refused with one line, the file left byte for byte as it was; the line names the pre-upgrade copy when there is one', async () => {
@@ -51,11 +63,11 @@ describe('a cloud database from a newer Stile', () => {
     const path = join(dir, 'cloud.db');
     await currentSqlite(path);
     const raw = new Database(path);
-    raw.prepare("INSERT INTO kysely_migration (name, timestamp) VALUES ('0016_from_the_future', '2030-01-01T00:00:00.000Z')").run();
+    raw.prepare("INSERT INTO kysely_migration (name, timestamp) VALUES ('0096_from_the_future', '2030-01-01T00:00:00.000Z')").run();
     raw.close();
     const before = sha(path);
     await expect(CloudStore.open({ sqlitePath: path })).rejects.toThrow(
-      `${path} schema is version 16, this stile-cloud knows up to ${CLOUD_SCHEMA_VERSION}: it was opened by a newer Stile; upgrade the software or restore a backup taken before the upgrade (docs/backup.md)`,
+      `${path} schema is version 96, this stile-cloud knows up to ${CLOUD_SCHEMA_VERSION}: it was opened by a newer Stile; upgrade the software or restore a backup taken before the upgrade (docs/backup.md)`,
     );
     expect(sha(path)).toBe(before);
     // Reading a WAL-mode file may leave an empty -wal beside it; nothing was written.
@@ -73,7 +85,7 @@ describe('a cloud database from a newer Stile', () => {
     const path = join(dir, 'cloud.db');
     await currentSqlite(path);
     const raw = new Database(path);
-    raw.prepare("INSERT INTO kysely_migration (name, timestamp) VALUES ('0021_from_the_future', '2030-01-01T00:00:00.000Z')").run();
+    raw.prepare("INSERT INTO kysely_migration (name, timestamp) VALUES ('0097_from_the_future', '2030-01-01T00:00:00.000Z')").run();
     raw.close();
     const config = join(dir, 'cloud.yaml');
     writeFileSync(config, [`mqtt: { url: "mqtt://127.0.0.1:1", clientId: ${uniqueId('v')} }`, 'http: { port: 0 }', 'database: { sqlitePath: cloud.db }', 'sites:', `  - id: ${site.config.id}`, '    controlKey: { id: ck1, privateKeyFile: control.pem }', ''].join('\n'));
@@ -82,7 +94,7 @@ describe('a cloud database from a newer Stile', () => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
-    expect(err.trim().split('\n')).toEqual([`stile-cloud: ${path} schema is version 21, this stile-cloud knows up to ${CLOUD_SCHEMA_VERSION}: it was opened by a newer Stile; upgrade the software or restore a backup taken before the upgrade (docs/backup.md)`]);
+    expect(err.trim().split('\n')).toEqual([`stile-cloud: ${path} schema is version 97, this stile-cloud knows up to ${CLOUD_SCHEMA_VERSION}: it was opened by a newer Stile; upgrade the software or restore a backup taken before the upgrade (docs/backup.md)`]);
   });
 
   it('PostgreSQL: refused the same way', async () => {
@@ -91,9 +103,9 @@ describe('a cloud database from a newer Stile', () => {
     (await CloudStore.open(db.options)).close();
     const c = new pg.Client({ connectionString: db.options.databaseUrl });
     await c.connect();
-    await c.query("INSERT INTO kysely_migration (name, timestamp) VALUES ('0015_from_the_future', '2030-01-01T00:00:00.000Z')");
+    await c.query("INSERT INTO kysely_migration (name, timestamp) VALUES ('0095_from_the_future', '2030-01-01T00:00:00.000Z')");
     await c.end();
-    await expect(CloudStore.open(db.options)).rejects.toThrow(`the PostgreSQL database schema is version 15, this stile-cloud knows up to ${CLOUD_SCHEMA_VERSION}`);
+    await expect(CloudStore.open(db.options)).rejects.toThrow(`the PostgreSQL database schema is version 95, this stile-cloud knows up to ${CLOUD_SCHEMA_VERSION}`);
   });
 });
 
@@ -101,17 +113,14 @@ describe('pending migrations on an existing database', () => {
   it('SQLite: a consistent copy cloud.db.pre-migrate-v<from>-<time> is taken first, then the schema goes forward', async () => {
     const dir = tempDir();
     const path = join(dir, 'cloud.db');
-    await currentSqlite(path);
-    const raw = new Database(path);
-    raw.exec(OLDER_SQL);
-    raw.close();
+    await olderDb({ sqlitePath: path });
     const store = await CloudStore.open({ sqlitePath: path }, () => new Date('2026-11-25T10:17:31Z'));
     await store.close();
-    const copy = join(dir, `cloud.db.pre-migrate-v13-20261125T101731Z`);
+    const copy = join(dir, `cloud.db.pre-migrate-v${PREVIOUS_VERSION}-20261125T101731Z`);
     expect(store.preMigrateBackup).toBe(copy);
-    expect(readdirSync(dir).filter((n) => n.includes('pre-migrate'))).toEqual(['cloud.db.pre-migrate-v13-20261125T101731Z']);
+    expect(readdirSync(dir).filter((n) => n.includes('pre-migrate'))).toEqual([`cloud.db.pre-migrate-v${PREVIOUS_VERSION}-20261125T101731Z`]);
     const old = new Database(copy, { readonly: true });
-    expect(old.prepare('SELECT max(name) AS n FROM kysely_migration').get()).toEqual({ n: '0013_kiosk_offline' });
+    expect(old.prepare('SELECT max(name) AS n FROM kysely_migration').get()).toEqual({ n: PREVIOUS });
     expect(old.prepare('SELECT id FROM sites').all()).toEqual([{ id: 'park-a' }]);
     expect(old.pragma('integrity_check', { simple: true })).toBe('ok');
     old.close();
@@ -134,14 +143,13 @@ describe('pending migrations on an existing database', () => {
   it('PostgreSQL: refused until the operator says the backup is taken (STILE_MIGRATE_WITHOUT_BACKUP=1), then migrated', async () => {
     const db = await testDb('postgres');
     cleanups.push(() => db.cleanup());
-    (await CloudStore.open(db.options)).close();
+    await olderDb(db.options);
     const c = new pg.Client({ connectionString: db.options.databaseUrl });
     await c.connect();
-    await c.query(OLDER_SQL);
     await expect(CloudStore.open(db.options)).rejects.toThrow(
-      `the PostgreSQL database schema is version 13, this stile-cloud brings it to ${CLOUD_SCHEMA_VERSION}: back it up first (pg_dump -Fc, docs/backup.md), then start stile-cloud once with STILE_MIGRATE_WITHOUT_BACKUP=1`,
+      `the PostgreSQL database schema is version ${PREVIOUS_VERSION}, this stile-cloud brings it to ${CLOUD_SCHEMA_VERSION}: back it up first (pg_dump -Fc, docs/backup.md), then start stile-cloud once with STILE_MIGRATE_WITHOUT_BACKUP=1`,
     );
-    expect((await c.query('SELECT max(name) AS n FROM kysely_migration')).rows[0]).toEqual({ n: '0013_kiosk_offline' });
+    expect((await c.query('SELECT max(name) AS n FROM kysely_migration')).rows[0]).toEqual({ n: PREVIOUS });
     const store = await CloudStore.open({ ...db.options, migrateWithoutBackup: true });
     await store.close();
     expect((await c.query('SELECT max(name) AS n FROM kysely_migration')).rows[0]).toEqual({ n: LAST });

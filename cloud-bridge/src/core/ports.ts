@@ -2,6 +2,7 @@ import type { SnapshotTicket, WhitelistChange, WhitelistDelta } from '@stile/con
 import type { Level } from './capacity-levels.js';
 import type { Channel } from './catalogue.js';
 import type { Db, GateMark } from './db/store.js';
+import type { OrdersTable, OrderVisitorsTable } from './db/schema.js';
 import type { Reply } from './http/refusals.js';
 import type { SalesSite } from './sites.js';
 import type { ReconciliationResult } from './reconciliation.js';
@@ -244,4 +245,96 @@ export interface BookingPayments {
   create(site: SalesSite, channel: Channel, orderId: string, body: { provider: 'wechat' | 'alipay'; method: 'qr' | 'in_app'; openid?: string; returnUrl?: string }): Promise<Reply>;
   /** Ask the providers about the order's pending payments (a visitor waiting for the ticket); never throws. */
   refresh(site: SalesSite, channel: Channel, orderId: string): Promise<void>;
+}
+
+/* ---------- order extensions (#19: visitor data, coupons, combos) ---------- */
+
+/** A visitor of an order being created: the normalised ID number exists only inside this call, never stored. */
+export interface SaleVisitor {
+  idx: number;
+  idHash: string;
+  idNumber: string;
+}
+
+/** An order about to be written (inside the sale's transaction). */
+export interface OrderCreating {
+  site: SalesSite;
+  channel: Channel;
+  orderId: string;
+  typeId: string;
+  date: string;
+  persons: number;
+  /** The price before any extension took something off. */
+  amountFen: number;
+  contactPhone: string;
+  couponCode?: string;
+  marketingConsent?: boolean;
+  /** The park's local date today. */
+  today: string;
+  visitors: readonly SaleVisitor[];
+}
+
+export type OrderColumns = Partial<Pick<OrdersTable, 'phone_region' | 'coupon_code' | 'marketing_consent'>>;
+export type VisitorColumns = Partial<Pick<OrderVisitorsTable, 'age_band' | 'gender' | 'region'>>;
+
+/** What an extension adds to a new order: money off (a coupon), order columns, per-visitor columns by index. */
+export interface OrderAdditions {
+  discountFen?: number;
+  order?: OrderColumns;
+  visitors?: ReadonlyMap<number, VisitorColumns>;
+}
+
+/** An order after a change of state, inside the transaction that made it. */
+export interface OrderFacts {
+  site: SalesSite;
+  order: OrdersTable;
+}
+
+/**
+ * What a feature module does to orders, inside the sales transaction (implemented by the
+ * visitors, marketing and partners modules; sales calls every extension in order, knowing
+ * none of them). A CloudError thrown refuses the whole change with its reason.
+ */
+export interface OrderExtension {
+  readonly name: string;
+  /** Before the order row is written: refuse, take money off, add columns. */
+  creating?(trx: Db, o: OrderCreating): Promise<OrderAdditions | undefined>;
+  /** pending → paid (tickets issued in the same transaction). */
+  paid?(trx: Db, f: OrderFacts): Promise<void>;
+  /** Before a paid order is refunded: throw to refuse (a partner already redeemed its part). */
+  refunding?(trx: Db, f: OrderFacts): Promise<void>;
+  /** paid → refunded. */
+  refunded?(trx: Db, f: OrderFacts): Promise<void>;
+  /** pending → expired (hold ended or cancelled): what it held goes back. */
+  released?(trx: Db, f: OrderFacts): Promise<void>;
+  /** A paid order moved to another date or slot (`from` the old date). */
+  rebooked?(trx: Db, f: OrderFacts & { from: string }): Promise<void>;
+}
+
+/* ---------- visitor data (#19): between visitors, pos, marketing, partners and insight ---------- */
+
+/** The visit a POS checkout or a coupon belongs to. */
+export interface VisitLink {
+  idHash: string;
+  orderId: string | null;
+  visitDate: string;
+  via: 'member' | 'ticket' | 'phone';
+}
+
+/** What the visitors module answers for the others (profiles keyed by the keyed ID hash). */
+export interface VisitorDirectory {
+  /** The visit a POS checkout names on `date`: by member code, ticket QR text or the phone number. Undefined: no such visit. */
+  findVisit(site: string, by: { memberCode?: string; ticketCode?: string; phone?: string }, date: string): Promise<VisitLink | undefined>;
+  /** Inside the caller's transaction: add secondary spending to the visitor's profile. */
+  addSpend(db: Db, site: string, idHash: string, fen: number): Promise<void>;
+  /** Compute the visitor's tags again from the site's rules (after a sale or a POS line). */
+  retag(site: string, idHash: string): Promise<void>;
+  /** Where a marketing message may go: consent given, not opted out, and a phone on a kept order; undefined otherwise. */
+  reachable(site: string, idHash: string): Promise<{ phone: string; lang: string | null } | undefined>;
+}
+
+/** Coupons redeemed outside the order flow (the POS API), atomically: a coupon is used once. */
+export interface CouponRedeemer {
+  /** Inside the caller's transaction: redeem `code` for a POS sale; throws CloudError (coupon_*) with the reason. */
+  redeemAtPos(db: Db, site: string, code: string, sale: { idHash: string | null; amountFen: number; category: string; source: string; ref: string; at: Date }): Promise<{ discountFen: number }>;
 }

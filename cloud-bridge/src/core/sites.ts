@@ -3,6 +3,11 @@ import { loadSigningKey, loadTrustedKeys, signControl, type PublicKeyConfig, typ
 import type { CapacityLimits } from './capacity-levels.js';
 import type { Catalogue, Channel } from './catalogue.js';
 import { CloudError } from './errors.js';
+import type { InsightConfig } from './site-config/insight.js';
+import type { MarketingConfig } from './site-config/marketing.js';
+import type { PartnersConfig } from './site-config/partners.js';
+import type { PosConfig } from './site-config/pos.js';
+import type { VisitorsConfig } from './site-config/visitors.js';
 
 /** What a site sells: its catalogue, its daily capacity and the key its gates hash ID numbers with. */
 export interface SalesSite {
@@ -40,7 +45,12 @@ export interface SiteConfig {
    */
   kiosks?: KioskConfig[];
   /** Sales through the channel API (catalogue, capacity, ID hash key); absent: sync only. */
-  sales?: Omit<SalesSite, 'id'> & { staffTokenSha256?: string };
+  sales?: Omit<SalesSite, 'id'> & { staffTokenSha256?: string };  // #19 (docs/visitor-data.md): each module reads its own section.
+  visitors?: VisitorsConfig;
+  pos?: PosConfig;
+  marketing?: MarketingConfig;
+  partners?: PartnersConfig;
+  insight?: InsightConfig;
 }
 
 export interface KioskConfig {

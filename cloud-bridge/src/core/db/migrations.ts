@@ -452,6 +452,151 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('orders').addColumn('cancelled_at', 'text').execute();
     },
   },
+  '0015_visitor_data': {
+    // Issue #19: coarse visitor attributes derived at sale time (never the ID number or the
+    // phone), profiles keyed by the keyed ID hash, visits, tags, POS lines, coupons, combo
+    // split ledger and partner redemptions (docs/visitor-data.md).
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('order_visitors').addColumn('age_band', 'text').execute();
+      await db.schema.alterTable('order_visitors').addColumn('gender', 'text').execute();
+      await db.schema.alterTable('order_visitors').addColumn('region', 'text').execute();
+      await db.schema.alterTable('orders').addColumn('phone_region', 'text').execute();
+      await db.schema.alterTable('orders').addColumn('coupon_code', 'text').execute();
+      await db.schema.alterTable('orders').addColumn('discount_fen', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('orders').addColumn('marketing_consent', 'integer').execute();
+      await db.schema
+        .createTable('visitor_profiles')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('id_hash', 'text', (c) => c.notNull())
+        .addColumn('age_band', 'text')
+        .addColumn('gender', 'text')
+        .addColumn('region', 'text')
+        .addColumn('phone_region', 'text')
+        .addColumn('first_visit', 'text')
+        .addColumn('last_visit', 'text')
+        .addColumn('visits', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('orders', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('ticket_fen', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('pos_fen', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('consent_marketing', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('consent_at', 'text')
+        .addColumn('consent_source', 'text')
+        .addColumn('opted_out_at', 'text')
+        .addColumn('member_code', 'text')
+        .addColumn('member_since', 'text')
+        .addColumn('last_order_id', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('visitor_profiles_pk', ['site', 'id_hash'])
+        .execute();
+      await db.schema.createIndex('visitor_profiles_member_ix').on('visitor_profiles').columns(['site', 'member_code']).execute();
+      await db.schema.createIndex('visitor_profiles_last_ix').on('visitor_profiles').columns(['site', 'last_visit']).execute();
+      await db.schema
+        .createTable('visitor_visits')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('id_hash', 'text', (c) => c.notNull())
+        .addColumn('visit_date', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('type_id', 'text', (c) => c.notNull())
+        .addColumn('party_size', 'integer', (c) => c.notNull())
+        .addColumn('amount_fen', 'bigint', (c) => c.notNull())
+        .addColumn('admitted_at', 'text')
+        .addColumn('refunded', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('visitor_visits_pk', ['site', 'order_id', 'id_hash'])
+        .execute();
+      await db.schema.createIndex('visitor_visits_date_ix').on('visitor_visits').columns(['site', 'visit_date']).execute();
+      await db.schema.createIndex('visitor_visits_hash_ix').on('visitor_visits').columns(['site', 'id_hash']).execute();
+      await db.schema
+        .createTable('visitor_tags')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('id_hash', 'text', (c) => c.notNull())
+        .addColumn('tag', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('visitor_tags_pk', ['site', 'id_hash', 'tag'])
+        .execute();
+      await db.schema
+        .createTable('pos_lines')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('line_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('visit_date', 'text', (c) => c.notNull())
+        .addColumn('amount_fen', 'bigint', (c) => c.notNull())
+        .addColumn('category', 'text', (c) => c.notNull())
+        .addColumn('item', 'text')
+        .addColumn('id_hash', 'text')
+        .addColumn('order_id', 'text')
+        .addColumn('link', 'text', (c) => c.notNull())
+        .addColumn('coupon_code', 'text')
+        .addColumn('discount_fen', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pos_lines_pk', ['site', 'source', 'line_id'])
+        .execute();
+      await db.schema.createIndex('pos_lines_date_ix').on('pos_lines').columns(['site', 'visit_date']).execute();
+      await db.schema.createIndex('pos_lines_hash_ix').on('pos_lines').columns(['site', 'id_hash']).execute();
+      await db.schema
+        .createTable('coupons')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text', (c) => c.notNull())
+        .addColumn('id_hash', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('percent_off', 'integer')
+        .addColumn('amount_fen', 'bigint')
+        .addColumn('item', 'text')
+        .addColumn('applies_to', 'text', (c) => c.notNull())
+        .addColumn('valid_from', 'text', (c) => c.notNull())
+        .addColumn('valid_to', 'text', (c) => c.notNull())
+        .addColumn('channels', 'text')
+        .addColumn('stacking', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('issued_at', 'text', (c) => c.notNull())
+        .addColumn('held_order', 'text')
+        .addColumn('redeemed_at', 'text')
+        .addColumn('redeemed_via', 'text')
+        .addColumn('redeemed_ref', 'text')
+        .addColumn('discount_fen', 'bigint')
+        .addPrimaryKeyConstraint('coupons_pk', ['site', 'code'])
+        .execute();
+      await db.schema.createIndex('coupons_hash_ix').on('coupons').columns(['site', 'id_hash']).execute();
+      await db.schema.createIndex('coupons_issued_ix').on('coupons').columns(['site', 'issued_at']).execute();
+      await db.schema
+        .createTable('coupon_grants')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text', (c) => c.notNull())
+        .addColumn('id_hash', 'text', (c) => c.notNull())
+        .addColumn('period', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('coupon_grants_pk', ['site', 'rule_id', 'id_hash', 'period'])
+        .execute();
+      await db.schema
+        .createTable('split_ledger')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('partner', 'text', (c) => c.notNull())
+        .addColumn('part', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('units', 'integer', (c) => c.notNull())
+        .addColumn('amount_fen', 'bigint', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('date', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('split_ledger_partner_ix').on('split_ledger').columns(['site', 'partner', 'date']).execute();
+      await db.schema.createIndex('split_ledger_order_ix').on('split_ledger').columns(['site', 'order_id']).execute();
+      await db.schema
+        .createTable('partner_redemptions')
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('partner', 'text', (c) => c.notNull())
+        .addColumn('part', 'text', (c) => c.notNull())
+        .addColumn('redeemed_at', 'text', (c) => c.notNull())
+        .addColumn('redeemed_by', 'text')
+        .addPrimaryKeyConstraint('partner_redemptions_pk', ['site', 'order_id', 'partner', 'part'])
+        .execute();
+    },
+  },
 };
 
 /** The migrations this cloud-bridge knows, in order. */
@@ -491,6 +636,13 @@ export async function migrateToLatest<T>(db: Kysely<T>, dialect: 'sqlite' | 'pos
     }
     throw error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/** A new database at an older release's schema, up to and with migration `name` (upgrade tests). */
+export async function migrateUpTo<T>(db: Kysely<T>, dialect: 'sqlite' | 'postgres', name: string): Promise<void> {
+  const schema = dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
+  const { error } = await new Migrator({ db, provider: new InCodeProvider(), ...(schema ? { migrationTableSchema: schema } : {}) }).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
 }
 
 function isOtherSchemaGone(error: unknown, ours: string | undefined): boolean {

@@ -146,6 +146,13 @@ export interface OrdersTable {
   lang?: string | null;
   /** Cancelled by its channel before it was paid (status expired, places released at once); null when the hold ended. */
   cancelled_at?: string | null;
+  /** Home region of the contact phone from the number-segment table (#19), never the number. */
+  phone_region?: string | null;
+  /** A coupon held by (pending) or redeemed on (paid) this order, and what it took off. */
+  coupon_code?: string | null;
+  discount_fen?: number | string;
+  /** The visitor said yes (1) or no (0) to marketing messages when ordering; null: not asked. */
+  marketing_consent?: number | null;
 }
 
 export interface OrderVisitorsTable {
@@ -156,6 +163,10 @@ export interface OrderVisitorsTable {
   id_hash: string;
   id_masked: string;
   ticket_id: string | null;
+  /** Coarse attributes derived at sale time from the ID number (#19): age band, gender (f|m), GB/T 2260 region (4 digits: city). */
+  age_band?: string | null;
+  gender?: string | null;
+  region?: string | null;
 }
 
 /** Persons sold per site, day and slot; slot '*' is the whole day (the capacity guard). */
@@ -378,7 +389,139 @@ export interface KioskRecordsTable {
   order_id: string | null;
 }
 
+/** One visitor of a site, keyed by the keyed ID hash: coarse attributes only (#19, docs/visitor-data.md). */
+export interface VisitorProfilesTable {
+  site: string;
+  id_hash: string;
+  age_band: string | null;
+  gender: string | null;
+  region: string | null;
+  phone_region: string | null;
+  first_visit: string | null;
+  last_visit: string | null;
+  visits: Generated<number>;
+  orders: Generated<number>;
+  ticket_fen: Generated<number | string>;
+  pos_fen: Generated<number | string>;
+  consent_marketing: Generated<number>;
+  consent_at: string | null;
+  consent_source: string | null;
+  opted_out_at: string | null;
+  member_code: string | null;
+  member_since: string | null;
+  /** The newest paid order: where a marketing SMS finds the phone while the order is kept. */
+  last_order_id: string | null;
+  updated_at: string;
+}
+
+/** One visitor of one paid order (a visit): party size, channel, type, their share of the amount. */
+export interface VisitorVisitsTable {
+  site: string;
+  order_id: string;
+  id_hash: string;
+  visit_date: string;
+  channel: string;
+  type_id: string;
+  party_size: number;
+  amount_fen: number | string;
+  admitted_at: string | null;
+  refunded: Generated<number>;
+}
+
+export interface VisitorTagsTable {
+  site: string;
+  id_hash: string;
+  tag: string;
+  at: string;
+}
+
+/** A line of a park POS (restaurant, shop), linked to a visit. */
+export interface PosLinesTable {
+  site: string;
+  source: string;
+  line_id: string;
+  at: string;
+  visit_date: string;
+  amount_fen: number | string;
+  category: string;
+  item: string | null;
+  id_hash: string | null;
+  order_id: string | null;
+  /** How it was linked: member | ticket | phone. */
+  link: string;
+  coupon_code: string | null;
+  discount_fen: Generated<number | string>;
+  received_at: string;
+}
+
+export interface CouponsTable {
+  site: string;
+  code: string;
+  rule_id: string;
+  id_hash: string | null;
+  /** percent | fixed | free_item */
+  kind: string;
+  percent_off: number | null;
+  amount_fen: number | string | null;
+  item: string | null;
+  /** ticket | pos */
+  applies_to: string;
+  valid_from: string;
+  valid_to: string;
+  /** JSON list of channel ids (null: every channel). */
+  channels: string | null;
+  /** exclusive | stackable */
+  stacking: string;
+  /** issued | held | redeemed | void */
+  state: string;
+  issued_at: string;
+  held_order: string | null;
+  redeemed_at: string | null;
+  redeemed_via: string | null;
+  redeemed_ref: string | null;
+  discount_fen: number | string | null;
+}
+
+export interface CouponGrantsTable {
+  site: string;
+  rule_id: string;
+  id_hash: string;
+  period: string;
+  code: string;
+}
+
+/** A partner's share of a combo order: `sale` on payment, `reversal` (negative) on refund. */
+export interface SplitLedgerTable {
+  id: string;
+  site: string;
+  order_id: string;
+  partner: string;
+  part: string;
+  kind: string;
+  units: number;
+  amount_fen: number | string;
+  at: string;
+  date: string;
+}
+
+export interface PartnerRedemptionsTable {
+  site: string;
+  order_id: string;
+  partner: string;
+  part: string;
+  redeemed_at: string;
+  redeemed_by: string | null;
+}
+
 export interface Database {
+  visitor_profiles: VisitorProfilesTable;
+  visitor_visits: VisitorVisitsTable;
+  visitor_tags: VisitorTagsTable;
+  pos_lines: PosLinesTable;
+  coupons: CouponsTable;
+  coupon_grants: CouponGrantsTable;
+  split_ledger: SplitLedgerTable;
+  partner_redemptions: PartnerRedemptionsTable;
   booking_codes: BookingCodesTable;
   booking_sessions: BookingSessionsTable;
   booking_throttle: BookingThrottleTable;

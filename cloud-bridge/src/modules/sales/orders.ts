@@ -1,4 +1,4 @@
-import { newTicketId, type WhitelistChange, type WhitelistDelta } from '@stile/config';
+import { newTicketId, normalizeIdNumber, type WhitelistChange, type WhitelistDelta } from '@stile/config';
 import type { Channel } from '../../core/catalogue.js';
 import type { Clock } from '../../core/clock.js';
 import type { OrdersTable } from '../../core/db/schema.js';
@@ -9,7 +9,7 @@ import { refusalReply, type Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { Logger } from '../../core/log.js';
 import type { SmsSender } from '../../core/notify/sms.js';
-import type { ConfirmPaidResult, OrderPaymentClosing, OwedRefund, PayableOrder, ProviderPayment, RefundState, TicketLedger } from '../../core/ports.js';
+import type { ConfirmPaidResult, OrderColumns, OrderCreating, OrderExtension, OrderPaymentClosing, OwedRefund, PayableOrder, ProviderPayment, RefundState, TicketLedger, VisitorColumns } from '../../core/ports.js';
 import type { SalesSite, SiteRegistry } from '../../core/sites.js';
 import { noEffects, type IdempotentWrites, type WriteEffects } from './idempotent-writes.js';
 import { NO_SLOT, type Places } from './places.js';
@@ -35,6 +35,8 @@ export interface OrdersDeps {
   sms: SmsSender;
   /** Closes a provider-mode order's open payments at the provider before it is cancelled. */
   payments?: OrderPaymentClosing;
+  /** Feature modules that take part in an order's changes, in its transaction (core/ports.ts OrderExtension). */
+  extensions?: readonly OrderExtension[];
   clock: Clock;
   events: SiteEvents;
   log: Logger;
@@ -48,6 +50,29 @@ export interface OrdersDeps {
  */
 export class Orders {
   constructor(private readonly d: OrdersDeps) {}
+
+  private get extensions(): readonly OrderExtension[] {
+    return this.d.extensions ?? [];
+  }
+
+  /** Every extension's additions to a new order, merged (discounts add up). */
+  private async extendCreating(trx: Db, o: OrderCreating): Promise<{ discountFen: number; order: OrderColumns; visitors: Map<number, VisitorColumns> }> {
+    const merged = { discountFen: 0, order: {} as OrderColumns, visitors: new Map<number, VisitorColumns>() };
+    for (const e of this.extensions) {
+      const a = await e.creating?.(trx, o);
+      if (!a) continue;
+      merged.discountFen += a.discountFen ?? 0;
+      Object.assign(merged.order, a.order);
+      for (const [idx, cols] of a.visitors ?? []) merged.visitors.set(idx, { ...merged.visitors.get(idx), ...cols });
+    }
+    return merged;
+  }
+
+  /** An unpaid order ended (hold over or cancelled): extensions give back what it held (a coupon). */
+  private async released(trx: Db, row: OrdersTable): Promise<void> {
+    const site = this.d.sites.site(row.site);
+    if (site) for (const e of this.extensions) await e.released?.(trx, { site, order: row });
+  }
 
   /** A new real-name order, inside the caller's transaction (under its idempotency key). */
   readonly create = async (trx: Db, site: SalesSite, channel: Channel, body: CreateOrderBody, fx: WriteEffects): Promise<Reply> => {
@@ -69,7 +94,22 @@ export class Orders {
     );
     fx.dates.add(body.date);
     const orderId = `O${newTicketId()}`;
-    const amountFen = quote.unitFen * (visitors.length / quote.persons);
+    const priceFen = quote.unitFen * (visitors.length / quote.persons);
+    const added = await this.extendCreating(trx, {
+      site,
+      channel,
+      orderId,
+      typeId: body.typeId,
+      date: body.date,
+      persons: visitors.length,
+      amountFen: priceFen,
+      contactPhone: body.contactPhone,
+      ...(body.couponCode !== undefined ? { couponCode: body.couponCode } : {}),
+      ...(body.marketingConsent !== undefined ? { marketingConsent: body.marketingConsent } : {}),
+      today,
+      visitors: visitors.map((v, idx) => ({ idx, idHash: v.idHash, idNumber: normalizeIdNumber(body.visitors[idx]!.idNumber) })),
+    });
+    const amountFen = Math.max(0, priceFen - added.discountFen);
     const pricing = { unitFen: quote.unitFen, baseFen: quote.baseFen, discounts: quote.discounts, ...(quote.entryWindow ? { entryWindow: quote.entryWindow } : {}) };
     await repo.insertOrder(
       trx,
@@ -95,11 +135,13 @@ export class Orders {
         refund_state: null,
         refund_no: null,
         lang: body.lang ?? null,
+        ...added.order,
+        discount_fen: priceFen - amountFen,
       },
-      visitors,
+      visitors.map((v, idx) => ({ ...v, ...added.visitors.get(idx) })),
     );
     this.d.log.info({ site: site.id, channel: channel.id, orderId, persons: visitors.length, amountFen, date: body.date, slotId }, 'order created');
-    return { status: 201, body: { orderId, status: 'pending', typeId: body.typeId, date: body.date, slotId: body.slotId ?? null, persons: visitors.length, amountFen, pricing, visitors: visitors.map((v) => ({ name: v.name, idMasked: v.idMasked })) } };
+    return { status: 201, body: { orderId, status: 'pending', typeId: body.typeId, date: body.date, slotId: body.slotId ?? null, persons: visitors.length, amountFen, ...(amountFen !== priceFen ? { discountFen: priceFen - amountFen, couponCode: added.order.coupon_code ?? null } : {}), pricing, visitors: visitors.map((v) => ({ name: v.name, idMasked: v.idMasked })) } };
   };
 
   async pay(site: SalesSite, channel: Channel, key: string, orderId: string, body: PayBody): Promise<Reply> {
@@ -123,6 +165,7 @@ export class Orders {
     const updated = await this.d.repo.markPaid(trx, order.order_id, this.d.clock().toISOString(), paymentRef);
     if (!updated) return undefined;
     const { tickets, snapshot } = await issueTickets(this.d.repo, trx, site, updated);
+    for (const e of this.extensions) await e.paid?.(trx, { site, order: updated });
     const delta = await this.d.ledger.stageChanges(
       trx,
       site.id,
@@ -141,9 +184,11 @@ export class Orders {
       const order = await this.lockOrder(trx, site, channel, orderId);
       if (order.status === 'refunded') throw new CloudError('already_refunded', `order ${orderId} was refunded at ${order.refunded_at}`);
       if (order.status !== 'paid') throw new CloudError('not_paid', `order ${orderId} is ${order.status}; only paid orders are refunded`);
+      for (const e of this.extensions) await e.refunding?.(trx, { site, order });
       const ticketIds = await this.unusedTickets(trx, site, orderId);
       const done = await this.d.repo.markRefunded(trx, orderId, this.d.clock().toISOString(), reason.code);
       if (!done) throw new CloudError('already_refunded', `order ${orderId} changed meanwhile`);
+      for (const e of this.extensions) await e.refunded?.(trx, { site, order: done });
       await this.d.places.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons));
       fx.dates.add(order.visit_date);
       const delta = await this.d.ledger.stageChanges(
@@ -208,6 +253,7 @@ export class Orders {
         await places.release(trx, site.id, order.visit_date, order.slot_id, Number(order.persons));
       }
       const moved = await repo.moveOrder(trx, orderId, body.date, newSlot);
+      for (const e of this.extensions) await e.rebooked?.(trx, { site, order: moved, from: order.visit_date });
       const { tickets, snapshot } = await issueTickets(repo, trx, site, moved);
       // New ticket ids: the old codes stop working at every gate as soon as the delta lands.
       const changes = ticketIds.map((ticketId, i): WhitelistChange => ({ op: 'rebook', ticketId, newTicket: snapshot[i]! }));
@@ -248,6 +294,7 @@ export class Orders {
       const row = order.status === 'pending' ? await repo.markCancelled(trx, orderId, this.d.clock().toISOString()) : undefined;
       if (!row) throw new CloudError('not_payable', `order ${orderId} is ${order.status}`);
       await this.d.places.release(trx, site.id, row.visit_date, row.slot_id, Number(row.persons));
+      await this.released(trx, row);
       fx.dates.add(row.visit_date);
       log.info({ site: site.id, channel: channel.id, orderId, persons: Number(row.persons), mode: row.payment_mode }, 'order cancelled; its places are for sale again');
       return { status: 200, body: await this.view(row, trx) };
@@ -269,6 +316,7 @@ export class Orders {
         const row = await repo.markExpired(trx, o.order_id);
         if (!row) return; // paid meanwhile
         await places.release(trx, row.site, row.visit_date, row.slot_id, Number(row.persons));
+        await this.released(trx, row);
         expired++;
         date = row.visit_date;
       });
@@ -342,6 +390,7 @@ export class Orders {
       if (!r) return undefined;
       if (r.site !== siteId) throw new CloudError('internal', `order ${orderId} is not of site ${siteId}`);
       await this.d.places.release(trx, r.site, r.visit_date, r.slot_id, Number(r.persons));
+      await this.released(trx, r);
       return r;
     });
     if (!row) return false;

@@ -154,11 +154,11 @@ export class SalesRepository {
     return new Map(rows.map((r) => [r.id_hash, Number(r.n)]));
   }
 
-  async insertOrder(trx: Db, order: OrdersTable, visitors: { name: string; idHash: string; idMasked: string }[]): Promise<void> {
+  async insertOrder(trx: Db, order: OrdersTable, visitors: { name: string; idHash: string; idMasked: string; age_band?: string | null; gender?: string | null; region?: string | null }[]): Promise<void> {
     await trx.insertInto('orders').values(order).execute();
     await trx
       .insertInto('order_visitors')
-      .values(visitors.map((v, idx) => ({ order_id: order.order_id, idx, name: v.name, id_hash: v.idHash, id_masked: v.idMasked, ticket_id: null })))
+      .values(visitors.map((v, idx) => ({ order_id: order.order_id, idx, name: v.name, id_hash: v.idHash, id_masked: v.idMasked, ticket_id: null, age_band: v.age_band ?? null, gender: v.gender ?? null, region: v.region ?? null })))
       .execute();
   }
 

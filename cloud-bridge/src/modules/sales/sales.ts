@@ -4,7 +4,7 @@ import type { Reply } from '../../core/http/refusals.js';
 import type { CreateOrderBody, PayBody, RebookBody, RefundBody } from './schemas.js';
 import type { ModuleContext } from '../../core/module.js';
 import type { SmsSender } from '../../core/notify/sms.js';
-import type { BookingSales, CapacityView, OrderPaymentClosing, OrderPayments, TicketLedger } from '../../core/ports.js';
+import type { BookingSales, CapacityView, OrderExtension, OrderPaymentClosing, OrderPayments, TicketLedger } from '../../core/ports.js';
 import type { SalesSite } from '../../core/sites.js';
 import { Availability } from './availability.js';
 import { OrderLanes } from './group-commit.js';
@@ -48,6 +48,8 @@ export interface SalesDeps {
   sms: SmsSender;
   /** Closes a provider-mode order's open payments at the provider before it is cancelled (the payments module). */
   payments?: OrderPaymentClosing;
+  /** Feature modules that take part in orders (visitors, marketing, partners); may be filled after construction, before the first sale. */
+  extensions?: readonly OrderExtension[];
   options?: SalesOptions;
 }
 
@@ -89,7 +91,7 @@ export class Sales {
     const soldChanged = (site: string, date: string): void => this.availabilityView.soldChanged(site, date);
     this.writes = new IdempotentWrites(repo, ctx.clock, ctx.events, ctx.log, soldChanged);
     this.visitorOrders = new VisitorOrders(repo);
-    this.orders = new Orders({ repo, sites: ctx.sites, places, rules, writes: this.writes, ledger: deps.ledger, sms: deps.sms, ...(deps.payments ? { payments: deps.payments } : {}), clock: ctx.clock, events: ctx.events, log: ctx.log, soldChanged });
+    this.orders = new Orders({ repo, sites: ctx.sites, places, rules, writes: this.writes, ledger: deps.ledger, sms: deps.sms, ...(deps.payments ? { payments: deps.payments } : {}), ...(deps.extensions ? { extensions: deps.extensions } : {}), clock: ctx.clock, events: ctx.events, log: ctx.log, soldChanged });
     const lanes = Math.max(1, options.groupLanes ?? (repo.dialect === 'postgres' ? 4 : 1));
     this.lanes = (options.groupCommit ?? true) ? new OrderLanes(repo, this.writes, this.orders.create, ctx.log, { lanes, maxGroup: Math.max(1, options.maxGroup ?? 32) }) : undefined;
   }

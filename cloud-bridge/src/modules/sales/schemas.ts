@@ -23,6 +23,8 @@ export const CreateOrderSchema = z
     contactPhone: z.string().regex(/^1\d{10}$/, 'contactPhone: an 11-digit mainland mobile number').openapi({ example: '13800138000' }),
     visitors: z.array(VisitorSchema).min(1).max(50).openapi({ description: 'One per person (real name). A family package takes its size in visitors per ticket.' }),
     lang: z.enum(['zh-CN', 'en']).optional().openapi({ description: "The visitor's language: the check-in SMS is sent in it (default: the site's SMS language)" }),
+    couponCode: z.string().min(4).max(32).optional().openapi({ description: 'A coupon of the park (docs/visitor-data.md): held by the order, redeemed when it is paid, given back if it expires; refused with its reason (422 coupon_*)' }),
+    marketingConsent: z.boolean().optional().openapi({ description: 'The visitor agreed (true) or declined (false) to marketing messages (coupons, offers) by SMS; absent: not asked, nothing is sent' }),
   })
   .strict();
 
