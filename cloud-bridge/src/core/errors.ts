@@ -57,6 +57,22 @@ export const ERROR_CODES = {
     idempotency_key_reused: 'The Idempotency-Key was used for a different request',
     payment_by_provider: "This channel's orders are paid through WeChat Pay / Alipay (POST …/payments), not confirmed by the channel",
   },
+  /** Visitor profiles, consent, retention and deletion (modules/visitors, #19). */
+  visitors: {
+    unknown_visitor: 'No profile of that visitor at this site (a deletion request is still logged)',
+  },
+  /** Secondary spending from the park's POS systems (modules/pos, #19). */
+  pos: {
+    unknown_visit: 'A POS line names no visit of that day: no member, ticket or phone of a visitor of the day',
+  },
+  /** Coupons and membership (modules/marketing, #19). */
+  coupons: {
+    coupon_unknown: 'No such coupon at this site',
+  },
+  /** Combos and partners' shares (modules/partners, #19). */
+  partners: {
+    combo_part_redeemed: 'A partner already redeemed its part of this combo (the hotel checked the guest in): the order is not refunded',
+  },
   /** The visitor booking page (modules/booking): SMS login and the visitor's session. */
   booking: {
     session_required: 'Missing, unknown or expired booking session: log in again with the phone and an SMS code (POST …/sms-code, then …/session)',
