@@ -246,8 +246,12 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const salesClock = opts.salesClock ?? opts.clock ?? systemClock;
     const smsModule = opts.smsSettings && !opts.sms ? createSmsModule(ctxFor('sms'), { settings: opts.smsSettings }) : undefined;
     const sms = opts.sms ?? smsModule?.sender ?? new LogSmsSender(log);
-    // Visitor data, coupons and combos take part in orders through sales' extension port (#19).
-    const orderExtensions: OrderExtension[] = [];
+    // #19: visitor profiles, coupons and membership, combos: they take part in orders through
+    // sales' extension port (in the sale's transaction), in this order.
+    const visitorsModule = createVisitorsModule(ctxFor('visitors', salesClock));
+    const marketingModule = createMarketingModule(ctxFor('marketing', salesClock), { visitors: visitorsModule.directory, sms });
+    const partnersModule = createPartnersModule(ctxFor('partners', salesClock));
+    const orderExtensions: OrderExtension[] = [visitorsModule.extension, marketingModule.extension, partnersModule.extension];
     const salesModule = createSalesModule(ctxFor('sales', salesClock), {
       ledger: whitelist.ledger,
       extensions: orderExtensions,
@@ -277,13 +281,9 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const wechatOAuth = Object.fromEntries(Object.entries(opts.payments?.sites ?? {}).flatMap(([site, p]) => (p.wechat?.oauth ? [[site, { appid: p.wechat.appid, ...p.wechat.oauth }]] : [])));
     const publicBase = (): string => (opts.publicUrl ?? `http://${!opts.httpHost || opts.httpHost === '0.0.0.0' ? '127.0.0.1' : opts.httpHost}:${boundPort}`).replace(/\/+$/, '');
     const bookingModule = createBookingModule(ctxFor('booking', salesClock), { sales: salesModule.sales.bookingSales, payments: paymentsModule.bookingPayments, sms, wechatOAuth, publicUrl: publicBase });
-    // #19: visitor profiles, coupons and membership, POS spending, combos, product insight.
-    const visitorsModule = createVisitorsModule(ctxFor('visitors', salesClock));
-    const marketingModule = createMarketingModule(ctxFor('marketing', salesClock), { visitors: visitorsModule.directory, sms });
+    // #19: POS spending (linked through the visitors' directory, coupons redeemed through marketing's port), product insight.
     const posModule = createPosModule(ctxFor('pos', salesClock), { visitors: visitorsModule.directory, coupons: marketingModule.redeemer });
-    const partnersModule = createPartnersModule(ctxFor('partners', salesClock));
     const insightModule = createInsightModule(ctxFor('insight', salesClock));
-    orderExtensions.push(visitorsModule.extension, marketingModule.extension, partnersModule.extension);
     // The daily report shows the payments' reconciliation of its day through a port.
     const reportsModule = createReportsModule(ctxFor('reports'), { reconciliation: { reconciliation: (site, date) => paymentsModule.reconciliation.get(site, date) } });
     // Started in this order, stopped in reverse (the dashboard listens before capacity's first recount).

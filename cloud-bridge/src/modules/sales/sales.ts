@@ -48,7 +48,7 @@ export interface SalesDeps {
   sms: SmsSender;
   /** Closes a provider-mode order's open payments at the provider before it is cancelled (the payments module). */
   payments?: OrderPaymentClosing;
-  /** Feature modules that take part in orders (visitors, marketing, partners); may be filled after construction, before the first sale. */
+  /** Feature modules that take part in orders (visitors, marketing, partners), called in this order. */
   extensions?: readonly OrderExtension[];
   options?: SalesOptions;
 }
