@@ -71,6 +71,8 @@ for ws in $RUNTIME; do
   mkdir -p "$STAGE/$ws"
   parts="package.json dist"
   [ -d "$REPO/$ws/bin" ] && parts="$parts bin"
+  # Shipped tables read at run time (cloud-bridge/data: regions, phone segments).
+  [ -d "$REPO/$ws/data" ] && parts="$parts data"
   # shellcheck disable=SC2086
   tar -C "$REPO/$ws" --exclude='*.d.ts' --exclude='*.d.ts.map' --exclude='*.js.map' --exclude='*.tsbuildinfo' -cf - $parts | tar -C "$STAGE/$ws" -xf -
 done
