@@ -9,18 +9,20 @@ import { createLogger } from '../core/log.js';
 import { BACKUP_USAGE, backupCommand } from './backup-command.js';
 import { CHANNEL_USAGE, channelCommand } from './channel-command.js';
 import { DEVICE_USAGE, deviceCommand } from './device-command.js';
+import { POS_USAGE, posCommand } from './pos-command.js';
 import { PROVISION_USAGE, provisionCommand } from './provision-command.js';
 import type { DeviceIdentity } from '@stile/config';
 import { createNotifier, guardRoot, NotifyError, type Notifier } from '@stile/service';
 import { superviseCloud } from '../supervision.js';
 
-const USAGE = `usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postgres://… (overrides database.url), LOG_LEVEL=info\n${CHANNEL_USAGE}\n${BACKUP_USAGE}\n${PROVISION_USAGE}\n${DEVICE_USAGE}`;
+const USAGE = `usage: stile-cloud --config cloud.yaml\n  env: DATABASE_URL=postgres://… (overrides database.url), LOG_LEVEL=info\n${CHANNEL_USAGE}\n${BACKUP_USAGE}\n${PROVISION_USAGE}\n${DEVICE_USAGE}\n${POS_USAGE}`;
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv[0] === 'backup' || argv[0] === 'restore') return backupCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   if (argv[0] === 'channel') return channelCommand(argv.slice(1), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   if (['gates', 'kiosks', 'announcers', 'gate', 'kiosk', 'announcer'].includes(argv[0] ?? '')) return provisionCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (argv[0] === 'pos') return posCommand(argv.slice(1), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   if (argv[0] === 'screen' || argv[0] === 'devices') return deviceCommand(argv, process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   let values;
   try {

@@ -95,7 +95,9 @@ export function createCloudApp(opts: CloudAppOptions): CloudApp {
   // Not on GET/HEAD: bodyLimit reads the request's body stream, which makes the node adapter
   // build a full Request per call (a third of an availability answer's cost); a GET body is never read.
   const limit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json(refusalBody('payload_too_large', 'request body over 64 KiB'), 413) });
-  app.use('/v1/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
+  // A POS batch (500 lines, JSON or CSV) is larger: its routes get 512 KiB (modules/pos).
+  const posLimit = bodyLimit({ maxSize: 512 * 1024, onError: (c) => c.json(refusalBody('payload_too_large', 'request body over 512 KiB'), 413) });
+  app.use('/v1/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : c.req.path.startsWith('/v1/pos/') ? posLimit(c, next) : limit(c, next)));
 
   for (const m of opts.modules) m.routes?.(app);
   if (serve === 'all') for (const m of opts.modules) m.gateRoutes?.(app);
