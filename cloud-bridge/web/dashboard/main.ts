@@ -21,6 +21,7 @@ import { Channels } from './render/channels.js';
 import { renderChart } from './render/chart.js';
 import { renderGates } from './render/gates.js';
 import { renderAlerts, renderConflicts } from './render/lists.js';
+import { InsightPanel } from './insight.js';
 import { Reports } from './reports.js';
 import { LS_LANG, View } from './view.js';
 
@@ -64,6 +65,7 @@ const conn = new Connection(view, {
 });
 const channels = new Channels(view, conn);
 const reports = new Reports(view, conn);
+const insight = new InsightPanel(view, conn);
 
 const SECTIONS: ((m: DashboardModel) => void)[] = [
   (m) => renderCloud(view, m),
@@ -73,6 +75,11 @@ const SECTIONS: ((m: DashboardModel) => void)[] = [
   (m) => renderChart(view, m),
   (m) => renderAlerts(view, m),
   (m) => renderConflicts(view, m),
+  // The month's insight is fetched once, after the first model (it names the park's today).
+  () => {
+    insight.load();
+    insight.render();
+  },
 ];
 
 function render(model?: DashboardModel): void {
@@ -123,6 +130,9 @@ for (const b of Array.from(document.querySelectorAll('button[data-lang]'))) b.ad
 $('retry').addEventListener('click', () => conn.restart());
 byId('report-html', HTMLButtonElement).addEventListener('click', () => reports.open('html'));
 byId('report-csv', HTMLButtonElement).addEventListener('click', () => reports.open('csv'));
+byId('insight-load', HTMLButtonElement).addEventListener('click', () => insight.load(true));
+byId('insight-html', HTMLButtonElement).addEventListener('click', () => insight.open('html'));
+byId('insight-csv', HTMLButtonElement).addEventListener('click', () => insight.open('csv'));
 window.addEventListener('hashchange', () => {
   const next = tokenFromHash();
   if (next && next !== conn.token) conn.restart();

@@ -88,6 +88,16 @@ const ZH = {
   reportLoading: '报表生成中…',
   openReport: '打开报表',
   cloudUnhealthy: '云端服务异常：闸机的入园记录暂时无法入库，以下数字可能不是最新。请联系运维。',
+  insight: '产品洞察',
+  insightMonth: '月份',
+  insightLoad: '刷新',
+  insightLoading: '洞察生成中…',
+  insightSuggestions: '建议',
+  insightNoSuggestions: '本期无建议',
+  insightTypeMix: '票种构成（收入占比）',
+  insightRefunds: '退款原因（按周）',
+  insightHours: '分时入园：本期（蓝）与上期（灰）',
+  insightSpend: '二次消费占比 {v} · 重游率 {r}',
 } as const;
 
 export type TextKey = keyof typeof ZH;
@@ -175,6 +185,16 @@ const EN: Record<TextKey, string> = {
   reportLoading: 'Preparing the report…',
   openReport: 'Open the report',
   cloudUnhealthy: 'The cloud service has a problem: admissions from the gates are not being stored, so these numbers may be out of date. Please call the operator.',
+  insight: 'Product insight',
+  insightMonth: 'Month',
+  insightLoad: 'Refresh',
+  insightLoading: 'Preparing the insight…',
+  insightSuggestions: 'Suggestions',
+  insightNoSuggestions: 'No suggestions for this period',
+  insightTypeMix: 'Ticket type mix (share of revenue)',
+  insightRefunds: 'Refund reasons per week',
+  insightHours: 'Admissions by hour: this period (blue) and the previous (grey)',
+  insightSpend: 'Secondary-spend share {v} · repeat visitors {r}',
 };
 
 /** Every label of the page in both languages (same keys; `{name}` placeholders are filled in by the page). */

@@ -8,6 +8,8 @@ import { isKnownTimeZone, localDateHour } from '@stile/config';
 import { escapeHtml } from '../../core/html.js';
 import { CloudError } from '../../core/errors.js';
 import type { LocalText } from '../../core/i18n.js';
+import type { InsightDaySection } from '../../core/ports.js';
+import { insightCsv, insightHtml } from './insight-section.js';
 import { buildReconciliationSection, reconciliationCsv, reconciliationHtml, type ReconciliationInput, type ReconciliationSection } from './reconciliation-section.js';
 
 export type ReportLang = 'zh-CN' | 'en';
@@ -63,6 +65,8 @@ export interface ReportInput {
   entries: readonly EntryRecord[];
   /** The payments' reconciliation of the day and the channels' payment modes (reconciliation-section.ts). */
   reconciliation?: ReconciliationInput;
+  /** The insight module's part of the day (suggestions, secondary spend, repeat rate, coupons). */
+  insight?: InsightDaySection;
 }
 
 export interface ReportTotals {
@@ -135,6 +139,8 @@ export interface DailyReport {
   capacityUsed?: number;
   /** Provider bills against our records, and the cash and partner channels' money. */
   reconciliation?: ReconciliationSection;
+  /** Product insight of the day (#19). */
+  insight?: InsightDaySection;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,6 +272,7 @@ export function buildDailyReport(input: ReportInput, now: Date = new Date()): Da
     report.capacityUsed = totalEntries / input.capacity;
   }
   if (input.reconciliation) report.reconciliation = buildReconciliationSection(input.reconciliation, sales, refunds);
+  if (input.insight) report.insight = input.insight;
   return report;
 }
 
@@ -383,7 +390,7 @@ export function reportToCsv(input: DailyReport, options: CsvOptions = {}): strin
     ['type_id', 'type_name', 'persons', 'share'],
     ...report.typeMix.map((m) => [m.typeId, m.typeName, int(m.persons), frac(m.share)]),
   ];
-  const body = [summary, channels, hours, reasons, mix, ...(report.reconciliation ? reconciliationCsv(report.reconciliation, options.lang === 'en' ? 'en' : 'zh-CN') : [])]
+  const body = [summary, channels, hours, reasons, mix, ...(report.reconciliation ? reconciliationCsv(report.reconciliation, options.lang === 'en' ? 'en' : 'zh-CN') : []), ...(report.insight ? insightCsv(report.insight, options.lang === 'en' ? 'en' : 'zh-CN') : [])]
     .map((rows) => rows.map((r) => r.map(csvCell).join(',') + '\r\n').join(''))
     .join('\r\n');
   return (options.bom ? '\uFEFF' : '') + body;
@@ -639,6 +646,7 @@ ${table([L.reason, L.count, L.amount], reasonRows, 1, L)}
 ${table([L.ticketType, L.persons, L.share], mixRows, 1, L)}
 </section>
 ${report.reconciliation ? reconciliationHtml(report.reconciliation, lang) : ''}
+${report.insight ? insightHtml(report.insight, lang) : ''}
 <footer>${esc(L.generatedAt)} ${esc(report.generatedAt)} · ${esc(report.site)}</footer>
 </body>
 </html>

@@ -1,7 +1,7 @@
 import { daysAround as around, localDate, localTime } from '@stile/config';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
-import type { ReconciliationView } from '../../core/ports.js';
+import type { InsightView, ReconciliationView } from '../../core/ports.js';
 import type { SalesSite, SiteRegistry } from '../../core/sites.js';
 import { buildDailyReport, type DailyReport, type ReportInput } from './daily-report.js';
 import type { ReportsRepository } from './repository.js';
@@ -26,6 +26,8 @@ export class Reports {
     private readonly ctx: ReportsContext,
     /** The payments' reconciliation of a day (absent: the section shows only the cash and partner channels). */
     private readonly reconciliation?: ReconciliationView,
+    /** The insight module's part of a day (absent: no insight section). */
+    private readonly insight?: InsightView,
   ) {}
 
   async input(site: SalesSite, date: string): Promise<ReportInput> {
@@ -36,6 +38,7 @@ export class Reports {
     const paid = await this.repo.paidOrRefunded(site.id, window);
     const entries = await this.repo.admissions(site.id, window);
     const recon = await this.reconciliation?.reconciliation(site.id, date);
+    const insight = await this.insight?.day(site.id, date);
     const name = site.catalogue.name;
     return {
       site: site.id,
@@ -60,6 +63,7 @@ export class Reports {
         }),
       entries: entries.map((e) => ({ at: e.at, gate: e.gate, persons: Number(e.persons), kind: 'admit' as const })),
       reconciliation: { channels: site.catalogue.channels.map((c) => ({ id: c.id, kind: c.kind, payment: c.payment, ...(c.name ? { name: c.name } : {}) })), ...(recon ? { result: recon } : {}) },
+      ...(insight ? { insight } : {}),
     };
   }
 

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { DateSchema, HourBucketSchema } from '../../core/http/schemas.js';
+import { InsightDaySectionSchema } from './insight-section.js';
 import { ReconciliationSectionSchema } from './reconciliation-schema.js';
 
 /** A name in both languages; the plain name beside it is in the `lang` asked for. */
@@ -43,6 +44,7 @@ export const DailyReportSchema = z
     capacity: z.number().int().optional(),
     capacityUsed: z.number().optional(),
     reconciliation: ReconciliationSectionSchema.optional(),
+    insight: InsightDaySectionSchema.optional(),
   })
   .strict()
   .openapi('DailyReport');
