@@ -18,6 +18,12 @@ export const DEMO_API_KEYS = {
   kiosk: 'demo-kiosk-key',
 } as const;
 
+/** The partners of the demo's combos (cloud.yaml sites[].partners): a hotel and a farm stay. */
+export const DEMO_PARTNERS = [
+  { id: 'lakeside-hotel', name: '湖畔酒店 Lakeside Hotel' },
+  { id: 'green-farm', name: '青山农家乐 Green Hill Farm Stay' },
+] as const;
+
 /**
  * The catalogue with the park's own booking page channel `web` (`/book/{site}`, docs/booking.md):
  * online, paid through WeChat Pay / Alipay (the simulator in the demo). The page sells through
@@ -41,6 +47,23 @@ export function demoCatalogue(): Catalogue {
       { id: 'senior', name: { 'zh-CN': '老人票（60 岁以上）', en: 'Senior (60+)' }, priceFen: 4000, slotGrace: grace },
       { id: 'family', name: { 'zh-CN': '家庭套票（2 大 1 小）', en: 'Family package (2 adults + 1 child)' }, priceFen: 18000, persons: 3, slotGrace: grace },
       { id: 'weekend', name: { 'zh-CN': '周末特惠票', en: 'Weekend special' }, priceFen: 6800, days: 'weekend', channels: ['wechat', 'kiosk'], slotGrace: grace },
+      // #19: free rebooking until 2 hours before the slot; two combos whose price is shared with partners (DEMO_PARTNERS).
+      { id: 'flex', name: { 'zh-CN': '随心改期票（免费改期）', en: 'Flexible date (free rebooking)' }, priceFen: 9000, slotGrace: grace, rebooking: { freeUntilHoursBefore: 2 } },
+      {
+        id: 'hotel',
+        name: { 'zh-CN': '门票 + 湖畔酒店一晚（2 人）', en: 'Tickets + lakeside hotel night (2 persons)' },
+        priceFen: 46000,
+        persons: 2,
+        slotGrace: grace,
+        combo: { parts: [{ id: 'hotel-night', partner: 'lakeside-hotel', name: '湖畔酒店 标准间一晚', share: { fixedFen: 30000 } }] },
+      },
+      {
+        id: 'farmstay',
+        name: { 'zh-CN': '门票 + 农家乐午餐', en: 'Ticket + farm-stay lunch' },
+        priceFen: 12800,
+        slotGrace: grace,
+        combo: { parts: [{ id: 'farm-lunch', partner: 'green-farm', name: '青山农家乐 午餐', share: { percent: 35 } }] },
+      },
     ],
     slots: [
       { id: 'early', start: '06:30', end: '08:00', quota: 200, name: { 'zh-CN': '早场', en: 'Early' } },
@@ -66,6 +89,7 @@ export function demoCatalogue(): Catalogue {
       { id: 'kiosk', name: { 'zh-CN': '自助售票机', en: 'On-site kiosk' }, kind: 'kiosk', apiKeySha256: sha256Hex(DEMO_API_KEYS.kiosk) },
     ],
     refundReasons: [
+      { code: 'schedule', label: { 'zh-CN': '时间冲突 / 行程安排不开', en: 'Schedule conflict' } },
       { code: 'weather', label: { 'zh-CN': '天气原因 / 景区闭园', en: 'Bad weather / park closed' } },
       { code: 'illness', label: { 'zh-CN': '身体不适', en: 'Illness' } },
       { code: 'changed_plans', label: { 'zh-CN': '行程变更', en: 'Changed plans' } },

@@ -19,8 +19,9 @@ import {
 import { startCloudBridge, startEmbeddedBroker, type CloudBridge, type EmbeddedBroker } from '@stile/cloud-bridge';
 import { gateTicketTypes, type Catalogue } from '@stile/cloud-bridge/catalogue';
 import { PaymentSimulator } from '@stile/payment-sim';
-import { DEMO_API_KEYS, demoCatalogue, withBookingChannel } from './catalogue.js';
+import { DEMO_API_KEYS, DEMO_PARTNERS, demoCatalogue, withBookingChannel } from './catalogue.js';
 import { newCashChannelKey } from './kiosk.js';
+import { describeSeason, seedSeason } from './season-store.js';
 
 /**
  * The cloud of `npm start`: an in-process Aedes broker on a free loopback port and a
@@ -33,7 +34,9 @@ import { newCashChannelKey } from './kiosk.js';
  * money itself and confirms with …/pay. Nothing outside the process is needed. Shaped like
  * park.ts's DemoCloud (start.ts wires the two).
  *
- * Environment: DEMO_CAPACITY (persons per day, default 60), DEMO_LOG_LEVEL (default warn).
+ * Environment: DEMO_CAPACITY (persons per day, default 60), DEMO_LOG_LEVEL (default warn),
+ * DEMO_SEASON_VISITS (visits of the generated season of history, default 30000; 0: none —
+ * season.ts, docs/visitor-data/demo.md), DEMO_SEASON_DAYS (default 120).
  */
 
 const LEVEL_RANK = { green: 0, yellow: 1, orange: 2, red: 3 } as const;
@@ -75,6 +78,8 @@ export interface DemoCloudOptions {
   capacity?: number;
   /** Where capacity lines go; default console.log. */
   print?: (line: string) => void;
+  /** The generated season of history written on an empty store: visits (0: none) and days; default DEMO_SEASON_VISITS / DEMO_SEASON_DAYS or 30000 over 120 days. */
+  season?: { visits?: number; days?: number };
 }
 
 export function demoCloud(opts: DemoCloudOptions = {}) {
@@ -85,6 +90,10 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
   let siteId = '';
   let catalogue: Catalogue = demoCatalogue();
   const daily = opts.capacity ?? (Number(process.env.DEMO_CAPACITY ?? '') || 60);
+  const envNumber = (name: string): number | undefined => (process.env[name] !== undefined && process.env[name] !== '' && Number.isFinite(Number(process.env[name])) ? Number(process.env[name]) : undefined);
+  const seasonVisits = opts.season?.visits ?? envNumber('DEMO_SEASON_VISITS') ?? 30_000;
+  const seasonDays = opts.season?.days ?? envNumber('DEMO_SEASON_DAYS') ?? 120;
+  let seasonEntries = 0;
   const print = opts.print ?? ((line: string) => console.log(line));
   const colour = process.stdout.isTTY && !process.env.NO_COLOR;
   const paint = (level: Level, text: string) => (colour ? `\x1b[${COLOUR[level]}m${text}\x1b[0m` : text);
@@ -188,6 +197,8 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         alipay: { appId: string; appPrivateKeyPath: string; alipayPublicKeyPath: string; gatewayUrl: string; billHosts: string[] };
       };
       const staffToken = randomBytes(16).toString('hex');
+      // The combos' partners (a hotel, a farm stay), each with its own API key for /v1/partner/… (printed below).
+      const partnerKeys = Object.fromEntries(DEMO_PARTNERS.map((p) => [p.id, randomBytes(16).toString('hex')]));
       const metricsToken = randomBytes(16).toString('hex');
       // Every client of the broker logs in: gates and the screen with credentials from the
       // cloud's device registry (made below, once the bridge is up), the bridge internally.
@@ -217,6 +228,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
               staffTokenSha256: createHash('sha256').update(staffToken).digest('hex'),
               bookingChannel: 'web',
             },
+            partners: DEMO_PARTNERS.map((p) => ({ id: p.id, name: p.name, apiKeySha256: createHash('sha256').update(partnerKeys[p.id]!).digest('hex') })),
           },
         ],
         payments: {
@@ -233,6 +245,17 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         logger,
         sms: demoSms(logger, print),
       });
+      // A season of history in the new store, so every report and chart has something to show (once: a marker row).
+      if (seasonVisits > 0) {
+        const seeded = await seedSeason(bridge.store.db, catalogue, { site: site.id, idHashKey: site.idHashKey, today: localDate(now, catalogue.timeZone), days: seasonDays, visits: seasonVisits, gates: site.gates });
+        if (seeded.written) {
+          seasonEntries = seeded.summary.counts.entries;
+          // Yesterday's report may have been kept at start, before the history: make it again.
+          await bridge.reports.generate(site.id, seeded.summary.to);
+          print(describeSeason(seeded.summary, seeded.ms));
+          logger.info({ event: 'demo_season', ...seeded.summary, ms: seeded.ms }, 'demo season generated');
+        } else logger.info({ event: 'demo_season', skipped: seeded.why }, 'demo season not generated');
+      }
       const registry = (late.registry = bridge.registry);
       const gateCredentials: Record<string, { username: string; token: string }> = {};
       for (const g of site.gates) gateCredentials[g] = await registry.issue(site.id, 'gate', g);
@@ -247,6 +270,7 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
         `booking page: ${base}/book/${encodeURIComponent(site.id)}   (API ${base}/v1/book/${encodeURIComponent(site.id)}/…; the SMS login code is printed here, the payment is the simulator's;
   inside WeChat — a MicroMessenger user agent — it asks the simulator's authorize page for the openid and pays with JSAPI)`,
         `metrics: curl -H 'Authorization: Bearer ${metricsToken}' ${base}/metrics`,
+        `partners (combos): ${DEMO_PARTNERS.map((p) => `${p.id} key ${partnerKeys[p.id]!}`).join(', ')}`,
         '',
         `  dashboard: ${dashboard}`,
         '',
@@ -285,14 +309,15 @@ export function demoCloud(opts: DemoCloudOptions = {}) {
     async summary(expectedEntries: number): Promise<string> {
       if (!bridge) return 'cloud: not started';
       const until = Date.now() + 5000;
-      let stored = await bridge.sync.countEntries(siteId);
+      // Today's run only: the generated season's admissions and orders are history.
+      let stored = (await bridge.sync.countEntries(siteId)) - seasonEntries;
       while (stored < expectedEntries && Date.now() < until) {
         await new Promise((r) => setTimeout(r, 100));
-        stored = await bridge.sync.countEntries(siteId);
+        stored = (await bridge.sync.countEntries(siteId)) - seasonEntries;
       }
       const m = bridge.metrics;
       const conflicts = (await bridge.sync.conflicts(siteId)).length;
-      const paid = await bridge.store.db.selectFrom('orders').select(['channel', 'persons']).where('site', '=', siteId).where('status', '=', 'paid').execute();
+      const paid = (await bridge.store.db.selectFrom('orders').select(['channel', 'persons', 'payment_ref']).where('site', '=', siteId).where('status', '=', 'paid').execute()).filter((o) => !o.payment_ref?.startsWith('season-'));
       const byChannel = new Map<string, { orders: number; persons: number }>();
       for (const o of paid) {
         const c = byChannel.get(o.channel) ?? { orders: 0, persons: 0 };

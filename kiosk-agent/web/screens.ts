@@ -112,9 +112,17 @@ const identify: Render = (ui, v) => {
 
 const wait: Render = (ui, v) => [art('wait'), orderSummary(ui, v), el('p', { class: 'guide', text: t(ui, 'waiting') })];
 
+/** A coupon code typed on the review screen (a scanned coupon QR arrives from the scanner instead). */
+function couponField(ui: Ui): HTMLElement {
+  const input = el('input', { type: 'text', id: 'coupon-code', class: 'coupon-code mono', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', maxlength: 32, 'aria-label': t(ui, 'coupon_label') });
+  const use = button(t(ui, 'coupon_use'), () => ui.send({ kind: 'coupon_entered', code: input.value }), { class: 'secondary', id: 'coupon-use' });
+  return el('div', { class: 'coupon' }, [el('label', { class: 'entry-label', for: 'coupon-code', text: t(ui, 'coupon_label') }), input, use]);
+}
+
 const review: Render = (ui, v) => [
   guide(ui, v),
   orderSummary(ui, v),
+  couponField(ui),
   el(
     'div',
     { class: 'methods', role: 'group' },

@@ -15,6 +15,7 @@ import type { CloudBridge } from '../../src/bridge.js';
 import { parseCatalogue, sha256Hex, type Catalogue } from '../../src/core/catalogue.js';
 import { LogSmsSender } from '../../src/core/notify/sms.js';
 import type { SitePayments } from '../../src/modules/payments/config.js';
+import type { SiteConfig } from '../../src/core/sites.js';
 import { idNumber, silentLog, testBridge, testDb, testSite, uniqueId, waitFor, type TestDb, type TestDialect } from '../helpers.js';
 
 export const KEYS = { web: 'book-web-key-0123456789abcdef', kiosk: 'book-kiosk-key-0123456789abcdef', partner: 'book-partner-key-0123456789abcdef' };
@@ -86,7 +87,7 @@ let addressSeq = 0;
 /** Another client address for each login (the bridge sees it through X-Forwarded-For from loopback), so tests do not share the per-address limit unless they mean to. */
 const nextAddress = (): string => `198.51.${Math.floor(++addressSeq / 250)}.${addressSeq % 250}`;
 
-export async function startBookPark(dialect: TestDialect, opts: { logLine?: (line: string) => void } = {}): Promise<BookPark> {
+export async function startBookPark(dialect: TestDialect, opts: { logLine?: (line: string) => void; site?: Partial<SiteConfig> } = {}): Promise<BookPark> {
   const stateDir = mkdtempSync(join(tmpdir(), 'stile-paysim-book-'));
   const sim = new PaymentSimulator({ stateDir, retryDelaysMs: { wechat: [100, 200, 400], alipay: [100, 200, 400] }, notifyAttemptTimeoutMs: 3000, refundDelayMs: 50 });
   await sim.listen();
@@ -117,6 +118,7 @@ export async function startBookPark(dialect: TestDialect, opts: { logLine?: (lin
     [
       {
         ...site.config,
+        ...opts.site,
         sales: {
           catalogue: catalogue(),
           capacity: { daily: 20, yellow: 0.7, orange: 0.85 },

@@ -23,6 +23,8 @@ export interface Ctx {
   /** Availability of state.draft.date, once loaded (null while loading or when it failed). */
   avail: Availability | null;
   visitors: Visitor[];
+  /** The visitors step's optional coupon code and the separate marketing-consent box (unticked until the visitor ticks it). */
+  extras: { couponCode: string; marketingConsent: boolean };
   /** The verified phone, masked, while the session lives. */
   phoneMasked: string | null;
   /** A per-attempt key: the same draft and visitors retried books once. */

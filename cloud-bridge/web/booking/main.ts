@@ -82,6 +82,7 @@ function start(info: BookInfo): void {
     state: initialState(info.today, api.token !== null),
     avail: null,
     visitors: [],
+    extras: { couponCode: '', marketingConsent: false },
     phoneMasked: remembered.phoneMasked,
     orderKey: null,
     // Coming back with an openid means the visitor tapped WeChat Pay: open the sheet straight away.

@@ -93,6 +93,8 @@ export interface BookOrderRequest {
   entry?: 'early' | 'night' | undefined;
   visitors: { name: string; idNumber: string }[];
   lang: Lang;
+  couponCode?: string | undefined;
+  marketingConsent?: boolean | undefined;
 }
 
 export interface BookPayRequest {

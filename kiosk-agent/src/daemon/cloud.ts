@@ -28,9 +28,12 @@ export interface OrderRequest {
   count: number;
   totalFen: number;
   visitors: { name: string; idNumber: string }[];
+  /** A coupon the visitor entered (#19): taken off by the cloud, or the order refused with the reason. */
+  couponCode?: string;
 }
 
-export type OrderAnswer = { ok: true; orderId: string } | { ok: false; reason: 'id_limit' | 'capacity' | 'invalid_id' | 'other'; visitor?: number; code: string };
+/** amountFen: present when a coupon took money off (what the visitor pays). */
+export type OrderAnswer = { ok: true; orderId: string; amountFen?: number } | { ok: false; reason: 'id_limit' | 'capacity' | 'invalid_id' | 'coupon' | 'other'; visitor?: number; code: string };
 
 export type PaymentAnswer = { status: 'paid' | 'pending' | 'failed'; amountFen?: number; outTradeNo?: string; detail?: string };
 
@@ -94,6 +97,7 @@ export function orderRefusal(code: string, visitor: unknown): Extract<OrderAnswe
   if (ID_LIMIT.has(code)) return { ok: false, reason: 'id_limit', code, ...v };
   if (code === 'invalid_id_number' || code === 'duplicate_visitor') return { ok: false, reason: 'invalid_id', code, ...v };
   if (CAPACITY.has(code)) return { ok: false, reason: 'capacity', code };
+  if (code.startsWith('coupon_')) return { ok: false, reason: 'coupon', code };
   return { ok: false, reason: 'other', code };
 }
 
@@ -196,12 +200,14 @@ export class HttpKioskCloud implements KioskCloud {
   }
 
   async placeOrder(o: OrderRequest): Promise<OrderAnswer> {
-    const body = { typeId: o.typeId, date: o.date, ...(o.slotId ? { slotId: o.slotId } : {}), contactPhone: this.o.contactPhone, visitors: o.visitors };
+    const body = { typeId: o.typeId, date: o.date, ...(o.slotId ? { slotId: o.slotId } : {}), contactPhone: this.o.contactPhone, visitors: o.visitors, ...(o.couponCode ? { couponCode: o.couponCode } : {}) };
     try {
       // The sale id makes the key: a retry after a lost answer is the same order, never a second one.
       const r = await this.call('POST', '/v1/channel/orders', this.keyFor(o.method), body, `${this.o.kioskId}-${o.saleId}-order`);
-      if (r.amountFen !== o.totalFen) return { ok: false, reason: 'other', code: 'price_changed' };
-      return { ok: true, orderId: String(r.orderId) };
+      // With a coupon the cloud charges the quoted total less the coupon's discount, and says so.
+      const discounted = o.couponCode !== undefined && typeof r.discountFen === 'number' && r.discountFen > 0 && r.amountFen === o.totalFen - r.discountFen;
+      if (r.amountFen !== o.totalFen && !discounted) return { ok: false, reason: 'other', code: 'price_changed' };
+      return { ok: true, orderId: String(r.orderId), ...(discounted ? { amountFen: Number(r.amountFen) } : {}) };
     } catch (err) {
       if (err instanceof CloudCallError && err.status >= 400 && err.status < 500) return orderRefusal(err.code, err.body.visitor);
       throw err;

@@ -107,11 +107,11 @@ export class EffectExecutor {
         this.log.info({ event: 'place_order', saleId: fx.saleId, method: fx.method, typeId: fx.typeId, date: fx.date, persons: fx.persons, totalFen: fx.totalFen }, 'placing order');
         return this.bg(
           'place_order',
-          () => d.cloud.placeOrder({ saleId: fx.saleId, method: fx.method, typeId: fx.typeId, date: fx.date, ...(fx.slotId ? { slotId: fx.slotId } : {}), count: fx.count, totalFen: fx.totalFen, visitors: fx.visitors }),
+          () => d.cloud.placeOrder({ saleId: fx.saleId, method: fx.method, typeId: fx.typeId, date: fx.date, ...(fx.slotId ? { slotId: fx.slotId } : {}), count: fx.count, totalFen: fx.totalFen, visitors: fx.visitors, ...(fx.couponCode ? { couponCode: fx.couponCode } : {}) }),
           (r) => {
-            if (r.ok) return d.dispatch({ kind: 'order_placed', orderId: r.orderId });
+            if (r.ok) return d.dispatch({ kind: 'order_placed', orderId: r.orderId, ...(r.amountFen !== undefined ? { amountFen: r.amountFen } : {}) });
             this.log.info({ event: 'order_refused', saleId: fx.saleId, code: r.code }, 'order refused');
-            d.dispatch({ kind: 'order_refused', reason: r.reason, ...(r.visitor !== undefined ? { visitor: r.visitor } : {}) });
+            d.dispatch({ kind: 'order_refused', reason: r.reason, ...(r.visitor !== undefined ? { visitor: r.visitor } : {}), ...(r.reason === 'coupon' ? { code: r.code } : {}) });
           },
           // No answer: the machine's placing timeout decides; a retry later is the same order (idempotency key).
           () => undefined,

@@ -11,6 +11,7 @@ import type { CashDevices, CashFault } from '../devices/cctalk-cash.js';
 import type { KioskJournal } from '../store/journal.js';
 import type { EdgeEvent } from './executor.js';
 import type { KioskRuntime } from './runtime.js';
+import { couponCodeOf } from '../sale/tx.js';
 
 const FRAUD = /fraud|tamper|pulled_backwards/;
 const FULL = /stacker_full/;
@@ -65,6 +66,12 @@ export function paymentScanner(cfg: InputConfig, rt: KioskRuntime, log: Logger):
   input.on('credential', (c) => {
     if (c.kind !== 'qr') return;
     const authCode = c.text.trim();
+    // A coupon's QR holds its code (4–32 letters and digits); a payment code is 16–24 digits.
+    const coupon = couponCodeOf(authCode);
+    if (coupon) {
+      log.info({ event: 'coupon_scanned', chars: coupon.length }, 'coupon code scanned');
+      return rt.dispatch({ kind: 'coupon_entered', code: coupon });
+    }
     log.info({ event: 'payment_code_scanned', digits: authCode.length }, 'payment code scanned');
     rt.dispatch({ kind: 'payment_code_scanned', authCode });
   });

@@ -179,6 +179,8 @@ export class FallbackCloud implements KioskCloud {
     }
     // Codes and QR are paid at the provider, through the cloud: not without it.
     if (!cash) return { ok: false, reason: 'other', code: 'cloud_unreachable' };
+    // A coupon is redeemed by the cloud (once, atomically): offline the sale goes on without it, and the visitor is told.
+    if (o.couponCode) return { ok: false, reason: 'coupon', code: 'coupon_offline' };
     return this.placeOffline(o);
   }
 

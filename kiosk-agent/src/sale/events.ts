@@ -28,8 +28,12 @@ export type SaleEvent = At &
     | { kind: 'quote'; quote: Quote }
     | { kind: 'quote_failed' }
     | { kind: 'choose_method'; method: PayMethod }
-    | { kind: 'order_placed'; orderId: string }
-    | { kind: 'order_refused'; reason: 'id_limit' | 'capacity' | 'invalid_id' | 'other'; visitor?: number }
+    /** amountFen: what the cloud charges when a coupon took money off (absent: the quoted total). */
+    | { kind: 'order_placed'; orderId: string; amountFen?: number }
+    /** coupon: the cloud refused the sale's coupon; `code` says why (coupon_used, coupon_expired…). */
+    | { kind: 'order_refused'; reason: 'id_limit' | 'capacity' | 'invalid_id' | 'coupon' | 'other'; visitor?: number; code?: string }
+    /** A coupon code typed on the sale screen or scanned (its QR holds the code); '' takes it off. */
+    | { kind: 'coupon_entered'; code: string }
     | { kind: 'note_held'; valueFen: number }
     | { kind: 'note_stacked'; valueFen: number }
     | { kind: 'note_returned'; valueFen: number }
@@ -65,7 +69,7 @@ export type SaleEventKind = SaleEvent['kind'];
 /** Events a person causes: they reset the idle timer. */
 export const INPUT_EVENTS: ReadonlySet<SaleEventKind> = new Set<SaleEventKind>([
   'start', 'choose_type', 'choose_date', 'choose_slot', 'set_count', 'confirm', 'back', 'cancel', 'id_card_read', 'id_typed',
-  'remove_visitor', 'choose_method', 'note_held', 'payment_code_scanned', 'reprint', 'cash_tendered', 'staff_refund',
+  'remove_visitor', 'choose_method', 'note_held', 'payment_code_scanned', 'reprint', 'cash_tendered', 'staff_refund', 'coupon_entered',
 ]);
 
 type Sid = { saleId: string; at: number; staff?: string };
@@ -151,6 +155,8 @@ export type SaleEffect =
       totalFen: number;
       /** Full ID numbers, for the edge to hash and check; never to be logged. */
       visitors: { name: string; idNumber: string }[];
+      /** A coupon the visitor entered: the cloud takes it off or refuses the order with the reason. */
+      couponCode?: string;
     }
   | { kind: 'cancel_order'; saleId: string; orderId: string }
   | { kind: 'validator'; enable: boolean; notesFen?: number[] }

@@ -10,7 +10,7 @@ import { startProvider } from './flow-provider.js';
 import { emptyMoney, type PayMethod } from './model.js';
 import type { TextKey } from './text.js';
 import { yuan } from './text.js';
-import { endSale, personsOf, totalOf, type Tx } from './tx.js';
+import { couponCodeOf, endSale, personsOf, totalOf, type Tx } from './tx.js';
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const NAME_MAX = 40;
@@ -172,6 +172,8 @@ export function onIdentifying(tx: Tx, ev: SaleEvent): boolean {
     }
     case 'id_card_removed':
       return tx.say('card_removed'), true;
+    case 'coupon_entered':
+      return enterCoupon(tx, ev.code), true;
     case 'remove_visitor':
       if (!Number.isInteger(ev.index) || ev.index < 0 || ev.index >= sale.visitors.length) return tx.ignore('no_such_visitor');
       sale.visitors.splice(ev.index, 1);
@@ -224,8 +226,23 @@ function methodProblem(tx: Tx, method: PayMethod): TextKey | undefined {
   return undefined;
 }
 
+/** A coupon for the sale (before its order is placed): kept and sent with the order; '' takes it off. */
+function enterCoupon(tx: Tx, raw: unknown): void {
+  const sale = tx.sale;
+  if (sale.orderId) return void tx.say('order_held');
+  if (typeof raw === 'string' && raw.trim() === '') {
+    delete sale.couponCode;
+    return void tx.say('coupon_removed');
+  }
+  const code = typeof raw === 'string' ? couponCodeOf(raw) : undefined;
+  if (!code) return void tx.say('coupon_invalid');
+  sale.couponCode = code;
+  tx.say('coupon_added', { code });
+}
+
 export function onReview(tx: Tx, ev: SaleEvent): boolean {
   const sale = tx.sale;
+  if (ev.kind === 'coupon_entered') return enterCoupon(tx, ev.code), true;
   if (ev.kind === 'choose_method') {
     const problem = methodProblem(tx, ev.method);
     if (problem) return tx.say(problem), true;
@@ -244,6 +261,7 @@ export function onReview(tx: Tx, ev: SaleEvent): boolean {
       unitFen: sale.quote?.unitFen ?? 0,
       totalFen: totalOf(sale),
       visitors: sale.visitors.map((v) => ({ name: v.name, idNumber: v.idNumber ?? '' })),
+      ...(sale.couponCode ? { couponCode: sale.couponCode } : {}),
     });
     return true;
   }
@@ -260,6 +278,9 @@ export function onPlacing(tx: Tx, ev: SaleEvent): boolean {
   const sale = tx.sale;
   if (ev.kind === 'order_placed') {
     if (typeof ev.orderId !== 'string' || !ev.orderId) return tx.ignore('bad_order_id');
+    // A coupon took money off: the cloud's amount is what the visitor pays (never more than quoted).
+    const quoted = totalOf(sale);
+    if (sale.couponCode && typeof ev.amountFen === 'number' && Number.isInteger(ev.amountFen) && ev.amountFen >= 0 && ev.amountFen < quoted) sale.discountFen = quoted - ev.amountFen;
     sale.orderId = ev.orderId;
     tx.journal({
       kind: 'order_placed',
@@ -290,6 +311,13 @@ export function onPlacing(tx: Tx, ev: SaleEvent): boolean {
       else tx.say('invalid_id_format');
       return true;
     }
+    if (ev.reason === 'coupon') {
+      // The coupon is dropped; the visitor sees why and may pay without it or enter another.
+      delete sale.couponCode;
+      tx.go('review');
+      tx.say(couponRefusalText(ev.code));
+      return true;
+    }
     if (ev.reason === 'capacity') {
       delete sale.availability;
       tx.go('choosing');
@@ -302,6 +330,13 @@ export function onPlacing(tx: Tx, ev: SaleEvent): boolean {
     return true;
   }
   return false;
+}
+
+const COUPON_TEXT: Partial<Record<string, TextKey>> = { coupon_unknown: 'coupon_unknown', coupon_used: 'coupon_used', coupon_in_use: 'coupon_used', coupon_expired: 'coupon_expired', coupon_not_yet_valid: 'coupon_expired', coupon_not_applicable: 'coupon_not_applicable', coupon_not_for_channel: 'coupon_not_applicable', coupon_not_stackable: 'coupon_not_applicable', coupon_min_spend: 'coupon_not_applicable', coupon_offline: 'coupon_offline' };
+
+/** The words for a coupon refusal code from the cloud; a code this kiosk does not know yet gets the plain one. */
+export function couponRefusalText(code: string | undefined): TextKey {
+  return (code && COUPON_TEXT[code]) || 'coupon_refused';
 }
 
 export function startPayment(tx: Tx): void {

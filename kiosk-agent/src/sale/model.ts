@@ -234,6 +234,10 @@ export interface Sale {
   visitors: Visitor[];
   quote?: Quote;
   method?: PayMethod;
+  /** A coupon code entered for this sale (normalised), sent with the order. */
+  couponCode?: string;
+  /** What the coupon took off, once the cloud's order says so. */
+  discountFen?: number;
   orderId?: string;
   attempts: number;
   attempt?: Attempt;

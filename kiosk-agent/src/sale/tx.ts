@@ -89,5 +89,16 @@ export function personsOf(tx: Tx, sale: Sale = tx.sale): number {
 }
 
 export function totalOf(sale: Sale): number {
-  return sale.quote ? sale.quote.unitFen * sale.count : 0;
+  return sale.quote ? sale.quote.unitFen * sale.count - (sale.discountFen ?? 0) : 0;
+}
+
+/**
+ * A coupon code as typed or scanned, normalised as the cloud does (spaces and dashes out,
+ * upper case): 4 to 32 letters and digits; undefined for anything else. A scan that is a
+ * payment code (16–24 digits: WeChat 10–15…, Alipay 25–30…) is never a coupon.
+ */
+export function couponCodeOf(raw: string): string | undefined {
+  const code = String(raw).replace(/[\s-]/g, '').toUpperCase();
+  if (!/^[A-Z0-9]{4,32}$/.test(code) || /^\d{16,24}$/.test(code)) return undefined;
+  return code;
 }

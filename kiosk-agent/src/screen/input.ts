@@ -25,6 +25,8 @@ export const ScreenInputSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('remove_visitor'), index: z.number().int().min(0).max(49) }).strict(),
   z.object({ kind: z.literal('choose_method'), method: z.enum(['cash', 'code', 'qr']) }).strict(),
   z.object({ kind: z.literal('reprint') }).strict(),
+  // A coupon code typed on the review screen ('' takes it off); the machine checks its form.
+  z.object({ kind: z.literal('coupon_entered'), code: z.string().trim().max(40) }).strict(),
 ]);
 
 export type ScreenInput = z.infer<typeof ScreenInputSchema>;

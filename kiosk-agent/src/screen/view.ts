@@ -92,6 +92,8 @@ export const TONE_OF: Record<TextKey, Tone> = {
   recording: 'info', record_failed: 'error', printing: 'info', paper_out: 'error', printer_jam: 'error', printer_offline: 'error', take_ticket: 'ok',
   cancelled: 'info', idle_timeout: 'info', cannot_cancel_paid: 'warn', refund_started: 'info', refund_done: 'ok', refund_failed: 'warn',
   unknown_refund_reason: 'warn', staff_called: 'warn',
+  coupon_added: 'ok', coupon_removed: 'info', coupon_invalid: 'warn', coupon_refused: 'warn', coupon_unknown: 'warn', coupon_used: 'warn',
+  coupon_expired: 'warn', coupon_not_applicable: 'warn', coupon_offline: 'warn',
 };
 
 export interface ScreenNotice {

@@ -67,6 +67,10 @@ const ZH = {
   id_duplicate: '同一订单中不能重复填写同一个身份证号',
   nameMissing: '请填写姓名',
   privacy: '身份证号仅用于入园核验，加密保存，页面和短信中只显示后 4 位。',
+  couponCode: '优惠券码（选填）',
+  couponHint: '输入优惠券上的码，或扫码后粘贴',
+  marketingConsent: '我同意景区以短信向我发送优惠活动和优惠券。此项自愿、与本次购票无关，不勾选也能正常购票；每条短信都附退订方式，可随时退订。',
+  couponRefused: '这张优惠券不能用于这笔订单（可能已过期、已使用或不适用于此票种）。请核对券码，或删掉券码后再提交。',
   // 3. phone
   stepLogin: '手机号验证',
   phone: '手机号',
@@ -198,6 +202,10 @@ const EN: Record<keyof typeof ZH, string> = {
   id_duplicate: 'The same ID number cannot be used twice in one order',
   nameMissing: 'Please enter the name',
   privacy: 'ID numbers are used only at the gate and stored encrypted; pages and texts show only the last 4 characters.',
+  couponCode: 'Coupon code (optional)',
+  couponHint: 'Type the code on your coupon, or paste it after scanning',
+  marketingConsent: 'Send me the park\'s offers and coupons by SMS. Optional and separate from this purchase: you can buy without it, and every text says how to opt out at any time.',
+  couponRefused: 'This coupon cannot be used on this order (it may have expired, been used, or not apply to this ticket). Check the code, or clear it and try again.',
   stepLogin: 'Your phone',
   phone: 'Mobile number',
   phoneInvalid: 'Please enter an 11-digit mobile number',
@@ -319,6 +327,18 @@ export type BookRefusal = Extract<
   | 'payment_timeout'
   | 'invalid_request'
   | 'internal'
+  | 'rebook_too_late'
+  | 'coupon_unknown'
+  | 'coupon_in_use'
+  | 'coupon_used'
+  | 'coupon_void'
+  | 'coupon_expired'
+  | 'coupon_not_yet_valid'
+  | 'coupon_not_for_channel'
+  | 'coupon_not_yours'
+  | 'coupon_not_applicable'
+  | 'coupon_min_spend'
+  | 'coupon_not_stackable'
 >;
 
 type RefusalTable = Record<BookRefusal, string>;
@@ -366,6 +386,18 @@ const REFUSAL_ZH: RefusalTable = {
   payment_timeout: '支付平台响应超时。如果已经付款，请稍候在“我的订单”中查看，不要重复付款。',
   invalid_request: '填写的内容有误，请检查后再提交。',
   internal: '系统出了点问题，请稍后再试。',
+  rebook_too_late: '已过免费改期的截止时间（入园时段开始前的规定小时数），不能再改期；如需要可申请退款。',
+  coupon_unknown: '没有找到这张优惠券，请核对券码（区分字母和数字），或删掉券码后再提交。',
+  coupon_in_use: '这张优惠券正被另一笔未支付的订单占用。那笔订单超时未付后会自动释放，或删掉券码后直接购票。',
+  coupon_used: '这张优惠券已经用过了，每张券只能用一次。请删掉券码后再提交。',
+  coupon_void: '这张优惠券已被景区作废，不能再用。请删掉券码后再提交。',
+  coupon_expired: '这张优惠券在您的游览日期前已过期。请删掉券码，或换一张券。',
+  coupon_not_yet_valid: '这张优惠券在您的游览日期还不能用。请换一个日期，或删掉券码。',
+  coupon_not_for_channel: '这张优惠券不能在官网使用（例如只限园内消费或其他渠道）。请删掉券码后再提交。',
+  coupon_not_yours: '这张优惠券是发给其他游客的，需要券的主人在本订单的游客中。请删掉券码后再提交。',
+  coupon_not_applicable: '这张优惠券不适用于这种门票（例如只限餐饮或其他票种）。请删掉券码，或换一种票。',
+  coupon_min_spend: '订单金额没有达到这张优惠券的最低消费。请增加门票，或删掉券码。',
+  coupon_not_stackable: '这张优惠券不能和早鸟、夜场等优惠同时使用。请删掉券码，或换一个不打折的时段。',
 };
 
 const REFUSAL_EN: RefusalTable = {
@@ -411,6 +443,18 @@ const REFUSAL_EN: RefusalTable = {
   payment_timeout: 'The payment service did not answer in time. If you have paid, check "My orders" in a moment; do not pay again.',
   invalid_request: 'Something in the form is not right. Please check it.',
   internal: 'Something went wrong on our side. Please try again later.',
+  rebook_too_late: 'It is too late to change the date for free (the ticket allows it only until some hours before the time slot). You can still ask for a refund.',
+  coupon_unknown: 'There is no coupon with that code. Check it, or clear it and try again.',
+  coupon_in_use: 'This coupon is held by another unpaid order. It comes back when that order runs out of time; or clear the code and book without it.',
+  coupon_used: 'This coupon has already been used; each coupon works once. Clear the code and try again.',
+  coupon_void: 'The park has cancelled this coupon. Clear the code and try again.',
+  coupon_expired: 'This coupon expires before your visit date. Clear the code or use another coupon.',
+  coupon_not_yet_valid: 'This coupon is not valid yet on your visit date. Pick another date or clear the code.',
+  coupon_not_for_channel: 'This coupon cannot be used on the booking page (it may be for the park\'s shops or another channel). Clear the code and try again.',
+  coupon_not_yours: 'This coupon was given to another visitor, who must be one of the visitors of this order. Clear the code and try again.',
+  coupon_not_applicable: 'This coupon does not apply to this ticket (it may be for meals or another ticket type). Clear the code or pick another ticket.',
+  coupon_min_spend: 'The order is below this coupon\'s minimum spend. Add tickets or clear the code.',
+  coupon_not_stackable: 'This coupon cannot be combined with the early-bird or night price. Clear the code or pick a slot without that discount.',
 };
 
 export const BOOK_REFUSALS: Record<BookLang, RefusalTable> = { 'zh-CN': REFUSAL_ZH, en: REFUSAL_EN };
@@ -441,5 +485,7 @@ export function bookText(lang: BookLang, key: BookTextKey, vars?: Record<string,
 export function refusalText(lang: BookLang, code: string, vars: { who?: string } = {}): string {
   const table = BOOK_REFUSALS[lang] ?? BOOK_REFUSALS.en;
   const fallbackWho = lang === 'zh-CN' ? '有一位游客' : 'A visitor';
+  // Coupon refusals the table does not name one by one (expired, used, wrong channel…): one plain sentence.
+  if (!isBookRefusal(code) && code.startsWith('coupon_')) return bookText(lang, 'couponRefused');
   return fill(isBookRefusal(code) ? table[code] : table.internal, { who: vars.who ?? fallbackWho });
 }

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { isCloudError } from '../../core/errors.js';
 import { errorResponses, json, send } from '../../core/http/openapi.js';
-import { refusalBody, SALE_REFUSALS, type RefusalCode } from '../../core/http/refusals.js';
+import { COUPON_REFUSALS, refusalBody, SALE_REFUSALS, type RefusalCode } from '../../core/http/refusals.js';
 import { IdempotencyHeaderSchema } from '../../core/http/schemas.js';
 import { bearer } from '../../core/http/staff-auth.js';
 import type { CloudApp } from '../../core/module.js';
@@ -43,12 +43,12 @@ export const BOOKING_ROUTE_CODES = {
   smsCode: [...SITE, 'sms_code_throttled'],
   session: [...SITE, 'sms_code_wrong', 'sms_code_expired'],
   endSession: MINE,
-  createOrder: [...MINE, 'idempotency_key_reused', ...SELL, 'invalid_id_number', 'duplicate_visitor', 'package_size'],
+  createOrder: [...MINE, 'idempotency_key_reused', ...SELL, 'invalid_id_number', 'duplicate_visitor', 'package_size', ...COUPON_REFUSALS],
   orders: MINE,
   order: [...MINE, 'unknown_order'],
   pay: [...MINE, 'unknown_order', 'already_paid', 'order_expired', 'not_payable', 'provider_not_configured', 'payment_refused', 'payment_unavailable', 'payment_timeout'],
   refund: [...CHANGE, 'unknown_refund_reason'],
-  rebook: [...CHANGE, ...SELL, 'same_date_and_slot', 'price_higher'],
+  rebook: [...CHANGE, ...SELL, 'same_date_and_slot', 'price_higher', 'rebook_too_late'],
   cancel: [...MINE, 'unknown_order', 'idempotency_key_reused', 'already_paid', 'already_refunded', 'not_payable', 'payment_unavailable'],
   // Browser navigations (wechat-oauth-routes.ts): a redirect, these only when there is no page to go back to.
   wechatOAuthStart: [...SITE, 'provider_not_configured'],

@@ -88,6 +88,8 @@ export const BookOrderRequestSchema = z
       .min(1)
       .max(50),
     lang: lang.default('zh-CN').openapi({ description: 'The visitor\'s language: the check-in SMS is sent in it' }),
+    couponCode: z.string().trim().min(4).max(32).optional().openapi({ description: 'A coupon code the visitor typed (or scanned): the sale holds it and takes its money off, or refuses with the reason (422 coupon_*)' }),
+    marketingConsent: z.boolean().optional().openapi({ description: 'The page\'s separate, unticked-by-default box: offers and coupons by SMS, opt-out any time (PIPL: purpose stated, not bundled with the purchase)' }),
   })
   .strict();
 

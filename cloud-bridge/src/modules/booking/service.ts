@@ -77,6 +77,8 @@ export class BookingService {
       contactPhone: who.phone,
       visitors: body.visitors,
       lang: body.lang,
+      ...(body.couponCode !== undefined && body.couponCode !== '' ? { couponCode: body.couponCode } : {}),
+      ...(body.marketingConsent !== undefined ? { marketingConsent: body.marketingConsent } : {}),
     });
     if (r.status !== 201) return r;
     const o = await this.d.sales.visitorOrder(b.site, b.channel, who.phone, String(r.body.orderId));

@@ -17,7 +17,7 @@ import { yuan } from '../price.js';
 import type { BookOrder, PayStarted } from '../types.js';
 import { oauthStartUrl, payInWeChat, weixinBridge } from '../wechat.js';
 import { orderSummary, stepHeading } from './common.js';
-import { markVisitor } from './visitors.js';
+import { markCoupon, markVisitor } from './visitors.js';
 
 const VISITOR_CODES = ['invalid_id_number', 'duplicate_visitor', 'visitor_already_booked', 'package_size'];
 const PICK_CODES = ['sold_out', 'capacity_red', 'capacity_orange', 'capacity_exceeded', 'kiosk_reserve_exhausted', 'channel_paused', 'slot_required', 'slot_over', 'unknown_slot', 'not_on_this_day', 'entry_not_available', 'date_in_past', 'beyond_booking_horizon', 'unknown_type', 'type_not_on_channel'];
@@ -50,7 +50,7 @@ async function createOrder(ctx: Ctx, body: HTMLElement, view: HTMLElement): Prom
   ctx.orderKey = ctx.orderKey ?? idempotencyKey();
   try {
     const order = await ctx.api.createOrder(
-      { typeId: d.typeId!, date: d.date, ...(d.slotId ? { slotId: d.slotId } : {}), ...(d.entry ? { entry: d.entry } : {}), visitors: ctx.visitors.map((v) => ({ name: v.name.trim(), idNumber: v.idNumber })), lang: ctx.lang },
+      { typeId: d.typeId!, date: d.date, ...(d.slotId ? { slotId: d.slotId } : {}), ...(d.entry ? { entry: d.entry } : {}), visitors: ctx.visitors.map((v) => ({ name: v.name.trim(), idNumber: v.idNumber })), lang: ctx.lang, ...orderExtras(ctx) },
       ctx.orderKey,
     );
     ctx.orderKey = null;
@@ -69,6 +69,14 @@ async function createOrder(ctx: Ctx, body: HTMLElement, view: HTMLElement): Prom
       if (typeof err.details.visitor === 'number') markVisitor(err.details.visitor, text);
       return;
     }
+    if (err.code.startsWith('coupon_')) {
+      // The coupon field is on the visitors step: back there, the reason next to the field.
+      ctx.state = { ...ctx.state, step: 'visitors' };
+      ctx.rerender();
+      ctx.notice(text);
+      markCoupon(text);
+      return;
+    }
     if (PICK_CODES.indexOf(err.code) >= 0) {
       ctx.state = { ...ctx.state, step: 'pick' };
       void ctx.loadAvailability(d.date);
@@ -79,6 +87,12 @@ async function createOrder(ctx: Ctx, body: HTMLElement, view: HTMLElement): Prom
     put(body, [el('p', { class: 'error', role: 'alert', text }), retryButton(ctx, () => void createOrder(ctx, body, view))]);
     body.removeAttribute('aria-busy');
   }
+}
+
+/** The coupon code (when one was typed) and the consent answer: ticked is true, unticked is false (asked, declined). */
+export function orderExtras(ctx: Pick<Ctx, 'extras'>): { couponCode?: string; marketingConsent: boolean } {
+  const code = ctx.extras.couponCode.trim();
+  return { ...(code !== '' ? { couponCode: code } : {}), marketingConsent: ctx.extras.marketingConsent };
 }
 
 function retryButton(ctx: Ctx, again: () => void): HTMLButtonElement {

@@ -103,12 +103,51 @@ export function visitorsView(ctx: Ctx): HTMLElement {
   const view = el('section', { class: 'step', 'data-step': 'visitors' }, [
     stepHeading(t(ctx, 'stepVisitors'), 2),
     ...groups,
+    extrasFields(ctx),
     el('p', { class: 'muted small', text: t(ctx, 'privacy') }),
     el('div', { class: 'bar' }, [secondary(t(ctx, 'back'), () => ctx.dispatch({ type: 'back' })), next]),
   ]);
   // Errors from the server (ID refused, already booked) are marked on their field.
   void Promise.resolve().then(() => show(false));
   return view;
+}
+
+/**
+ * The optional coupon code and the marketing consent: a box of its own, unticked until the
+ * visitor ticks it, that says what it is for (PIPL: purpose stated, separate consent, never a
+ * condition of the purchase).
+ */
+function extrasFields(ctx: Ctx): HTMLElement {
+  const codeId = nextId('coupon');
+  const consentId = nextId('consent');
+  const code = el('input', { id: codeId, name: 'coupon', type: 'text', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', maxlength: 32, value: ctx.extras.couponCode, 'aria-describedby': `${codeId}-hint ${codeId}-err`, class: 'mono' });
+  code.addEventListener('input', () => {
+    ctx.extras.couponCode = code.value;
+    code.removeAttribute('aria-invalid');
+    const err = document.getElementById(`${codeId}-err`);
+    if (err) err.textContent = '';
+  });
+  const consent = el('input', { id: consentId, name: 'marketing-consent', type: 'checkbox' });
+  consent.checked = ctx.extras.marketingConsent;
+  consent.addEventListener('change', () => (ctx.extras.marketingConsent = consent.checked));
+  return el('fieldset', { class: 'extras' }, [
+    el('label', { for: codeId, text: t(ctx, 'couponCode') }),
+    el('span', { class: 'muted small', id: `${codeId}-hint`, text: t(ctx, 'couponHint') }),
+    code,
+    el('p', { class: 'field-error', id: `${codeId}-err`, 'aria-live': 'polite' }),
+    el('div', { class: 'consent' }, [consent, el('label', { for: consentId, class: 'small', text: t(ctx, 'marketingConsent') })]),
+  ]);
+}
+
+/** Mark the coupon field with the reason the server refused the coupon. */
+export function markCoupon(message: string): void {
+  const input = document.querySelector<HTMLInputElement>('input[name="coupon"]');
+  const err = input ? document.getElementById(`${input.id}-err`) : null;
+  if (input && err) {
+    err.textContent = message;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  }
 }
 
 /** Mark a field the server refused (ID number of visitor `i`). */
