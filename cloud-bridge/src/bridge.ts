@@ -285,7 +285,7 @@ export async function startCloudBridge(opts: CloudBridgeOptions): Promise<CloudB
     const posModule = createPosModule(ctxFor('pos', salesClock), { visitors: visitorsModule.directory, coupons: marketingModule.redeemer });
     const insightModule = createInsightModule(ctxFor('insight', salesClock));
     // The daily report shows the payments' reconciliation of its day through a port.
-    const reportsModule = createReportsModule(ctxFor('reports'), { reconciliation: { reconciliation: (site, date) => paymentsModule.reconciliation.get(site, date) } });
+    const reportsModule = createReportsModule(ctxFor('reports'), { reconciliation: { reconciliation: (site, date) => paymentsModule.reconciliation.get(site, date) }, insight: insightModule.insight });
     // Started in this order, stopped in reverse (the dashboard listens before capacity's first recount).
     const backupModule = opts.backup && store.sqlite ? createBackupModule(ctxFor('backup'), { schedule: opts.backup, alerts }) : undefined;
     if (opts.backup && !store.sqlite) log.warn({ event: 'backup_ignored' }, 'cloud.yaml backup: is for the SQLite store; back PostgreSQL up with pg_dump (docs/backup.md)');

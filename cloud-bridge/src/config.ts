@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PublicKeySchema, readYamlConfig, type ConfigIssues } from '@stile/config';
 import type { CloudBridgeOptions } from './bridge.js';
 import { CapacityConfigSchema } from './core/capacity-levels.js';
-import { catalogueIssues, parseCatalogue } from './core/catalogue.js';
+import { catalogueIssues, parseCatalogue, type Catalogue } from './core/catalogue.js';
 import { MIN_ID_HASH_KEY } from './credential-checks.js';
 import { MIN_WEBHOOK_SECRET } from './core/notify/webhook.js';
 import type { SiteConfig } from './core/sites.js';
@@ -207,10 +207,21 @@ function loadSales(issues: ConfigIssues, field: string, s: SalesConfig): NonNull
   };
 }
 
+/** Every combo part of the catalogue names one of the site's partners (sites[].partners), who gets its share. */
+function comboPartnerIssues(issues: ConfigIssues, field: string, catalogue: Catalogue, partners: readonly { id: string }[]): void {
+  const known = partners.map((p) => p.id);
+  catalogue.ticketTypes.forEach((t, ti) => {
+    t.combo?.parts.forEach((part, k) => {
+      if (!known.includes(part.partner)) issues.add(`${field}.sales.catalogue`, `ticketTypes[${ti}].combo.parts[${k}].partner: unknown partner "${part.partner}" (${known.length ? `known: ${known.join(', ')}` : `no partners configured: add it under ${field}.partners`})`);
+    });
+  });
+}
+
 /** One site with the files it names (control key, catalogue, ID hash key); undefined when one of them is wrong. */
 function loadSite(issues: ConfigIssues, i: number, s: z.infer<typeof SiteSchema>): SiteConfig | undefined {
   const pem = s.controlKey.privateKeyFile !== undefined ? issues.readText(`sites[${i}].controlKey.privateKeyFile`, s.controlKey.privateKeyFile) : s.controlKey.privateKeyPem;
   const sales = s.sales ? loadSales(issues, `sites[${i}].sales`, s.sales) : undefined;
+  if (sales) comboPartnerIssues(issues, `sites[${i}]`, sales.catalogue, s.partners ?? []);
   if (pem === undefined || (s.sales && !sales)) return undefined;
   return {
     id: s.id,

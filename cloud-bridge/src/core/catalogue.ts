@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { bothLangs, localText, type LocalText } from './i18n.js';
-import { formatZodIssue, hhmm, issuePath, minutesOfDay, StileError, StileErrorCode, TicketTypeSchema, timeZone, type TicketType } from '@stile/config';
+import { ComboSchema, comboIssues } from './site-config/partners.js';
+import { formatZodIssue, hhmm, issuePath, localClock, minutesOfDay, StileError, StileErrorCode, TicketTypeSchema, timeZone, type TicketType } from '@stile/config';
 
 /*
  * The park's catalogue as data: ticket types, time slots, pricing rules, sales channels and
@@ -48,6 +49,21 @@ export const TicketTypeEntrySchema = z
     gates: TicketTypeSchema.shape.gates,
     zones: TicketTypeSchema.shape.zones,
     antiPassbackSec: TicketTypeSchema.shape.antiPassbackSec,
+    /** A combo (ticket + hotel night): partners' parts and shares; the park keeps the rest (docs/visitor-data/combos.md). */
+    combo: ComboSchema.optional(),
+    /**
+     * Free rebooking (#19, docs/visitor-data/insight.md): rebooked without fee until this many
+     * hours before the slot starts (no slots: `opensAt` of the visit day, default the type's
+     * entry window start, else 00:00), refused after (rebook_too_late). Absent: rebooked freely
+     * as long as no ticket has entered.
+     */
+    rebooking: z
+      .object({
+        freeUntilHoursBefore: z.number().min(0, 'freeUntilHoursBefore cannot be negative').max(720, 'freeUntilHoursBefore: at most 720 (30 days)'),
+        opensAt: hhmm.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -295,6 +311,11 @@ function checkCatalogue(c: Shape, ctx: z.RefinementCtx): void {
     // What the gates will validate, checked here so a bad rule never reaches them.
     const gate = TicketTypeSchema.safeParse(gateRule(t));
     if (!gate.success) for (const issue of gate.error.issues) add(['ticketTypes', i, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], issue.message);
+    // A combo's split must fit every price the type is sold at (its own, each channel's).
+    if (t.combo) {
+      const prices = [{ fen: t.priceFen, where: "the type's price" }, ...c.pricing.flatMap((r) => (r.kind === 'channelPrice' && r.type === t.id ? [{ fen: r.priceFen, where: `channel "${r.channel}"` }] : []))];
+      for (const issue of comboIssues(t.combo, prices)) add(['ticketTypes', i, 'combo', ...issue.path], issue.message);
+    }
   });
 
   // Slots: end after start, and no two slots overlap (quotas are per slot; an overlap double-counts the same hours).
@@ -453,6 +474,34 @@ export function gateTicketTypes(catalogue: Catalogue): TicketType[] {
     }
   }
   return out;
+}
+
+/* ---------- free rebooking ---------- */
+
+/** The instant a local date and time of day ("HH:MM") happens in a zone (two passes settle a DST change). */
+export function localInstant(date: string, time: string, tz: string): Date {
+  const wall = Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) + minutesOfDay(time) * 60_000;
+  let t = wall;
+  for (let i = 0; i < 2; i++) {
+    const l = localClock(tz, t);
+    const seen = Date.UTC(Number(l.date.slice(0, 4)), Number(l.date.slice(5, 7)) - 1, Number(l.date.slice(8, 10))) + l.secondOfDay * 1000;
+    t += wall - seen;
+  }
+  return new Date(t);
+}
+
+/**
+ * Until when an order of a free-rebooking type may still be rebooked (its `rebooking` rule):
+ * N hours before its slot starts, or before the visit day opens (`opensAt`, else the type's
+ * entry window start, else 00:00) when it has no slot. Undefined: the type has no such rule
+ * and is rebooked as before (until a ticket enters).
+ */
+export function rebookDeadline(catalogue: Pick<Catalogue, 'slots' | 'timeZone'>, type: Pick<CatalogueTicketType, 'rebooking' | 'entryWindow'>, visitDate: string, slotId: string): Date | undefined {
+  const rule = type.rebooking;
+  if (!rule) return undefined;
+  const slot = catalogue.slots.find((s) => s.id === slotId);
+  const start = slot?.start ?? rule.opensAt ?? type.entryWindow?.from ?? '00:00';
+  return new Date(localInstant(visitDate, start, catalogue.timeZone).getTime() - rule.freeUntilHoursBefore * 3_600_000);
 }
 
 /* ---------- API keys ---------- */

@@ -39,6 +39,7 @@ export const ERROR_CODES = {
     not_paid: 'Only paid orders are refunded or rebooked',
     ticket_used: 'A ticket of the order already entered the park',
     price_higher: 'The new date/slot costs more than was paid: refund and buy again',
+    rebook_too_late: "The ticket type rebooks free only until its rebooking.freeUntilHoursBefore hours before the slot (or the day's opening); `deadline` says when that was",
     invalid_id_number: 'Not a resident ID number: format, check digit, region or birth date (`visitor` is the index in `visitors`)',
     duplicate_visitor: 'The same ID number twice in one order (`visitor` is the index of the second)',
     date_in_past: 'The date is before today (park time)',
@@ -60,18 +61,37 @@ export const ERROR_CODES = {
   /** Visitor profiles, consent, retention and deletion (modules/visitors, #19). */
   visitors: {
     unknown_visitor: 'No profile of that visitor at this site (a deletion request is still logged)',
+    opt_out_token_invalid: 'The opt-out link is malformed or was not made by this park (forged or from another site)',
   },
   /** Secondary spending from the park's POS systems (modules/pos, #19). */
   pos: {
     unknown_visit: 'A POS line names no visit of that day: no member, ticket or phone of a visitor of the day',
+    invalid_line: 'A POS line that is not well formed (the message names every bad field; in a CSV, the line number)',
+    line_conflict: 'A POS line id already stored by this source with other content (amount, time, category, item, coupon or visitor): lines are never changed, send a new id',
   },
   /** Coupons and membership (modules/marketing, #19). */
   coupons: {
     coupon_unknown: 'No such coupon at this site',
+    coupon_in_use: 'The coupon is held by another unpaid order (it comes back if that order is not paid within its hold)',
+    coupon_used: 'The coupon was already redeemed (one use)',
+    coupon_void: 'Park staff voided the coupon',
+    coupon_expired: "The coupon's validity ended before the day it would be used (for a ticket coupon: the visit date)",
+    coupon_not_yet_valid: "The coupon's validity starts after the day it would be used (for a ticket coupon: the visit date)",
+    coupon_not_for_channel: 'The coupon is not for this sales channel or POS',
+    coupon_not_yours: 'The coupon belongs to another visitor: none of the order\'s visitors (or the checkout\'s visitor) holds it',
+    coupon_not_applicable: 'The coupon is not for this purchase: a POS coupon on a ticket order or the other way round, another POS category or ticket type, or it would make a WeChat Pay / Alipay order free',
+    coupon_min_spend: 'The purchase costs less than the coupon\'s minimum spend (`minSpendFen`)',
+    coupon_not_stackable: "An exclusive coupon on a price that already has a park discount (early-bird, night, off-season): the better of the two is the visitor's choice",
   },
   /** Combos and partners' shares (modules/partners, #19). */
   partners: {
     combo_part_redeemed: 'A partner already redeemed its part of this combo (the hotel checked the guest in): the order is not refunded',
+    unknown_partner_key: 'Missing or unknown partner API key (send it as Authorization: Bearer <key>)',
+    unknown_partner: 'No partner by that id at this site',
+    invalid_period: 'A statement period is a park-local day YYYY-MM-DD or a month YYYY-MM',
+    unknown_part: 'The order is not a combo with a part by that id',
+    not_your_part: "That part of the combo is another partner's: a partner redeems only its own parts",
+    part_not_redeemable: 'The order is not paid (unpaid, expired or refunded): its parts cannot be redeemed',
   },
   /** The visitor booking page (modules/booking): SMS login and the visitor's session. */
   booking: {

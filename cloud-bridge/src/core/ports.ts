@@ -1,6 +1,7 @@
 import type { SnapshotTicket, WhitelistChange, WhitelistDelta } from '@stile/config';
 import type { Level } from './capacity-levels.js';
 import type { Channel } from './catalogue.js';
+import type { LocalText } from './i18n.js';
 import type { Db, GateMark } from './db/store.js';
 import type { OrdersTable, OrderVisitorsTable } from './db/schema.js';
 import type { Reply } from './http/refusals.js';
@@ -191,6 +192,10 @@ export interface BookingOrderInput {
   visitors: { name: string; idNumber: string }[];
   /** The visitor's language: the check-in SMS is sent in it. */
   lang: 'zh-CN' | 'en';
+  /** A coupon the visitor typed: held by the order or refused with its reason (#19). */
+  couponCode?: string;
+  /** The page's separate marketing-consent box (#19); absent: not asked. */
+  marketingConsent?: boolean;
 }
 
 /** An order as its visitor sees it on the booking page (offered by sales through BookingSales). */
@@ -266,6 +271,8 @@ export interface OrderCreating {
   persons: number;
   /** The price before any extension took something off. */
   amountFen: number;
+  /** The park's own pricing discounts already in that price (early-bird, night, off-season): a coupon's stacking rule reads them. */
+  priceDiscounts?: readonly { rule: string; percentOff: number }[];
   contactPhone: string;
   couponCode?: string;
   marketingConsent?: boolean;
@@ -331,10 +338,30 @@ export interface VisitorDirectory {
   retag(site: string, idHash: string): Promise<void>;
   /** Where a marketing message may go: consent given, not opted out, and a phone on a kept order; undefined otherwise. */
   reachable(site: string, idHash: string): Promise<{ phone: string; lang: string | null } | undefined>;
+  /** Public path of the visitor's opt-out page, `/v1/visitor/{site}/opt-out?t=<token>` (token: HMAC over site+idHash with a key derived from the site's idHashKey). */
+  optOutLink(site: string, idHash: string): string;
+  /** Kilometres from the visitor's home region (ID region, else phone region) to the park; undefined when unknown or the park has no location. */
+  homeDistanceKm(site: string, idHash: string): Promise<number | undefined>;
 }
 
 /** Coupons redeemed outside the order flow (the POS API), atomically: a coupon is used once. */
 export interface CouponRedeemer {
   /** Inside the caller's transaction: redeem `code` for a POS sale; throws CloudError (coupon_*) with the reason. */
   redeemAtPos(db: Db, site: string, code: string, sale: { idHash: string | null; amountFen: number; category: string; source: string; ref: string; at: Date }): Promise<{ discountFen: number }>;
+}
+
+/** The product-insight part of a daily report (modules/insight for modules/reports, #19). */
+export interface InsightDaySection {
+  /** Staff-readable suggestions the site's insight rules make of the day. */
+  suggestions: { metric: string; text: LocalText; note?: LocalText }[];
+  /** POS spending / (ticket revenue of the day's visits + POS spending); null without either. */
+  secondarySpend: { ticketFen: number; posFen: number; share: number | null };
+  /** Repeat-visit rate of the day's admitted visitors; null under the small-cell threshold. */
+  repeatRate: number | null;
+  coupons: { ruleId: string; issued: number; redeemed: number; uptake: number | null }[];
+}
+
+/** What the reports module asks the insight module for. */
+export interface InsightView {
+  day(site: string, date: string): Promise<InsightDaySection | undefined>;
 }

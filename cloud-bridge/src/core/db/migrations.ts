@@ -597,6 +597,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0018_marketing_extra': {
+    // Issue #19 point 3: a coupon keeps its template's terms (minimum spend, POS categories)
+    // as issued, and when its SMS was claimed (sent at most once, docs/visitor-data/coupons.md).
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations must not depend on the current schema type
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('coupons').addColumn('template', 'text').execute();
+      await db.schema.alterTable('coupons').addColumn('min_spend_fen', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('coupons').addColumn('categories', 'text').execute();
+      await db.schema.alterTable('coupons').addColumn('notified_at', 'text').execute();
+      await db.schema.createIndex('coupons_state_ix').on('coupons').columns(['site', 'state', 'valid_to']).execute();
+    },
+  },
 };
 
 /** The migrations this cloud-bridge knows, in order. */

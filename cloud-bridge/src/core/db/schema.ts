@@ -480,6 +480,14 @@ export interface CouponsTable {
   redeemed_via: string | null;
   redeemed_ref: string | null;
   discount_fen: number | string | null;
+  /** The template it was issued from (0018). */
+  template: string | null;
+  /** Minimum spend before the coupon, fen (0018). */
+  min_spend_fen: Generated<number | string>;
+  /** POS coupons: JSON list of POS categories (null: any) (0018). */
+  categories: string | null;
+  /** When its SMS was claimed (at most one per coupon) (0018). */
+  notified_at: string | null;
 }
 
 export interface CouponGrantsTable {

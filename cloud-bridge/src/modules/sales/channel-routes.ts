@@ -1,5 +1,5 @@
 import { createRoute, type z } from '@hono/zod-openapi';
-import { refusalBody, SALE_REFUSALS, type RefusalCode } from '../../core/http/refusals.js';
+import { COUPON_REFUSALS, refusalBody, SALE_REFUSALS, type RefusalCode } from '../../core/http/refusals.js';
 import { bearer } from '../../core/http/staff-auth.js';
 import type { CloudApp } from '../../core/module.js';
 import type { SiteRegistry } from '../../core/sites.js';
@@ -15,12 +15,12 @@ const SELL = SALE_REFUSALS;
 /** Each channel route's refusals (besides 413 and 500, which every route has). */
 export const CHANNEL_ROUTE_CODES = {
   availability: [...AUTH, 'invalid_request', 'invalid_date', 'date_in_past', 'beyond_booking_horizon'],
-  createOrder: [...AUTH, 'invalid_request', 'idempotency_key_reused', ...SELL, 'invalid_id_number', 'duplicate_visitor', 'package_size'],
+  createOrder: [...AUTH, 'invalid_request', 'idempotency_key_reused', ...SELL, 'invalid_id_number', 'duplicate_visitor', 'package_size', ...COUPON_REFUSALS],
   getOrder: [...AUTH, 'invalid_request', 'unknown_order'],
   pay: [...WRITE, 'order_expired', 'already_paid', 'not_payable', 'amount_mismatch', 'payment_by_provider'],
-  refund: [...WRITE, 'unknown_refund_reason', 'already_refunded', 'not_paid', 'ticket_used'],
+  refund: [...WRITE, 'unknown_refund_reason', 'already_refunded', 'not_paid', 'ticket_used', 'combo_part_redeemed'],
   visitorOrders: [...AUTH, 'invalid_request'],
-  rebook: [...WRITE, ...SELL, 'already_refunded', 'not_paid', 'ticket_used', 'same_date_and_slot', 'price_higher'],
+  rebook: [...WRITE, ...SELL, 'already_refunded', 'not_paid', 'ticket_used', 'same_date_and_slot', 'price_higher', 'rebook_too_late'],
   cancel: [...WRITE, 'already_paid', 'already_refunded', 'not_payable', 'payment_unavailable'],
 } satisfies Record<string, RefusalCode[]>;
 

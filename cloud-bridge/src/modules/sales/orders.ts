@@ -1,5 +1,5 @@
 import { newTicketId, normalizeIdNumber, type WhitelistChange, type WhitelistDelta } from '@stile/config';
-import type { Channel } from '../../core/catalogue.js';
+import { rebookDeadline, type Channel } from '../../core/catalogue.js';
 import type { Clock } from '../../core/clock.js';
 import type { OrdersTable } from '../../core/db/schema.js';
 import type { Db } from '../../core/db/store.js';
@@ -103,6 +103,7 @@ export class Orders {
       date: body.date,
       persons: visitors.length,
       amountFen: priceFen,
+      priceDiscounts: quote.discounts,
       contactPhone: body.contactPhone,
       ...(body.couponCode !== undefined ? { couponCode: body.couponCode } : {}),
       ...(body.marketingConsent !== undefined ? { marketingConsent: body.marketingConsent } : {}),
@@ -222,6 +223,10 @@ export class Orders {
       this.d.rules.checkSaleDay(site, channel, order.type_id, body.date, body.slotId);
       const newSlot = body.slotId ?? NO_SLOT;
       if (body.date === order.visit_date && newSlot === order.slot_id) throw new CloudError('same_date_and_slot', 'the order is already for that date and slot');
+      // A free-rebooking type (#19) rebooks only until N hours before the booked slot or day.
+      const type = site.catalogue.ticketTypes.find((t) => t.id === order.type_id);
+      const deadline = type && rebookDeadline(site.catalogue, type, order.visit_date, order.slot_id);
+      if (deadline && this.d.clock() >= deadline) throw new CloudError('rebook_too_late', `${type!.id} rebooks free until ${type!.rebooking!.freeUntilHoursBefore} h before the visit (${deadline.toISOString()})`, { deadline: deadline.toISOString() });
       const ticketIds = await this.unusedTickets(trx, site, orderId);
       // The price stays what was paid; the type must still be sold on the new day and slot.
       // An early/night ticket keeps its window: the new slot must meet it.

@@ -172,6 +172,8 @@ export const OrderCreatedSchema = z
     ...orderCore,
     status: z.literal('pending'),
     visitors: z.array(z.object({ name: z.string(), idMasked: z.string() }).strict()),
+    discountFen: money.optional().openapi({ description: 'Present when something was taken off the price (a coupon): amountFen is the price less this' }),
+    couponCode: z.string().nullable().optional().openapi({ description: 'The coupon the order holds (redeemed when it is paid, given back if it expires)' }),
     replayed,
   })
   .strict()
