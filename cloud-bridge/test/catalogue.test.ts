@@ -292,7 +292,7 @@ describe('gateTicketTypes', () => {
     const types = gateTicketTypes(demo);
     const byId = new Map(types.map((t) => [t.id, t]));
     expect(types.map((t) => t.id)).toEqual(
-      ['adult', 'child', 'senior', 'family', 'weekend'].flatMap((id) => [id, `${id}@early`, `${id}@night`]),
+      ['adult', 'child', 'senior', 'family', 'weekend', 'flex', 'hotel', 'farmstay'].flatMap((id) => [id, `${id}@early`, `${id}@night`]),
     );
     expect(byId.get('adult')?.entryWindow).toBeUndefined();
     expect(byId.get('adult')?.name).toBe('成人票 Adult');
