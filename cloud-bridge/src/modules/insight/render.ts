@@ -15,8 +15,8 @@ const n1 = (x: number): string => x.toFixed(1);
 const COLORS = ['#4c8bf5', '#e8590c', '#2f9e44', '#ae3ec9', '#f59f00', '#1098ad', '#868e96'];
 
 const L = {
-  'zh-CN': { title: '产品洞察', typeMix: '票种构成', refunds: '退款原因（按周）', repeat: '重游率', coupons: '优惠券核销', spend: '二次消费占比', hours: '分时入园：本期与上期', suggestions: '建议', none: '无数据', now: '本期', before: '上期', suppressed: '少于 k 人，不显示', type: '票种', orders: '订单', persons: '人数', revenue: '收入', share: '占比', reason: '原因', count: '笔数', rule: '规则', issued: '发放', redeemed: '核销', uptake: '核销率', perCoupon: '每张带来收入', window: '时段', shift: '变化', ticket: '门票收入', pos: '二次消费', visitors: '游客', repeaters: '重游游客', band: '年龄段' },
-  en: { title: 'Product insight', typeMix: 'Ticket type mix', refunds: 'Refund reasons per week', repeat: 'Repeat visitors', coupons: 'Coupon uptake', spend: 'Secondary-spend share', hours: 'Admissions by hour: this period and the previous', suggestions: 'Suggestions', none: 'No data', now: 'this period', before: 'previous', suppressed: 'fewer than k visitors: not shown', type: 'Ticket type', orders: 'Orders', persons: 'Persons', revenue: 'Revenue', share: 'Share', reason: 'Reason', count: 'Count', rule: 'Rule', issued: 'Issued', redeemed: 'Redeemed', uptake: 'Uptake', perCoupon: 'Revenue per coupon', window: 'Window', shift: 'Shift', ticket: 'Ticket revenue', pos: 'Secondary spending', visitors: 'Visitors', repeaters: 'Repeaters', band: 'Age band' },
+  'zh-CN': { title: '产品洞察', typeMix: '票种构成', refunds: '退款原因（按周）', repeat: '重游率', coupons: '优惠券核销', spend: '二次消费占比', hours: '分时入园：本期与上期', suggestions: '建议', none: '无数据', now: '本期', before: '上期', suppressed: '少于 k 人，不显示', ofRevenue: '收入', type: '票种', orders: '订单', persons: '人数', revenue: '收入', share: '占比', reason: '原因', count: '笔数', rule: '规则', issued: '发放', redeemed: '核销', uptake: '核销率', perCoupon: '每张带来收入', window: '时段', shift: '变化', ticket: '门票收入', pos: '二次消费', visitors: '游客', repeaters: '重游游客', band: '年龄段' },
+  en: { title: 'Product insight', typeMix: 'Ticket type mix', refunds: 'Refund reasons per week', repeat: 'Repeat visitors', coupons: 'Coupon uptake', spend: 'Secondary-spend share', hours: 'Admissions by hour: this period and the previous', suggestions: 'Suggestions', none: 'No data', now: 'this period', before: 'previous', suppressed: 'fewer than k visitors: not shown', ofRevenue: 'of revenue', type: 'Ticket type', orders: 'Orders', persons: 'Persons', revenue: 'Revenue', share: 'Share', reason: 'Reason', count: 'Count', rule: 'Rule', issued: 'Issued', redeemed: 'Redeemed', uptake: 'Uptake', perCoupon: 'Revenue per coupon', window: 'Window', shift: 'Shift', ticket: 'Ticket revenue', pos: 'Secondary spending', visitors: 'Visitors', repeaters: 'Repeaters', band: 'Age band' },
 } as const;
 type Labels = (typeof L)[Lang];
 
@@ -76,7 +76,7 @@ function svgOpen(cls: string, w: number, h: number, aria: string): string {
 export function typeMixChart(r: InsightReport, lang: Lang): string {
   const T = L[lang];
   if (r.typeMix.length === 0) return `<p class="empty">${esc(T.none)}</p>`;
-  const W = 760, labelW = 200, rowH = 28;
+  const W = 760, labelW = 260, rowH = 28;
   const H = 8 + r.typeMix.length * rowH;
   const out = [svgOpen('typemix', W, H, `${T.typeMix}: ${r.typeMix.map((t) => `${t.name[lang]} ${pct(t.revenueShare)}`).join(', ')}`)];
   r.typeMix.forEach((t, i) => {
@@ -84,7 +84,7 @@ export function typeMixChart(r: InsightReport, lang: Lang): string {
     const w = t.revenueShare * (W - labelW - 160);
     out.push(`<text x="${labelW - 8}" y="${y + rowH / 2}" dy="0.32em" text-anchor="end">${esc(t.name[lang])}</text>`);
     out.push(`<rect class="hbar" data-type="${esc(t.typeId)}" x="${labelW}" y="${y + 5}" width="${n1(w)}" height="${rowH - 10}" fill="${COLORS[i % COLORS.length]}"/>`);
-    out.push(`<text x="${n1(labelW + w + 6)}" y="${y + rowH / 2}" dy="0.32em">${esc(`${pct(t.revenueShare)} · ${t.orders} ${T.orders}`)}</text>`);
+    out.push(`<text x="${n1(labelW + w + 6)}" y="${y + rowH / 2}" dy="0.32em">${esc(`${pct(t.revenueShare)} ${T.ofRevenue} · ${t.orders} ${T.orders}`)}</text>`);
   });
   out.push('</svg>');
   return out.join('');
@@ -94,7 +94,7 @@ export function typeMixChart(r: InsightReport, lang: Lang): string {
 export function refundChart(r: InsightReport, lang: Lang): string {
   const T = L[lang];
   if (r.refundReasons.length === 0) return `<p class="empty">${esc(T.none)}</p>`;
-  const W = 760, H = 240, left = 40, right = 150, top = 14, bottom = 34;
+  const W = 760, H = 240, left = 40, right = 210, top = 14, bottom = 34;
   const pw = W - left - right, ph = H - top - bottom;
   const max = niceMax(Math.max(...r.refundReasons.flatMap((x) => x.byWeek)));
   const n = r.refundWeeks.length;

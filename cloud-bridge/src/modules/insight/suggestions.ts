@@ -24,8 +24,8 @@ const PERIOD_WORD: Record<Period['kind'], LocalText> = {
 
 /** The default sentence of each metric; {placeholders} are filled in by fill(). */
 const DEFAULT_SAY: Record<string, LocalText> = {
-  typeShare: { 'zh-CN': '{type}占{period}销售的 {value}（阈值 {threshold}）：可围绕这类游客开发产品', en: '{type} {value} of sales {period} (threshold {threshold}): consider building products for these visitors' },
-  typeShareFamily: { 'zh-CN': '{type}占{period}销售的 {value}（阈值 {threshold}）：可考虑增加儿童游乐项目', en: "{type} {value} of sales {period} (threshold {threshold}): consider children's attractions" },
+  typeShare: { 'zh-CN': '{type}占{period}{measure}的 {value}（阈值 {threshold}）：可围绕这类游客开发产品', en: '{type} {value} of {measure} {period} (threshold {threshold}): consider building products for these visitors' },
+  typeShareFamily: { 'zh-CN': '{type}占{period}{measure}的 {value}（阈值 {threshold}）：可考虑增加儿童游乐项目', en: "{type} {value} of {measure} {period} (threshold {threshold}): consider children's attractions" },
   refundReasonShare: { 'zh-CN': '{value} 的退款原因为"{reason}"（阈值 {threshold}）：可考虑推出免费改期票种', en: '{value} of refunds say {reason} (threshold {threshold}): consider a free-rebooking type' },
   couponUptake: { 'zh-CN': '优惠券规则 {rule} 的核销率仅 {value}（发放 {issued} 张，阈值 {threshold}）：可考虑加大优惠、延长有效期或换一批对象', en: 'coupon rule {rule}: {value} redeemed of {issued} issued (threshold {threshold}): consider a bigger discount, a longer window or another audience' },
   repeatRateBelow: { 'zh-CN': '重游率 {value}（阈值 {threshold}）：可考虑会员制或回头客优惠券', en: 'repeat visitors {value} (threshold {threshold}): consider membership or a return-visit coupon' },
@@ -61,7 +61,9 @@ export function evaluateRules(rules: readonly InsightRule[], m: Metrics, catalog
         const value = rule.by === 'persons' ? row.personShare : rule.by === 'revenue' ? row.revenueShare : row.orderShare;
         if (!(value > rule.above)) break;
         const say = rule.say ?? (rule.type.includes('family') ? DEFAULT_SAY.typeShareFamily! : DEFAULT_SAY.typeShare!);
-        out.push({ metric: rule.metric, subject: rule.type, value, threshold: rule.above, direction: 'above', text: fill(say, { ...base(value, rule.above), type: row.name }) });
+        // Say what the share is of ("sales": orders, the wording; the bar chart shows revenue).
+        const measure = rule.by === 'persons' ? { 'zh-CN': '游客人数', en: 'visitors' } : rule.by === 'revenue' ? { 'zh-CN': '门票收入', en: 'ticket revenue' } : { 'zh-CN': '销售', en: 'sales' };
+        out.push({ metric: rule.metric, subject: rule.type, value, threshold: rule.above, direction: 'above', text: fill(say, { ...base(value, rule.above), type: row.name, measure }) });
         break;
       }
       case 'refundReasonShare': {
