@@ -328,6 +328,7 @@ export type BookRefusal = Extract<
   | 'invalid_request'
   | 'internal'
   | 'rebook_too_late'
+  | 'combo_part_redeemed'
   | 'coupon_unknown'
   | 'coupon_in_use'
   | 'coupon_used'
@@ -387,6 +388,7 @@ const REFUSAL_ZH: RefusalTable = {
   invalid_request: '填写的内容有误，请检查后再提交。',
   internal: '系统出了点问题，请稍后再试。',
   rebook_too_late: '已过免费改期的截止时间（入园时段开始前的规定小时数），不能再改期；如需要可申请退款。',
+  combo_part_redeemed: '这张联票中合作方的部分（如酒店入住）已经使用，不能在线退款；请联系景区或合作方。',
   coupon_unknown: '没有找到这张优惠券，请核对券码（区分字母和数字），或删掉券码后再提交。',
   coupon_in_use: '这张优惠券正被另一笔未支付的订单占用。那笔订单超时未付后会自动释放，或删掉券码后直接购票。',
   coupon_used: '这张优惠券已经用过了，每张券只能用一次。请删掉券码后再提交。',
@@ -444,6 +446,7 @@ const REFUSAL_EN: RefusalTable = {
   invalid_request: 'Something in the form is not right. Please check it.',
   internal: 'Something went wrong on our side. Please try again later.',
   rebook_too_late: 'It is too late to change the date for free (the ticket allows it only until some hours before the time slot). You can still ask for a refund.',
+  combo_part_redeemed: "A partner's part of this combo (the hotel stay, the meal) has already been used, so it cannot be refunded online. Please contact the park or the partner.",
   coupon_unknown: 'There is no coupon with that code. Check it, or clear it and try again.',
   coupon_in_use: 'This coupon is held by another unpaid order. It comes back when that order runs out of time; or clear the code and book without it.',
   coupon_used: 'This coupon has already been used; each coupon works once. Clear the code and try again.',

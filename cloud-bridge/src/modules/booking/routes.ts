@@ -47,7 +47,7 @@ export const BOOKING_ROUTE_CODES = {
   orders: MINE,
   order: [...MINE, 'unknown_order'],
   pay: [...MINE, 'unknown_order', 'already_paid', 'order_expired', 'not_payable', 'provider_not_configured', 'payment_refused', 'payment_unavailable', 'payment_timeout'],
-  refund: [...CHANGE, 'unknown_refund_reason'],
+  refund: [...CHANGE, 'unknown_refund_reason', 'combo_part_redeemed'],
   rebook: [...CHANGE, ...SELL, 'same_date_and_slot', 'price_higher', 'rebook_too_late'],
   cancel: [...MINE, 'unknown_order', 'idempotency_key_reused', 'already_paid', 'already_refunded', 'not_payable', 'payment_unavailable'],
   // Browser navigations (wechat-oauth-routes.ts): a redirect, these only when there is no page to go back to.
