@@ -8,17 +8,8 @@ export const TZ_OFFSET_H = 8;
 
 /* ---------- deterministic randomness ---------- */
 
-/** mulberry32: small, fast, good enough for demo data, and the same on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the simulator's (the same on every machine): the same seed gives the same season. */
+export { seededRandom as prng } from '@stile/hardware-sim';
 
 export function pick<T>(rnd: () => number, weighted: readonly (readonly [T, number])[]): T {
   const total = weighted.reduce((s, [, w]) => s + w, 0);

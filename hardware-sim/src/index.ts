@@ -11,6 +11,7 @@ export * from './lane-display.js';
 export * from './sim-gate.js';
 export * from './visitors.js';
 export * from './visitor-codes.js';
+export { seededRandom } from './stats.js';
 export * from './id-numbers.js';
 export * from './stats.js';
 export * from './printer.js';
